@@ -1,0 +1,30 @@
+//! The sys catalog: every piece of cluster metadata, kept transactionally in one SQLite file
+//! (`<data-dir>/catalog.sqlite`): tenants, resource units and pools, databases, users with hashed
+//! passwords, grants and parameters.
+//!
+//! Every method is synchronous and may block on SQLite: callers on an async runtime run them on a
+//! blocking thread.
+
+mod databases;
+mod error;
+pub mod parameters;
+pub mod password;
+mod privileges;
+mod resources;
+mod schema;
+mod store;
+mod tenants;
+mod time;
+mod users;
+
+pub use databases::DatabaseEntry;
+pub use error::CatalogError;
+pub use privileges::{Grant, GrantLevel, Privilege};
+pub use resources::{NewUnitConfig, ResourcePool, UnitConfig};
+pub use store::Catalog;
+pub use tenants::{CompatibilityMode, Tenant, TenantStatus, SYS_TENANT_ID};
+pub use time::now_timestamp;
+pub use users::User;
+
+/// Result type of catalog operations.
+pub type Result<T> = std::result::Result<T, CatalogError>;

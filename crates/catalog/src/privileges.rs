@@ -1,0 +1,206 @@
+use rusqlite::params;
+
+use crate::{Catalog, CatalogError, Result};
+
+/// A privilege that can be granted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Privilege {
+    /// Every privilege of its level.
+    All,
+    /// SELECT.
+    Select,
+    /// INSERT.
+    Insert,
+    /// UPDATE.
+    Update,
+    /// DELETE.
+    Delete,
+    /// CREATE (databases, tables).
+    Create,
+    /// DROP.
+    Drop,
+    /// ALTER TABLE.
+    Alter,
+    /// CREATE / DROP INDEX.
+    Index,
+    /// Control (cancel, pause, resume) other non-admin users' jobs of the tenant.
+    ControlJob,
+    /// View other non-admin users' jobs of the tenant.
+    ViewJob,
+}
+
+impl Privilege {
+    /// Every privilege that `ALL` stands for, in the order MySQL lists them.
+    pub const EACH: [Privilege; 10] = [
+        Privilege::Select,
+        Privilege::Insert,
+        Privilege::Update,
+        Privilege::Delete,
+        Privilege::Create,
+        Privilege::Drop,
+        Privilege::Alter,
+        Privilege::Index,
+        Privilege::ControlJob,
+        Privilege::ViewJob,
+    ];
+
+    /// The keyword as written in GRANT.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "ALL",
+            Self::Select => "SELECT",
+            Self::Insert => "INSERT",
+            Self::Update => "UPDATE",
+            Self::Delete => "DELETE",
+            Self::Create => "CREATE",
+            Self::Drop => "DROP",
+            Self::Alter => "ALTER",
+            Self::Index => "INDEX",
+            Self::ControlJob => "CONTROLJOB",
+            Self::ViewJob => "VIEWJOB",
+        }
+    }
+
+    /// Parses a privilege keyword in any case (`ALL PRIVILEGES` is given as `ALL`).
+    pub fn parse(s: &str) -> Option<Self> {
+        let upper = s.to_ascii_uppercase();
+        if upper == "ALL" {
+            return Some(Self::All);
+        }
+        Self::EACH.into_iter().find(|p| p.as_str() == upper)
+    }
+}
+
+/// Where a grant applies.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum GrantLevel {
+    /// `*.*`: every database of the tenant.
+    Global,
+    /// `db.*`: one database.
+    Database(String),
+}
+
+impl GrantLevel {
+    pub(crate) fn key(&self) -> &str {
+        match self {
+            Self::Global => "*",
+            Self::Database(db) => db,
+        }
+    }
+
+    fn from_key(key: String) -> Self {
+        if key == "*" {
+            Self::Global
+        } else {
+            Self::Database(key)
+        }
+    }
+}
+
+/// One granted privilege.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Grant {
+    /// Where it applies.
+    pub level: GrantLevel,
+    /// What it allows.
+    pub privilege: Privilege,
+}
+
+impl Catalog {
+    /// Every privilege granted to a user.
+    pub fn grants(&self, tenant_id: i64, user: &str) -> Result<Vec<Grant>> {
+        let conn = self.conn.lock();
+        let mut stmt = conn.prepare(
+            "SELECT db, privilege FROM grants WHERE tenant_id = ?1 AND user_name = ?2 ORDER BY db, privilege",
+        )?;
+        let rows = stmt.query_map(params![tenant_id, user], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut grants = Vec::new();
+        for row in rows {
+            let (db, privilege) = row?;
+            if let Some(privilege) = Privilege::parse(&privilege) {
+                grants.push(Grant {
+                    level: GrantLevel::from_key(db),
+                    privilege,
+                });
+            }
+        }
+        Ok(grants)
+    }
+
+    /// Grants privileges to an existing user (granting what is held already is a no-op).
+    pub fn grant(
+        &self,
+        tenant_id: i64,
+        user: &str,
+        level: &GrantLevel,
+        privileges: &[Privilege],
+    ) -> Result<()> {
+        let mut conn = self.conn.lock();
+        let tx = conn.transaction()?;
+        ensure_user(&tx, tenant_id, user)?;
+        for p in privileges {
+            tx.execute(
+                "INSERT OR IGNORE INTO grants VALUES (?1, ?2, ?3, ?4)",
+                params![tenant_id, user, level.key(), p.as_str()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Revokes privileges; revoking one privilege out of `ALL` leaves the others, as MySQL does.
+    pub fn revoke(
+        &self,
+        tenant_id: i64,
+        user: &str,
+        level: &GrantLevel,
+        privileges: &[Privilege],
+    ) -> Result<()> {
+        let mut conn = self.conn.lock();
+        let tx = conn.transaction()?;
+        ensure_user(&tx, tenant_id, user)?;
+        let key = level.key();
+        if privileges.contains(&Privilege::All) {
+            tx.execute(
+                "DELETE FROM grants WHERE tenant_id = ?1 AND user_name = ?2 AND db = ?3",
+                params![tenant_id, user, key],
+            )?;
+        } else {
+            let had_all = tx.execute(
+                "DELETE FROM grants WHERE tenant_id = ?1 AND user_name = ?2 AND db = ?3 AND privilege = 'ALL'",
+                params![tenant_id, user, key],
+            )? > 0;
+            if had_all {
+                for p in Privilege::EACH {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO grants VALUES (?1, ?2, ?3, ?4)",
+                        params![tenant_id, user, key, p.as_str()],
+                    )?;
+                }
+            }
+            for p in privileges {
+                tx.execute(
+                    "DELETE FROM grants WHERE tenant_id = ?1 AND user_name = ?2 AND db = ?3 AND privilege = ?4",
+                    params![tenant_id, user, key, p.as_str()],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn ensure_user(tx: &rusqlite::Transaction, tenant_id: i64, user: &str) -> Result<()> {
+    let exists: bool = tx.query_row(
+        "SELECT EXISTS(SELECT 1 FROM users WHERE tenant_id = ?1 AND user_name = ?2)",
+        params![tenant_id, user],
+        |r| r.get(0),
+    )?;
+    if exists {
+        Ok(())
+    } else {
+        Err(CatalogError::UserNotExist(user.to_string()))
+    }
+}

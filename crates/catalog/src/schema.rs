@@ -1,0 +1,105 @@
+//! The catalog's tables. Migrations are appended, never edited: `user_version` records how many ran.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE sequences (
+    name TEXT PRIMARY KEY,
+    next_value INTEGER NOT NULL
+);
+INSERT INTO sequences VALUES ('tenant', 1001), ('unit', 1001), ('pool', 1001), ('database', 1);
+
+CREATE TABLE tenants (
+    tenant_id INTEGER PRIMARY KEY,
+    tenant_name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    compatibility_mode TEXT NOT NULL,
+    status TEXT NOT NULL,
+    primary_zone TEXT NOT NULL,
+    locality TEXT NOT NULL,
+    create_time TEXT NOT NULL,
+    modify_time TEXT NOT NULL
+);
+
+CREATE TABLE resource_units (
+    unit_config_id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    max_cpu REAL NOT NULL,
+    min_cpu REAL NOT NULL,
+    memory_size INTEGER NOT NULL,
+    log_disk_size INTEGER NOT NULL,
+    max_iops INTEGER NOT NULL,
+    min_iops INTEGER NOT NULL,
+    iops_weight INTEGER NOT NULL,
+    create_time TEXT NOT NULL,
+    modify_time TEXT NOT NULL
+);
+
+CREATE TABLE resource_pools (
+    resource_pool_id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    unit_count INTEGER NOT NULL,
+    unit_config_id INTEGER NOT NULL REFERENCES resource_units(unit_config_id),
+    zone_list TEXT NOT NULL,
+    replica_type TEXT NOT NULL,
+    tenant_id INTEGER REFERENCES tenants(tenant_id) ON DELETE SET NULL,
+    create_time TEXT NOT NULL,
+    modify_time TEXT NOT NULL
+);
+
+CREATE TABLE databases (
+    database_id INTEGER PRIMARY KEY,
+    tenant_id INTEGER NOT NULL REFERENCES tenants(tenant_id) ON DELETE CASCADE,
+    name TEXT NOT NULL COLLATE NOCASE,
+    create_time TEXT NOT NULL,
+    UNIQUE (tenant_id, name)
+);
+
+CREATE TABLE users (
+    tenant_id INTEGER NOT NULL REFERENCES tenants(tenant_id) ON DELETE CASCADE,
+    user_name TEXT NOT NULL,
+    host TEXT NOT NULL,
+    native_hash TEXT NOT NULL,
+    scram_verifier TEXT NOT NULL,
+    is_admin INTEGER NOT NULL,
+    create_time TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, user_name)
+);
+
+CREATE TABLE grants (
+    tenant_id INTEGER NOT NULL,
+    user_name TEXT NOT NULL,
+    db TEXT NOT NULL COLLATE NOCASE,
+    privilege TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, user_name, db, privilege),
+    FOREIGN KEY (tenant_id, user_name) REFERENCES users(tenant_id, user_name) ON DELETE CASCADE
+);
+
+CREATE TABLE parameters (
+    tenant_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    modify_time TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, name)
+);
+"#];
+
+/// Brings the catalog's tables up to date.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let done: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Takes the next id of a named sequence inside the caller's transaction.
+pub fn next_id(conn: &Connection, sequence: &str) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "UPDATE sequences SET next_value = next_value + 1 WHERE name = ?1 RETURNING next_value - 1",
+        [sequence],
+        |r| r.get(0),
+    )
+}

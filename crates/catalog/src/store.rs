@@ -1,0 +1,89 @@
+use std::path::Path;
+
+use parking_lot::Mutex;
+use rusqlite::Connection;
+use tenantry_storage::Storage;
+
+use crate::tenants::{CompatibilityMode, SYS_TENANT_ID};
+use crate::{schema, Result};
+
+/// The sys catalog. One connection, serialised by a mutex: catalog operations are short, and one
+/// writer keeps every multi-row change a single SQLite transaction.
+pub struct Catalog {
+    pub(crate) conn: Mutex<Connection>,
+    pub(crate) storage: Storage,
+}
+
+impl Catalog {
+    /// Opens (creating on first start) the catalog under `data_dir`, with the database files beside it.
+    ///
+    /// On first start the sys tenant, its `root` user (with `root_password`, empty if none), the
+    /// `sys_unit_config` unit and the `sys_pool` pool are created. Whatever a crash left half-made —
+    /// database files the catalog does not know — is removed.
+    pub fn open(data_dir: &Path, root_password: Option<&str>) -> Result<Self> {
+        std::fs::create_dir_all(data_dir).map_err(|source| tenantry_storage::StorageError::Io {
+            op: "create directory",
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let storage = Storage::open(data_dir)?;
+        let mut conn = Connection::open(data_dir.join("catalog.sqlite"))?;
+        tenantry_storage::configure_connection(&conn, "main")?;
+        // The catalog is small and rarely written; a full fsync per change costs nothing noticeable.
+        conn.execute_batch("PRAGMA synchronous = FULL;")?;
+        schema::migrate(&mut conn)?;
+        let catalog = Self {
+            conn: Mutex::new(conn),
+            storage,
+        };
+        catalog.bootstrap(root_password.unwrap_or(""))?;
+        catalog.remove_orphan_files()?;
+        Ok(catalog)
+    }
+
+    /// The storage layout the catalog's databases live in.
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    fn bootstrap(&self, root_password: &str) -> Result<()> {
+        if self.tenant_by_id(SYS_TENANT_ID)?.is_some() {
+            return Ok(());
+        }
+        tracing::info!("first start: creating the sys tenant and root@sys");
+        self.create_tenant_with_id(
+            Some(SYS_TENANT_ID),
+            "sys",
+            CompatibilityMode::Mysql,
+            None,
+            root_password,
+        )?;
+        Ok(())
+    }
+
+    /// Removes tenant directories and database files that no catalog entry owns: the leftovers of a
+    /// crash between creating files and committing the catalog, or between a drop's commit and its file removal.
+    fn remove_orphan_files(&self) -> Result<()> {
+        let known: std::collections::HashSet<i64> =
+            self.tenants()?.iter().map(|t| t.tenant_id).collect();
+        for tenant_id in self.storage.tenant_ids_on_disk()? {
+            if !known.contains(&tenant_id) {
+                tracing::warn!(tenant_id, "removing files of a tenant the catalog does not know");
+                self.storage.drop_tenant(tenant_id)?;
+                continue;
+            }
+            let dbs: std::collections::HashSet<i64> = self
+                .databases(tenant_id)?
+                .iter()
+                .map(|d| d.database_id)
+                .collect();
+            for db_id in self.storage.database_ids_on_disk(tenant_id)? {
+                if !dbs.contains(&db_id) {
+                    tracing::warn!(tenant_id, db_id, "removing a database file the catalog does not know");
+                    self.storage.drop_database(tenant_id, db_id)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

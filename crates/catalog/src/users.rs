@@ -1,0 +1,131 @@
+use rusqlite::{params, OptionalExtension, Row};
+
+use crate::password::PasswordHash;
+use crate::time::now_timestamp;
+use crate::{Catalog, CatalogError, Result};
+
+/// A user of a tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// The tenant it belongs to.
+    pub tenant_id: i64,
+    /// Its name (case-sensitive, as in MySQL).
+    pub name: String,
+    /// Host pattern; always `%` here.
+    pub host: String,
+    /// `mysql_native_password` verifier (`*HEX`), empty for no password.
+    pub native_hash: String,
+    /// SCRAM-SHA-256 verifier, empty for no password.
+    pub scram_verifier: String,
+    /// The tenant's built-in administrator (root / SYS): every privilege, cannot be dropped.
+    pub is_admin: bool,
+    /// When it was created.
+    pub create_time: String,
+}
+
+impl User {
+    fn from_row(r: &Row) -> rusqlite::Result<Self> {
+        Ok(Self {
+            tenant_id: r.get(0)?,
+            name: r.get(1)?,
+            host: r.get(2)?,
+            native_hash: r.get(3)?,
+            scram_verifier: r.get(4)?,
+            is_admin: r.get(5)?,
+            create_time: r.get(6)?,
+        })
+    }
+}
+
+impl Catalog {
+    /// The user of that name in a tenant, if any.
+    pub fn user(&self, tenant_id: i64, name: &str) -> Result<Option<User>> {
+        let conn = self.conn.lock();
+        Ok(conn
+            .query_row(
+                "SELECT * FROM users WHERE tenant_id = ?1 AND user_name = ?2",
+                params![tenant_id, name],
+                User::from_row,
+            )
+            .optional()?)
+    }
+
+    /// A tenant's users, by name.
+    pub fn users(&self, tenant_id: i64) -> Result<Vec<User>> {
+        let conn = self.conn.lock();
+        let mut stmt =
+            conn.prepare("SELECT * FROM users WHERE tenant_id = ?1 ORDER BY user_name")?;
+        let rows = stmt.query_map([tenant_id], User::from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Creates a user with a password (hashed here; the password is not kept).
+    pub fn create_user(&self, tenant_id: i64, name: &str, password: &str) -> Result<User> {
+        if name.is_empty() || name.len() > 64 || name.contains(['@', '#', '\0']) {
+            return Err(CatalogError::InvalidName(name.to_string()));
+        }
+        let hash = PasswordHash::new(password);
+        let mut conn = self.conn.lock();
+        let tx = conn.transaction()?;
+        let exists: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM users WHERE tenant_id = ?1 AND user_name = ?2)",
+            params![tenant_id, name],
+            |r| r.get(0),
+        )?;
+        if exists {
+            return Err(CatalogError::UserExists(name.to_string()));
+        }
+        tx.execute(
+            "INSERT INTO users VALUES (?1, ?2, '%', ?3, ?4, 0, ?5)",
+            params![tenant_id, name, hash.native, hash.scram, now_timestamp()],
+        )?;
+        let user = tx.query_row(
+            "SELECT * FROM users WHERE tenant_id = ?1 AND user_name = ?2",
+            params![tenant_id, name],
+            User::from_row,
+        )?;
+        tx.commit()?;
+        Ok(user)
+    }
+
+    /// Drops a user and its grants; the tenant's administrator cannot be dropped.
+    pub fn drop_user(&self, tenant_id: i64, name: &str) -> Result<()> {
+        let mut conn = self.conn.lock();
+        let tx = conn.transaction()?;
+        let is_admin: bool = tx
+            .query_row(
+                "SELECT is_admin FROM users WHERE tenant_id = ?1 AND user_name = ?2",
+                params![tenant_id, name],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| CatalogError::UserNotExist(name.to_string()))?;
+        if is_admin {
+            return Err(CatalogError::AdminUser(name.to_string()));
+        }
+        tx.execute(
+            "DELETE FROM grants WHERE tenant_id = ?1 AND user_name = ?2",
+            params![tenant_id, name],
+        )?;
+        tx.execute(
+            "DELETE FROM users WHERE tenant_id = ?1 AND user_name = ?2",
+            params![tenant_id, name],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Replaces a user's password.
+    pub fn set_password(&self, tenant_id: i64, name: &str, password: &str) -> Result<()> {
+        let hash = PasswordHash::new(password);
+        let conn = self.conn.lock();
+        let changed = conn.execute(
+            "UPDATE users SET native_hash = ?3, scram_verifier = ?4 WHERE tenant_id = ?1 AND user_name = ?2",
+            params![tenant_id, name, hash.native, hash.scram],
+        )?;
+        if changed == 0 {
+            return Err(CatalogError::UserNotExist(name.to_string()));
+        }
+        Ok(())
+    }
+}

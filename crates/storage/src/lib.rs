@@ -1,0 +1,13 @@
+//! Storage: where tenant databases live on disk and how their SQLite files are opened.
+//!
+//! Each database of a tenant is one SQLite file in WAL mode under `<data-dir>/tenants/<tenant_id>/`.
+//! Files are named by the database's catalog id, not its name, so that a dropped and re-created
+//! database never aliases the old file in a session that still has it attached.
+
+mod error;
+mod files;
+mod open;
+
+pub use error::StorageError;
+pub use files::{is_valid_name, Storage};
+pub use open::{configure_connection, open_database};
