@@ -2,7 +2,7 @@
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
     /// `CREATE TENANT` of a name in use.
-    #[error("tenant '{0}' already exists")]
+    #[error("tenant '{0}' already exist")]
     TenantExists(String),
     /// A tenant name that is not known.
     #[error("Unknown tenant '{0}'")]
@@ -11,7 +11,7 @@ pub enum CatalogError {
     #[error("{0}")]
     SysTenant(&'static str),
     /// `CREATE RESOURCE UNIT` of a name in use.
-    #[error("resource unit '{0}' already exists")]
+    #[error("resource unit '{0}' already exist")]
     UnitExists(String),
     /// A unit config name that is not known.
     #[error("resource unit '{0}' not exist")]

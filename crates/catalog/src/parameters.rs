@@ -61,7 +61,9 @@ pub static PARAMETERS: &[ParameterDef] = &[
 
 /// The definition of a parameter by name, in any case.
 pub fn find(name: &str) -> Option<&'static ParameterDef> {
-    PARAMETERS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+    PARAMETERS
+        .iter()
+        .find(|p| p.name.eq_ignore_ascii_case(name))
 }
 
 fn check_capacity(v: &str) -> std::result::Result<String, String> {

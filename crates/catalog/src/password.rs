@@ -63,7 +63,11 @@ pub fn verify_native(stored: &str, scramble: &[u8], response: &[u8]) -> bool {
     hasher.update(scramble);
     hasher.update(&stage2);
     let mask = hasher.finalize();
-    let stage1: Vec<u8> = response.iter().zip(mask.iter()).map(|(a, b)| a ^ b).collect();
+    let stage1: Vec<u8> = response
+        .iter()
+        .zip(mask.iter())
+        .map(|(a, b)| a ^ b)
+        .collect();
     let candidate = Sha1::digest(&stage1);
     constant_time_eq(candidate.as_slice(), &stage2)
 }
@@ -144,11 +148,23 @@ mod tests {
         assert!(hash.native.starts_with('*'));
         assert!(!hash.native.contains("s3cret"));
         let scramble = b"abcdefghij0123456789";
-        assert!(verify_native(&hash.native, scramble, &client_response("s3cret", scramble)));
-        assert!(!verify_native(&hash.native, scramble, &client_response("wrong", scramble)));
+        assert!(verify_native(
+            &hash.native,
+            scramble,
+            &client_response("s3cret", scramble)
+        ));
+        assert!(!verify_native(
+            &hash.native,
+            scramble,
+            &client_response("wrong", scramble)
+        ));
         assert!(!verify_native(&hash.native, scramble, b""));
         let other = b"ABCDEFGHIJ0123456789";
-        assert!(!verify_native(&hash.native, other, &client_response("s3cret", scramble)));
+        assert!(!verify_native(
+            &hash.native,
+            other,
+            &client_response("s3cret", scramble)
+        ));
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub struct UnitConfig {
 }
 
 /// The options of `CREATE RESOURCE UNIT`; missing ones take OceanBase's defaults.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct NewUnitConfig {
     /// MAX_CPU (required).
     pub max_cpu: Option<f64>,
@@ -159,7 +159,9 @@ impl Catalog {
         }
         let log_disk_size = spec.log_disk_size.unwrap_or(memory_size * 3);
         let max_iops = spec.max_iops.unwrap_or(i64::MAX);
-        let min_iops = spec.min_iops.unwrap_or(max_iops.min(10000 * max_cpu as i64).max(1));
+        let min_iops = spec
+            .min_iops
+            .unwrap_or(max_iops.min(10000 * max_cpu as i64).max(1));
         if min_iops > max_iops || min_iops <= 0 {
             return Err(CatalogError::InvalidArgument(
                 "MIN_IOPS must be greater than 0 and at most MAX_IOPS".into(),
@@ -180,7 +182,18 @@ impl Catalog {
         let now = now_timestamp();
         tx.execute(
             "INSERT INTO resource_units VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
-            params![id, name, max_cpu, min_cpu, memory_size, log_disk_size, max_iops, min_iops, iops_weight, now],
+            params![
+                id,
+                name,
+                max_cpu,
+                min_cpu,
+                memory_size,
+                log_disk_size,
+                max_iops,
+                min_iops,
+                iops_weight,
+                now
+            ],
         )?;
         let unit = tx.query_row(
             "SELECT * FROM resource_units WHERE unit_config_id = ?1",

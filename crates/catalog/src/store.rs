@@ -68,7 +68,10 @@ impl Catalog {
             self.tenants()?.iter().map(|t| t.tenant_id).collect();
         for tenant_id in self.storage.tenant_ids_on_disk()? {
             if !known.contains(&tenant_id) {
-                tracing::warn!(tenant_id, "removing files of a tenant the catalog does not know");
+                tracing::warn!(
+                    tenant_id,
+                    "removing files of a tenant the catalog does not know"
+                );
                 self.storage.drop_tenant(tenant_id)?;
                 continue;
             }
@@ -79,7 +82,11 @@ impl Catalog {
                 .collect();
             for db_id in self.storage.database_ids_on_disk(tenant_id)? {
                 if !dbs.contains(&db_id) {
-                    tracing::warn!(tenant_id, db_id, "removing a database file the catalog does not know");
+                    tracing::warn!(
+                        tenant_id,
+                        db_id,
+                        "removing a database file the catalog does not know"
+                    );
                     self.storage.drop_database(tenant_id, db_id)?;
                 }
             }

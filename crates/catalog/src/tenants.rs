@@ -155,12 +155,7 @@ impl Catalog {
     }
 
     /// Creates a user tenant bound to `pool`, with its administrator (empty password) and its default database.
-    pub fn create_tenant(
-        &self,
-        name: &str,
-        mode: CompatibilityMode,
-        pool: &str,
-    ) -> Result<Tenant> {
+    pub fn create_tenant(&self, name: &str, mode: CompatibilityMode, pool: &str) -> Result<Tenant> {
         self.create_tenant_with_id(None, name, mode, Some(pool), "")
     }
 
@@ -206,7 +201,12 @@ impl Catalog {
         )?;
         tx.execute(
             "INSERT INTO grants VALUES (?1, ?2, ?3, ?4)",
-            params![tenant_id, admin, GrantLevel::Global.key(), Privilege::All.as_str()],
+            params![
+                tenant_id,
+                admin,
+                GrantLevel::Global.key(),
+                Privilege::All.as_str()
+            ],
         )?;
         let db_id = next_id(&tx, "database")?;
         tx.execute(

@@ -19,7 +19,14 @@ fn first_start_creates_sys_and_root() {
     let root = catalog.user(SYS_TENANT_ID, "root").unwrap().unwrap();
     assert!(root.is_admin);
     assert_eq!(root.native_hash, "");
-    assert_eq!(catalog.resource_pool("sys_pool").unwrap().unwrap().tenant_id, Some(1));
+    assert_eq!(
+        catalog
+            .resource_pool("sys_pool")
+            .unwrap()
+            .unwrap()
+            .tenant_id,
+        Some(1)
+    );
     drop(catalog);
     // A second open neither duplicates nor resets anything.
     let catalog = Catalog::open(dir.path(), Some("ignored")).unwrap();
@@ -51,7 +58,9 @@ fn tenants_pools_and_units() {
         Err(CatalogError::UnitNotExist(_))
     ));
     catalog.create_resource_pool("p1", "u1", 1, &[]).unwrap();
-    let t = catalog.create_tenant("t1", CompatibilityMode::Mysql, "p1").unwrap();
+    let t = catalog
+        .create_tenant("t1", CompatibilityMode::Mysql, "p1")
+        .unwrap();
     assert_eq!(t.tenant_id, 1001);
     assert!(catalog.user(1001, "root").unwrap().unwrap().is_admin);
     assert_eq!(catalog.databases(1001).unwrap()[0].name, "test");
@@ -62,17 +71,31 @@ fn tenants_pools_and_units() {
     ));
     // The failed attempt left nothing behind.
     assert!(catalog.tenant_by_name("t2").unwrap().is_none());
-    assert!(matches!(catalog.drop_unit_config("u1"), Err(CatalogError::UnitInUse(_))));
-    assert!(matches!(catalog.drop_resource_pool("p1"), Err(CatalogError::PoolInUse(_))));
+    assert!(matches!(
+        catalog.drop_unit_config("u1"),
+        Err(CatalogError::UnitInUse(_))
+    ));
+    assert!(matches!(
+        catalog.drop_resource_pool("p1"),
+        Err(CatalogError::PoolInUse(_))
+    ));
     let dir_of_t1 = catalog.storage().tenant_dir(1001);
     assert!(dir_of_t1.exists());
     catalog.drop_tenant("T1").unwrap();
     assert!(!dir_of_t1.exists());
-    assert_eq!(catalog.resource_pool("p1").unwrap().unwrap().tenant_id, None);
-    let t2 = catalog.create_tenant("t2", CompatibilityMode::Oracle, "p1").unwrap();
+    assert_eq!(
+        catalog.resource_pool("p1").unwrap().unwrap().tenant_id,
+        None
+    );
+    let t2 = catalog
+        .create_tenant("t2", CompatibilityMode::Oracle, "p1")
+        .unwrap();
     assert_eq!(t2.tenant_id, 1002, "tenant ids are never reused");
     assert!(catalog.user(1002, "SYS").unwrap().unwrap().is_admin);
-    assert!(matches!(catalog.drop_tenant("sys"), Err(CatalogError::SysTenant(_))));
+    assert!(matches!(
+        catalog.drop_tenant("sys"),
+        Err(CatalogError::SysTenant(_))
+    ));
 }
 
 #[test]
@@ -82,17 +105,24 @@ fn grants_and_revokes() {
     catalog.create_user(1, "alice", "pw").unwrap();
     let db = GrantLevel::Database("test".into());
     catalog.grant(1, "alice", &db, &[Privilege::All]).unwrap();
-    catalog.revoke(1, "alice", &db, &[Privilege::Delete]).unwrap();
+    catalog
+        .revoke(1, "alice", &db, &[Privilege::Delete])
+        .unwrap();
     let grants = catalog.grants(1, "alice").unwrap();
     assert!(grants.iter().any(|g| g.privilege == Privilege::Select));
-    assert!(!grants.iter().any(|g| g.privilege == Privilege::Delete || g.privilege == Privilege::All));
+    assert!(!grants
+        .iter()
+        .any(|g| g.privilege == Privilege::Delete || g.privilege == Privilege::All));
     assert!(matches!(
         catalog.grant(1, "bob", &db, &[Privilege::Select]),
         Err(CatalogError::UserNotExist(_))
     ));
     catalog.drop_user(1, "alice").unwrap();
     assert!(catalog.grants(1, "alice").unwrap().is_empty());
-    assert!(matches!(catalog.drop_user(1, "root"), Err(CatalogError::AdminUser(_))));
+    assert!(matches!(
+        catalog.drop_user(1, "root"),
+        Err(CatalogError::AdminUser(_))
+    ));
 }
 
 #[test]
@@ -100,7 +130,9 @@ fn parameters_validate_and_persist() {
     let dir = tempfile::tempdir().unwrap();
     let catalog = Catalog::open(dir.path(), None).unwrap();
     assert_eq!(catalog.bulk_io_max_rate().unwrap(), 0);
-    catalog.set_parameter("BULK_IO_MAX_RATE", "4MB", None).unwrap();
+    catalog
+        .set_parameter("BULK_IO_MAX_RATE", "4MB", None)
+        .unwrap();
     assert_eq!(catalog.bulk_io_max_rate().unwrap(), 4 << 20);
     assert!(matches!(
         catalog.set_parameter("bulk_io_max_rate", "fast", None),

@@ -40,7 +40,8 @@ impl Storage {
 
     /// Path of the SQLite file of database `db_id` in tenant `tenant_id`.
     pub fn database_path(&self, tenant_id: i64, db_id: i64) -> PathBuf {
-        self.tenant_dir(tenant_id).join(format!("db_{db_id}.sqlite"))
+        self.tenant_dir(tenant_id)
+            .join(format!("db_{db_id}.sqlite"))
     }
 
     /// Creates an empty database file in WAL mode (and the tenant directory if needed).
@@ -111,7 +112,10 @@ impl Storage {
             .filter_map(|e| {
                 let name = e.file_name();
                 let name = name.to_str()?;
-                name.strip_prefix("db_")?.strip_suffix(".sqlite")?.parse().ok()
+                name.strip_prefix("db_")?
+                    .strip_suffix(".sqlite")?
+                    .parse()
+                    .ok()
             })
             .collect())
     }
@@ -159,7 +163,9 @@ mod tests {
         let path = storage.create_database(1001, 7).unwrap();
         assert!(path.exists());
         let conn = open_database(&path).unwrap();
-        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
         drop(conn);
         assert_eq!(storage.database_ids_on_disk(1001).unwrap(), vec![7]);

@@ -23,7 +23,11 @@ pub fn open_database(path: &Path) -> Result<Connection, StorageError> {
 pub fn configure_connection(conn: &Connection, schema: &str) -> Result<(), StorageError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     let quoted = schema.replace('"', "\"\"");
-    conn.query_row(&format!("PRAGMA \"{quoted}\".journal_mode = WAL"), [], |_| Ok(()))?;
+    conn.query_row(
+        &format!("PRAGMA \"{quoted}\".journal_mode = WAL"),
+        [],
+        |_| Ok(()),
+    )?;
     conn.execute_batch(&format!(
         "PRAGMA \"{quoted}\".synchronous = NORMAL; PRAGMA foreign_keys = ON;"
     ))?;

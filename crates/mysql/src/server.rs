@@ -1,0 +1,57 @@
+//! The accept loop.
+
+use std::sync::Arc;
+
+use opensrv_mysql::AsyncMysqlIntermediary;
+use tenantry_sql::Engine;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::error_packets::{ErrorOverride, ErrorPacketWriter};
+use crate::shim::Shim;
+
+/// Serves MySQL connections on `listener` until `shutdown` is cancelled; then closes every connection.
+pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: CancellationToken) {
+    let connections = tokio_util::task::TaskTracker::new();
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            a = listener.accept() => a,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!("mysql accept failed: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let engine = engine.clone();
+        let shutdown = shutdown.clone();
+        connections.spawn(async move {
+            let killed = CancellationToken::new();
+            let errors = ErrorOverride::default();
+            let shim = Shim::new(
+                engine,
+                peer.ip().to_string(),
+                errors.clone(),
+                killed.clone(),
+            );
+            let (reader, writer) = stream.into_split();
+            let writer = ErrorPacketWriter::new(writer, errors);
+            tokio::select! {
+                r = AsyncMysqlIntermediary::run_on(shim, reader, writer) => {
+                    if let Err(e) = r {
+                        tracing::debug!(%peer, "mysql connection ended: {e}");
+                    }
+                }
+                _ = killed.cancelled() => tracing::debug!(%peer, "mysql connection killed"),
+                _ = shutdown.cancelled() => {}
+            }
+        });
+    }
+    connections.close();
+    connections.wait().await;
+}

@@ -1,0 +1,58 @@
+//! The engine: what every session shares (the catalog, the session registry, server facts).
+
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Arc;
+
+use tenantry_catalog::Catalog;
+
+use crate::processlist::SessionRegistry;
+
+/// The version string servers report; MySQL clients parse the leading `5.7.25` to pick features.
+pub const SERVER_VERSION: &str = "5.7.25-Tenantry-0.1.0";
+
+/// Shared state of every session.
+pub struct Engine {
+    catalog: Arc<Catalog>,
+    sessions: SessionRegistry,
+    mysql_port: AtomicU16,
+}
+
+impl Engine {
+    /// An engine over an opened catalog.
+    pub fn new(catalog: Arc<Catalog>) -> Arc<Self> {
+        Arc::new(Self {
+            catalog,
+            sessions: SessionRegistry::default(),
+            mysql_port: AtomicU16::new(0),
+        })
+    }
+
+    /// The sys catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Records the port the MySQL front end listens on (shown by SHOW PARAMETERS and `@@port`).
+    pub fn set_mysql_port(&self, port: u16) {
+        self.mysql_port.store(port, Ordering::Relaxed);
+    }
+
+    /// The MySQL front end's port.
+    pub fn mysql_port(&self) -> u16 {
+        self.mysql_port.load(Ordering::Relaxed)
+    }
+
+    /// Every open session.
+    pub fn sessions(&self) -> &SessionRegistry {
+        &self.sessions
+    }
+
+    /// Kills every session of a tenant (it was dropped).
+    pub fn kill_tenant_sessions(&self, tenant_id: i64) {
+        for s in self.sessions.all() {
+            if s.tenant_id == tenant_id {
+                s.kill();
+            }
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! The SQL layer's error type, and the one place where every error gets its wire codes:
+//! a MySQL error number with its SQLSTATE, and a PostgreSQL SQLSTATE.
+
+use tenantry_catalog::CatalogError;
+
+/// Errors a statement can end with. Each maps to wire codes in [`SqlError::wire`].
+#[derive(Debug, thiserror::Error)]
+pub enum SqlError {
+    /// The statement does not parse; `near` is the text from where parsing failed.
+    #[error("You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version for the right syntax to use near '{near}' at line {line}")]
+    Syntax {
+        /// Up to 80 characters of the statement from the failing token.
+        near: String,
+        /// 1-based line of the failing token.
+        line: usize,
+    },
+    /// An empty statement.
+    #[error("Query was empty")]
+    EmptyQuery,
+    /// A feature or statement form the server does not have.
+    #[error("{0} not supported")]
+    Unsupported(String),
+    /// A table statement without a current database.
+    #[error("No database selected")]
+    NoDatabaseSelected,
+    /// `USE` or a reference to a database the tenant does not have.
+    #[error("Unknown database '{0}'")]
+    UnknownDatabase(String),
+    /// `CREATE DATABASE` of an existing name.
+    #[error("Can't create database '{0}'; database exists")]
+    DatabaseExists(String),
+    /// `DROP DATABASE` of a missing name.
+    #[error("Can't drop database '{0}'; database doesn't exist")]
+    DropMissingDatabase(String),
+    /// A table (or view) that does not exist.
+    #[error("Table '{db}.{table}' doesn't exist")]
+    NoSuchTable {
+        /// Its database.
+        db: String,
+        /// Its name.
+        table: String,
+    },
+    /// `CREATE TABLE` of an existing name.
+    #[error("Table '{0}' already exists")]
+    TableExists(String),
+    /// A column that does not exist.
+    #[error("Unknown column '{0}' in 'field list'")]
+    UnknownColumn(String),
+    /// An index name that does not exist on the table.
+    #[error("Can't DROP '{0}'; check that column/key exists")]
+    CantDropKey(String),
+    /// A duplicate index name.
+    #[error("Duplicate key name '{0}'")]
+    DuplicateKeyName(String),
+    /// A unique or primary key violation.
+    #[error("Duplicate entry for key '{0}'")]
+    DuplicateEntry(String),
+    /// A NOT NULL violation.
+    #[error("Column '{0}' cannot be null")]
+    NotNull(String),
+    /// A foreign key violation.
+    #[error("Cannot add or update a child row: a foreign key constraint fails ({0})")]
+    ForeignKey(String),
+    /// A CHECK violation.
+    #[error("Check constraint '{0}' is violated.")]
+    CheckViolated(String),
+    /// A table definition MySQL would refuse.
+    #[error("Incorrect table definition; {0}")]
+    WrongTableDefinition(String),
+    /// Login failure: unknown tenant, unknown user or wrong password (indistinguishable on purpose).
+    #[error("Access denied for user '{user}'@'{host}' (using password: {})", if *.using_password { "YES" } else { "NO" })]
+    AccessDenied {
+        /// The login name as given.
+        user: String,
+        /// The client's address.
+        host: String,
+        /// Whether the client sent a password.
+        using_password: bool,
+    },
+    /// A table privilege is missing.
+    #[error("{command} command denied to user '{user}'@'%' for table '{table}'")]
+    TableAccessDenied {
+        /// The privilege's command name (SELECT, INSERT, ...).
+        command: &'static str,
+        /// The user.
+        user: String,
+        /// The table.
+        table: String,
+    },
+    /// Every privilege on a database is missing.
+    #[error("Access denied for user '{user}'@'%' to database '{db}'")]
+    DbAccessDenied {
+        /// The user.
+        user: String,
+        /// The database.
+        db: String,
+    },
+    /// A cluster statement from a user tenant, or an admin statement from a non-admin.
+    #[error("Access denied; you need (at least one of) the {0} privilege(s) for this operation")]
+    NeedPrivilege(&'static str),
+    /// `KILL` of an unknown (or another tenant's) connection id.
+    #[error("Unknown thread id: {0}")]
+    UnknownThread(u64),
+    /// `KILL` of a connection the user may not kill.
+    #[error("You are not owner of thread {0}")]
+    NotThreadOwner(u64),
+    /// The statement was interrupted by `KILL QUERY`, a cancel request or a disconnect.
+    #[error("Query execution was interrupted")]
+    Interrupted,
+    /// `SET` or `@@` of an unknown system variable.
+    #[error("Unknown system variable '{0}'")]
+    UnknownVariable(String),
+    /// A value a system variable cannot take.
+    #[error("Variable '{name}' can't be set to the value of '{value}'")]
+    WrongVariableValue {
+        /// The variable.
+        name: String,
+        /// The rejected value.
+        value: String,
+    },
+    /// CREATE / DROP USER that cannot be done (exists, missing, the administrator).
+    #[error("Operation {op} failed for '{user}'@'%'")]
+    UserOperationFailed {
+        /// CREATE USER, DROP USER, ALTER USER.
+        op: &'static str,
+        /// The user.
+        user: String,
+    },
+    /// A write conflict between transactions.
+    #[error("Deadlock found when trying to get lock; try restarting transaction")]
+    Deadlock,
+    /// Another writer held the lock too long.
+    #[error("Lock wait timeout exceeded; try restarting transaction")]
+    LockWaitTimeout,
+    /// An OceanBase-specific error, sent with the positive OceanBase code as its MySQL error number.
+    #[error("{message}")]
+    OceanBase {
+        /// The (negative) OceanBase error code, e.g. -4179.
+        code: i32,
+        /// The message.
+        message: String,
+    },
+    /// A catalog error (mapped per variant in [`SqlError::wire`]).
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// Anything else SQLite reported.
+    #[error("{0}")]
+    Sqlite(String),
+    /// An unexpected internal failure.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Wire codes of one error, for both protocols.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireError {
+    /// MySQL error number.
+    pub mysql_code: u16,
+    /// SQLSTATE sent on the MySQL wire.
+    pub mysql_state: &'static str,
+    /// SQLSTATE sent on the PostgreSQL wire.
+    pub pg_state: &'static str,
+    /// The message.
+    pub message: String,
+}
+
+impl SqlError {
+    /// The wire codes of this error.
+    pub fn wire(&self) -> WireError {
+        let (mysql_code, mysql_state, pg_state): (u16, &'static str, &'static str) = match self {
+            Self::Syntax { .. } => (1064, "42000", "42601"),
+            Self::EmptyQuery => (1065, "42000", "42601"),
+            Self::Unsupported(_) => (1235, "0A000", "0A000"),
+            Self::NoDatabaseSelected => (1046, "3D000", "3D000"),
+            Self::UnknownDatabase(_) => (1049, "42000", "3D000"),
+            Self::DatabaseExists(_) => (1007, "HY000", "42P04"),
+            Self::DropMissingDatabase(_) => (1008, "HY000", "3D000"),
+            Self::NoSuchTable { .. } => (1146, "42S02", "42P01"),
+            Self::TableExists(_) => (1050, "42S01", "42P07"),
+            Self::UnknownColumn(_) => (1054, "42S22", "42703"),
+            Self::CantDropKey(_) => (1091, "42000", "42704"),
+            Self::DuplicateKeyName(_) => (1061, "42000", "42P07"),
+            Self::DuplicateEntry(_) => (1062, "23000", "23505"),
+            Self::NotNull(_) => (1048, "23000", "23502"),
+            Self::ForeignKey(_) => (1452, "23000", "23503"),
+            Self::CheckViolated(_) => (3819, "HY000", "23514"),
+            Self::WrongTableDefinition(_) => (1075, "42000", "42P16"),
+            Self::AccessDenied { .. } => (1045, "28000", "28P01"),
+            Self::TableAccessDenied { .. } => (1142, "42000", "42501"),
+            Self::DbAccessDenied { .. } => (1044, "42000", "42501"),
+            Self::NeedPrivilege(_) => (1227, "42000", "42501"),
+            Self::UnknownThread(_) => (1094, "HY000", "42704"),
+            Self::NotThreadOwner(_) => (1095, "HY000", "42501"),
+            Self::Interrupted => (1317, "70100", "57014"),
+            Self::UnknownVariable(_) => (1193, "HY000", "42704"),
+            Self::WrongVariableValue { .. } => (1231, "42000", "22023"),
+            Self::UserOperationFailed { .. } => (1396, "HY000", "42710"),
+            Self::Deadlock => (1213, "40001", "40001"),
+            Self::LockWaitTimeout => (1205, "HY000", "55P03"),
+            Self::OceanBase { code, .. } => (code.unsigned_abs() as u16, "HY000", "XXUUU"),
+            Self::Catalog(e) => return catalog_wire(e),
+            Self::Sqlite(_) | Self::Internal(_) => (1105, "HY000", "XX000"),
+        };
+        WireError {
+            mysql_code,
+            mysql_state,
+            pg_state,
+            message: self.to_string(),
+        }
+    }
+}
+
+fn catalog_wire(e: &CatalogError) -> WireError {
+    use CatalogError as C;
+    let (mysql_code, mysql_state, pg_state): (u16, &'static str, &'static str) = match e {
+        C::TenantExists(_) => (5156, "HY000", "42710"),
+        C::TenantNotExist(_) => (5157, "HY000", "42704"),
+        C::SysTenant(_) => (4179, "HY000", "55000"),
+        C::UnitExists(_) => (4649, "HY000", "42710"),
+        C::UnitNotExist(_) => (4648, "HY000", "42704"),
+        C::UnitInUse(_) => (4634, "HY000", "2BP01"),
+        C::PoolExists(_) => (4651, "HY000", "42710"),
+        C::PoolNotExist(_) => (4650, "HY000", "42704"),
+        C::PoolInUse(_) => (4626, "HY000", "55006"),
+        C::InvalidArgument(_) => (1210, "HY000", "22023"),
+        C::DatabaseExists(_) => (1007, "HY000", "42P04"),
+        C::DatabaseNotExist(_) => (1049, "42000", "3D000"),
+        C::UserExists(_) | C::UserNotExist(_) | C::AdminUser(_) => (1396, "HY000", "42710"),
+        C::InvalidName(_) => (1103, "42000", "42602"),
+        C::UnknownParameter(_) => (4028, "HY000", "42704"),
+        C::InvalidParameterValue { .. } | C::ParameterScope(_) => (4147, "HY000", "22023"),
+        C::Storage(_) | C::Sqlite(_) => (1105, "HY000", "XX000"),
+    };
+    let message = match e {
+        C::UnknownParameter(_) | C::InvalidParameterValue { .. } | C::ParameterScope(_) => {
+            format!("Invalid argument: {e}")
+        }
+        _ => e.to_string(),
+    };
+    WireError {
+        mysql_code,
+        mysql_state,
+        pg_state,
+        message,
+    }
+}
+
+impl From<rusqlite::Error> for SqlError {
+    fn from(e: rusqlite::Error) -> Self {
+        crate::sqlite::errors::map_sqlite_error(e)
+    }
+}
+
+impl From<tenantry_storage::StorageError> for SqlError {
+    fn from(e: tenantry_storage::StorageError) -> Self {
+        Self::Catalog(CatalogError::Storage(e))
+    }
+}
+
+/// Result type of the SQL layer.
+pub type Result<T> = std::result::Result<T, SqlError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oceanbase_codes_go_out_positive() {
+        let w = SqlError::OceanBase {
+            code: -4179,
+            message: "x".into(),
+        }
+        .wire();
+        assert_eq!((w.mysql_code, w.mysql_state), (4179, "HY000"));
+    }
+
+    #[test]
+    fn login_failure_is_1045() {
+        let w = SqlError::AccessDenied {
+            user: "root".into(),
+            host: "127.0.0.1".into(),
+            using_password: true,
+        }
+        .wire();
+        assert_eq!((w.mysql_code, w.mysql_state), (1045, "28000"));
+        assert_eq!(
+            w.message,
+            "Access denied for user 'root'@'127.0.0.1' (using password: YES)"
+        );
+    }
+}

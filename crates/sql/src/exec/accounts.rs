@@ -1,0 +1,181 @@
+//! Users, passwords and grants inside a tenant.
+
+use std::collections::BTreeMap;
+
+use tenantry_catalog::{CatalogError, GrantLevel, Privilege};
+
+use crate::error::{Result, SqlError};
+use crate::parser::{Command, ParsedLevel};
+use crate::session::Session;
+use crate::value::{Output, ResultSet, Value};
+
+/// Runs an account statement.
+pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
+    let tenant_id = session.identity.tenant.tenant_id;
+    let catalog = session.engine.catalog();
+    match cmd {
+        Command::CreateUser {
+            users,
+            if_not_exists,
+        } => {
+            session.require_tenant_admin("CREATE USER")?;
+            for (name, _) in &users {
+                if catalog.user(tenant_id, name)?.is_some() && !if_not_exists {
+                    return Err(SqlError::UserOperationFailed {
+                        op: "CREATE USER",
+                        user: name.clone(),
+                    });
+                }
+            }
+            for (name, password) in &users {
+                match catalog.create_user(tenant_id, name, password) {
+                    Ok(_) | Err(CatalogError::UserExists(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Ok(Output::ok())
+        }
+        Command::DropUser { users, if_exists } => {
+            session.require_tenant_admin("CREATE USER")?;
+            for name in &users {
+                match catalog.user(tenant_id, name)? {
+                    None if if_exists => {}
+                    Some(u) if !u.is_admin => {}
+                    _ => {
+                        return Err(SqlError::UserOperationFailed {
+                            op: "DROP USER",
+                            user: name.clone(),
+                        })
+                    }
+                }
+            }
+            for name in &users {
+                match catalog.drop_user(tenant_id, name) {
+                    Ok(()) | Err(CatalogError::UserNotExist(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Ok(Output::ok())
+        }
+        Command::SetPassword { user, password } => {
+            let name = user.unwrap_or_else(|| session.identity.user.name.clone());
+            if name != session.identity.user.name {
+                session.require_tenant_admin("CREATE USER")?;
+            }
+            catalog
+                .set_password(tenant_id, &name, &password)
+                .map_err(|e| match e {
+                    CatalogError::UserNotExist(_) => SqlError::UserOperationFailed {
+                        op: "ALTER USER",
+                        user: name.clone(),
+                    },
+                    e => e.into(),
+                })?;
+            Ok(Output::ok())
+        }
+        Command::Grant {
+            privileges,
+            level,
+            users,
+        } => {
+            session.require_tenant_admin("GRANT OPTION")?;
+            let level = resolve_level(session, level)?;
+            for u in &users {
+                catalog.grant(tenant_id, u, &level, &privileges)?;
+            }
+            Ok(Output::ok())
+        }
+        Command::Revoke {
+            privileges,
+            level,
+            users,
+        } => {
+            session.require_tenant_admin("GRANT OPTION")?;
+            let level = resolve_level(session, level)?;
+            for u in &users {
+                if catalog.user(tenant_id, u)?.is_some_and(|u| u.is_admin) {
+                    return Err(SqlError::UserOperationFailed {
+                        op: "REVOKE",
+                        user: u.clone(),
+                    });
+                }
+                catalog.revoke(tenant_id, u, &level, &privileges)?;
+            }
+            Ok(Output::ok())
+        }
+        Command::ShowGrants(user) => {
+            let name = user.unwrap_or_else(|| session.identity.user.name.clone());
+            if name != session.identity.user.name && !session.identity.is_tenant_admin() {
+                return Err(SqlError::DbAccessDenied {
+                    user: session.identity.user.name.clone(),
+                    db: "mysql".into(),
+                });
+            }
+            let user = catalog
+                .user(tenant_id, &name)?
+                .ok_or_else(|| SqlError::OceanBase {
+                    code: -1141,
+                    message: format!(
+                        "There is no such grant defined for user '{name}' on host '%'"
+                    ),
+                })?;
+            let mut rs = ResultSet::with_text_columns(&[&format!("Grants for {name}@%")]);
+            for line in grant_lines(&name, user.is_admin, &catalog.grants(tenant_id, &name)?) {
+                rs.rows.push(vec![Value::Text(line)]);
+            }
+            Ok(Output::Rows(rs))
+        }
+        other => Err(SqlError::Internal(format!(
+            "not an account statement: {other:?}"
+        ))),
+    }
+}
+
+fn resolve_level(session: &Session, level: ParsedLevel) -> Result<GrantLevel> {
+    match level {
+        ParsedLevel::Level(l) => Ok(l),
+        ParsedLevel::CurrentDatabase => session
+            .db
+            .clone()
+            .map(GrantLevel::Database)
+            .ok_or(SqlError::NoDatabaseSelected),
+    }
+}
+
+/// SHOW GRANTS lines, as MySQL prints them.
+fn grant_lines(user: &str, is_admin: bool, grants: &[tenantry_catalog::Grant]) -> Vec<String> {
+    if is_admin {
+        return vec![format!(
+            "GRANT ALL PRIVILEGES ON *.* TO '{user}'@'%' WITH GRANT OPTION"
+        )];
+    }
+    let mut by_level: BTreeMap<GrantLevel, Vec<Privilege>> = BTreeMap::new();
+    for g in grants {
+        by_level
+            .entry(g.level.clone())
+            .or_default()
+            .push(g.privilege);
+    }
+    let mut lines = Vec::new();
+    if !by_level.contains_key(&GrantLevel::Global) {
+        lines.push(format!("GRANT USAGE ON *.* TO '{user}'@'%'"));
+    }
+    for (level, privileges) in by_level {
+        let on = match &level {
+            GrantLevel::Global => "*.*".to_string(),
+            GrantLevel::Database(db) => format!("`{db}`.*"),
+        };
+        let list = if privileges.contains(&Privilege::All) {
+            "ALL PRIVILEGES".to_string()
+        } else {
+            Privilege::EACH
+                .iter()
+                .filter(|p| privileges.contains(p))
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        lines.push(format!("GRANT {list} ON {on} TO '{user}'@'%'"));
+    }
+    lines
+}

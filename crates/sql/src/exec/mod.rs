@@ -1,0 +1,11 @@
+//! Executors, one module per family of statements.
+
+pub mod accounts;
+pub mod cluster;
+pub mod filter;
+pub mod parameters;
+pub mod privileges;
+pub mod processes;
+pub mod schema;
+pub mod tenant_sql;
+pub mod variables;

@@ -1,0 +1,76 @@
+//! Privilege checks for tenant statements.
+
+use std::collections::BTreeSet;
+
+use tenantry_catalog::{GrantLevel, Privilege};
+
+use crate::error::{Result, SqlError};
+use crate::session::Session;
+use crate::translate::{is_system_schema, Access};
+
+/// Whether the session's user holds `privilege` on `db` (or globally, with `db` = None).
+pub fn has(session: &Session, db: Option<&str>, privilege: Privilege) -> Result<bool> {
+    if session.identity.user.is_admin {
+        return Ok(true);
+    }
+    let grants = session.engine.catalog().grants(
+        session.identity.tenant.tenant_id,
+        &session.identity.user.name,
+    )?;
+    Ok(grants.iter().any(|g| {
+        let level_ok = match (&g.level, db) {
+            (GrantLevel::Global, _) => true,
+            (GrantLevel::Database(d), Some(db)) => d.eq_ignore_ascii_case(db),
+            (GrantLevel::Database(_), None) => false,
+        };
+        level_ok && (g.privilege == privilege || g.privilege == Privilege::All)
+    }))
+}
+
+/// Whether the user holds any privilege at all on `db`.
+pub fn has_any(session: &Session, db: &str) -> Result<bool> {
+    if session.identity.user.is_admin || is_system_schema(db) {
+        return Ok(true);
+    }
+    let grants = session.engine.catalog().grants(
+        session.identity.tenant.tenant_id,
+        &session.identity.user.name,
+    )?;
+    Ok(grants.iter().any(|g| match &g.level {
+        GrantLevel::Global => true,
+        GrantLevel::Database(d) => d.eq_ignore_ascii_case(db),
+    }))
+}
+
+/// Fails with MySQL's error unless every access is allowed.
+pub fn check(session: &Session, accesses: &BTreeSet<Access>) -> Result<()> {
+    for a in accesses {
+        if !has(session, Some(&a.db), a.privilege)? {
+            let user = session.identity.user.name.clone();
+            return Err(match &a.table {
+                Some(table) => SqlError::TableAccessDenied {
+                    command: a.privilege.as_str(),
+                    user,
+                    table: table.clone(),
+                },
+                None => SqlError::DbAccessDenied {
+                    user,
+                    db: a.db.clone(),
+                },
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Fails with 1044 unless the user holds `privilege` on `db`.
+pub fn check_db(session: &Session, db: &str, privilege: Privilege) -> Result<()> {
+    if has(session, Some(db), privilege)? {
+        Ok(())
+    } else {
+        Err(SqlError::DbAccessDenied {
+            user: session.identity.user.name.clone(),
+            db: db.to_string(),
+        })
+    }
+}

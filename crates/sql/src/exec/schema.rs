@@ -1,0 +1,478 @@
+//! Databases and schema introspection: CREATE / DROP DATABASE, USE, SHOW DATABASES / TABLES / COLUMNS /
+//! CREATE TABLE / INDEX.
+
+use tenantry_catalog::{CatalogError, Privilege};
+
+use crate::error::{Result, SqlError};
+use crate::exec::{filter, privileges};
+use crate::parser::{Command, TableRef};
+use crate::session::Session;
+use crate::translate::{is_system_schema, mysql_index_name, quote, SYSTEM_SCHEMAS};
+use crate::value::{Column, ColumnKind, Output, ResultSet, Value};
+use crate::views;
+
+/// Runs a schema statement.
+pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
+    match cmd {
+        Command::CreateDatabase {
+            name,
+            if_not_exists,
+        } => {
+            let name = name.to_ascii_lowercase();
+            privileges::check_db(session, &name, Privilege::Create)?;
+            if is_system_schema(&name) {
+                return if if_not_exists {
+                    Ok(Output::ok())
+                } else {
+                    Err(SqlError::DatabaseExists(name))
+                };
+            }
+            session.commit_if_open()?;
+            match session
+                .engine
+                .catalog()
+                .create_database(session.identity.tenant.tenant_id, &name)
+            {
+                Ok(_) => Ok(Output::affected(1)),
+                Err(CatalogError::DatabaseExists(_)) if if_not_exists => Ok(Output::ok()),
+                Err(CatalogError::DatabaseExists(n)) => Err(SqlError::DatabaseExists(n)),
+                Err(e) => Err(e.into()),
+            }
+        }
+        Command::DropDatabase { name, if_exists } => {
+            let name = name.to_ascii_lowercase();
+            if is_system_schema(&name) {
+                return Err(SqlError::DbAccessDenied {
+                    user: session.identity.user.name.clone(),
+                    db: name,
+                });
+            }
+            privileges::check_db(session, &name, Privilege::Drop)?;
+            session.commit_if_open()?;
+            session.conn.detach(&name)?;
+            match session
+                .engine
+                .catalog()
+                .drop_database(session.identity.tenant.tenant_id, &name)
+            {
+                Ok(_) => {
+                    if session.db.as_deref() == Some(name.as_str()) {
+                        session.db = None;
+                    }
+                    Ok(Output::ok())
+                }
+                Err(CatalogError::DatabaseNotExist(_)) if if_exists => Ok(Output::ok()),
+                Err(CatalogError::DatabaseNotExist(n)) => Err(SqlError::DropMissingDatabase(n)),
+                Err(e) => Err(e.into()),
+            }
+        }
+        Command::Use(db) => {
+            use_database(session, &db)?;
+            Ok(Output::ok())
+        }
+        Command::ShowDatabases(f) => {
+            let mut rs = ResultSet::with_text_columns(&["Database"]);
+            let mut names: Vec<String> = SYSTEM_SCHEMAS.iter().map(|s| s.to_string()).collect();
+            for d in session
+                .engine
+                .catalog()
+                .databases(session.identity.tenant.tenant_id)?
+            {
+                if privileges::has_any(session, &d.name)? {
+                    names.push(d.name);
+                }
+            }
+            names.sort();
+            rs.rows = names.into_iter().map(|n| vec![Value::Text(n)]).collect();
+            Ok(Output::Rows(filter::apply(session, rs, &f)?))
+        }
+        Command::ShowTables {
+            full,
+            db,
+            filter: f,
+        } => {
+            let db = resolve_db(session, db)?;
+            let mut cols = vec![format!("Tables_in_{db}")];
+            if full {
+                cols.push("Table_type".into());
+            }
+            let col_refs: Vec<&str> = cols.iter().map(String::as_str).collect();
+            let mut rs = ResultSet::with_text_columns(&col_refs);
+            let tables: Vec<(String, String)> = if is_system_schema(&db) {
+                views::list(&db, &session.identity)
+                    .into_iter()
+                    .map(|v| (v.to_string(), "SYSTEM VIEW".to_string()))
+                    .collect()
+            } else {
+                let sql = format!(
+                    "SELECT name, CASE type WHEN 'view' THEN 'VIEW' ELSE 'BASE TABLE' END FROM {}.sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+                    quote(&db)
+                );
+                let mut stmt = session.conn.conn().prepare(&sql)?;
+                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            for (name, kind) in tables {
+                let mut row = vec![Value::Text(name)];
+                if full {
+                    row.push(Value::Text(kind));
+                }
+                rs.rows.push(row);
+            }
+            Ok(Output::Rows(filter::apply(session, rs, &f)?))
+        }
+        Command::ShowColumns { table, filter: f } => {
+            let (db, table) = resolve_table(session, table)?;
+            let rs = if is_system_schema(&db) {
+                views::describe(&db, &table, &session.identity)?
+            } else {
+                describe_table(session, &db, &table)?
+            };
+            Ok(Output::Rows(filter::apply(session, rs, &f)?))
+        }
+        Command::ShowCreateTable(table) => {
+            let (db, table) = resolve_table(session, table)?;
+            if is_system_schema(&db) {
+                return Err(SqlError::Unsupported(
+                    "SHOW CREATE TABLE of a system view".into(),
+                ));
+            }
+            Ok(Output::Rows(show_create_table(session, &db, &table)?))
+        }
+        Command::ShowCreateDatabase(db) => {
+            let db = db.to_ascii_lowercase();
+            if !is_system_schema(&db) {
+                session
+                    .engine
+                    .catalog()
+                    .database(session.identity.tenant.tenant_id, &db)?
+                    .ok_or_else(|| SqlError::UnknownDatabase(db.clone()))?;
+            }
+            let mut rs = ResultSet::with_text_columns(&["Database", "Create Database"]);
+            rs.rows.push(vec![
+                Value::from(db.as_str()),
+                Value::Text(format!(
+                    "CREATE DATABASE `{db}` /*!40100 DEFAULT CHARACTER SET utf8mb4 */"
+                )),
+            ]);
+            Ok(Output::Rows(rs))
+        }
+        Command::ShowIndex(table) => {
+            let (db, table) = resolve_table(session, table)?;
+            if is_system_schema(&db) {
+                return Ok(Output::Rows(index_result(&table, Vec::new())));
+            }
+            let indexes = indexes(session, &db, &table)?;
+            Ok(Output::Rows(index_result(&table, indexes)))
+        }
+        other => Err(SqlError::Internal(format!(
+            "not a schema statement: {other:?}"
+        ))),
+    }
+}
+
+/// `USE db`: the database must exist and the user must hold some privilege on it.
+pub fn use_database(session: &mut Session, db: &str) -> Result<()> {
+    let db = db.to_ascii_lowercase();
+    if !is_system_schema(&db) {
+        session
+            .engine
+            .catalog()
+            .database(session.identity.tenant.tenant_id, &db)?
+            .ok_or_else(|| SqlError::UnknownDatabase(db.clone()))?;
+        if !privileges::has_any(session, &db)? {
+            return Err(SqlError::DbAccessDenied {
+                user: session.identity.user.name.clone(),
+                db,
+            });
+        }
+        session
+            .conn
+            .ensure_attached(session.engine.catalog(), &db)?;
+    }
+    session.db = Some(db);
+    Ok(())
+}
+
+fn resolve_db(session: &mut Session, db: Option<String>) -> Result<String> {
+    let db = match db {
+        Some(d) => d.to_ascii_lowercase(),
+        None => session.db.clone().ok_or(SqlError::NoDatabaseSelected)?,
+    };
+    if !is_system_schema(&db) {
+        if !privileges::has_any(session, &db)? {
+            return Err(SqlError::DbAccessDenied {
+                user: session.identity.user.name.clone(),
+                db,
+            });
+        }
+        session
+            .conn
+            .ensure_attached(session.engine.catalog(), &db)?;
+    }
+    Ok(db)
+}
+
+/// Resolves a table named in a SHOW statement and checks that it exists.
+fn resolve_table(session: &mut Session, t: TableRef) -> Result<(String, String)> {
+    let db = resolve_db(session, t.db)?;
+    let exists = if is_system_schema(&db) {
+        views::find(&db, &t.table, &session.identity).is_some()
+    } else {
+        session.conn.table_exists(&db, &t.table)?
+    };
+    if !exists {
+        return Err(SqlError::NoSuchTable { db, table: t.table });
+    }
+    Ok((db, t.table))
+}
+
+struct ColumnInfo {
+    name: String,
+    decl: String,
+    not_null: bool,
+    default: Option<String>,
+    pk: i64,
+}
+
+fn columns(session: &Session, db: &str, table: &str) -> Result<Vec<ColumnInfo>> {
+    let sql = format!("PRAGMA {}.table_xinfo({})", quote(db), quote(table));
+    let mut stmt = session.conn.conn().prepare(&sql)?;
+    let rows = stmt.query_map([], |r| {
+        Ok(ColumnInfo {
+            name: r.get(1)?,
+            decl: r.get(2)?,
+            not_null: r.get(3)?,
+            default: r.get(4)?,
+            pk: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+struct IndexInfo {
+    name: String,
+    unique: bool,
+    primary: bool,
+    columns: Vec<String>,
+}
+
+/// A table's indexes with MySQL names; the rowid primary key (which has no index of its own) included.
+fn indexes(session: &Session, db: &str, table: &str) -> Result<Vec<IndexInfo>> {
+    let conn = session.conn.conn();
+    let mut out = Vec::new();
+    let cols = columns(session, db, table)?;
+    let mut pk: Vec<(i64, String)> = cols
+        .iter()
+        .filter(|c| c.pk > 0)
+        .map(|c| (c.pk, c.name.clone()))
+        .collect();
+    pk.sort();
+    let list_sql = format!("PRAGMA {}.index_list({})", quote(db), quote(table));
+    let mut stmt = conn.prepare(&list_sql)?;
+    let list: Vec<(String, bool, String)> = stmt
+        .query_map([], |r| Ok((r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let has_pk_index = list.iter().any(|(_, _, origin)| origin == "pk");
+    if !pk.is_empty() && !has_pk_index {
+        out.push(IndexInfo {
+            name: "PRIMARY".into(),
+            unique: true,
+            primary: true,
+            columns: pk.into_iter().map(|(_, n)| n).collect(),
+        });
+    }
+    for (name, unique, origin) in list.into_iter().rev() {
+        let info_sql = format!("PRAGMA {}.index_info({})", quote(db), quote(&name));
+        let mut stmt = conn.prepare(&info_sql)?;
+        let columns: Vec<String> = stmt
+            .query_map([], |r| r.get::<_, Option<String>>(2))?
+            .filter_map(|c| c.ok().flatten())
+            .collect();
+        let primary = origin == "pk";
+        out.push(IndexInfo {
+            name: if primary {
+                "PRIMARY".into()
+            } else {
+                mysql_index_name(&name).to_string()
+            },
+            unique,
+            primary,
+            columns,
+        });
+    }
+    out.sort_by_key(|i| !i.primary);
+    Ok(out)
+}
+
+fn is_auto_increment(session: &Session, db: &str, table: &str) -> Result<bool> {
+    let sql = format!(
+        "SELECT coalesce(sql LIKE '%AUTOINCREMENT%', 0) FROM {}.sqlite_master WHERE name = ?1 COLLATE NOCASE AND type = 'table'",
+        quote(db)
+    );
+    let mut stmt = session.conn.conn().prepare(&sql)?;
+    let mut rows = stmt.query([table])?;
+    Ok(match rows.next()? {
+        Some(r) => r.get(0)?,
+        None => false,
+    })
+}
+
+/// MySQL's spelling of a declared type: lower case, INTEGER as int.
+fn mysql_type(decl: &str) -> String {
+    let lower = decl.to_ascii_lowercase();
+    match lower.as_str() {
+        "integer" => "int".into(),
+        "" => "text".into(),
+        _ => lower,
+    }
+}
+
+fn describe_table(session: &Session, db: &str, table: &str) -> Result<ResultSet> {
+    let mut rs =
+        ResultSet::with_text_columns(&["Field", "Type", "Null", "Key", "Default", "Extra"]);
+    let auto = is_auto_increment(session, db, table)?;
+    let idx = indexes(session, db, table)?;
+    for c in columns(session, db, table)? {
+        let key = if idx.iter().any(|i| i.primary && i.columns.contains(&c.name)) {
+            "PRI"
+        } else if idx
+            .iter()
+            .any(|i| i.unique && i.columns.len() == 1 && i.columns[0] == c.name)
+        {
+            "UNI"
+        } else if idx.iter().any(|i| i.columns.first() == Some(&c.name)) {
+            "MUL"
+        } else {
+            ""
+        };
+        let extra = if auto && c.pk == 1 {
+            "auto_increment"
+        } else {
+            ""
+        };
+        let null = if c.not_null || c.pk > 0 { "NO" } else { "YES" };
+        rs.rows.push(vec![
+            Value::Text(c.name),
+            Value::Text(mysql_type(&c.decl)),
+            Value::from(null),
+            Value::from(key),
+            Value::from(c.default.map(|d| unquote_default(&d))),
+            Value::from(extra),
+        ]);
+    }
+    Ok(rs)
+}
+
+fn unquote_default(d: &str) -> String {
+    d.strip_prefix('\'')
+        .and_then(|s| s.strip_suffix('\''))
+        .map(|s| s.replace("''", "'"))
+        .unwrap_or_else(|| d.to_string())
+}
+
+fn show_create_table(session: &Session, db: &str, table: &str) -> Result<ResultSet> {
+    let (kind, sql): (String, String) = session.conn.conn().query_row(
+        &format!("SELECT type, sql FROM {}.sqlite_master WHERE name = ?1 COLLATE NOCASE AND type IN ('table', 'view')", quote(db)),
+        [table],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if kind == "view" {
+        let mut rs = ResultSet::with_text_columns(&["View", "Create View"]);
+        rs.rows.push(vec![Value::from(table), Value::Text(sql)]);
+        return Ok(rs);
+    }
+    let auto = is_auto_increment(session, db, table)?;
+    let mut lines = Vec::new();
+    for c in columns(session, db, table)? {
+        let mut line = format!("  `{}` {}", c.name, mysql_type(&c.decl));
+        if c.not_null || c.pk > 0 {
+            line.push_str(" NOT NULL");
+        }
+        match &c.default {
+            Some(d) => line.push_str(&format!(" DEFAULT {d}")),
+            None if !(c.not_null || c.pk > 0) => line.push_str(" DEFAULT NULL"),
+            None => {}
+        }
+        if auto && c.pk == 1 {
+            line.push_str(" AUTO_INCREMENT");
+        }
+        lines.push(line);
+    }
+    for i in indexes(session, db, table)? {
+        let cols = i
+            .columns
+            .iter()
+            .map(|c| format!("`{c}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        lines.push(if i.primary {
+            format!("  PRIMARY KEY ({cols})")
+        } else if i.unique {
+            format!("  UNIQUE KEY `{}` ({cols})", i.name)
+        } else {
+            format!("  KEY `{}` ({cols})", i.name)
+        });
+    }
+    // Foreign keys and checks live only in SQLite's own text; show them from there.
+    for line in sql.lines().map(str::trim) {
+        if line.starts_with("FOREIGN KEY")
+            || line.starts_with("CONSTRAINT")
+            || line.starts_with("CHECK")
+        {
+            lines.push(format!("  {}", line.trim_end_matches(',')));
+        }
+    }
+    let text = format!(
+        "CREATE TABLE `{table}` (\n{}\n) DEFAULT CHARSET = utf8mb4",
+        lines.join(",\n")
+    );
+    let mut rs = ResultSet::with_text_columns(&["Table", "Create Table"]);
+    rs.rows.push(vec![Value::from(table), Value::Text(text)]);
+    Ok(rs)
+}
+
+fn index_result(table: &str, indexes: Vec<IndexInfo>) -> ResultSet {
+    let text = |n: &str| Column::new(n, ColumnKind::Text);
+    let int = |n: &str| Column::new(n, ColumnKind::Int);
+    let columns = vec![
+        text("Table"),
+        int("Non_unique"),
+        text("Key_name"),
+        int("Seq_in_index"),
+        text("Column_name"),
+        text("Collation"),
+        int("Cardinality"),
+        int("Sub_part"),
+        text("Packed"),
+        text("Null"),
+        text("Index_type"),
+        text("Comment"),
+        text("Index_comment"),
+        text("Visible"),
+        text("Expression"),
+    ];
+    let mut rows = Vec::new();
+    for i in indexes {
+        for (seq, col) in i.columns.iter().enumerate() {
+            rows.push(vec![
+                Value::from(table),
+                Value::Int(!i.unique as i64),
+                Value::from(i.name.as_str()),
+                Value::Int(seq as i64 + 1),
+                Value::from(col.as_str()),
+                Value::from("A"),
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::from(""),
+                Value::from("BTREE"),
+                Value::from(""),
+                Value::from(""),
+                Value::from("YES"),
+                Value::Null,
+            ]);
+        }
+    }
+    ResultSet { columns, rows }
+}

@@ -1,0 +1,177 @@
+//! Running translated tenant SQL on the session's SQLite connection.
+
+use sqlparser::ast::Statement;
+
+use crate::error::{Result, SqlError};
+use crate::exec::{privileges, variables};
+use crate::session::{Prepared, Session};
+use crate::sqlite::results::{collect, to_sql};
+use crate::translate::{self, quote, Plan, PlanKind, SessionContext};
+use crate::value::{Output, Value};
+use crate::views;
+
+/// The session as the translator sees it.
+struct Ctx<'a>(&'a Session);
+
+impl SessionContext for Ctx<'_> {
+    fn current_db(&self) -> Option<&str> {
+        self.0.db.as_deref()
+    }
+
+    fn system_variable(&self, name: &str) -> Result<Value> {
+        variables::get(self.0, name)
+    }
+
+    fn user_variable(&self, name: &str) -> Value {
+        self.0.user_vars.get(name).cloned().unwrap_or(Value::Null)
+    }
+
+    fn session_function(&self, name: &str) -> Option<Value> {
+        let id = &self.0.identity;
+        Some(match name {
+            "DATABASE" | "SCHEMA" => Value::from(self.0.db.clone()),
+            "USER" | "SESSION_USER" | "SYSTEM_USER" => {
+                Value::from(format!("{}@{}", id.user.name, self.0.handle.host))
+            }
+            "CURRENT_USER" => Value::from(format!("{}@%", id.user.name)),
+            "VERSION" => Value::from(crate::engine::SERVER_VERSION),
+            "CONNECTION_ID" => Value::Int(self.0.handle.id as i64),
+            "LAST_INSERT_ID" => Value::Int(self.0.last_insert_id as i64),
+            _ => return None,
+        })
+    }
+}
+
+/// Translates a statement and readies everything it needs (privileges, attached databases, views).
+fn prepare_plan(session: &mut Session, stmt: Statement) -> Result<Plan> {
+    let plan = translate::plan(stmt, &Ctx(session))?;
+    privileges::check(session, &plan.access)?;
+    for db in &plan.schemas {
+        if let Err(e) = session.conn.ensure_attached(session.engine.catalog(), db) {
+            return Err(match (e, &plan.kind) {
+                // A table in a database that does not exist is a missing table, as MySQL reports it.
+                (SqlError::UnknownDatabase(db), PlanKind::Query | PlanKind::Dml { .. }) => {
+                    let table = plan
+                        .access
+                        .iter()
+                        .find(|a| a.db == db)
+                        .and_then(|a| a.table.clone())
+                        .unwrap_or_default();
+                    SqlError::NoSuchTable { db, table }
+                }
+                (e, _) => e,
+            });
+        }
+    }
+    views::materialize(session, &plan.system_tables)?;
+    Ok(plan)
+}
+
+/// Runs a tenant statement.
+pub fn run(session: &mut Session, stmt: Statement, params: &[Value]) -> Result<Output> {
+    let plan = prepare_plan(session, stmt)?;
+    match plan.kind {
+        PlanKind::Query => {
+            begin_if_needed(session)?;
+            let mut stmt = session.conn.conn().prepare_cached(&plan.sql[0])?;
+            check_param_count(stmt.parameter_count(), params)?;
+            let rs = collect(&mut stmt, params, None)?;
+            Ok(Output::Rows(rs))
+        }
+        PlanKind::Dml { insert_into } => {
+            begin_if_needed(session)?;
+            let conn = session.conn.conn();
+            let affected = {
+                let mut stmt = conn.prepare_cached(&plan.sql[0])?;
+                check_param_count(stmt.parameter_count(), params)?;
+                stmt.execute(rusqlite::params_from_iter(params.iter().map(to_sql)))?
+            };
+            let mut last_insert_id = 0;
+            if let (Some((db, table)), true) = (insert_into, affected > 0) {
+                if has_auto_increment(session, &db, &table)? {
+                    let last = conn.last_insert_rowid();
+                    // MySQL reports the first id a multi-row INSERT generated.
+                    last_insert_id = (last - affected as i64 + 1).max(0) as u64;
+                    session.last_insert_id = last_insert_id;
+                }
+            }
+            Ok(Output::Done {
+                affected: affected as u64,
+                last_insert_id,
+            })
+        }
+        PlanKind::Ddl => {
+            if !params.is_empty() {
+                return Err(SqlError::Unsupported("parameters in DDL".into()));
+            }
+            session.commit_if_open()?;
+            run_atomically(session, &plan.sql)?;
+            Ok(Output::ok())
+        }
+    }
+}
+
+/// Describes a statement for a client that prepares it.
+pub fn describe(session: &mut Session, stmt: Statement) -> Result<Prepared> {
+    let plan = prepare_plan(session, stmt)?;
+    if plan.kind == PlanKind::Ddl || plan.sql.len() != 1 {
+        return Ok(Prepared {
+            params: 0,
+            columns: Vec::new(),
+        });
+    }
+    let stmt = session.conn.conn().prepare_cached(&plan.sql[0])?;
+    Ok(Prepared {
+        params: stmt.parameter_count(),
+        columns: stmt.column_names().iter().map(|s| s.to_string()).collect(),
+    })
+}
+
+fn check_param_count(expected: usize, params: &[Value]) -> Result<()> {
+    if expected == params.len() {
+        Ok(())
+    } else {
+        Err(SqlError::OceanBase {
+            code: -1210,
+            message: format!(
+                "Incorrect arguments to EXECUTE: expected {expected} parameters, got {}",
+                params.len()
+            ),
+        })
+    }
+}
+
+/// With autocommit off, the first statement opens a transaction that lasts until COMMIT or ROLLBACK.
+fn begin_if_needed(session: &Session) -> Result<()> {
+    if !session.autocommit && !session.conn.in_transaction() {
+        session.conn.conn().execute_batch("BEGIN")?;
+    }
+    Ok(())
+}
+
+/// Runs statements all-or-nothing.
+pub fn run_atomically(session: &Session, statements: &[String]) -> Result<()> {
+    let conn = session.conn.conn();
+    conn.execute_batch("SAVEPOINT ddl")?;
+    for sql in statements {
+        if let Err(e) = conn.execute_batch(sql) {
+            let _ = conn.execute_batch("ROLLBACK TO ddl; RELEASE ddl");
+            return Err(e.into());
+        }
+    }
+    conn.execute_batch("RELEASE ddl")?;
+    Ok(())
+}
+
+fn has_auto_increment(session: &Session, db: &str, table: &str) -> Result<bool> {
+    let sql = format!(
+        "SELECT sql LIKE '%AUTOINCREMENT%' FROM {}.sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
+        quote(db)
+    );
+    let mut stmt = session.conn.conn().prepare_cached(&sql)?;
+    let mut rows = stmt.query([table])?;
+    Ok(match rows.next()? {
+        Some(r) => r.get::<_, Option<bool>>(0)?.unwrap_or(false),
+        None => false,
+    })
+}

@@ -1,0 +1,279 @@
+//! System variables (`@@x`, SET, SHOW VARIABLES), user variables, and the static SHOW statements.
+
+use crate::engine::SERVER_VERSION;
+use crate::error::{Result, SqlError};
+use crate::exec::{filter, tenant_sql};
+use crate::parser::{Command, SetTarget};
+use crate::session::Session;
+use crate::value::{Output, ResultSet, Value};
+
+/// The server's system variables and their defaults. Names are lower case.
+const DEFAULTS: &[(&str, &str)] = &[
+    ("auto_increment_increment", "1"),
+    ("auto_increment_offset", "1"),
+    ("character_set_client", "utf8mb4"),
+    ("character_set_connection", "utf8mb4"),
+    ("character_set_database", "utf8mb4"),
+    ("character_set_filesystem", "binary"),
+    ("character_set_results", "utf8mb4"),
+    ("character_set_server", "utf8mb4"),
+    ("character_set_system", "utf8mb4"),
+    ("collation_connection", "utf8mb4_general_ci"),
+    ("collation_database", "utf8mb4_general_ci"),
+    ("collation_server", "utf8mb4_general_ci"),
+    ("default_storage_engine", "SQLite"),
+    ("div_precision_increment", "4"),
+    ("explicit_defaults_for_timestamp", "1"),
+    ("foreign_key_checks", "1"),
+    ("group_concat_max_len", "1024"),
+    ("have_ssl", "DISABLED"),
+    ("init_connect", ""),
+    ("interactive_timeout", "28800"),
+    ("license", "Apache-2.0"),
+    ("lower_case_table_names", "1"),
+    ("max_allowed_packet", "67108864"),
+    ("max_execution_time", "0"),
+    ("net_buffer_length", "16384"),
+    ("net_read_timeout", "30"),
+    ("net_write_timeout", "60"),
+    ("ob_query_timeout", "10000000"),
+    ("performance_schema", "0"),
+    ("query_cache_size", "0"),
+    ("query_cache_type", "OFF"),
+    ("sql_auto_is_null", "0"),
+    ("sql_mode", ""),
+    ("sql_safe_updates", "0"),
+    ("sql_select_limit", "18446744073709551615"),
+    ("system_time_zone", "UTC"),
+    ("time_zone", "+00:00"),
+    ("transaction_isolation", "SERIALIZABLE"),
+    ("transaction_read_only", "0"),
+    ("tx_isolation", "SERIALIZABLE"),
+    ("tx_read_only", "0"),
+    ("unique_checks", "1"),
+    (
+        "version_comment",
+        "Tenantry: multi-tenant SQL with durable, cancelable jobs",
+    ),
+    ("wait_timeout", "28800"),
+];
+
+/// Variables whose value is computed, not stored.
+const COMPUTED: &[&str] = &[
+    "autocommit",
+    "version",
+    "hostname",
+    "port",
+    "last_insert_id",
+    "identity",
+    "ob_compatibility_mode",
+    "socket",
+    "warning_count",
+    "error_count",
+];
+
+/// The value of a system variable in this session.
+pub fn get(session: &Session, name: &str) -> Result<Value> {
+    let name = name
+        .strip_prefix("session.")
+        .or_else(|| name.strip_prefix("global."))
+        .or_else(|| name.strip_prefix("local."))
+        .unwrap_or(name);
+    Ok(match name {
+        "autocommit" => Value::Int(session.autocommit as i64),
+        "version" => Value::from(SERVER_VERSION),
+        "hostname" => Value::from("localhost"),
+        "port" => Value::Int(session.engine.mysql_port() as i64),
+        "last_insert_id" | "identity" => Value::Int(session.last_insert_id as i64),
+        "ob_compatibility_mode" => Value::from(session.identity.tenant.compatibility_mode.as_str()),
+        "socket" => Value::Null,
+        "warning_count" | "error_count" => Value::Int(0),
+        _ => {
+            if let Some(v) = session.vars.get(name) {
+                return Ok(v.clone());
+            }
+            let (_, default) = DEFAULTS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .ok_or_else(|| SqlError::UnknownVariable(name.to_string()))?;
+            match default.parse::<i64>() {
+                Ok(i) => Value::Int(i),
+                Err(_) => Value::from(*default),
+            }
+        }
+    })
+}
+
+/// Runs SET, SHOW VARIABLES / STATUS / WARNINGS and the static SHOWs.
+pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
+    match cmd {
+        Command::Set(assignments) => {
+            // Evaluate everything first: a failing assignment changes nothing.
+            let mut evaluated = Vec::new();
+            for (target, expr) in assignments {
+                let value = evaluate(session, &expr)?;
+                evaluated.push((target, value));
+            }
+            for (target, value) in evaluated {
+                match target {
+                    SetTarget::User(name) => {
+                        session.user_vars.insert(name, value);
+                    }
+                    SetTarget::Global(name) => {
+                        get(session, &name)?;
+                        return Err(SqlError::Unsupported(format!(
+                            "SET GLOBAL {name} (cluster settings are set with ALTER SYSTEM SET)"
+                        )));
+                    }
+                    SetTarget::Session(name) => set_session(session, &name, value)?,
+                }
+            }
+            Ok(Output::ok())
+        }
+        Command::ShowVariables(f) => {
+            let mut rs = ResultSet::with_text_columns(&["Variable_name", "Value"]);
+            let mut names: Vec<&str> = DEFAULTS
+                .iter()
+                .map(|(n, _)| *n)
+                .chain(COMPUTED.iter().copied())
+                .collect();
+            names.sort_unstable();
+            for name in names {
+                let v = get(session, name)?;
+                rs.rows
+                    .push(vec![Value::from(name), Value::from(v.to_text())]);
+            }
+            Ok(Output::Rows(filter::apply(session, rs, &f)?))
+        }
+        Command::ShowStatus(f) => {
+            let mut rs = ResultSet::with_text_columns(&["Variable_name", "Value"]);
+            rs.rows.push(vec![
+                Value::from("Threads_connected"),
+                Value::from(session.engine.sessions().count().to_string()),
+            ]);
+            Ok(Output::Rows(filter::apply(session, rs, &f)?))
+        }
+        Command::ShowWarnings => Ok(Output::Rows(ResultSet::with_text_columns(&[
+            "Level", "Code", "Message",
+        ]))),
+        Command::ShowStatic(what) => {
+            let rs = match what {
+                "charset" => table(
+                    &["Charset", "Description", "Default collation", "Maxlen"],
+                    &[&["utf8mb4", "UTF-8 Unicode", "utf8mb4_general_ci", "4"]],
+                ),
+                "collation" => table(
+                    &[
+                        "Collation",
+                        "Charset",
+                        "Id",
+                        "Default",
+                        "Compiled",
+                        "Sortlen",
+                    ],
+                    &[
+                        &["utf8mb4_general_ci", "utf8mb4", "45", "Yes", "Yes", "1"],
+                        &["utf8mb4_bin", "utf8mb4", "46", "", "Yes", "1"],
+                    ],
+                ),
+                _ => table(
+                    &[
+                        "Engine",
+                        "Support",
+                        "Comment",
+                        "Transactions",
+                        "XA",
+                        "Savepoints",
+                    ],
+                    &[&[
+                        "SQLite",
+                        "DEFAULT",
+                        "One SQLite file per database, WAL mode",
+                        "YES",
+                        "NO",
+                        "NO",
+                    ]],
+                ),
+            };
+            Ok(Output::Rows(rs))
+        }
+        other => Err(SqlError::Internal(format!(
+            "not a variable statement: {other:?}"
+        ))),
+    }
+}
+
+fn table(columns: &[&str], rows: &[&[&str]]) -> ResultSet {
+    let mut rs = ResultSet::with_text_columns(columns);
+    rs.rows = rows
+        .iter()
+        .map(|r| r.iter().map(|v| Value::from(*v)).collect())
+        .collect();
+    rs
+}
+
+fn set_session(session: &mut Session, name: &str, value: Value) -> Result<()> {
+    let wrong = |v: &Value| SqlError::WrongVariableValue {
+        name: name.to_string(),
+        value: v.to_text().unwrap_or_else(|| "NULL".into()),
+    };
+    match name {
+        "autocommit" => {
+            let on = match &value {
+                Value::Int(1) => true,
+                Value::Int(0) => false,
+                Value::Text(s) if s.eq_ignore_ascii_case("on") || s == "1" => true,
+                Value::Text(s) if s.eq_ignore_ascii_case("off") || s == "0" => false,
+                v => return Err(wrong(v)),
+            };
+            if on && !session.autocommit {
+                // Turning autocommit on commits the open transaction, as MySQL does.
+                session.commit_if_open()?;
+            }
+            session.autocommit = on;
+        }
+        _ if COMPUTED.contains(&name) => {
+            return Err(SqlError::OceanBase {
+                code: -1238,
+                message: format!("Variable '{name}' is a read only variable"),
+            })
+        }
+        _ => {
+            get(session, name)?;
+            let value = match value {
+                Value::Text(s) if s.eq_ignore_ascii_case("default") => {
+                    return {
+                        session.vars.remove(name);
+                        Ok(())
+                    }
+                }
+                v => v,
+            };
+            session.vars.insert(name.to_string(), value);
+        }
+    }
+    Ok(())
+}
+
+/// Evaluates a SET value: bare words (ON, utf8mb4, DEFAULT) are text; anything else is an expression.
+fn evaluate(session: &mut Session, expr: &str) -> Result<Value> {
+    let is_word = !expr.is_empty()
+        && expr.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !expr.chars().all(|c| c.is_ascii_digit())
+        && !expr.eq_ignore_ascii_case("null")
+        && !expr.eq_ignore_ascii_case("true")
+        && !expr.eq_ignore_ascii_case("false");
+    if is_word {
+        return Ok(Value::Text(expr.to_string()));
+    }
+    let stmt = crate::parser::parse_tenant_sql(&format!("SELECT {expr}"))?;
+    match tenant_sql::run(session, stmt, &[])? {
+        Output::Rows(rs) => Ok(rs
+            .rows
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next())
+            .unwrap_or(Value::Null)),
+        Output::Done { .. } => Ok(Value::Null),
+    }
+}

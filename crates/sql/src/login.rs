@@ -1,0 +1,102 @@
+//! Login names (`user@tenant#cluster`) and authentication, shared by both wire protocols.
+
+use tenantry_catalog::{Tenant, TenantStatus, User};
+
+use crate::engine::Engine;
+use crate::error::{Result, SqlError};
+
+/// A login name split into its parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginName {
+    /// The user.
+    pub user: String,
+    /// The tenant; a bare `user` means sys.
+    pub tenant: String,
+}
+
+impl LoginName {
+    /// Parses `user`, `user@tenant` or `user@tenant#cluster` (the cluster name is accepted and ignored).
+    pub fn parse(login: &str) -> Self {
+        let (user, rest) = login.split_once('@').unwrap_or((login, "sys"));
+        let tenant = rest.split_once('#').map_or(rest, |(t, _)| t);
+        let tenant = if tenant.is_empty() { "sys" } else { tenant };
+        Self {
+            user: user.to_string(),
+            tenant: tenant.to_string(),
+        }
+    }
+}
+
+/// Who a session belongs to.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// The tenant.
+    pub tenant: Tenant,
+    /// The user.
+    pub user: User,
+}
+
+impl Identity {
+    /// root@sys (or another sys administrator): may run cluster statements.
+    pub fn is_cluster_admin(&self) -> bool {
+        self.tenant.is_sys() && self.user.is_admin
+    }
+
+    /// The tenant's built-in administrator.
+    pub fn is_tenant_admin(&self) -> bool {
+        self.user.is_admin
+    }
+}
+
+impl Engine {
+    /// Resolves a login and checks its credentials with `verify` (given the stored user).
+    /// Unknown tenants, unknown users and wrong passwords fail alike, so that none can be probed.
+    pub fn authenticate(
+        &self,
+        login: &str,
+        host: &str,
+        using_password: bool,
+        verify: impl FnOnce(&User) -> bool,
+    ) -> Result<Identity> {
+        let denied = || SqlError::AccessDenied {
+            user: login.to_string(),
+            host: host.to_string(),
+            using_password,
+        };
+        let name = LoginName::parse(login);
+        let tenant = self
+            .catalog()
+            .tenant_by_name(&name.tenant)?
+            .filter(|t| t.status == TenantStatus::Normal)
+            .ok_or_else(denied)?;
+        let user = self
+            .catalog()
+            .user(tenant.tenant_id, &name.user)?
+            .ok_or_else(denied)?;
+        if !verify(&user) {
+            return Err(denied());
+        }
+        Ok(Identity { tenant, user })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_forms() {
+        assert_eq!(
+            LoginName::parse("root@sys#obcluster"),
+            LoginName {
+                user: "root".into(),
+                tenant: "sys".into()
+            }
+        );
+        assert_eq!(LoginName::parse("root").tenant, "sys");
+        assert_eq!(
+            LoginName::parse("SYS@oracle_tenant").tenant,
+            "oracle_tenant"
+        );
+    }
+}

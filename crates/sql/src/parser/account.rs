@@ -1,0 +1,230 @@
+//! Account statements: users, passwords, grants.
+
+use sqlparser::tokenizer::Token;
+use tenantry_catalog::{GrantLevel, Privilege};
+
+use super::cursor::Cursor;
+use super::{if_exists, if_not_exists, Command, ParsedLevel, UserName};
+use crate::error::{Result, SqlError};
+
+pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
+    let cmd = if c.eat_words(&["CREATE", "USER"]) {
+        let if_not_exists = if_not_exists(c);
+        let mut users = Vec::new();
+        loop {
+            let user = user_name(c)?;
+            let password = if c.eat_words(&["IDENTIFIED", "BY"]) {
+                c.string()?
+            } else {
+                String::new()
+            };
+            users.push((user, password));
+            if !c.eat(&Token::Comma) {
+                break;
+            }
+        }
+        Command::CreateUser {
+            users,
+            if_not_exists,
+        }
+    } else if c.eat_words(&["DROP", "USER"]) {
+        let if_exists = if_exists(c);
+        Command::DropUser {
+            users: user_list(c)?,
+            if_exists,
+        }
+    } else if c.eat_words(&["ALTER", "USER"]) {
+        let _ = if_exists(c);
+        let user = user_name(c)?;
+        c.expect_word("IDENTIFIED")?;
+        c.expect_word("BY")?;
+        Command::SetPassword {
+            user: Some(user),
+            password: c.string()?,
+        }
+    } else if c.eat_words(&["SET", "PASSWORD"]) {
+        let user = if c.eat_word("FOR") {
+            Some(user_name(c)?)
+        } else {
+            None
+        };
+        c.expect(&Token::Eq)?;
+        let password = if c.eat_word("PASSWORD") {
+            c.expect(&Token::LParen)?;
+            let p = c.string()?;
+            c.expect(&Token::RParen)?;
+            p
+        } else {
+            c.string()?
+        };
+        Command::SetPassword { user, password }
+    } else if c.eat_word("GRANT") {
+        let privileges = privilege_list(c)?;
+        c.expect_word("ON")?;
+        let level = level(c)?;
+        c.expect_word("TO")?;
+        let users = user_list(c)?;
+        // Grant options are accepted: only administrators grant here anyway.
+        let _ = c.eat_words(&["WITH", "GRANT", "OPTION"]);
+        Command::Grant {
+            privileges,
+            level,
+            users,
+        }
+    } else if c.eat_word("REVOKE") {
+        let privileges = privilege_list(c)?;
+        c.expect_word("ON")?;
+        let level = level(c)?;
+        c.expect_word("FROM")?;
+        Command::Revoke {
+            privileges,
+            level,
+            users: user_list(c)?,
+        }
+    } else if c.eat_words(&["SHOW", "GRANTS"]) {
+        let user = if c.eat_word("FOR") {
+            let u = user_name(c)?;
+            // `FOR CURRENT_USER()`.
+            if c.eat(&Token::LParen) {
+                c.expect(&Token::RParen)?;
+            }
+            Some(u)
+        } else {
+            None
+        };
+        Command::ShowGrants(user)
+    } else {
+        return Ok(None);
+    };
+    c.expect_end()?;
+    Ok(Some(cmd))
+}
+
+/// `name`, `'name'`, `'name'@'host'`, `name@host`. The host is accepted and ignored.
+fn user_name(c: &mut Cursor) -> Result<UserName> {
+    let name = c.name()?;
+    // `u@host` with a bare host tokenizes as two words, the second starting with '@'.
+    if let Some(Token::Word(w)) = c.peek() {
+        if w.value.starts_with('@') {
+            c.advance();
+            return Ok(name);
+        }
+    }
+    if c.eat(&Token::AtSign) {
+        c.name()?;
+    }
+    if name.contains('@') {
+        // `'u@h'` as one quoted string is a user literally named so in MySQL; refuse it to avoid surprises.
+        return Err(SqlError::Unsupported("user names containing '@'".into()));
+    }
+    Ok(name)
+}
+
+fn user_list(c: &mut Cursor) -> Result<Vec<UserName>> {
+    let mut users = vec![user_name(c)?];
+    while c.eat(&Token::Comma) {
+        users.push(user_name(c)?);
+    }
+    Ok(users)
+}
+
+fn privilege_list(c: &mut Cursor) -> Result<Vec<Privilege>> {
+    let mut privileges = Vec::new();
+    loop {
+        let word = match c.peek() {
+            Some(Token::Word(w)) => w.value.to_ascii_uppercase(),
+            _ => return Err(c.error()),
+        };
+        c.advance();
+        if word == "ALL" {
+            c.eat_word("PRIVILEGES");
+        }
+        if word == "USAGE" {
+            // USAGE grants nothing.
+        } else {
+            let p = Privilege::parse(&word)
+                .ok_or_else(|| SqlError::Unsupported(format!("privilege {word}")))?;
+            privileges.push(p);
+        }
+        if !c.eat(&Token::Comma) {
+            break;
+        }
+    }
+    Ok(privileges)
+}
+
+/// `*.*`, `db.*`, `*`; table-level grants are not supported.
+fn level(c: &mut Cursor) -> Result<ParsedLevel> {
+    let _ = c.eat_word("TABLE");
+    if c.eat(&Token::Mul) {
+        if c.eat(&Token::Period) {
+            c.expect(&Token::Mul)?;
+            return Ok(ParsedLevel::Level(GrantLevel::Global));
+        }
+        return Ok(ParsedLevel::CurrentDatabase);
+    }
+    let db = c.name()?;
+    if c.eat(&Token::Period) {
+        if c.eat(&Token::Mul) {
+            return Ok(ParsedLevel::Level(GrantLevel::Database(
+                db.to_ascii_lowercase(),
+            )));
+        }
+        c.name()?;
+    }
+    Err(SqlError::Unsupported("table-level privileges".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{parse as parse_any, Command, Parsed, ParsedLevel};
+    use tenantry_catalog::{GrantLevel, Privilege};
+
+    fn cmd(sql: &str) -> Command {
+        match parse_any(sql).unwrap() {
+            Parsed::Command(c) => c,
+            Parsed::Tenant(s) => panic!("parsed as tenant SQL: {s}"),
+        }
+    }
+
+    #[test]
+    fn users_and_grants() {
+        assert_eq!(
+            cmd("CREATE USER 'maxroach'@'%' IDENTIFIED BY 'pw'"),
+            Command::CreateUser {
+                users: vec![("maxroach".into(), "pw".into())],
+                if_not_exists: false
+            }
+        );
+        assert_eq!(
+            cmd("GRANT SELECT, INSERT ON db1.* TO maxroach@'%'"),
+            Command::Grant {
+                privileges: vec![Privilege::Select, Privilege::Insert],
+                level: ParsedLevel::Level(GrantLevel::Database("db1".into())),
+                users: vec!["maxroach".into()]
+            }
+        );
+        assert_eq!(
+            cmd("grant all privileges on *.* to u1 with grant option"),
+            Command::Grant {
+                privileges: vec![Privilege::All],
+                level: ParsedLevel::Level(GrantLevel::Global),
+                users: vec!["u1".into()]
+            }
+        );
+        assert_eq!(
+            cmd("SET PASSWORD FOR u1 = PASSWORD('x')"),
+            Command::SetPassword {
+                user: Some("u1".into()),
+                password: "x".into()
+            }
+        );
+        assert_eq!(
+            cmd("SET PASSWORD = 'y'"),
+            Command::SetPassword {
+                user: None,
+                password: "y".into()
+            }
+        );
+    }
+}

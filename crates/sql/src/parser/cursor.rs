@@ -1,0 +1,315 @@
+//! A cursor over a statement's tokens (sqlparser's MySQL tokenizer) for the administrative grammar.
+
+use sqlparser::dialect::MySqlDialect;
+use sqlparser::tokenizer::{Location, Token, Tokenizer};
+
+use crate::error::{Result, SqlError};
+
+/// Tokens of one statement without whitespace and comments, each with its byte offset in the text.
+pub struct Cursor<'a> {
+    sql: &'a str,
+    tokens: Vec<(Token, usize)>,
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    /// Tokenizes `sql`; an unterminated string or quoted name is a syntax error.
+    pub fn new(sql: &'a str) -> Result<Self> {
+        let dialect = MySqlDialect {};
+        let tokens = Tokenizer::new(&dialect, sql)
+            .tokenize_with_location()
+            .map_err(|e| syntax_error_at(sql, e.location))?;
+        let line_starts = line_starts(sql);
+        let tokens = tokens
+            .into_iter()
+            .filter(|t| !matches!(t.token, Token::Whitespace(_) | Token::EOF))
+            .map(|t| {
+                let offset = offset_of(sql, &line_starts, t.span.start);
+                (t.token, offset)
+            })
+            .collect();
+        Ok(Self {
+            sql,
+            tokens,
+            pos: 0,
+        })
+    }
+
+    /// The next token, if any.
+    pub fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.pos).map(|(t, _)| t)
+    }
+
+    /// The token `n` places ahead.
+    pub fn peek_nth(&self, n: usize) -> Option<&Token> {
+        self.tokens.get(self.pos + n).map(|(t, _)| t)
+    }
+
+    /// Whether the next token is the unquoted word `kw` (any case).
+    pub fn is_word(&self, kw: &str) -> bool {
+        self.is_word_at(0, kw)
+    }
+
+    /// Whether the token `n` places ahead is the unquoted word `kw`.
+    pub fn is_word_at(&self, n: usize, kw: &str) -> bool {
+        matches!(self.peek_nth(n), Some(Token::Word(w)) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(kw))
+    }
+
+    /// Consumes the word `kw` if it is next.
+    pub fn eat_word(&mut self, kw: &str) -> bool {
+        if self.is_word(kw) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Consumes the words `kws` if all of them come next, else nothing.
+    pub fn eat_words(&mut self, kws: &[&str]) -> bool {
+        if kws.iter().enumerate().all(|(i, kw)| self.is_word_at(i, kw)) {
+            self.pos += kws.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Consumes the word `kw` or fails with a syntax error.
+    pub fn expect_word(&mut self, kw: &str) -> Result<()> {
+        if self.eat_word(kw) {
+            Ok(())
+        } else {
+            Err(self.error())
+        }
+    }
+
+    /// Consumes `token` if it is next.
+    pub fn eat(&mut self, token: &Token) -> bool {
+        if self.peek() == Some(token) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Consumes `token` or fails with a syntax error.
+    pub fn expect(&mut self, token: &Token) -> Result<()> {
+        if self.eat(token) {
+            Ok(())
+        } else {
+            Err(self.error())
+        }
+    }
+
+    /// Consumes an optional `=`.
+    pub fn eat_eq(&mut self) {
+        self.eat(&Token::Eq);
+    }
+
+    /// A name: a bare or back-quoted word, or a quoted string (as `CREATE USER 'u'` allows).
+    pub fn name(&mut self) -> Result<String> {
+        match self.peek() {
+            Some(Token::Word(w)) => {
+                let v = w.value.clone();
+                self.pos += 1;
+                Ok(v)
+            }
+            Some(Token::SingleQuotedString(s)) | Some(Token::DoubleQuotedString(s)) => {
+                let v = s.clone();
+                self.pos += 1;
+                Ok(v)
+            }
+            _ => Err(self.error()),
+        }
+    }
+
+    /// A quoted string literal.
+    pub fn string(&mut self) -> Result<String> {
+        match self.peek() {
+            Some(Token::SingleQuotedString(s)) | Some(Token::DoubleQuotedString(s)) => {
+                let v = s.clone();
+                self.pos += 1;
+                Ok(v)
+            }
+            _ => Err(self.error()),
+        }
+    }
+
+    /// An unsigned integer literal.
+    pub fn integer(&mut self) -> Result<i64> {
+        match self.peek() {
+            Some(Token::Number(n, _)) => {
+                let v = n.parse().map_err(|_| self.error())?;
+                self.pos += 1;
+                Ok(v)
+            }
+            _ => Err(self.error()),
+        }
+    }
+
+    /// A literal value as text: a string, a number (with a unit word glued on, like `5G`) or a bare word.
+    pub fn literal_text(&mut self) -> Result<String> {
+        match self.peek().cloned() {
+            Some(Token::SingleQuotedString(s)) | Some(Token::DoubleQuotedString(s)) => {
+                self.pos += 1;
+                Ok(s)
+            }
+            Some(Token::Number(n, _)) => {
+                self.pos += 1;
+                // `5G` tokenizes as a number followed by a word with no space between.
+                if let Some((Token::Word(w), off)) = self.tokens.get(self.pos) {
+                    let prev_end = self.tokens[self.pos - 1].1 + n.len();
+                    if *off == prev_end && w.quote_style.is_none() {
+                        let unit = w.value.clone();
+                        self.pos += 1;
+                        return Ok(format!("{n}{unit}"));
+                    }
+                }
+                Ok(n)
+            }
+            Some(Token::Minus) => {
+                self.pos += 1;
+                Ok(format!("-{}", self.literal_text()?))
+            }
+            Some(Token::Word(w)) => {
+                self.pos += 1;
+                Ok(w.value)
+            }
+            _ => Err(self.error()),
+        }
+    }
+
+    /// Whether only semicolons are left.
+    pub fn at_end(&self) -> bool {
+        self.tokens[self.pos..]
+            .iter()
+            .all(|(t, _)| matches!(t, Token::SemiColon))
+    }
+
+    /// Fails with a syntax error unless only semicolons are left.
+    pub fn expect_end(&self) -> Result<()> {
+        if self.at_end() {
+            Ok(())
+        } else {
+            Err(self.error())
+        }
+    }
+
+    /// The statement text from the next token on (without trailing semicolons).
+    pub fn rest(&self) -> &'a str {
+        match self.tokens.get(self.pos) {
+            Some((_, off)) => self.sql[*off..].trim_end().trim_end_matches(';').trim_end(),
+            None => "",
+        }
+    }
+
+    /// Skips the next token.
+    pub fn advance(&mut self) {
+        self.pos += 1;
+    }
+
+    /// A syntax error at the next token, worded as MySQL words it.
+    pub fn error(&self) -> SqlError {
+        match self.tokens.get(self.pos) {
+            Some((_, off)) => syntax_error_at_offset(self.sql, *off),
+            None => SqlError::Syntax {
+                near: String::new(),
+                line: self.sql.lines().count().max(1),
+            },
+        }
+    }
+}
+
+fn line_starts(sql: &str) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(sql.match_indices('\n').map(|(i, _)| i + 1))
+        .collect()
+}
+
+fn offset_of(sql: &str, line_starts: &[usize], loc: Location) -> usize {
+    let line = (loc.line.max(1) - 1) as usize;
+    let start = line_starts.get(line).copied().unwrap_or(sql.len());
+    let col = loc.column.max(1) as usize - 1;
+    sql[start..]
+        .char_indices()
+        .nth(col)
+        .map_or(sql.len(), |(i, _)| start + i)
+}
+
+/// A MySQL-worded syntax error pointing at a line and column of `sql`.
+pub fn syntax_error_at(sql: &str, loc: Location) -> SqlError {
+    let starts = line_starts(sql);
+    syntax_error_at_offset(sql, offset_of(sql, &starts, loc))
+}
+
+/// A MySQL-worded syntax error pointing at a byte offset of `sql`.
+pub fn syntax_error_at_offset(sql: &str, offset: usize) -> SqlError {
+    let offset = offset.min(sql.len());
+    let line = sql[..offset].matches('\n').count() + 1;
+    let near: String = sql[offset..].chars().take(80).collect();
+    SqlError::Syntax { near, line }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_strings_and_units() {
+        let mut c = Cursor::new("CREATE resource unit u1 MEMORY_SIZE 5G, max_cpu = '4';").unwrap();
+        assert!(c.eat_words(&["create", "RESOURCE", "UNIT"]));
+        assert_eq!(c.name().unwrap(), "u1");
+        assert!(c.eat_word("memory_size"));
+        assert_eq!(c.literal_text().unwrap(), "5G");
+        assert!(c.eat(&Token::Comma));
+        assert!(c.eat_word("MAX_CPU"));
+        c.eat_eq();
+        assert_eq!(c.literal_text().unwrap(), "4");
+        assert!(c.at_end());
+    }
+
+    #[test]
+    fn syntax_errors_point_at_the_token() {
+        let c = Cursor::new("SELECT 1").unwrap();
+        match c.error() {
+            SqlError::Syntax { near, line } => {
+                assert_eq!(near, "SELECT 1");
+                assert_eq!(line, 1);
+            }
+            e => panic!("{e:?}"),
+        }
+        assert!(matches!(
+            Cursor::new("SELECT 'abc"),
+            Err(SqlError::Syntax { .. })
+        ));
+    }
+}
+
+impl Cursor<'_> {
+    /// The text of an expression up to the next top-level comma (or the end), consumed.
+    pub fn expression_text(&mut self) -> Result<String> {
+        let start = self.pos;
+        let mut depth = 0i32;
+        while let Some(t) = self.peek() {
+            match t {
+                Token::LParen => depth += 1,
+                Token::RParen => depth -= 1,
+                Token::Comma if depth == 0 => break,
+                Token::SemiColon if depth == 0 => break,
+                _ => {}
+            }
+            self.pos += 1;
+        }
+        if self.pos == start {
+            return Err(self.error());
+        }
+        let from = self.tokens[start].1;
+        let to = self
+            .tokens
+            .get(self.pos)
+            .map_or(self.sql.len(), |(_, off)| *off);
+        Ok(self.sql[from..to].trim().to_string())
+    }
+}

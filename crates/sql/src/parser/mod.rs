@@ -1,0 +1,333 @@
+//! Statement parsing. Administrative statements (cluster, accounts, SHOW, SET, USE, KILL, transactions)
+//! have their own grammar here, on sqlparser's tokenizer; everything else is tenant SQL, parsed by
+//! sqlparser's MySQL dialect and later translated for SQLite.
+
+mod account;
+mod cluster;
+pub mod cursor;
+mod session_stmts;
+
+use sqlparser::ast::Statement;
+use sqlparser::dialect::MySqlDialect;
+use sqlparser::parser::{Parser, ParserError};
+use tenantry_catalog::{GrantLevel, NewUnitConfig, Privilege};
+
+use crate::error::{Result, SqlError};
+use cursor::Cursor;
+
+/// A user as named in account statements: `'name'@'host'` (the host is accepted and ignored: users are `%`).
+pub type UserName = String;
+
+/// What a SET statement assigns to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SetTarget {
+    /// A session system variable (`SET x = ...`, `SET SESSION x`, `SET @@x`).
+    Session(String),
+    /// A global system variable (`SET GLOBAL x`, `SET @@global.x`).
+    Global(String),
+    /// A user variable (`SET @x = ...`).
+    User(String),
+}
+
+/// A parsed administrative statement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// `CREATE RESOURCE UNIT`.
+    CreateResourceUnit {
+        /// Its name.
+        name: String,
+        /// Its options.
+        spec: NewUnitConfig,
+        /// `IF NOT EXISTS`.
+        if_not_exists: bool,
+    },
+    /// `DROP RESOURCE UNIT`.
+    DropResourceUnit {
+        /// Its name.
+        name: String,
+        /// `IF EXISTS`.
+        if_exists: bool,
+    },
+    /// `CREATE RESOURCE POOL p UNIT = 'u', UNIT_NUM = n [, ZONE_LIST = (...)]`.
+    CreateResourcePool {
+        /// Its name.
+        name: String,
+        /// The unit config.
+        unit: String,
+        /// UNIT_NUM.
+        unit_num: i64,
+        /// ZONE_LIST.
+        zone_list: Vec<String>,
+        /// `IF NOT EXISTS`.
+        if_not_exists: bool,
+    },
+    /// `DROP RESOURCE POOL`.
+    DropResourcePool {
+        /// Its name.
+        name: String,
+        /// `IF EXISTS`.
+        if_exists: bool,
+    },
+    /// `CREATE TENANT t RESOURCE_POOL_LIST = ('p') [SET ob_compatibility_mode = ...]`.
+    CreateTenant {
+        /// Its name.
+        name: String,
+        /// RESOURCE_POOL_LIST (exactly one pool is supported).
+        pools: Vec<String>,
+        /// `ob_compatibility_mode`, lower case; `mysql` if not given.
+        mode: String,
+        /// `IF NOT EXISTS`.
+        if_not_exists: bool,
+    },
+    /// `DROP TENANT t [FORCE]`.
+    DropTenant {
+        /// Its name.
+        name: String,
+        /// `IF EXISTS`.
+        if_exists: bool,
+    },
+    /// `ALTER SYSTEM SET name = value [TENANT [=] t]`.
+    AlterSystemSet {
+        /// Parameter assignments.
+        assignments: Vec<(String, String)>,
+        /// The tenant named by TENANT.
+        tenant: Option<String>,
+    },
+    /// `SHOW PARAMETERS [LIKE 'p'] [TENANT = t]`.
+    ShowParameters {
+        /// The LIKE pattern.
+        like: Option<String>,
+        /// The tenant named by TENANT.
+        tenant: Option<String>,
+    },
+    /// `CREATE DATABASE [IF NOT EXISTS] d`.
+    CreateDatabase {
+        /// Its name.
+        name: String,
+        /// `IF NOT EXISTS`.
+        if_not_exists: bool,
+    },
+    /// `DROP DATABASE [IF EXISTS] d`.
+    DropDatabase {
+        /// Its name.
+        name: String,
+        /// `IF EXISTS`.
+        if_exists: bool,
+    },
+    /// `USE d`.
+    Use(String),
+    /// `CREATE USER [IF NOT EXISTS] u IDENTIFIED BY 'p' [, ...]`.
+    CreateUser {
+        /// Users and passwords.
+        users: Vec<(UserName, String)>,
+        /// `IF NOT EXISTS`.
+        if_not_exists: bool,
+    },
+    /// `DROP USER [IF EXISTS] u [, ...]`.
+    DropUser {
+        /// The users.
+        users: Vec<UserName>,
+        /// `IF EXISTS`.
+        if_exists: bool,
+    },
+    /// `ALTER USER u IDENTIFIED BY 'p'` or `SET PASSWORD [FOR u] = 'p'` (user `None` = oneself).
+    SetPassword {
+        /// The user, or the current user.
+        user: Option<UserName>,
+        /// The new password.
+        password: String,
+    },
+    /// `GRANT privs ON level TO users`.
+    Grant {
+        /// The privileges.
+        privileges: Vec<Privilege>,
+        /// Where; `None` database means the current one (`ON *` or `ON tbl`).
+        level: ParsedLevel,
+        /// The grantees.
+        users: Vec<UserName>,
+    },
+    /// `REVOKE privs ON level FROM users`.
+    Revoke {
+        /// The privileges.
+        privileges: Vec<Privilege>,
+        /// Where.
+        level: ParsedLevel,
+        /// The users.
+        users: Vec<UserName>,
+    },
+    /// `SHOW GRANTS [FOR u]`.
+    ShowGrants(Option<UserName>),
+    /// `SHOW DATABASES [LIKE p | WHERE e]`.
+    ShowDatabases(ShowFilter),
+    /// `SHOW [FULL] TABLES [FROM d] [LIKE p | WHERE e]`.
+    ShowTables {
+        /// FULL adds Table_type.
+        full: bool,
+        /// FROM / IN.
+        db: Option<String>,
+        /// LIKE / WHERE.
+        filter: ShowFilter,
+    },
+    /// `SHOW [FULL] COLUMNS FROM t [FROM d]`, `DESCRIBE t`.
+    ShowColumns {
+        /// The table.
+        table: TableRef,
+        /// LIKE / WHERE.
+        filter: ShowFilter,
+    },
+    /// `SHOW CREATE TABLE t`.
+    ShowCreateTable(TableRef),
+    /// `SHOW CREATE DATABASE d`.
+    ShowCreateDatabase(String),
+    /// `SHOW INDEX FROM t`.
+    ShowIndex(TableRef),
+    /// `SHOW [FULL] PROCESSLIST`.
+    ShowProcesslist {
+        /// FULL shows whole statements.
+        full: bool,
+    },
+    /// `SHOW [GLOBAL|SESSION] VARIABLES [LIKE p | WHERE e]`.
+    ShowVariables(ShowFilter),
+    /// `SHOW [GLOBAL|SESSION] STATUS [LIKE p]`.
+    ShowStatus(ShowFilter),
+    /// `SHOW WARNINGS` / `SHOW ERRORS`.
+    ShowWarnings,
+    /// `SHOW CHARACTER SET` / `SHOW COLLATION` / `SHOW ENGINES`.
+    ShowStatic(&'static str),
+    /// `KILL [CONNECTION | QUERY] id`.
+    Kill {
+        /// QUERY: interrupt the statement only.
+        query_only: bool,
+        /// The connection id.
+        id: u64,
+    },
+    /// `SET ...` assignments; values are the expression's SQL text.
+    Set(Vec<(SetTarget, String)>),
+    /// `BEGIN`, `START TRANSACTION`.
+    Begin,
+    /// `COMMIT`.
+    Commit,
+    /// `ROLLBACK`.
+    Rollback,
+}
+
+/// A grant level as written: `*.*`, `db.*`, `*` (current database).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParsedLevel {
+    /// A resolved level.
+    Level(GrantLevel),
+    /// `*`: the current database.
+    CurrentDatabase,
+}
+
+/// A table as named in SHOW statements: `[db.]t` or `t FROM db`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableRef {
+    /// The database, if named.
+    pub db: Option<String>,
+    /// The table.
+    pub table: String,
+}
+
+/// The LIKE or WHERE of a SHOW statement.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum ShowFilter {
+    /// No filter.
+    #[default]
+    None,
+    /// `LIKE 'pattern'` on the first column.
+    Like(String),
+    /// `WHERE expr` over the result's columns (SQL text).
+    Where(String),
+}
+
+/// A parsed statement: administrative, or tenant SQL for SQLite.
+#[derive(Debug)]
+pub enum Parsed {
+    /// An administrative statement.
+    Command(Command),
+    /// Tenant SQL.
+    Tenant(Box<Statement>),
+}
+
+/// Parses one statement (a trailing `;` is allowed).
+pub fn parse(sql: &str) -> Result<Parsed> {
+    let mut c = Cursor::new(sql)?;
+    if c.at_end() {
+        return Err(SqlError::EmptyQuery);
+    }
+    if let Some(cmd) = cluster::parse(&mut c)? {
+        return Ok(Parsed::Command(cmd));
+    }
+    if let Some(cmd) = account::parse(&mut c)? {
+        return Ok(Parsed::Command(cmd));
+    }
+    if let Some(cmd) = session_stmts::parse(&mut c)? {
+        return Ok(Parsed::Command(cmd));
+    }
+    parse_tenant_sql(sql).map(|s| Parsed::Tenant(Box::new(s)))
+}
+
+/// Parses tenant SQL with sqlparser's MySQL dialect; exactly one statement.
+pub fn parse_tenant_sql(sql: &str) -> Result<Statement> {
+    let dialect = MySqlDialect {};
+    let mut statements = Parser::new(&dialect)
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_statements())
+        .map_err(|e| parser_error(sql, e))?;
+    match statements.len() {
+        0 => Err(SqlError::EmptyQuery),
+        1 => Ok(statements.remove(0)),
+        _ => Err(SqlError::Unsupported(
+            "Multiple statements in one query".into(),
+        )),
+    }
+}
+
+/// Turns sqlparser's error (which names a line and column) into MySQL's wording.
+fn parser_error(sql: &str, e: ParserError) -> SqlError {
+    let msg = e.to_string();
+    let loc = msg.rsplit_once("at Line: ").and_then(|(_, rest)| {
+        let (line, col) = rest.split_once(", Column: ")?;
+        let col: String = col.chars().take_while(|c| c.is_ascii_digit()).collect();
+        Some(sqlparser::tokenizer::Location {
+            line: line.trim().parse().ok()?,
+            column: col.parse().ok()?,
+        })
+    });
+    match loc {
+        Some(loc) => cursor::syntax_error_at(sql, loc),
+        None => SqlError::Syntax {
+            near: sql.chars().take(80).collect(),
+            line: 1,
+        },
+    }
+}
+
+/// Parses `[IF NOT EXISTS]`.
+fn if_not_exists(c: &mut Cursor) -> bool {
+    c.eat_words(&["IF", "NOT", "EXISTS"])
+}
+
+/// Parses `[IF EXISTS]`.
+fn if_exists(c: &mut Cursor) -> bool {
+    c.eat_words(&["IF", "EXISTS"])
+}
+
+/// Parses a `LIKE 'p'` or `WHERE expr` tail.
+fn show_filter(c: &mut Cursor) -> Result<ShowFilter> {
+    if c.eat_word("LIKE") {
+        Ok(ShowFilter::Like(c.string()?))
+    } else if c.eat_word("WHERE") {
+        let text = c.rest().to_string();
+        if text.is_empty() {
+            return Err(c.error());
+        }
+        while !c.at_end() {
+            c.advance();
+        }
+        Ok(ShowFilter::Where(text))
+    } else {
+        Ok(ShowFilter::None)
+    }
+}

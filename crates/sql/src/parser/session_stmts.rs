@@ -1,0 +1,313 @@
+//! Statements about the session and the schema: databases, USE, SHOW, DESCRIBE, SET, KILL, transactions.
+
+use sqlparser::tokenizer::Token;
+
+use super::cursor::Cursor;
+use super::{if_exists, if_not_exists, show_filter, Command, SetTarget, ShowFilter, TableRef};
+use crate::error::{Result, SqlError};
+
+pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
+    let cmd = if c.eat_words(&["CREATE", "DATABASE"]) || c.eat_words(&["CREATE", "SCHEMA"]) {
+        let if_not_exists = if_not_exists(c);
+        let name = c.name()?;
+        // Character set and collation options are accepted: every database is UTF-8.
+        while c.eat_word("DEFAULT")
+            || c.eat_word("CHARSET")
+            || c.eat_words(&["CHARACTER", "SET"])
+            || c.eat_word("COLLATE")
+        {
+            c.eat_eq();
+            if !c.is_word("CHARSET") && !c.is_word("CHARACTER") && !c.is_word("COLLATE") {
+                c.literal_text()?;
+            }
+        }
+        Command::CreateDatabase {
+            name,
+            if_not_exists,
+        }
+    } else if c.eat_words(&["DROP", "DATABASE"]) || c.eat_words(&["DROP", "SCHEMA"]) {
+        let if_exists = if_exists(c);
+        Command::DropDatabase {
+            name: c.name()?,
+            if_exists,
+        }
+    } else if c.eat_word("USE") {
+        Command::Use(c.name()?)
+    } else if c.eat_word("SHOW") {
+        show(c)?
+    } else if c.is_word("DESC") || c.is_word("DESCRIBE") || c.is_word("EXPLAIN") {
+        let is_statement = [
+            "SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "FORMAT", "ANALYZE", "EXTENDED",
+            "QUERY", "REPLACE",
+        ]
+        .iter()
+        .any(|kw| c.is_word_at(1, kw));
+        if is_statement || matches!(c.peek_nth(1), Some(Token::LParen)) {
+            return Ok(None);
+        }
+        c.advance();
+        let table = table_ref(c)?;
+        let filter = match c.peek() {
+            Some(Token::SingleQuotedString(_)) => ShowFilter::Like(c.string()?),
+            Some(Token::Word(_)) => ShowFilter::Like(c.name()?),
+            _ => ShowFilter::None,
+        };
+        Command::ShowColumns { table, filter }
+    } else if c.eat_word("KILL") {
+        let query_only = c.eat_word("QUERY");
+        if !query_only {
+            c.eat_word("CONNECTION");
+        }
+        let id = c.integer()?;
+        Command::Kill {
+            query_only,
+            id: id as u64,
+        }
+    } else if c.eat_word("SET") {
+        set(c)?
+    } else if c.eat_word("BEGIN") {
+        c.eat_word("WORK");
+        Command::Begin
+    } else if c.eat_words(&["START", "TRANSACTION"]) {
+        // `WITH CONSISTENT SNAPSHOT` / `READ WRITE`: every SQLite transaction reads one snapshot already.
+        while !c.at_end() {
+            c.advance();
+        }
+        Command::Begin
+    } else if c.eat_word("COMMIT") {
+        c.eat_word("WORK");
+        Command::Commit
+    } else if c.eat_word("ROLLBACK") {
+        c.eat_word("WORK");
+        if c.is_word("TO") {
+            return Err(SqlError::Unsupported("ROLLBACK TO SAVEPOINT".into()));
+        }
+        Command::Rollback
+    } else {
+        return Ok(None);
+    };
+    c.expect_end()?;
+    Ok(Some(cmd))
+}
+
+fn show(c: &mut Cursor) -> Result<Command> {
+    let full = c.eat_word("FULL");
+    let global = c.eat_word("GLOBAL");
+    if !global {
+        let _ = c.eat_word("SESSION") || c.eat_word("LOCAL");
+    }
+    let cmd = if c.eat_word("DATABASES") || c.eat_word("SCHEMAS") {
+        Command::ShowDatabases(show_filter(c)?)
+    } else if c.eat_word("TABLES") {
+        let db = if c.eat_word("FROM") || c.eat_word("IN") {
+            Some(c.name()?)
+        } else {
+            None
+        };
+        Command::ShowTables {
+            full,
+            db,
+            filter: show_filter(c)?,
+        }
+    } else if c.eat_word("COLUMNS") || c.eat_word("FIELDS") {
+        if !(c.eat_word("FROM") || c.eat_word("IN")) {
+            return Err(c.error());
+        }
+        let mut table = table_ref(c)?;
+        if c.eat_word("FROM") || c.eat_word("IN") {
+            table.db = Some(c.name()?);
+        }
+        Command::ShowColumns {
+            table,
+            filter: show_filter(c)?,
+        }
+    } else if c.eat_words(&["CREATE", "TABLE"]) {
+        Command::ShowCreateTable(table_ref(c)?)
+    } else if c.eat_words(&["CREATE", "DATABASE"]) || c.eat_words(&["CREATE", "SCHEMA"]) {
+        let _ = if_not_exists(c);
+        Command::ShowCreateDatabase(c.name()?)
+    } else if c.eat_word("INDEX") || c.eat_word("INDEXES") || c.eat_word("KEYS") {
+        if !(c.eat_word("FROM") || c.eat_word("IN")) {
+            return Err(c.error());
+        }
+        let mut table = table_ref(c)?;
+        if c.eat_word("FROM") || c.eat_word("IN") {
+            table.db = Some(c.name()?);
+        }
+        Command::ShowIndex(table)
+    } else if c.eat_word("PROCESSLIST") {
+        Command::ShowProcesslist { full }
+    } else if c.eat_word("VARIABLES") {
+        Command::ShowVariables(show_filter(c)?)
+    } else if c.eat_word("STATUS") {
+        Command::ShowStatus(show_filter(c)?)
+    } else if c.eat_word("WARNINGS") || c.eat_word("ERRORS") {
+        if c.eat_word("LIMIT") {
+            c.literal_text()?;
+        }
+        Command::ShowWarnings
+    } else if c.eat_words(&["CHARACTER", "SET"]) || c.eat_word("CHARSET") {
+        show_filter(c)?;
+        Command::ShowStatic("charset")
+    } else if c.eat_word("COLLATION") {
+        show_filter(c)?;
+        Command::ShowStatic("collation")
+    } else if c.eat_word("ENGINES") {
+        Command::ShowStatic("engines")
+    } else {
+        return Err(SqlError::Unsupported(format!(
+            "SHOW {}",
+            c.rest().chars().take(60).collect::<String>()
+        )));
+    };
+    Ok(cmd)
+}
+
+fn table_ref(c: &mut Cursor) -> Result<TableRef> {
+    let first = c.name()?;
+    if c.eat(&Token::Period) {
+        Ok(TableRef {
+            db: Some(first),
+            table: c.name()?,
+        })
+    } else {
+        Ok(TableRef {
+            db: None,
+            table: first,
+        })
+    }
+}
+
+fn set(c: &mut Cursor) -> Result<Command> {
+    if c.eat_word("NAMES") || c.eat_word("CHARSET") || c.eat_words(&["CHARACTER", "SET"]) {
+        let charset = c.literal_text()?;
+        if c.eat_word("COLLATE") {
+            c.literal_text()?;
+        }
+        return Ok(Command::Set(
+            [
+                "character_set_client",
+                "character_set_connection",
+                "character_set_results",
+            ]
+            .iter()
+            .map(|v| (SetTarget::Session(v.to_string()), format!("'{charset}'")))
+            .collect(),
+        ));
+    }
+    let _ = c.eat_word("SESSION") || c.eat_word("LOCAL") || c.eat_word("GLOBAL");
+    if c.eat_word("TRANSACTION") {
+        // Isolation levels and access modes: SQLite transactions are serializable, which satisfies every level.
+        while !c.at_end() {
+            c.advance();
+        }
+        return Ok(Command::Set(Vec::new()));
+    }
+    let mut assignments = Vec::new();
+    loop {
+        let target = set_target(c)?;
+        if !(c.eat(&Token::Eq) || c.eat(&Token::Assignment)) {
+            return Err(c.error());
+        }
+        let value = c.expression_text()?;
+        assignments.push((target, value));
+        if !c.eat(&Token::Comma) {
+            break;
+        }
+    }
+    Ok(Command::Set(assignments))
+}
+
+fn set_target(c: &mut Cursor) -> Result<SetTarget> {
+    let mut global = false;
+    if c.eat_word("GLOBAL") {
+        global = true;
+    } else {
+        let _ = c.eat_word("SESSION") || c.eat_word("LOCAL");
+    }
+    let word = c.name()?;
+    if let Some(rest) = word.strip_prefix("@@") {
+        let (scope, name) = if c.eat(&Token::Period) {
+            (rest.to_ascii_lowercase(), c.name()?)
+        } else {
+            (String::new(), rest.to_string())
+        };
+        let name = name.to_ascii_lowercase();
+        return Ok(if scope == "global" {
+            SetTarget::Global(name)
+        } else {
+            SetTarget::Session(name)
+        });
+    }
+    if let Some(user_var) = word.strip_prefix('@') {
+        return Ok(SetTarget::User(user_var.to_ascii_lowercase()));
+    }
+    let name = word.to_ascii_lowercase();
+    Ok(if global {
+        SetTarget::Global(name)
+    } else {
+        SetTarget::Session(name)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{parse as parse_any, Command, Parsed, SetTarget, ShowFilter, TableRef};
+
+    fn cmd(sql: &str) -> Command {
+        match parse_any(sql).unwrap() {
+            Parsed::Command(c) => c,
+            Parsed::Tenant(s) => panic!("parsed as tenant SQL: {s}"),
+        }
+    }
+
+    #[test]
+    fn set_forms() {
+        assert_eq!(
+            cmd("SET autocommit = 0, @@session.sql_mode = 'ANSI', @x := 1 + 2"),
+            Command::Set(vec![
+                (SetTarget::Session("autocommit".into()), "0".into()),
+                (SetTarget::Session("sql_mode".into()), "'ANSI'".into()),
+                (SetTarget::User("x".into()), "1 + 2".into()),
+            ])
+        );
+        assert!(matches!(cmd("SET NAMES utf8mb4"), Command::Set(v) if v.len() == 3));
+        assert_eq!(
+            cmd("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"),
+            Command::Set(vec![])
+        );
+    }
+
+    #[test]
+    fn show_and_describe() {
+        assert_eq!(
+            cmd("SHOW FULL TABLES FROM db1 LIKE 't%'"),
+            Command::ShowTables {
+                full: true,
+                db: Some("db1".into()),
+                filter: ShowFilter::Like("t%".into())
+            }
+        );
+        assert_eq!(
+            cmd("DESC db1.t"),
+            Command::ShowColumns {
+                table: TableRef {
+                    db: Some("db1".into()),
+                    table: "t".into()
+                },
+                filter: ShowFilter::None
+            }
+        );
+        assert!(matches!(
+            parse_any("EXPLAIN SELECT 1").unwrap(),
+            Parsed::Tenant(_)
+        ));
+        assert_eq!(
+            cmd("KILL QUERY 12"),
+            Command::Kill {
+                query_only: true,
+                id: 12
+            }
+        );
+    }
+}

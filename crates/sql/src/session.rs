@@ -1,0 +1,223 @@
+//! One client session: who it is, its current database, variables and SQLite connection; runs statements.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::engine::Engine;
+use crate::error::{Result, SqlError};
+use crate::exec;
+use crate::login::Identity;
+use crate::parser::{self, Command, Parsed};
+use crate::processlist::SessionHandle;
+use crate::sqlite::connection::TenantConnection;
+use crate::value::{Output, Value};
+
+/// A session. Its methods block on SQLite: front ends call them from a blocking thread.
+pub struct Session {
+    pub(crate) engine: Arc<Engine>,
+    pub(crate) handle: Arc<SessionHandle>,
+    pub(crate) identity: Identity,
+    pub(crate) db: Option<String>,
+    pub(crate) conn: TenantConnection,
+    pub(crate) vars: HashMap<String, Value>,
+    pub(crate) user_vars: HashMap<String, Value>,
+    pub(crate) autocommit: bool,
+    pub(crate) last_insert_id: u64,
+}
+
+/// What a client learns when it prepares a statement.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// How many `?` parameters it takes.
+    pub params: usize,
+    /// The names of its result columns (empty if it returns none).
+    pub columns: Vec<String>,
+}
+
+impl Session {
+    /// Opens a session for an authenticated identity under connection id `id`.
+    pub fn open(
+        engine: Arc<Engine>,
+        identity: Identity,
+        id: u32,
+        host: &str,
+        protocol: &'static str,
+        killed: tokio_util::sync::CancellationToken,
+    ) -> Result<Self> {
+        let conn = TenantConnection::open(identity.tenant.tenant_id)?;
+        let handle = engine.sessions().register(
+            id,
+            identity.tenant.tenant_id,
+            &identity.tenant.tenant_name,
+            &identity.user.name,
+            host,
+            protocol,
+            killed,
+        );
+        handle.set_interrupt(conn.interrupt_handle());
+        Ok(Self {
+            engine,
+            handle,
+            identity,
+            db: None,
+            conn,
+            vars: HashMap::new(),
+            user_vars: HashMap::new(),
+            autocommit: true,
+            last_insert_id: 0,
+        })
+    }
+
+    /// The connection id.
+    pub fn id(&self) -> u32 {
+        self.handle.id
+    }
+
+    /// The session's shared handle (for KILL and cancel requests).
+    pub fn handle(&self) -> &Arc<SessionHandle> {
+        &self.handle
+    }
+
+    /// Who the session belongs to.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// The current database.
+    pub fn current_db(&self) -> Option<&str> {
+        self.db.as_deref()
+    }
+
+    /// Whether autocommit is on.
+    pub fn autocommit(&self) -> bool {
+        self.autocommit
+    }
+
+    /// Whether a transaction is open.
+    pub fn in_transaction(&self) -> bool {
+        self.conn.in_transaction()
+    }
+
+    /// `USE db`.
+    pub fn use_database(&mut self, db: &str) -> Result<()> {
+        exec::schema::use_database(self, db)
+    }
+
+    /// Runs one statement with `?` parameters.
+    pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<Output> {
+        self.handle.start_statement(sql, self.db.clone());
+        let span = tracing::debug_span!(
+            "statement",
+            session = self.handle.id,
+            tenant = %self.identity.tenant.tenant_name,
+            user = %self.identity.user.name
+        );
+        let result = span.in_scope(|| self.dispatch(sql, params));
+        self.handle.end_statement(self.db.clone());
+        result
+    }
+
+    /// Checks a statement for later execution and describes its parameters and columns.
+    pub fn prepare(&mut self, sql: &str) -> Result<Prepared> {
+        match parser::parse(sql)? {
+            Parsed::Command(_) => Ok(Prepared {
+                params: 0,
+                columns: Vec::new(),
+            }),
+            Parsed::Tenant(stmt) => exec::tenant_sql::describe(self, *stmt),
+        }
+    }
+
+    fn dispatch(&mut self, sql: &str, params: &[Value]) -> Result<Output> {
+        match parser::parse(sql)? {
+            Parsed::Command(cmd) => {
+                if !params.is_empty() {
+                    return Err(SqlError::Unsupported("parameters in this statement".into()));
+                }
+                self.run_command(cmd)
+            }
+            Parsed::Tenant(stmt) => exec::tenant_sql::run(self, *stmt, params),
+        }
+    }
+
+    fn run_command(&mut self, cmd: Command) -> Result<Output> {
+        use Command as C;
+        match cmd {
+            C::CreateResourceUnit { .. }
+            | C::DropResourceUnit { .. }
+            | C::CreateResourcePool { .. }
+            | C::DropResourcePool { .. }
+            | C::CreateTenant { .. }
+            | C::DropTenant { .. } => exec::cluster::run(self, cmd),
+            C::AlterSystemSet { .. } | C::ShowParameters { .. } => exec::parameters::run(self, cmd),
+            C::CreateUser { .. }
+            | C::DropUser { .. }
+            | C::SetPassword { .. }
+            | C::Grant { .. }
+            | C::Revoke { .. }
+            | C::ShowGrants(_) => exec::accounts::run(self, cmd),
+            C::CreateDatabase { .. }
+            | C::DropDatabase { .. }
+            | C::Use(_)
+            | C::ShowDatabases(_)
+            | C::ShowTables { .. }
+            | C::ShowColumns { .. }
+            | C::ShowCreateTable(_)
+            | C::ShowCreateDatabase(_)
+            | C::ShowIndex(_) => exec::schema::run(self, cmd),
+            C::ShowProcesslist { .. } | C::Kill { .. } => exec::processes::run(self, cmd),
+            C::Set(_)
+            | C::ShowVariables(_)
+            | C::ShowStatus(_)
+            | C::ShowWarnings
+            | C::ShowStatic(_) => exec::variables::run(self, cmd),
+            C::Begin => {
+                self.commit_if_open()?;
+                self.conn.conn().execute_batch("BEGIN")?;
+                Ok(Output::ok())
+            }
+            C::Commit => {
+                self.commit_if_open()?;
+                Ok(Output::ok())
+            }
+            C::Rollback => {
+                if self.conn.in_transaction() {
+                    self.conn.conn().execute_batch("ROLLBACK")?;
+                }
+                Ok(Output::ok())
+            }
+        }
+    }
+
+    /// Commits an open transaction (MySQL commits implicitly before DDL and BEGIN).
+    pub(crate) fn commit_if_open(&mut self) -> Result<()> {
+        if self.conn.in_transaction() {
+            self.conn.conn().execute_batch("COMMIT")?;
+        }
+        Ok(())
+    }
+
+    /// Fails unless the session is root@sys (cluster statements).
+    pub(crate) fn require_cluster_admin(&self) -> Result<()> {
+        if self.identity.is_cluster_admin() {
+            Ok(())
+        } else {
+            Err(SqlError::NeedPrivilege("SUPER"))
+        }
+    }
+
+    /// Fails unless the session is its tenant's administrator.
+    pub(crate) fn require_tenant_admin(&self, privilege: &'static str) -> Result<()> {
+        if self.identity.is_tenant_admin() {
+            Ok(())
+        } else {
+            Err(SqlError::NeedPrivilege(privilege))
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.engine.sessions().unregister(self.handle.id);
+    }
+}

@@ -1,0 +1,98 @@
+//! A session's SQLite connection: an in-memory main schema, with each of the tenant's databases attached
+//! under its own name, and in-memory schemas for the system views.
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, InterruptHandle};
+use tenantry_catalog::Catalog;
+
+use crate::error::{Result, SqlError};
+use crate::translate::SYSTEM_SCHEMAS;
+
+/// A session's SQLite connection and which database file each attached schema is.
+pub struct TenantConnection {
+    conn: Connection,
+    tenant_id: i64,
+    attached: HashMap<String, i64>,
+}
+
+impl TenantConnection {
+    /// Opens a connection for a tenant's session.
+    pub fn open(tenant_id: i64) -> Result<Self> {
+        let conn = Connection::open_in_memory()?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        super::functions::register(&conn)?;
+        for schema in SYSTEM_SCHEMAS {
+            conn.execute(&format!("ATTACH DATABASE ':memory:' AS {schema}"), [])?;
+        }
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(Self {
+            conn,
+            tenant_id,
+            attached: HashMap::new(),
+        })
+    }
+
+    /// The connection.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// A handle that interrupts whatever statement this connection runs.
+    pub fn interrupt_handle(&self) -> InterruptHandle {
+        self.conn.get_interrupt_handle()
+    }
+
+    /// Whether a transaction is open.
+    pub fn in_transaction(&self) -> bool {
+        !self.conn.is_autocommit()
+    }
+
+    /// Makes sure schema `db` is this tenant's current database of that name, attaching (or re-attaching,
+    /// if it was dropped and created again) as needed.
+    pub fn ensure_attached(&mut self, catalog: &Catalog, db: &str) -> Result<()> {
+        let entry = catalog
+            .database(self.tenant_id, db)?
+            .ok_or_else(|| SqlError::UnknownDatabase(db.to_string()))?;
+        match self.attached.get(db) {
+            Some(id) if *id == entry.database_id => return Ok(()),
+            Some(_) => self.detach(db)?,
+            None => {}
+        }
+        if self.in_transaction() {
+            return Err(SqlError::Unsupported(format!(
+                "opening database '{db}' inside a transaction that did not use it before"
+            )));
+        }
+        let path = catalog
+            .storage()
+            .database_path(self.tenant_id, entry.database_id);
+        self.conn.execute(
+            &format!("ATTACH DATABASE ?1 AS {}", crate::translate::quote(db)),
+            [path.to_string_lossy()],
+        )?;
+        tenantry_storage::configure_connection(&self.conn, db)?;
+        self.attached.insert(db.to_string(), entry.database_id);
+        Ok(())
+    }
+
+    /// Detaches a database (after it was dropped, or to re-attach a new file of the same name).
+    pub fn detach(&mut self, db: &str) -> Result<()> {
+        if self.attached.remove(db).is_some() {
+            self.conn.execute(
+                &format!("DETACH DATABASE {}", crate::translate::quote(db)),
+                [],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Whether `table` exists in attached schema `db` (tables and views).
+    pub fn table_exists(&self, db: &str, table: &str) -> Result<bool> {
+        let sql = format!(
+            "SELECT EXISTS(SELECT 1 FROM {}.sqlite_master WHERE type IN ('table', 'view') AND name = ?1 COLLATE NOCASE)",
+            crate::translate::quote(db)
+        );
+        Ok(self.conn.query_row(&sql, [table], |r| r.get(0))?)
+    }
+}

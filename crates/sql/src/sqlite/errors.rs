@@ -1,0 +1,83 @@
+//! SQLite's errors in MySQL's terms.
+
+use rusqlite::ffi;
+
+use crate::error::SqlError;
+use crate::translate::mysql_index_name;
+
+/// Maps a SQLite error to the SQL layer's error.
+pub fn map_sqlite_error(e: rusqlite::Error) -> SqlError {
+    let rusqlite::Error::SqliteFailure(err, msg) = &e else {
+        return SqlError::Sqlite(e.to_string());
+    };
+    let msg = msg.clone().unwrap_or_else(|| err.to_string());
+    match err.code {
+        ffi::ErrorCode::OperationInterrupted => return SqlError::Interrupted,
+        ffi::ErrorCode::DatabaseBusy | ffi::ErrorCode::DatabaseLocked => {
+            return if err.extended_code == ffi::SQLITE_BUSY_SNAPSHOT {
+                SqlError::Deadlock
+            } else {
+                SqlError::LockWaitTimeout
+            }
+        }
+        ffi::ErrorCode::ConstraintViolation => {
+            let detail = msg
+                .split_once("failed: ")
+                .map_or(msg.as_str(), |(_, d)| d)
+                .to_string();
+            return match err.extended_code {
+                ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                    SqlError::DuplicateEntry(detail)
+                }
+                ffi::SQLITE_CONSTRAINT_NOTNULL => {
+                    SqlError::NotNull(detail.rsplit('.').next().unwrap_or(&detail).to_string())
+                }
+                ffi::SQLITE_CONSTRAINT_FOREIGNKEY => SqlError::ForeignKey(detail),
+                ffi::SQLITE_CONSTRAINT_CHECK => SqlError::CheckViolated(detail),
+                _ => SqlError::Sqlite(msg),
+            };
+        }
+        _ => {}
+    }
+    if let Some(name) = msg.strip_prefix("no such table: ") {
+        let (db, table) = name.split_once('.').unwrap_or(("", name));
+        return SqlError::NoSuchTable {
+            db: db.to_string(),
+            table: table.to_string(),
+        };
+    }
+    if let Some(name) = msg.strip_prefix("no such column: ") {
+        return SqlError::UnknownColumn(name.to_string());
+    }
+    if let Some(rest) = msg.strip_prefix("table ") {
+        if let Some(name) = rest.strip_suffix(" already exists") {
+            return SqlError::TableExists(name.trim_matches('`').to_string());
+        }
+    }
+    if let Some(rest) = msg.strip_prefix("index ") {
+        if let Some(name) = rest.strip_suffix(" already exists") {
+            return SqlError::DuplicateKeyName(
+                mysql_index_name(name.trim_matches('`')).to_string(),
+            );
+        }
+    }
+    if let Some(name) = msg.strip_prefix("no such index: ") {
+        let name = name.rsplit('.').next().unwrap_or(name);
+        return SqlError::CantDropKey(mysql_index_name(name).to_string());
+    }
+    if let Some(rest) = msg.strip_prefix("near \"") {
+        if let Some((near, _)) = rest.split_once("\": syntax error") {
+            return SqlError::Syntax {
+                near: near.to_string(),
+                line: 1,
+            };
+        }
+    }
+    if msg.contains("syntax error") {
+        return SqlError::Syntax {
+            near: String::new(),
+            line: 1,
+        };
+    }
+    SqlError::Sqlite(msg)
+}

@@ -1,0 +1,6 @@
+//! The session's SQLite connection and everything about talking to SQLite.
+
+pub mod connection;
+pub mod errors;
+mod functions;
+pub mod results;

@@ -1,0 +1,166 @@
+//! Reading SQLite rows into typed result sets.
+
+use rusqlite::types::ValueRef;
+use rusqlite::Statement;
+
+use crate::error::Result;
+use crate::value::{Column, ColumnKind, ResultSet, Value};
+
+/// Runs a prepared query with parameters and collects every row, typing each column from its declared
+/// type where it has one and from its values otherwise.
+pub fn collect(
+    stmt: &mut Statement,
+    params: &[Value],
+    row_limit: Option<usize>,
+) -> Result<ResultSet> {
+    let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
+    let decls: Vec<Option<String>> = stmt
+        .columns()
+        .iter()
+        .map(|c| c.decl_type().map(str::to_string))
+        .collect();
+    let mut rows = stmt.query(rusqlite::params_from_iter(params.iter().map(to_sql)))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mut values = Vec::with_capacity(names.len());
+        for i in 0..names.len() {
+            values.push(from_ref(row.get_ref(i)?));
+        }
+        out.push(values);
+        if row_limit.is_some_and(|l| out.len() >= l) {
+            break;
+        }
+    }
+    let mut columns = Vec::with_capacity(names.len());
+    for (i, name) in names.into_iter().enumerate() {
+        let kind = column_kind(decls[i].as_deref(), out.iter().map(|r| &r[i]));
+        if let ColumnKind::Decimal(scale) = kind {
+            for row in &mut out {
+                row[i] = format_decimal(&row[i], scale);
+            }
+        }
+        columns.push(Column { name, kind });
+    }
+    Ok(ResultSet { columns, rows: out })
+}
+
+/// A parameter for rusqlite.
+pub fn to_sql(v: &Value) -> rusqlite::types::Value {
+    match v {
+        Value::Null => rusqlite::types::Value::Null,
+        Value::Int(i) => rusqlite::types::Value::Integer(*i),
+        Value::Float(f) => rusqlite::types::Value::Real(*f),
+        Value::Text(s) => rusqlite::types::Value::Text(s.clone()),
+        Value::Blob(b) => rusqlite::types::Value::Blob(b.clone()),
+    }
+}
+
+/// A value from SQLite.
+pub fn from_ref(v: ValueRef) -> Value {
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Int(i),
+        ValueRef::Real(f) => Value::Float(f),
+        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+    }
+}
+
+/// The kind a declared type promises (SQLite's affinity rules, plus MySQL's names).
+pub fn declared_kind(decl: &str) -> ColumnKind {
+    let upper = decl.to_ascii_uppercase();
+    if upper.starts_with("DECIMAL") || upper.starts_with("NUMERIC") {
+        let scale = upper
+            .split_once(',')
+            .and_then(|(_, s)| s.trim_end_matches(')').trim().parse().ok())
+            .unwrap_or(0);
+        return ColumnKind::Decimal(scale);
+    }
+    if upper.starts_with("DATETIME") || upper.starts_with("TIMESTAMP") {
+        return ColumnKind::DateTime;
+    }
+    if upper == "DATE" {
+        return ColumnKind::Date;
+    }
+    if upper.contains("INT") || upper.starts_with("BOOL") || upper.starts_with("BIT") {
+        return ColumnKind::Int;
+    }
+    if upper.contains("CHAR")
+        || upper.contains("CLOB")
+        || upper.contains("TEXT")
+        || upper.starts_with("JSON")
+        || upper.starts_with("TIME")
+        || upper.starts_with("YEAR")
+    {
+        return ColumnKind::Text;
+    }
+    if upper.contains("BLOB") || upper.contains("BINARY") {
+        return ColumnKind::Blob;
+    }
+    if upper.contains("REAL") || upper.contains("FLOA") || upper.contains("DOUB") {
+        return ColumnKind::Float;
+    }
+    ColumnKind::Text
+}
+
+fn column_kind<'a>(decl: Option<&str>, values: impl Iterator<Item = &'a Value>) -> ColumnKind {
+    let declared = decl.filter(|d| !d.is_empty()).map(declared_kind);
+    let (mut ints, mut floats, mut texts, mut blobs) = (false, false, false, false);
+    for v in values {
+        match v {
+            Value::Null => {}
+            Value::Int(_) => ints = true,
+            Value::Float(_) => floats = true,
+            Value::Text(_) => texts = true,
+            Value::Blob(_) => blobs = true,
+        }
+    }
+    // SQLite stores whatever it is given: a declared type holds only if the values agree with it.
+    match declared {
+        Some(ColumnKind::Int) if !floats && !texts && !blobs => ColumnKind::Int,
+        Some(ColumnKind::Float) if !texts && !blobs => ColumnKind::Float,
+        Some(ColumnKind::Decimal(s)) if !texts && !blobs => ColumnKind::Decimal(s),
+        Some(k @ (ColumnKind::Date | ColumnKind::DateTime)) if !ints && !floats && !blobs => k,
+        Some(ColumnKind::Blob) if !ints && !floats => ColumnKind::Blob,
+        Some(ColumnKind::Text) if !blobs => ColumnKind::Text,
+        _ if blobs => ColumnKind::Blob,
+        _ if texts => ColumnKind::Text,
+        _ if floats => ColumnKind::Float,
+        _ if ints => ColumnKind::Int,
+        Some(k) => k,
+        None => ColumnKind::Null,
+    }
+}
+
+fn format_decimal(v: &Value, scale: u8) -> Value {
+    let scale = scale as usize;
+    match v {
+        Value::Int(i) if scale == 0 => Value::Text(i.to_string()),
+        Value::Int(i) => Value::Text(format!("{i}.{}", "0".repeat(scale))),
+        Value::Float(f) => Value::Text(format!("{f:.scale$}")),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declared_types_hold_only_when_values_agree() {
+        let ints = [Value::Int(1), Value::Null];
+        assert_eq!(column_kind(Some("INT"), ints.iter()), ColumnKind::Int);
+        let mixed = [Value::Int(1), Value::Text("x".into())];
+        assert_eq!(column_kind(Some("INT"), mixed.iter()), ColumnKind::Text);
+        assert_eq!(
+            column_kind(None, [Value::Float(1.5)].iter()),
+            ColumnKind::Float
+        );
+        assert_eq!(column_kind(None, [Value::Null].iter()), ColumnKind::Null);
+        assert_eq!(declared_kind("DECIMAL(10,2)"), ColumnKind::Decimal(2));
+        assert_eq!(
+            format_decimal(&Value::Float(10.5), 2),
+            Value::Text("10.50".into())
+        );
+    }
+}

@@ -1,0 +1,648 @@
+//! Schema statements: MySQL's CREATE TABLE / INDEX, ALTER TABLE, DROP, TRUNCATE in SQLite's words.
+//!
+//! MySQL index names are per table, SQLite's per schema, so index `i` of table `t` is stored as `t$i`.
+//! Text columns get `COLLATE NOCASE`: MySQL's default collation compares case-insensitively.
+
+use sqlparser::ast::{
+    AlterTableOperation, ColumnDef, ColumnOption, CreateIndex, CreateTable, DataType, Expr,
+    IndexColumn, ObjectType, Statement, TableConstraint, Value as AstValue,
+};
+use sqlparser::tokenizer::Token;
+use tenantry_catalog::Privilege;
+
+use super::names::{pair, quote, resolve};
+use super::Access;
+use crate::error::{Result, SqlError};
+
+/// The SQLite statements of a schema change and what it needs.
+pub struct DdlPlan {
+    /// Statements, run in one savepoint.
+    pub sql: Vec<String>,
+    /// Privileges needed.
+    pub access: Vec<Access>,
+    /// Tables written, as (db, table).
+    pub tables: Vec<(String, String)>,
+}
+
+/// The SQLite name of index `index` of `table`.
+pub fn sqlite_index_name(table: &str, index: &str) -> String {
+    format!("{table}${index}")
+}
+
+/// The MySQL name of a SQLite index (the part after `table$`, or the whole name).
+pub fn mysql_index_name(sqlite_name: &str) -> &str {
+    sqlite_name
+        .split_once('$')
+        .map_or(sqlite_name, |(_, name)| name)
+}
+
+pub(super) fn translate(stmt: Statement, current_db: Option<&str>) -> Result<DdlPlan> {
+    match stmt {
+        Statement::CreateTable(ct) => create_table(ct),
+        Statement::CreateIndex(ci) => create_index(ci),
+        Statement::AlterTable(at) => {
+            let (db, table) = pair(&at.name)?;
+            let mut sql = Vec::new();
+            let mut access = vec![access(&db, Some(&table), Privilege::Alter)];
+            for op in at.operations {
+                alter_operation(&db, &table, op, &mut sql, &mut access)?;
+            }
+            Ok(DdlPlan {
+                sql,
+                access,
+                tables: vec![(db, table)],
+            })
+        }
+        Statement::Drop {
+            object_type,
+            if_exists,
+            names,
+            table,
+            ..
+        } => drop(object_type, if_exists, &names, table.as_ref(), current_db),
+        Statement::Truncate(t) => {
+            let mut plan = DdlPlan {
+                sql: Vec::new(),
+                access: Vec::new(),
+                tables: Vec::new(),
+            };
+            for target in &t.table_names {
+                let (db, table) = resolve(&target.name, current_db)?;
+                plan.sql
+                    .push(format!("DELETE FROM {}.{}", quote(&db), quote(&table)));
+                plan.access.push(access(&db, Some(&table), Privilege::Drop));
+                plan.tables.push((db, table));
+            }
+            Ok(plan)
+        }
+        Statement::CreateView(v) => {
+            let (db, name) = pair(&v.name)?;
+            let sql = format!(
+                "CREATE VIEW {}{}.{} AS {}",
+                if v.if_not_exists {
+                    "IF NOT EXISTS "
+                } else {
+                    ""
+                },
+                quote(&db),
+                quote(&name),
+                v.query
+            );
+            Ok(DdlPlan {
+                sql: vec![sql],
+                access: vec![access(&db, None, Privilege::Create)],
+                tables: vec![(db, name)],
+            })
+        }
+        other => Err(SqlError::Unsupported(format!(
+            "'{}'",
+            other.to_string().chars().take(60).collect::<String>()
+        ))),
+    }
+}
+
+fn access(db: &str, table: Option<&str>, privilege: Privilege) -> Access {
+    Access {
+        db: db.to_string(),
+        table: table.map(str::to_string),
+        privilege,
+    }
+}
+
+fn create_table(ct: CreateTable) -> Result<DdlPlan> {
+    let (db, table) = pair(&ct.name)?;
+    if ct.temporary {
+        return Err(SqlError::Unsupported("CREATE TEMPORARY TABLE".into()));
+    }
+    let if_not_exists = if ct.if_not_exists {
+        "IF NOT EXISTS "
+    } else {
+        ""
+    };
+    let head = format!(
+        "CREATE TABLE {if_not_exists}{}.{}",
+        quote(&db),
+        quote(&table)
+    );
+    let plan_access = vec![access(&db, None, Privilege::Create)];
+    if let Some(query) = ct.query {
+        return Ok(DdlPlan {
+            sql: vec![format!("{head} AS {query}")],
+            access: plan_access,
+            tables: vec![(db, table)],
+        });
+    }
+    if ct.like.is_some() || ct.clone.is_some() {
+        return Err(SqlError::Unsupported("CREATE TABLE ... LIKE".into()));
+    }
+    let mut table_pk: Option<Vec<String>> = None;
+    let mut defs = Vec::new();
+    let mut indexes = Vec::new();
+    for c in &ct.constraints {
+        match c {
+            TableConstraint::PrimaryKey(pk) => {
+                table_pk = Some(index_column_names(&pk.columns)?);
+            }
+            TableConstraint::Unique(u) => {
+                let cols = index_columns(&u.columns)?;
+                let name = u
+                    .index_name
+                    .as_ref()
+                    .or(u.name.as_ref())
+                    .map(|i| i.value.clone())
+                    .unwrap_or_else(|| first_column(&u.columns));
+                indexes.push(index_sql(&db, &table, &name, true, false, &cols));
+            }
+            TableConstraint::Index(i) => {
+                let cols = index_columns(&i.columns)?;
+                let name = i
+                    .name
+                    .as_ref()
+                    .map(|i| i.value.clone())
+                    .unwrap_or_else(|| first_column(&i.columns));
+                indexes.push(index_sql(&db, &table, &name, false, false, &cols));
+            }
+            TableConstraint::ForeignKey(fk) => {
+                let (_, foreign) =
+                    pair(&fk.foreign_table).or_else(|_| resolve(&fk.foreign_table, Some(&db)))?;
+                let mut s = String::new();
+                if let Some(n) = &fk.name {
+                    s.push_str(&format!("CONSTRAINT {} ", quote(&n.value)));
+                }
+                s.push_str(&format!(
+                    "FOREIGN KEY ({}) REFERENCES {} ({})",
+                    idents(&fk.columns),
+                    quote(&foreign),
+                    idents(&fk.referred_columns)
+                ));
+                if let Some(a) = &fk.on_delete {
+                    s.push_str(&format!(" ON DELETE {a}"));
+                }
+                if let Some(a) = &fk.on_update {
+                    s.push_str(&format!(" ON UPDATE {a}"));
+                }
+                defs.push(s);
+            }
+            TableConstraint::Check(chk) => {
+                let mut s = String::new();
+                if let Some(n) = &chk.name {
+                    s.push_str(&format!("CONSTRAINT {} ", quote(&n.value)));
+                }
+                s.push_str(&format!("CHECK ({})", chk.expr));
+                defs.push(s);
+            }
+            other => return Err(SqlError::Unsupported(format!("table constraint '{other}'"))),
+        }
+    }
+    let mut column_defs = Vec::new();
+    let mut auto_increment_pk = false;
+    for col in &ct.columns {
+        let rendered = column(col, table_pk.as_deref())?;
+        if rendered.auto_increment {
+            let is_sole_pk = rendered.primary_key
+                || table_pk.as_deref() == Some(std::slice::from_ref(&col.name.value));
+            if !is_sole_pk || auto_increment_pk {
+                return Err(SqlError::WrongTableDefinition(
+                    "there can be only one auto column and it must be defined as a key".into(),
+                ));
+            }
+            auto_increment_pk = true;
+        }
+        if rendered.unique {
+            indexes.push(index_sql(
+                &db,
+                &table,
+                &col.name.value,
+                true,
+                false,
+                &quote(&col.name.value),
+            ));
+        }
+        column_defs.push(rendered.sql);
+    }
+    if let (Some(pk), false) = (&table_pk, auto_increment_pk) {
+        let cols: Vec<String> = pk.iter().map(|c| quote(c)).collect();
+        column_defs.push(format!("PRIMARY KEY ({})", cols.join(", ")));
+    }
+    column_defs.extend(defs);
+    let mut sql = vec![format!("{head} (\n  {}\n)", column_defs.join(",\n  "))];
+    if ct.if_not_exists {
+        // Index statements must not fail when the table was already there.
+        indexes = indexes
+            .into_iter()
+            .map(|s| s.replacen("INDEX ", "INDEX IF NOT EXISTS ", 1))
+            .collect();
+    }
+    sql.extend(indexes);
+    Ok(DdlPlan {
+        sql,
+        access: plan_access,
+        tables: vec![(db, table)],
+    })
+}
+
+struct RenderedColumn {
+    sql: String,
+    auto_increment: bool,
+    primary_key: bool,
+    unique: bool,
+}
+
+/// One column definition in SQLite's words.
+fn column(col: &ColumnDef, table_pk: Option<&[String]>) -> Result<RenderedColumn> {
+    let mut not_null = false;
+    let mut default = None;
+    let mut primary_key = false;
+    let mut unique = false;
+    let mut auto_increment = false;
+    let mut binary = false;
+    let mut extra = Vec::new();
+    for opt in &col.options {
+        match &opt.option {
+            ColumnOption::Null => {}
+            ColumnOption::NotNull => not_null = true,
+            ColumnOption::Default(e) => default = Some(default_sql(e)),
+            ColumnOption::PrimaryKey(_) => primary_key = true,
+            ColumnOption::Unique(_) => unique = true,
+            ColumnOption::DialectSpecific(tokens) => {
+                let is_auto = tokens.iter().any(|t| matches!(t, Token::Word(w) if w.value.eq_ignore_ascii_case("AUTO_INCREMENT") || w.value.eq_ignore_ascii_case("AUTOINCREMENT")));
+                if is_auto {
+                    auto_increment = true;
+                } else {
+                    return Err(SqlError::Unsupported(format!(
+                        "column option '{}'",
+                        tokens.iter().map(|t| t.to_string()).collect::<String>()
+                    )));
+                }
+            }
+            ColumnOption::Check(chk) => extra.push(format!("CHECK ({})", chk.expr)),
+            ColumnOption::ForeignKey(fk) => {
+                let foreign = fk
+                    .foreign_table
+                    .0
+                    .last()
+                    .map(|p| p.to_string())
+                    .unwrap_or_default();
+                extra.push(format!(
+                    "REFERENCES {} ({})",
+                    quote(foreign.trim_matches('`')),
+                    idents(&fk.referred_columns)
+                ));
+            }
+            ColumnOption::Collation(name) => {
+                binary = name.to_string().to_ascii_lowercase().ends_with("_bin");
+            }
+            // Every column is UTF-8; comments and ON UPDATE have nowhere to go in SQLite.
+            ColumnOption::CharacterSet(_)
+            | ColumnOption::Comment(_)
+            | ColumnOption::OnUpdate(_) => {}
+            other => return Err(SqlError::Unsupported(format!("column option '{other}'"))),
+        }
+    }
+    let in_table_pk =
+        table_pk.is_some_and(|pk| pk.iter().any(|c| c.eq_ignore_ascii_case(&col.name.value)));
+    let mut sql = quote(&col.name.value);
+    if auto_increment {
+        // Only `INTEGER PRIMARY KEY` is SQLite's rowid and auto-increments.
+        sql.push_str(" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT");
+    } else {
+        let (ty, is_text) = sqlite_type(&col.data_type);
+        sql.push(' ');
+        sql.push_str(&ty);
+        // MySQL primary key columns are NOT NULL; SQLite's (but for INTEGER PRIMARY KEY) are not by default.
+        if not_null || primary_key || in_table_pk {
+            sql.push_str(" NOT NULL");
+        }
+        if primary_key {
+            sql.push_str(" PRIMARY KEY");
+        }
+        if is_text {
+            sql.push_str(if binary {
+                " COLLATE BINARY"
+            } else {
+                " COLLATE NOCASE"
+            });
+        }
+    }
+    if let Some(d) = default {
+        sql.push_str(" DEFAULT ");
+        sql.push_str(&d);
+    }
+    for e in extra {
+        sql.push(' ');
+        sql.push_str(&e);
+    }
+    Ok(RenderedColumn {
+        sql,
+        auto_increment,
+        primary_key,
+        unique,
+    })
+}
+
+/// A declared type SQLite accepts, and whether it is a text type.
+fn sqlite_type(dt: &DataType) -> (String, bool) {
+    let text = dt.to_string();
+    let upper = text.to_ascii_uppercase();
+    if upper.starts_with("ENUM") || upper.starts_with("SET(") || upper.starts_with("SET (") {
+        return ("VARCHAR(255)".into(), true);
+    }
+    let is_text = ["CHAR", "TEXT", "CLOB", "STRING"]
+        .iter()
+        .any(|k| upper.contains(k))
+        && !upper.contains("BINARY");
+    let Some(open) = text.find('(') else {
+        return (text, is_text);
+    };
+    let Some(close) = text[open..].find(')').map(|i| open + i) else {
+        return (text, is_text);
+    };
+    let base = text[..open].trim();
+    let args = &text[open..=close];
+    let suffix = text[close + 1..].trim();
+    let base_upper = base.to_ascii_uppercase();
+    let integer = [
+        "TINYINT",
+        "SMALLINT",
+        "MEDIUMINT",
+        "INT",
+        "INTEGER",
+        "BIGINT",
+    ]
+    .contains(&base_upper.as_str());
+    // SQLite's type names put every word before the parenthesis; MySQL's integer display widths mean nothing.
+    let ty = match (integer, suffix.is_empty()) {
+        (true, true) => base.to_string(),
+        (true, false) => format!("{base} {suffix}"),
+        (false, true) => text.clone(),
+        (false, false) => format!("{base} {suffix}{args}"),
+    };
+    (ty, is_text)
+}
+
+fn default_sql(e: &Expr) -> String {
+    match e {
+        Expr::Value(v) => match &v.value {
+            AstValue::DoubleQuotedString(s) => format!("'{}'", s.replace('\'', "''")),
+            _ => e.to_string(),
+        },
+        Expr::Function(f) => {
+            let name = f.name.to_string().to_ascii_uppercase();
+            if matches!(
+                name.as_str(),
+                "NOW" | "CURRENT_TIMESTAMP" | "LOCALTIME" | "LOCALTIMESTAMP"
+            ) {
+                "CURRENT_TIMESTAMP".into()
+            } else {
+                format!("({e})")
+            }
+        }
+        Expr::UnaryOp { .. } => format!("({e})"),
+        _ => format!("({e})"),
+    }
+}
+
+fn idents(list: &[sqlparser::ast::Ident]) -> String {
+    list.iter()
+        .map(|i| quote(&i.value))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn first_column(cols: &[IndexColumn]) -> String {
+    cols.first()
+        .and_then(|c| column_name(&c.column.expr))
+        .unwrap_or_else(|| "idx".into())
+}
+
+/// The column an index part names; MySQL's prefix lengths (`name(10)`) parse as calls and are dropped.
+fn column_name(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Identifier(i) => Some(i.value.clone()),
+        Expr::Function(f) => f
+            .name
+            .0
+            .last()
+            .map(|p| p.to_string().trim_matches('`').to_string()),
+        _ => None,
+    }
+}
+
+fn index_column_names(cols: &[IndexColumn]) -> Result<Vec<String>> {
+    cols.iter()
+        .map(|c| {
+            column_name(&c.column.expr)
+                .ok_or_else(|| SqlError::Unsupported(format!("key part '{}'", c.column.expr)))
+        })
+        .collect()
+}
+
+fn index_columns(cols: &[IndexColumn]) -> Result<String> {
+    let mut parts = Vec::new();
+    for c in cols {
+        let name = column_name(&c.column.expr)
+            .ok_or_else(|| SqlError::Unsupported(format!("key part '{}'", c.column.expr)))?;
+        let dir = match c.column.options.sort {
+            Some(sqlparser::ast::OrderBySort::Desc) => " DESC",
+            Some(sqlparser::ast::OrderBySort::Asc) => " ASC",
+            _ => "",
+        };
+        parts.push(format!("{}{dir}", quote(&name)));
+    }
+    Ok(parts.join(", "))
+}
+
+fn index_sql(
+    db: &str,
+    table: &str,
+    name: &str,
+    unique: bool,
+    if_not_exists: bool,
+    cols: &str,
+) -> String {
+    format!(
+        "CREATE {}INDEX {}{}.{} ON {} ({cols})",
+        if unique { "UNIQUE " } else { "" },
+        if if_not_exists { "IF NOT EXISTS " } else { "" },
+        quote(db),
+        quote(&sqlite_index_name(table, name)),
+        quote(table)
+    )
+}
+
+fn create_index(ci: CreateIndex) -> Result<DdlPlan> {
+    let (db, table) = pair(&ci.table_name)?;
+    let name = ci
+        .name
+        .as_ref()
+        .and_then(|n| {
+            n.0.last()
+                .map(|p| p.to_string().trim_matches('`').to_string())
+        })
+        .unwrap_or_else(|| first_column(&ci.columns));
+    let cols = index_columns(&ci.columns)?;
+    Ok(DdlPlan {
+        sql: vec![index_sql(
+            &db,
+            &table,
+            &name,
+            ci.unique,
+            ci.if_not_exists,
+            &cols,
+        )],
+        access: vec![access(&db, Some(&table), Privilege::Index)],
+        tables: vec![(db, table)],
+    })
+}
+
+fn alter_operation(
+    db: &str,
+    table: &str,
+    op: AlterTableOperation,
+    sql: &mut Vec<String>,
+    acc: &mut Vec<Access>,
+) -> Result<()> {
+    let target = format!("{}.{}", quote(db), quote(table));
+    match op {
+        AlterTableOperation::AddColumn { column_def, .. } => {
+            let rendered = column(&column_def, None)?;
+            if rendered.primary_key || rendered.auto_increment {
+                return Err(SqlError::Unsupported("ADD COLUMN ... PRIMARY KEY".into()));
+            }
+            sql.push(format!("ALTER TABLE {target} ADD COLUMN {}", rendered.sql));
+            if rendered.unique {
+                sql.push(index_sql(
+                    db,
+                    table,
+                    &column_def.name.value,
+                    true,
+                    false,
+                    &quote(&column_def.name.value),
+                ));
+            }
+        }
+        AlterTableOperation::DropColumn { column_names, .. } => {
+            for c in column_names {
+                sql.push(format!(
+                    "ALTER TABLE {target} DROP COLUMN {}",
+                    quote(&c.value)
+                ));
+            }
+        }
+        AlterTableOperation::RenameColumn {
+            old_column_name,
+            new_column_name,
+        } => sql.push(format!(
+            "ALTER TABLE {target} RENAME COLUMN {} TO {}",
+            quote(&old_column_name.value),
+            quote(&new_column_name.value)
+        )),
+        AlterTableOperation::AddConstraint { constraint, .. } => match constraint {
+            TableConstraint::Index(i) => {
+                let name = i
+                    .name
+                    .as_ref()
+                    .map(|n| n.value.clone())
+                    .unwrap_or_else(|| first_column(&i.columns));
+                acc.push(access(db, Some(table), Privilege::Index));
+                sql.push(index_sql(
+                    db,
+                    table,
+                    &name,
+                    false,
+                    false,
+                    &index_columns(&i.columns)?,
+                ));
+            }
+            TableConstraint::Unique(u) => {
+                let name = u
+                    .index_name
+                    .as_ref()
+                    .or(u.name.as_ref())
+                    .map(|n| n.value.clone())
+                    .unwrap_or_else(|| first_column(&u.columns));
+                acc.push(access(db, Some(table), Privilege::Index));
+                sql.push(index_sql(
+                    db,
+                    table,
+                    &name,
+                    true,
+                    false,
+                    &index_columns(&u.columns)?,
+                ));
+            }
+            other => return Err(SqlError::Unsupported(format!("ALTER TABLE ADD {other}"))),
+        },
+        AlterTableOperation::DropIndex { name } => {
+            acc.push(access(db, Some(table), Privilege::Index));
+            sql.push(format!(
+                "DROP INDEX {}.{}",
+                quote(db),
+                quote(&sqlite_index_name(table, &name.value))
+            ));
+        }
+        other => {
+            return Err(SqlError::Unsupported(format!(
+                "ALTER TABLE {}",
+                other.to_string().chars().take(60).collect::<String>()
+            )))
+        }
+    }
+    Ok(())
+}
+
+fn drop(
+    object_type: ObjectType,
+    if_exists: bool,
+    names: &[sqlparser::ast::ObjectName],
+    on_table: Option<&sqlparser::ast::ObjectName>,
+    current_db: Option<&str>,
+) -> Result<DdlPlan> {
+    let if_exists_sql = if if_exists { "IF EXISTS " } else { "" };
+    let mut plan = DdlPlan {
+        sql: Vec::new(),
+        access: Vec::new(),
+        tables: Vec::new(),
+    };
+    match object_type {
+        ObjectType::Table | ObjectType::View => {
+            let kind = if object_type == ObjectType::Table {
+                "TABLE"
+            } else {
+                "VIEW"
+            };
+            for name in names {
+                let (db, table) = resolve(name, current_db)?;
+                plan.sql.push(format!(
+                    "DROP {kind} {if_exists_sql}{}.{}",
+                    quote(&db),
+                    quote(&table)
+                ));
+                plan.access.push(access(&db, Some(&table), Privilege::Drop));
+                plan.tables.push((db, table));
+            }
+        }
+        ObjectType::Index => {
+            let on_table = on_table
+                .ok_or_else(|| SqlError::Unsupported("DROP INDEX without ON table".into()))?;
+            let (db, table) = resolve(on_table, current_db)?;
+            for name in names {
+                let index = name
+                    .0
+                    .last()
+                    .map(|p| p.to_string().trim_matches('`').to_string())
+                    .unwrap_or_default();
+                plan.sql.push(format!(
+                    "DROP INDEX {if_exists_sql}{}.{}",
+                    quote(&db),
+                    quote(&sqlite_index_name(&table, &index))
+                ));
+            }
+            plan.access
+                .push(access(&db, Some(&table), Privilege::Index));
+            plan.tables.push((db, table));
+        }
+        other => return Err(SqlError::Unsupported(format!("DROP {other}"))),
+    }
+    Ok(plan)
+}

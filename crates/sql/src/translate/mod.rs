@@ -1,0 +1,221 @@
+//! Translation of tenant SQL (MySQL flavour, parsed by sqlparser) into SQLite statements.
+//!
+//! Every table name is qualified with its database (each database is an attached SQLite schema),
+//! session values (`@@vars`, `@vars`, `DATABASE()`, ...) become literals, MySQL-only syntax becomes
+//! SQLite's, and the tables touched are listed with the privilege each needs.
+
+mod ddl;
+mod exprs;
+mod names;
+
+use std::collections::BTreeSet;
+
+use sqlparser::ast::{FromTable, Statement, TableFactor, TableObject};
+use tenantry_catalog::Privilege;
+
+pub use ddl::mysql_index_name;
+pub use exprs::SessionContext;
+pub use names::quote;
+
+use crate::error::{Result, SqlError};
+
+/// Schemas that hold system views instead of tenant tables.
+pub const SYSTEM_SCHEMAS: [&str; 2] = ["oceanbase", "information_schema"];
+
+/// Whether `db` names a system schema.
+pub fn is_system_schema(db: &str) -> bool {
+    SYSTEM_SCHEMAS.iter().any(|s| s.eq_ignore_ascii_case(db))
+}
+
+/// One table a statement touches and the privilege it needs there.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Access {
+    /// The database.
+    pub db: String,
+    /// The table (`None` for database-level privileges, e.g. CREATE TABLE).
+    pub table: Option<String>,
+    /// The privilege needed.
+    pub privilege: Privilege,
+}
+
+/// What kind of statement a plan runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanKind {
+    /// Returns rows.
+    Query,
+    /// Changes rows; `insert_into` names the target of an INSERT (for its generated id).
+    Dml {
+        /// The table an INSERT writes to.
+        insert_into: Option<(String, String)>,
+    },
+    /// Changes the schema: runs after an implicit commit, all statements in one savepoint.
+    Ddl,
+}
+
+/// A translated statement, ready for the session's SQLite connection.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// SQLite statements, in order.
+    pub sql: Vec<String>,
+    /// The tables touched, with the privilege each needs.
+    pub access: BTreeSet<Access>,
+    /// System views the statement reads, as (schema, view).
+    pub system_tables: BTreeSet<(String, String)>,
+    /// Every database schema the statement refers to.
+    pub schemas: BTreeSet<String>,
+    /// Query, DML or DDL.
+    pub kind: PlanKind,
+}
+
+/// Translates one tenant statement.
+pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
+    let relations = names::qualify(&mut stmt, ctx.current_db())?;
+    exprs::rewrite(&mut stmt, ctx)?;
+    let mut access = BTreeSet::new();
+    let mut system_tables = BTreeSet::new();
+    let mut schemas = BTreeSet::new();
+    for (db, table) in &relations {
+        if is_system_schema(db) {
+            system_tables.insert((db.clone(), table.clone()));
+        } else {
+            schemas.insert(db.clone());
+        }
+    }
+    let read_all = |access: &mut BTreeSet<Access>, except: Option<&(String, String)>| {
+        for (db, table) in &relations {
+            if Some(&(db.clone(), table.clone())) != except && !is_system_schema(db) {
+                access.insert(Access {
+                    db: db.clone(),
+                    table: Some(table.clone()),
+                    privilege: Privilege::Select,
+                });
+            }
+        }
+    };
+    let (sql, kind) = match stmt {
+        Statement::Query(mut query) => {
+            // Row locks are implicit: a SQLite write transaction locks the whole database.
+            query.locks.clear();
+            read_all(&mut access, None);
+            (vec![query.to_string()], PlanKind::Query)
+        }
+        Statement::Explain { .. } => {
+            read_all(&mut access, None);
+            let text = stmt.to_string();
+            let rest = text
+                .split_once(' ')
+                .map(|(_, r)| r.to_string())
+                .unwrap_or_default();
+            (vec![format!("EXPLAIN QUERY PLAN {rest}")], PlanKind::Query)
+        }
+        Statement::Insert(mut insert) => {
+            let target = match &insert.table {
+                TableObject::TableName(name) => names::pair(name)?,
+                TableObject::TableFunction(_) | TableObject::TableQuery(_) => {
+                    return Err(SqlError::Unsupported("INSERT INTO a table function".into()))
+                }
+            };
+            deny_system_write(&target)?;
+            read_all(&mut access, Some(&target));
+            let privilege = if insert.replace_into {
+                access.insert(Access {
+                    db: target.0.clone(),
+                    table: Some(target.1.clone()),
+                    privilege: Privilege::Delete,
+                });
+                Privilege::Insert
+            } else {
+                Privilege::Insert
+            };
+            access.insert(Access {
+                db: target.0.clone(),
+                table: Some(target.1.clone()),
+                privilege,
+            });
+            exprs::mysql_insert_to_sqlite(&mut insert)?;
+            (
+                vec![Statement::Insert(insert).to_string()],
+                PlanKind::Dml {
+                    insert_into: Some(target),
+                },
+            )
+        }
+        Statement::Update(update) => {
+            let target = match &update.table.relation {
+                TableFactor::Table { name, .. } => names::pair(name)?,
+                _ => return Err(SqlError::Unsupported("UPDATE of a derived table".into())),
+            };
+            if !update.table.joins.is_empty() {
+                return Err(SqlError::Unsupported("multiple-table UPDATE".into()));
+            }
+            deny_system_write(&target)?;
+            read_all(&mut access, Some(&target));
+            access.insert(Access {
+                db: target.0,
+                table: Some(target.1),
+                privilege: Privilege::Update,
+            });
+            if !update.order_by.is_empty() || update.limit.is_some() {
+                return Err(SqlError::Unsupported("UPDATE ... ORDER BY / LIMIT".into()));
+            }
+            (
+                vec![Statement::Update(update).to_string()],
+                PlanKind::Dml { insert_into: None },
+            )
+        }
+        Statement::Delete(delete) => {
+            if !delete.tables.is_empty() || delete.using.is_some() {
+                return Err(SqlError::Unsupported("multiple-table DELETE".into()));
+            }
+            let from = match &delete.from {
+                FromTable::WithFromKeyword(f) | FromTable::WithoutKeyword(f) => f,
+            };
+            let target = match from.as_slice() {
+                [t] if t.joins.is_empty() => match &t.relation {
+                    TableFactor::Table { name, .. } => names::pair(name)?,
+                    _ => return Err(SqlError::Unsupported("DELETE from a derived table".into())),
+                },
+                _ => return Err(SqlError::Unsupported("multiple-table DELETE".into())),
+            };
+            deny_system_write(&target)?;
+            read_all(&mut access, Some(&target));
+            access.insert(Access {
+                db: target.0,
+                table: Some(target.1),
+                privilege: Privilege::Delete,
+            });
+            if !delete.order_by.is_empty() || delete.limit.is_some() {
+                return Err(SqlError::Unsupported("DELETE ... ORDER BY / LIMIT".into()));
+            }
+            (
+                vec![Statement::Delete(delete).to_string()],
+                PlanKind::Dml { insert_into: None },
+            )
+        }
+        other => {
+            let ddl = ddl::translate(other, ctx.current_db())?;
+            for (db, _) in &ddl.tables {
+                deny_system_write(&(db.clone(), String::new()))?;
+                schemas.insert(db.clone());
+            }
+            access.extend(ddl.access);
+            read_all(&mut access, None);
+            (ddl.sql, PlanKind::Ddl)
+        }
+    };
+    Ok(Plan {
+        sql,
+        access,
+        system_tables,
+        schemas,
+        kind,
+    })
+}
+
+fn deny_system_write((db, _): &(String, String)) -> Result<()> {
+    if is_system_schema(db) {
+        Err(SqlError::NeedPrivilege("SUPER"))
+    } else {
+        Ok(())
+    }
+}

@@ -1,0 +1,104 @@
+//! Qualifying table names with their database.
+
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    visit_relations_mut, Ident, ObjectName, ObjectNamePart, Query, Statement, Visit, Visitor,
+};
+
+use crate::error::{Result, SqlError};
+
+/// Qualifies every table reference with its database (`t` → `db.t`) and returns the (db, table) pairs.
+/// CTE names are left alone. Database names are lower case, as the catalog keeps them.
+pub fn qualify(stmt: &mut Statement, current_db: Option<&str>) -> Result<Vec<(String, String)>> {
+    let ctes = cte_names(stmt);
+    let mut relations = Vec::new();
+    let flow = visit_relations_mut(stmt, |name| {
+        let parts = match parts(name) {
+            Ok(p) => p,
+            Err(e) => return ControlFlow::Break(e),
+        };
+        match parts.as_slice() {
+            [table] if ctes.contains(&table.to_ascii_lowercase()) => {}
+            [table] => match current_db {
+                Some(db) => {
+                    relations.push((db.to_string(), table.clone()));
+                    *name = qualified(db, table);
+                }
+                None => return ControlFlow::Break(SqlError::NoDatabaseSelected),
+            },
+            [db, table] => {
+                let db = db.to_ascii_lowercase();
+                relations.push((db.clone(), table.clone()));
+                *name = qualified(&db, table);
+            }
+            _ => return ControlFlow::Break(SqlError::Unsupported(format!("the name '{name}'"))),
+        }
+        ControlFlow::Continue(())
+    });
+    match flow {
+        ControlFlow::Break(e) => Err(e),
+        ControlFlow::Continue(()) => Ok(relations),
+    }
+}
+
+/// The (db, table) of an already qualified name.
+pub fn pair(name: &ObjectName) -> Result<(String, String)> {
+    match parts(name)?.as_slice() {
+        [db, table] => Ok((db.clone(), table.clone())),
+        _ => Err(SqlError::Internal(format!("unqualified name {name}"))),
+    }
+}
+
+/// Resolves a name that may or may not name its database.
+pub fn resolve(name: &ObjectName, current_db: Option<&str>) -> Result<(String, String)> {
+    match parts(name)?.as_slice() {
+        [table] => current_db
+            .map(|db| (db.to_string(), table.clone()))
+            .ok_or(SqlError::NoDatabaseSelected),
+        [db, table] => Ok((db.to_ascii_lowercase(), table.clone())),
+        _ => Err(SqlError::Unsupported(format!("the name '{name}'"))),
+    }
+}
+
+/// `` `db`.`t` ``.
+pub fn qualified(db: &str, table: &str) -> ObjectName {
+    ObjectName::from(vec![
+        Ident::with_quote('`', db),
+        Ident::with_quote('`', table),
+    ])
+}
+
+/// A name quoted for SQLite with back-quotes.
+pub fn quote(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+fn parts(name: &ObjectName) -> Result<Vec<String>> {
+    name.0
+        .iter()
+        .map(|p| match p {
+            ObjectNamePart::Identifier(i) => Ok(i.value.clone()),
+            ObjectNamePart::Function(_) => Err(SqlError::Unsupported(format!("the name '{name}'"))),
+        })
+        .collect()
+}
+
+fn cte_names(stmt: &Statement) -> HashSet<String> {
+    struct Ctes(HashSet<String>);
+    impl Visitor for Ctes {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+            if let Some(with) = &query.with {
+                for cte in &with.cte_tables {
+                    self.0.insert(cte.alias.name.value.to_ascii_lowercase());
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut v = Ctes(HashSet::new());
+    let _ = stmt.visit(&mut v);
+    v.0
+}

@@ -1,0 +1,120 @@
+//! System views (`oceanbase.DBA_OB_*`, ...): tables in an in-memory schema of the session's connection,
+//! filled from the catalog right before a statement reads them, with rows filtered by who is asking.
+//! Because they are real tables for that statement, any SELECT works on them (joins, WHERE, ORDER BY).
+
+mod resources;
+mod tenants;
+
+use std::collections::BTreeSet;
+
+use crate::error::{Result, SqlError};
+use crate::login::Identity;
+use crate::session::Session;
+use crate::translate::quote;
+use crate::value::{ResultSet, Value};
+
+/// Who may see a view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    /// Every tenant (rows are filtered to the tenant's own).
+    AllTenants,
+    /// The sys tenant only.
+    SysOnly,
+}
+
+/// One system view.
+pub struct ViewDef {
+    /// Its schema.
+    pub schema: &'static str,
+    /// Its name, upper case as OceanBase spells it.
+    pub name: &'static str,
+    /// Columns in order, with their SQLite types.
+    pub columns: &'static [(&'static str, &'static str)],
+    /// Who sees it.
+    pub visibility: Visibility,
+    /// Its rows for this session.
+    pub rows: fn(&Session) -> Result<Vec<Vec<Value>>>,
+}
+
+/// Every system view.
+fn all() -> impl Iterator<Item = &'static ViewDef> {
+    tenants::VIEWS.iter().chain(resources::VIEWS.iter())
+}
+
+fn visible(view: &ViewDef, identity: &Identity) -> bool {
+    match view.visibility {
+        Visibility::AllTenants => true,
+        Visibility::SysOnly => identity.tenant.is_sys(),
+    }
+}
+
+/// The view of that name, if it exists and the session may see it.
+pub fn find(schema: &str, name: &str, identity: &Identity) -> Option<&'static ViewDef> {
+    all().find(|v| {
+        v.schema.eq_ignore_ascii_case(schema)
+            && v.name.eq_ignore_ascii_case(name)
+            && visible(v, identity)
+    })
+}
+
+/// The names of the views of a schema the session may see.
+pub fn list(schema: &str, identity: &Identity) -> Vec<&'static str> {
+    let mut names: Vec<&str> = all()
+        .filter(|v| v.schema.eq_ignore_ascii_case(schema) && visible(v, identity))
+        .map(|v| v.name)
+        .collect();
+    names.sort_unstable();
+    names
+}
+
+/// DESCRIBE of a view.
+pub fn describe(schema: &str, name: &str, identity: &Identity) -> Result<ResultSet> {
+    let view = find(schema, name, identity).ok_or_else(|| SqlError::NoSuchTable {
+        db: schema.to_string(),
+        table: name.to_string(),
+    })?;
+    let mut rs =
+        ResultSet::with_text_columns(&["Field", "Type", "Null", "Key", "Default", "Extra"]);
+    for (col, ty) in view.columns {
+        rs.rows.push(vec![
+            Value::from(*col),
+            Value::from(ty.to_ascii_lowercase()),
+            Value::from("YES"),
+            Value::from(""),
+            Value::Null,
+            Value::from(""),
+        ]);
+    }
+    Ok(rs)
+}
+
+/// Fills the views a statement reads, so it sees their rows as of now.
+pub fn materialize(session: &Session, tables: &BTreeSet<(String, String)>) -> Result<()> {
+    for (schema, name) in tables {
+        let view = find(schema, name, &session.identity).ok_or_else(|| SqlError::NoSuchTable {
+            db: schema.clone(),
+            table: name.clone(),
+        })?;
+        let rows = (view.rows)(session)?;
+        let conn = session.conn.conn();
+        let target = format!("{}.{}", quote(view.schema), quote(view.name));
+        let cols: Vec<String> = view
+            .columns
+            .iter()
+            .map(|(c, t)| format!("{} {t}", quote(c)))
+            .collect();
+        conn.execute_batch(&format!(
+            "CREATE TABLE IF NOT EXISTS {target} ({}); DELETE FROM {target};",
+            cols.join(", ")
+        ))?;
+        let placeholders = vec!["?"; view.columns.len()].join(", ");
+        let mut insert =
+            conn.prepare_cached(&format!("INSERT INTO {target} VALUES ({placeholders})"))?;
+        for row in rows {
+            insert.execute(rusqlite::params_from_iter(
+                row.iter().map(crate::sqlite::results::to_sql),
+            ))?;
+        }
+    }
+    Ok(())
+}

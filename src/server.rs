@@ -1,0 +1,107 @@
+//! Start-up and shutdown: open the catalog, bind the listeners, print the ready lines, wait for a signal.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use tenantry_catalog::Catalog;
+use tenantry_sql::Engine;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::StartArgs;
+
+/// Why the server could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The catalog could not be opened.
+    #[error("opening the catalog in {dir}: {source}")]
+    Catalog {
+        /// The data directory.
+        dir: String,
+        /// The cause.
+        source: tenantry_catalog::CatalogError,
+    },
+    /// A listener could not be bound.
+    #[error("listening on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The runtime could not start.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs the server until SIGINT or SIGTERM.
+pub fn run(args: StartArgs) -> Result<(), ServerError> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: StartArgs) -> Result<(), ServerError> {
+    let dir = args.data_dir.clone();
+    let password = args.root_password.clone();
+    let catalog = tokio::task::spawn_blocking(move || Catalog::open(&dir, password.as_deref()))
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))?
+        .map_err(|source| ServerError::Catalog {
+            dir: args.data_dir.display().to_string(),
+            source,
+        })?;
+    let engine = Engine::new(Arc::new(catalog));
+    let shutdown = CancellationToken::new();
+
+    let mysql = bind(args.mysql_addr).await?;
+    let mysql_addr = mysql.local_addr()?;
+    engine.set_mysql_port(mysql_addr.port());
+    let mysql_task = tokio::spawn(tenantry_mysql::serve(
+        mysql,
+        engine.clone(),
+        shutdown.clone(),
+    ));
+
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening mysql {mysql_addr}")?;
+        writeln!(out, "ready")?;
+        out.flush()?;
+    }
+    tracing::info!(data_dir = %args.data_dir.display(), "ready");
+
+    wait_for_signal().await?;
+    tracing::info!("shutting down");
+    shutdown.cancel();
+    for s in engine.sessions().all() {
+        s.kill();
+    }
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), mysql_task).await;
+    Ok(())
+}
+
+async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener, ServerError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr, source })
+}
+
+async fn wait_for_signal() -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
+}
