@@ -1,6 +1,7 @@
 //! The accept loop.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use opensrv_mysql::AsyncMysqlIntermediary;
 use tenantry_sql::Engine;
@@ -9,6 +10,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error_packets::{ErrorOverride, ErrorPacketWriter};
 use crate::shim::Shim;
+
+/// How long a client may take to log in before its connection is closed.
+const LOGIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves MySQL connections on `listener` until `shutdown` is cancelled; then closes every connection.
 pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: CancellationToken) {
@@ -32,13 +36,21 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: Cancell
         let shutdown = shutdown.clone();
         connections.spawn(async move {
             let killed = CancellationToken::new();
+            let logged_in = CancellationToken::new();
             let errors = ErrorOverride::default();
             let shim = Shim::new(
                 engine,
                 peer.ip().to_string(),
                 errors.clone(),
                 killed.clone(),
+                logged_in.clone(),
             );
+            let login_deadline = async {
+                tokio::time::sleep(LOGIN_TIMEOUT).await;
+                if logged_in.is_cancelled() {
+                    std::future::pending::<()>().await;
+                }
+            };
             let (reader, writer) = stream.into_split();
             let writer = ErrorPacketWriter::new(writer, errors);
             tokio::select! {
@@ -48,6 +60,7 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: Cancell
                     }
                 }
                 _ = killed.cancelled() => tracing::debug!(%peer, "mysql connection killed"),
+                _ = login_deadline => tracing::debug!(%peer, "mysql login timed out"),
                 _ = shutdown.cancelled() => {}
             }
         });

@@ -28,6 +28,7 @@ pub struct Shim {
     peer: String,
     errors: ErrorOverride,
     killed: CancellationToken,
+    logged_in: CancellationToken,
     session: Mutex<Option<Arc<Mutex<Session>>>>,
     statements: HashMap<u32, String>,
     next_statement: u32,
@@ -40,6 +41,7 @@ impl Shim {
         peer: String,
         errors: ErrorOverride,
         killed: CancellationToken,
+        logged_in: CancellationToken,
     ) -> Self {
         let id = engine.sessions().next_id();
         Self {
@@ -49,6 +51,7 @@ impl Shim {
             peer,
             errors,
             killed,
+            logged_in,
             session: Mutex::new(None),
             statements: HashMap::new(),
             next_statement: 1,
@@ -156,6 +159,7 @@ impl<W: AsyncWrite + Send + Unpin> AsyncMysqlShim<W> for Shim {
             Ok(session) => {
                 tracing::info!(session = self.id, tenant = %session.identity().tenant.tenant_name, user = %session.identity().user.name, "mysql login");
                 *self.session.lock() = Some(Arc::new(Mutex::new(session)));
+                self.logged_in.cancel();
                 true
             }
             Err(e) => {

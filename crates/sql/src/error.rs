@@ -40,6 +40,14 @@ pub enum SqlError {
         /// Its name.
         table: String,
     },
+    /// `DROP TABLE` of a missing table.
+    #[error("Unknown table '{db}.{table}'")]
+    UnknownTable {
+        /// Its database.
+        db: String,
+        /// Its name.
+        table: String,
+    },
     /// `CREATE TABLE` of an existing name.
     #[error("Table '{0}' already exists")]
     TableExists(String),
@@ -177,6 +185,7 @@ impl SqlError {
             Self::DropMissingDatabase(_) => (1008, "HY000", "3D000"),
             Self::NoSuchTable { .. } => (1146, "42S02", "42P01"),
             Self::TableExists(_) => (1050, "42S01", "42P07"),
+            Self::UnknownTable { .. } => (1051, "42S02", "42P01"),
             Self::UnknownColumn(_) => (1054, "42S22", "42703"),
             Self::CantDropKey(_) => (1091, "42000", "42704"),
             Self::DuplicateKeyName(_) => (1061, "42000", "42P07"),

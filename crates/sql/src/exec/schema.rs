@@ -7,7 +7,9 @@ use crate::error::{Result, SqlError};
 use crate::exec::{filter, privileges};
 use crate::parser::{Command, TableRef};
 use crate::session::Session;
-use crate::translate::{is_system_schema, mysql_index_name, quote, SYSTEM_SCHEMAS};
+use crate::translate::{
+    auto_increment_type, is_system_schema, mysql_index_name, quote, SYSTEM_SCHEMAS,
+};
 use crate::value::{Column, ColumnKind, Output, ResultSet, Value};
 use crate::views;
 
@@ -247,7 +249,27 @@ fn columns(session: &Session, db: &str, table: &str) -> Result<Vec<ColumnInfo>> 
             pk: r.get(5)?,
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let mut cols: Vec<ColumnInfo> = rows.collect::<rusqlite::Result<_>>()?;
+    let table_sql = table_sql(session, db, table)?;
+    for c in &mut cols {
+        if let Some(ty) = auto_increment_type(&table_sql, &c.name) {
+            c.decl = ty;
+        }
+    }
+    Ok(cols)
+}
+
+fn table_sql(session: &Session, db: &str, table: &str) -> Result<String> {
+    let sql = format!(
+        "SELECT coalesce(sql, '') FROM {}.sqlite_master WHERE name = ?1 COLLATE NOCASE AND type IN ('table', 'view')",
+        quote(db)
+    );
+    let mut stmt = session.conn.conn().prepare(&sql)?;
+    let mut rows = stmt.query([table])?;
+    Ok(match rows.next()? {
+        Some(r) => r.get(0)?,
+        None => String::new(),
+    })
 }
 
 struct IndexInfo {
@@ -301,21 +323,12 @@ fn indexes(session: &Session, db: &str, table: &str) -> Result<Vec<IndexInfo>> {
             columns,
         });
     }
-    out.sort_by_key(|i| !i.primary);
+    out.sort_by_key(|i| (!i.primary, !i.unique));
     Ok(out)
 }
 
 fn is_auto_increment(session: &Session, db: &str, table: &str) -> Result<bool> {
-    let sql = format!(
-        "SELECT coalesce(sql LIKE '%AUTOINCREMENT%', 0) FROM {}.sqlite_master WHERE name = ?1 COLLATE NOCASE AND type = 'table'",
-        quote(db)
-    );
-    let mut stmt = session.conn.conn().prepare(&sql)?;
-    let mut rows = stmt.query([table])?;
-    Ok(match rows.next()? {
-        Some(r) => r.get(0)?,
-        None => false,
-    })
+    Ok(table_sql(session, db, table)?.contains("AUTOINCREMENT"))
 }
 
 /// MySQL's spelling of a declared type: lower case, INTEGER as int.
@@ -372,12 +385,12 @@ fn unquote_default(d: &str) -> String {
 }
 
 fn show_create_table(session: &Session, db: &str, table: &str) -> Result<ResultSet> {
-    let (kind, sql): (String, String) = session.conn.conn().query_row(
-        &format!("SELECT type, sql FROM {}.sqlite_master WHERE name = ?1 COLLATE NOCASE AND type IN ('table', 'view')", quote(db)),
-        [table],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    if kind == "view" {
+    let sql = table_sql(session, db, table)?;
+    if sql
+        .trim_start()
+        .to_ascii_uppercase()
+        .starts_with("CREATE VIEW")
+    {
         let mut rs = ResultSet::with_text_columns(&["View", "Create View"]);
         rs.rows.push(vec![Value::from(table), Value::Text(sql)]);
         return Ok(rs);

@@ -105,7 +105,14 @@ pub fn run(session: &mut Session, stmt: Statement, params: &[Value]) -> Result<O
                 return Err(SqlError::Unsupported("parameters in DDL".into()));
             }
             session.commit_if_open()?;
-            run_atomically(session, &plan.sql)?;
+            run_atomically(session, &plan.sql).map_err(|e| match e {
+                SqlError::NoSuchTable { db, table }
+                    if plan.sql.iter().all(|s| s.starts_with("DROP")) =>
+                {
+                    SqlError::UnknownTable { db, table }
+                }
+                e => e,
+            })?;
             Ok(Output::ok())
         }
     }

@@ -108,13 +108,11 @@ pub fn get(session: &Session, name: &str) -> Result<Value> {
 pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
     match cmd {
         Command::Set(assignments) => {
-            // Evaluate everything first: a failing assignment changes nothing.
-            let mut evaluated = Vec::new();
+            // User variables take their values left to right (`SET @a = 1, @b = @a + 1`), as in MySQL.
+            // System variables are checked as they come and applied at the end, so a bad one changes none.
+            let mut system = Vec::new();
             for (target, expr) in assignments {
                 let value = evaluate(session, &expr)?;
-                evaluated.push((target, value));
-            }
-            for (target, value) in evaluated {
                 match target {
                     SetTarget::User(name) => {
                         session.user_vars.insert(name, value);
@@ -125,8 +123,14 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
                             "SET GLOBAL {name} (cluster settings are set with ALTER SYSTEM SET)"
                         )));
                     }
-                    SetTarget::Session(name) => set_session(session, &name, value)?,
+                    SetTarget::Session(name) => {
+                        get(session, &name)?;
+                        system.push((name, value));
+                    }
                 }
+            }
+            for (name, value) in system {
+                set_session(session, &name, value)?;
             }
             Ok(Output::ok())
         }

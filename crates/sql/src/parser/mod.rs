@@ -331,3 +331,15 @@ fn show_filter(c: &mut Cursor) -> Result<ShowFilter> {
         Ok(ShowFilter::None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_is_a_syntax_error() {
+        for sql in ["1 SHOW ( @@ BEGIN -- X)| ", "@@", "SELECT @@", "\0"] {
+            assert!(parse(sql).is_err(), "{sql:?}");
+        }
+    }
+}

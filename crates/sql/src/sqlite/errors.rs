@@ -7,10 +7,14 @@ use crate::translate::mysql_index_name;
 
 /// Maps a SQLite error to the SQL layer's error.
 pub fn map_sqlite_error(e: rusqlite::Error) -> SqlError {
-    let rusqlite::Error::SqliteFailure(err, msg) = &e else {
-        return SqlError::Sqlite(e.to_string());
+    let (err, msg) = match &e {
+        rusqlite::Error::SqliteFailure(err, msg) => {
+            (err, msg.clone().unwrap_or_else(|| err.to_string()))
+        }
+        // Errors found while preparing a statement carry the offending SQL as well.
+        rusqlite::Error::SqlInputError { error, msg, .. } => (error, msg.clone()),
+        _ => return SqlError::Sqlite(e.to_string()),
     };
-    let msg = msg.clone().unwrap_or_else(|| err.to_string());
     match err.code {
         ffi::ErrorCode::OperationInterrupted => return SqlError::Interrupted,
         ffi::ErrorCode::DatabaseBusy | ffi::ErrorCode::DatabaseLocked => {

@@ -29,6 +29,14 @@ pub fn sqlite_index_name(table: &str, index: &str) -> String {
     format!("{table}${index}")
 }
 
+/// The MySQL type of an AUTO_INCREMENT column, kept as `` `col` INTEGER /*type*/ `` in the table's schema text.
+pub fn auto_increment_type(table_sql: &str, column: &str) -> Option<String> {
+    let marker = format!("{} INTEGER /*", quote(column));
+    let start = table_sql.find(&marker)? + marker.len();
+    let len = table_sql[start..].find("*/")?;
+    Some(table_sql[start..start + len].to_string())
+}
+
 /// The MySQL name of a SQLite index (the part after `table$`, or the whole name).
 pub fn mysql_index_name(sqlite_name: &str) -> &str {
     sqlite_name
@@ -303,8 +311,13 @@ fn column(col: &ColumnDef, table_pk: Option<&[String]>) -> Result<RenderedColumn
         table_pk.is_some_and(|pk| pk.iter().any(|c| c.eq_ignore_ascii_case(&col.name.value)));
     let mut sql = quote(&col.name.value);
     if auto_increment {
-        // Only `INTEGER PRIMARY KEY` is SQLite's rowid and auto-increments.
-        sql.push_str(" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT");
+        // Only `INTEGER PRIMARY KEY` is SQLite's rowid and auto-increments; the MySQL type is kept in a
+        // comment, which SQLite preserves in the schema text (see `auto_increment_type`).
+        let (ty, _) = sqlite_type(&col.data_type);
+        sql.push_str(&format!(
+            " INTEGER /*{}*/ NOT NULL PRIMARY KEY AUTOINCREMENT",
+            ty.to_ascii_lowercase().replace("*/", "")
+        ));
     } else {
         let (ty, is_text) = sqlite_type(&col.data_type);
         sql.push(' ');

@@ -25,8 +25,19 @@ pub trait SessionContext {
 
 /// Rewrites the statement's expressions in place.
 pub fn rewrite(stmt: &mut Statement, ctx: &dyn SessionContext) -> Result<()> {
-    let original_names = top_level_projection(stmt)
-        .map(|items| items.iter().map(|i| i.to_string()).collect::<Vec<_>>());
+    // MySQL names a string literal's column by its content: `SELECT 'a'` has a column `a`.
+    let original_names = top_level_projection(stmt).map(|items| {
+        items
+            .iter()
+            .map(|i| match i {
+                SelectItem::UnnamedExpr(Expr::Value(v)) => match &v.value {
+                    AstValue::SingleQuotedString(s) | AstValue::DoubleQuotedString(s) => s.clone(),
+                    _ => i.to_string(),
+                },
+                _ => i.to_string(),
+            })
+            .collect::<Vec<_>>()
+    });
     let flow = visit_expressions_mut(stmt, |expr| match rewrite_expr(expr, ctx) {
         Ok(()) => ControlFlow::Continue(()),
         Err(e) => ControlFlow::Break(e),

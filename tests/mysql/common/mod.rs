@@ -1,0 +1,199 @@
+//! Starting the real `tenantry` binary for tests, and connecting to it with real clients.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use mysql_async::prelude::*;
+use mysql_async::{Conn, OptsBuilder};
+
+/// A running server on free ports with its own data directory.
+pub struct TestServer {
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+    /// The MySQL port.
+    pub mysql_port: u16,
+}
+
+impl TestServer {
+    /// Starts a server on a fresh data directory.
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (child, mysql_port) = spawn(dir.path(), &[]);
+        Self {
+            child: Some(child),
+            dir,
+            mysql_port,
+        }
+    }
+
+    /// Starts a server with extra arguments to `tenantry start`.
+    pub fn start_with(args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (child, mysql_port) = spawn(dir.path(), args);
+        Self {
+            child: Some(child),
+            dir,
+            mysql_port,
+        }
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Kills the server with SIGKILL (a crash) and waits for it to die.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Stops the server with SIGTERM and returns whether it exited successfully.
+    pub fn terminate(&mut self) -> bool {
+        let Some(mut c) = self.child.take() else {
+            return false;
+        };
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(c.id().to_string())
+            .status();
+        for _ in 0..100 {
+            if let Ok(Some(status)) = c.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = c.kill();
+        let _ = c.wait();
+        false
+    }
+
+    /// Starts the server again on the same data directory (after `kill9` or `terminate`).
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "server still running");
+        let (child, port) = spawn(self.dir.path(), &[]);
+        self.child = Some(child);
+        self.mysql_port = port;
+    }
+
+    /// Whether the process is still alive.
+    pub fn is_running(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(c) => c.try_wait().map(|s| s.is_none()).unwrap_or(false),
+            None => false,
+        }
+    }
+
+    /// Connection options for `login` (e.g. `root@sys`) with `password`.
+    pub fn opts(&self, login: &str, password: &str, db: Option<&str>) -> OptsBuilder {
+        OptsBuilder::default()
+            .ip_or_hostname("127.0.0.1")
+            .tcp_port(self.mysql_port)
+            .user(Some(login))
+            .pass(Some(password))
+            .db_name(db)
+            .prefer_socket(false)
+    }
+
+    /// Connects as `login` with an empty password.
+    pub async fn connect(&self, login: &str) -> Conn {
+        self.connect_with(login, "", None).await
+    }
+
+    /// Connects as `login` with a password and an optional database.
+    pub async fn connect_with(&self, login: &str, password: &str, db: Option<&str>) -> Conn {
+        Conn::new(self.opts(login, password, db))
+            .await
+            .unwrap_or_else(|e| panic!("connect as {login}: {e}"))
+    }
+
+    /// Creates unit, pool and a tenant `name` in MySQL mode as root@sys.
+    pub async fn create_tenant(&self, name: &str) {
+        let mut sys = self.connect("root@sys").await;
+        sys.query_drop(format!(
+            "CREATE RESOURCE UNIT IF NOT EXISTS unit_{name} MAX_CPU 1, MEMORY_SIZE '2G'"
+        ))
+        .await
+        .unwrap();
+        sys.query_drop(format!(
+            "CREATE RESOURCE POOL pool_{name} UNIT = 'unit_{name}', UNIT_NUM = 1"
+        ))
+        .await
+        .unwrap();
+        sys.query_drop(format!(
+            "CREATE TENANT {name} RESOURCE_POOL_LIST = ('pool_{name}') SET ob_compatibility_mode = 'mysql'"
+        ))
+        .await
+        .unwrap();
+        sys.disconnect().await.unwrap();
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_tenantry"))
+}
+
+fn spawn(data_dir: &Path, extra: &[&str]) -> (Child, u16) {
+    let mut child = Command::new(binary())
+        .arg("start")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args([
+            "--mysql-addr",
+            "127.0.0.1:0",
+            "--pg-addr",
+            "127.0.0.1:0",
+            "--http-addr",
+            "127.0.0.1:0",
+        ])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start tenantry");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut mysql_port = None;
+    for line in lines.by_ref() {
+        let line = line.expect("read stdout");
+        if let Some(addr) = line.strip_prefix("listening mysql ") {
+            mysql_port = addr.rsplit(':').next().and_then(|p| p.parse().ok());
+        }
+        if line == "ready" {
+            break;
+        }
+    }
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (
+        child,
+        mysql_port.expect("server printed its mysql port before ready"),
+    )
+}
+
+/// The server error of a failed statement: (MySQL code, SQLSTATE, message).
+pub fn server_error(e: mysql_async::Error) -> (u16, String, String) {
+    match e {
+        mysql_async::Error::Server(s) => (s.code, s.state, s.message),
+        other => panic!("expected a server error, got {other:?}"),
+    }
+}
+
+/// Runs `sql` and returns its server error, failing if it succeeds.
+pub async fn expect_error(conn: &mut Conn, sql: &str) -> (u16, String, String) {
+    match conn.query_drop(sql).await {
+        Ok(()) => panic!("expected an error from: {sql}"),
+        Err(e) => server_error(e),
+    }
+}

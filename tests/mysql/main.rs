@@ -1,0 +1,10 @@
+//! End-to-end tests of the MySQL surface: the real server binary, real sockets, real clients.
+
+mod cli_smoke;
+mod cluster;
+mod common;
+mod durability;
+mod privileges;
+mod processes;
+mod robustness;
+mod tenant_sql;

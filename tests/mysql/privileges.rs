@@ -1,0 +1,217 @@
+//! Users, passwords, grants, and isolation between tenants.
+
+use mysql_async::prelude::*;
+use mysql_async::Conn;
+
+use crate::common::{expect_error, server_error, TestServer};
+
+#[tokio::test]
+async fn users_grants_and_passwords() {
+    let server = TestServer::start();
+    server.create_tenant("t1").await;
+    let mut root = server.connect("root@t1").await;
+    root.query_drop("CREATE DATABASE app").await.unwrap();
+    root.query_drop("CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(10))")
+        .await
+        .unwrap();
+    root.query_drop("INSERT INTO app.t VALUES (1, 'a')")
+        .await
+        .unwrap();
+    root.query_drop("CREATE USER 'alice'@'%' IDENTIFIED BY 'secret'")
+        .await
+        .unwrap();
+    assert_eq!(
+        expect_error(&mut root, "CREATE USER alice IDENTIFIED BY 'x'")
+            .await
+            .0,
+        1396
+    );
+    root.query_drop("CREATE USER IF NOT EXISTS alice IDENTIFIED BY 'x'")
+        .await
+        .unwrap();
+
+    // Passwords are checked for real; the empty one and a wrong one fail with 1045.
+    for pw in ["", "Secret", "secretx"] {
+        let err = Conn::new(server.opts("alice@t1", pw, None))
+            .await
+            .err()
+            .expect("wrong password refused");
+        assert_eq!(server_error(err).0, 1045);
+    }
+    let mut alice = server.connect_with("alice@t1", "secret", None).await;
+    // No privileges yet: USE, SELECT and INSERT are refused with MySQL's errors.
+    assert_eq!(expect_error(&mut alice, "USE app").await.0, 1044);
+    assert_eq!(
+        expect_error(&mut alice, "SELECT * FROM app.t").await.0,
+        1142
+    );
+    let dbs: Vec<String> = alice.query("SHOW DATABASES").await.unwrap();
+    assert!(!dbs.contains(&"app".to_string()), "{dbs:?}");
+    root.query_drop("GRANT SELECT, INSERT ON app.* TO alice")
+        .await
+        .unwrap();
+    alice.query_drop("USE app").await.unwrap();
+    let v: Option<String> = alice
+        .query_first("SELECT v FROM t WHERE id = 1")
+        .await
+        .unwrap();
+    assert_eq!(v.as_deref(), Some("a"));
+    alice
+        .query_drop("INSERT INTO t VALUES (2, 'b')")
+        .await
+        .unwrap();
+    let (code, state, msg) = expect_error(&mut alice, "DELETE FROM t").await;
+    assert_eq!((code, state.as_str()), (1142, "42000"));
+    assert_eq!(
+        msg,
+        "DELETE command denied to user 'alice'@'%' for table 't'"
+    );
+    assert_eq!(expect_error(&mut alice, "DROP TABLE t").await.0, 1142);
+    assert_eq!(
+        expect_error(&mut alice, "CREATE DATABASE mine").await.0,
+        1044
+    );
+    assert_eq!(expect_error(&mut alice, "CREATE USER bob").await.0, 1227);
+    assert_eq!(
+        expect_error(&mut alice, "GRANT ALL ON *.* TO alice")
+            .await
+            .0,
+        1227
+    );
+    let grants: Vec<String> = alice.query("SHOW GRANTS").await.unwrap();
+    assert_eq!(
+        grants,
+        vec![
+            "GRANT USAGE ON *.* TO 'alice'@'%'",
+            "GRANT SELECT, INSERT ON `app`.* TO 'alice'@'%'"
+        ]
+    );
+    root.query_drop("REVOKE INSERT ON app.* FROM alice")
+        .await
+        .unwrap();
+    assert_eq!(
+        expect_error(&mut alice, "INSERT INTO t VALUES (3, 'c')")
+            .await
+            .0,
+        1142
+    );
+    root.query_drop("GRANT ALL PRIVILEGES ON *.* TO alice")
+        .await
+        .unwrap();
+    alice
+        .query_drop("DELETE FROM t WHERE id = 2")
+        .await
+        .unwrap();
+
+    // Password changes: by the admin, and by the user for itself.
+    root.query_drop("ALTER USER alice IDENTIFIED BY 'n3w'")
+        .await
+        .unwrap();
+    assert!(Conn::new(server.opts("alice@t1", "secret", None))
+        .await
+        .is_err());
+    let mut alice2 = server.connect_with("alice@t1", "n3w", None).await;
+    alice2.query_drop("SET PASSWORD = 'mine'").await.unwrap();
+    server.connect_with("alice@t1", "mine", None).await;
+    assert_eq!(
+        expect_error(&mut alice2, "SET PASSWORD FOR root = 'x'")
+            .await
+            .0,
+        1227
+    );
+
+    // The tenant administrator cannot be dropped; a dropped user cannot log in.
+    assert_eq!(expect_error(&mut root, "DROP USER root").await.0, 1396);
+    root.query_drop("DROP USER alice").await.unwrap();
+    assert!(Conn::new(server.opts("alice@t1", "mine", None))
+        .await
+        .is_err());
+    assert_eq!(expect_error(&mut root, "DROP USER alice").await.0, 1396);
+    root.query_drop("DROP USER IF EXISTS alice").await.unwrap();
+}
+
+#[tokio::test]
+async fn tenants_are_isolated() {
+    let server = TestServer::start();
+    server.create_tenant("t1").await;
+    server.create_tenant("t2").await;
+    let mut a = server.connect("root@t1").await;
+    let mut b = server.connect("root@t2").await;
+    a.query_drop("CREATE DATABASE secret").await.unwrap();
+    a.query_drop("CREATE TABLE secret.s (x INT)").await.unwrap();
+    a.query_drop("INSERT INTO secret.s VALUES (42)")
+        .await
+        .unwrap();
+    a.query_drop("CREATE TABLE test.same (x INT)")
+        .await
+        .unwrap();
+    a.query_drop("INSERT INTO test.same VALUES (1)")
+        .await
+        .unwrap();
+    b.query_drop("CREATE TABLE test.same (x INT)")
+        .await
+        .unwrap();
+    b.query_drop("INSERT INTO test.same VALUES (2)")
+        .await
+        .unwrap();
+    // Same database and table names, different data.
+    let va: Option<i64> = a.query_first("SELECT x FROM test.same").await.unwrap();
+    let vb: Option<i64> = b.query_first("SELECT x FROM test.same").await.unwrap();
+    assert_eq!((va, vb), (Some(1), Some(2)));
+    // Another tenant's database does not exist from here, by any route.
+    assert_eq!(expect_error(&mut b, "USE secret").await.0, 1049);
+    assert_eq!(expect_error(&mut b, "SELECT * FROM secret.s").await.0, 1146);
+    let dbs: Vec<String> = b.query("SHOW DATABASES").await.unwrap();
+    assert!(!dbs.contains(&"secret".to_string()));
+    // Raw SQLite escape hatches are not SQL this server accepts.
+    for sql in [
+        "ATTACH DATABASE '/etc/passwd' AS x",
+        "PRAGMA database_list",
+        "SELECT * FROM sqlite_dbpage",
+        "VACUUM INTO '/tmp/x.db'",
+    ] {
+        assert!(b.query_drop(sql).await.is_err(), "{sql} must fail");
+    }
+    // The same user name in two tenants is two users.
+    a.query_drop("CREATE USER u IDENTIFIED BY 'pa'")
+        .await
+        .unwrap();
+    b.query_drop("CREATE USER u IDENTIFIED BY 'pb'")
+        .await
+        .unwrap();
+    assert!(Conn::new(server.opts("u@t1", "pb", None)).await.is_err());
+    server.connect_with("u@t1", "pa", None).await;
+    server.connect_with("u@t2", "pb", None).await;
+    // Cluster statements are for root@sys only.
+    for sql in [
+        "CREATE RESOURCE UNIT u9 MAX_CPU 1, MEMORY_SIZE '2G'",
+        "CREATE TENANT t9 RESOURCE_POOL_LIST = ('p')",
+        "DROP TENANT t2",
+        "ALTER SYSTEM SET bulk_io_max_rate = '1M'",
+    ] {
+        let (code, state, _) = expect_error(&mut a, sql).await;
+        assert_eq!((code, state.as_str()), (1227, "42000"), "{sql}");
+    }
+    // Login names: user@tenant#cluster, and a bare user means sys.
+    server.connect("root@t1#obcluster").await;
+    let mut bare = server.connect("root").await;
+    let t: Option<String> = bare
+        .query_first("SELECT TENANT_NAME FROM oceanbase.DBA_OB_TENANTS WHERE TENANT_ID = 1")
+        .await
+        .unwrap();
+    assert_eq!(t.as_deref(), Some("sys"));
+}
+
+#[tokio::test]
+async fn root_password_option() {
+    let server = TestServer::start_with(&["--root-password", "topsecret"]);
+    assert!(Conn::new(server.opts("root@sys", "", None)).await.is_err());
+    let mut c = server.connect_with("root@sys", "topsecret", None).await;
+    let one: Option<i64> = c.query_first("SELECT 1").await.unwrap();
+    assert_eq!(one, Some(1));
+    let catalog = std::fs::read(server.data_dir().join("catalog.sqlite")).unwrap();
+    assert!(
+        !catalog.windows(9).any(|w| w == b"topsecret"),
+        "passwords are stored hashed"
+    );
+}
