@@ -4,7 +4,24 @@ use std::process::Command;
 
 use crate::common::TestServer;
 
+/// Installs Debian's mariadb-client if the `mariadb` command is missing, so the test command works on a fresh machine.
+fn ensure_client() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let present = Command::new("mariadb").arg("--version").output().is_ok();
+        if !present {
+            let ok = Command::new("sh")
+                .args(["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-client"])
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            assert!(ok, "the mariadb client is missing and could not be installed with apt-get");
+        }
+    });
+}
+
 fn mariadb(port: u16, login: &str, sql: &str) -> (bool, String, String) {
+    ensure_client();
     let out = Command::new("mariadb")
         .args([
             "-h127.0.0.1",

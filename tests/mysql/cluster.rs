@@ -181,8 +181,7 @@ async fn oceanbase_tenant_lifecycle() {
     gone = gone.prefer_socket(false);
     let err = mysql_async::Conn::new(gone)
         .await
-        .err()
-        .expect("login to a dropped tenant fails");
+        .expect_err("login to a dropped tenant fails");
     assert_eq!(crate::common::server_error(err).0, 1045);
 }
 

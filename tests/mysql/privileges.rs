@@ -34,8 +34,7 @@ async fn users_grants_and_passwords() {
     for pw in ["", "Secret", "secretx"] {
         let err = Conn::new(server.opts("alice@t1", pw, None))
             .await
-            .err()
-            .expect("wrong password refused");
+            .expect_err("wrong password refused");
         assert_eq!(server_error(err).0, 1045);
     }
     let mut alice = server.connect_with("alice@t1", "secret", None).await;

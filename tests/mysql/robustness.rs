@@ -91,7 +91,7 @@ async fn generated_garbage_statements() {
     c.query_drop("INSERT INTO t VALUES (1, 'keep')")
         .await
         .unwrap();
-    let mut rng = StdRng::seed_from_u64(0x7e4a_47);
+    let mut rng = StdRng::seed_from_u64(0x007e_4a47);
     let mut errors = 0;
     for _ in 0..1500 {
         let n = rng.gen_range(1..12);

@@ -324,7 +324,8 @@ async fn prepared_statements_and_transactions() {
     )
     .await
     .unwrap();
-    let rows: Vec<(String, Option<i64>, Option<f64>, Option<Vec<u8>>)> = c
+    type KvRow = (String, Option<i64>, Option<f64>, Option<Vec<u8>>);
+    let rows: Vec<KvRow> = c
         .exec(
             "SELECT k, v, f, b FROM kv WHERE v >= ? OR v IS NULL ORDER BY k",
             (20,),

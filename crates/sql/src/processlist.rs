@@ -99,6 +99,22 @@ impl SessionHandle {
     }
 }
 
+/// Who a new session is.
+pub struct SessionInfo {
+    /// Connection id (from [`SessionRegistry::next_id`]).
+    pub id: u32,
+    /// Tenant id.
+    pub tenant_id: i64,
+    /// Tenant name.
+    pub tenant_name: String,
+    /// User name.
+    pub user: String,
+    /// Client address.
+    pub host: String,
+    /// `mysql` or `pg`.
+    pub protocol: &'static str,
+}
+
 /// The registry of open sessions.
 #[derive(Default)]
 pub struct SessionRegistry {
@@ -114,23 +130,15 @@ impl SessionRegistry {
 
     /// Registers a session; `killed` is cancelled when it is killed, which its front end watches to close
     /// the connection.
-    pub fn register(
-        &self,
-        id: u32,
-        tenant_id: i64,
-        tenant_name: &str,
-        user: &str,
-        host: &str,
-        protocol: &'static str,
-        killed: CancellationToken,
-    ) -> Arc<SessionHandle> {
+    pub fn register(&self, who: SessionInfo, killed: CancellationToken) -> Arc<SessionHandle> {
+        let id = who.id;
         let handle = Arc::new(SessionHandle {
             id,
-            tenant_id,
-            tenant_name: tenant_name.to_string(),
-            user: user.to_string(),
-            host: host.to_string(),
-            protocol,
+            tenant_id: who.tenant_id,
+            tenant_name: who.tenant_name,
+            user: who.user,
+            host: who.host,
+            protocol: who.protocol,
             activity: Mutex::new(Activity {
                 db: None,
                 command: "Sleep",

@@ -8,7 +8,7 @@ use crate::error::{Result, SqlError};
 use crate::exec;
 use crate::login::Identity;
 use crate::parser::{self, Command, Parsed};
-use crate::processlist::SessionHandle;
+use crate::processlist::{SessionHandle, SessionInfo};
 use crate::sqlite::connection::TenantConnection;
 use crate::value::{Output, Value};
 
@@ -46,12 +46,14 @@ impl Session {
     ) -> Result<Self> {
         let conn = TenantConnection::open(identity.tenant.tenant_id)?;
         let handle = engine.sessions().register(
-            id,
-            identity.tenant.tenant_id,
-            &identity.tenant.tenant_name,
-            &identity.user.name,
-            host,
-            protocol,
+            SessionInfo {
+                id,
+                tenant_id: identity.tenant.tenant_id,
+                tenant_name: identity.tenant.tenant_name.clone(),
+                user: identity.user.name.clone(),
+                host: host.to_string(),
+                protocol,
+            },
             killed,
         );
         handle.set_interrupt(conn.interrupt_handle());

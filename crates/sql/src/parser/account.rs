@@ -100,22 +100,30 @@ pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
     Ok(Some(cmd))
 }
 
-/// `name`, `'name'`, `'name'@'host'`, `name@host`. The host is accepted and ignored.
+/// `name`, `'name'`, `'name'@'host'`, `name@host`, `name@'host'`. The host is accepted and ignored.
 fn user_name(c: &mut Cursor) -> Result<UserName> {
     let name = c.name()?;
-    // `u@host` with a bare host tokenizes as two words, the second starting with '@'.
-    if let Some(Token::Word(w)) = c.peek() {
-        if w.value.starts_with('@') {
-            c.advance();
-            return Ok(name);
+    // MySQL's tokenizer glues `@` onto identifiers: `u@host` is one word, `u@'%'` is `u@` and a string.
+    if let Some((user, host)) = name.split_once('@') {
+        if host.is_empty() && !c.at_end() && !matches!(c.peek(), Some(Token::Comma)) {
+            c.name()?;
         }
+        return Ok(user.to_string());
     }
-    if c.eat(&Token::AtSign) {
-        c.name()?;
-    }
-    if name.contains('@') {
-        // `'u@h'` as one quoted string is a user literally named so in MySQL; refuse it to avoid surprises.
-        return Err(SqlError::Unsupported("user names containing '@'".into()));
+    // `'u'@'h'`: a separate at-sign, or a word `@h` / `@` glued to the host.
+    match c.peek() {
+        Some(Token::AtSign) => {
+            c.advance();
+            c.name()?;
+        }
+        Some(Token::Word(w)) if w.value.starts_with('@') => {
+            let bare = w.value == "@";
+            c.advance();
+            if bare {
+                c.name()?;
+            }
+        }
+        _ => {}
     }
     Ok(name)
 }

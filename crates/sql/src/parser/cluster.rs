@@ -65,10 +65,7 @@ fn create_unit(c: &mut Cursor) -> Result<Command> {
     let if_not_exists = if_not_exists(c);
     let name = c.name()?;
     let mut spec = NewUnitConfig::default();
-    loop {
-        let Some(Token::Word(w)) = c.peek().cloned() else {
-            break;
-        };
+    while let Some(Token::Word(w)) = c.peek().cloned() {
         let option = w.value.to_ascii_uppercase();
         c.advance();
         c.eat_eq();

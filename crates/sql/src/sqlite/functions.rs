@@ -81,7 +81,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     })?;
     conn.create_scalar_function("if", 3, DETERMINISTIC, |ctx| {
         let cond = truthy(ctx.get_raw(0));
-        Ok(ctx.get::<SqlValue>(if cond { 1 } else { 2 })?)
+        ctx.get::<SqlValue>(if cond { 1 } else { 2 })
     })?;
     conn.create_scalar_function("rand", 0, VOLATILE, |_| Ok(rand::random::<f64>()))?;
     conn.create_scalar_function("uuid", 0, VOLATILE, |_| {
