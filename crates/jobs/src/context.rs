@@ -1,0 +1,123 @@
+//! What a running job's work sees: its cancellation signal, progress reporting, checkpoints and fencing.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use tokio_util::sync::CancellationToken;
+
+use crate::store::Store;
+use crate::JobError;
+
+/// Progress reported by the work, flushed to the store by the runner at most once a second.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct ProgressCell {
+    pub fraction: f64,
+    pub running_status: String,
+    pub details: serde_json::Map<String, serde_json::Value>,
+    pub checkpoint: Option<serde_json::Value>,
+    pub dirty: bool,
+}
+
+/// The handle a [`crate::JobKind`] gets for one run (or undo) of a job.
+pub struct JobContext {
+    job_id: i64,
+    epoch: i64,
+    token: CancellationToken,
+    store: Arc<Mutex<Store>>,
+    pub(crate) progress: Arc<Mutex<ProgressCell>>,
+    resume_from: Option<serde_json::Value>,
+}
+
+impl JobContext {
+    pub(crate) fn new(
+        job_id: i64,
+        epoch: i64,
+        token: CancellationToken,
+        store: Arc<Mutex<Store>>,
+        resume_from: Option<serde_json::Value>,
+    ) -> Self {
+        Self {
+            job_id,
+            epoch,
+            token,
+            store,
+            progress: Arc::new(Mutex::new(ProgressCell::default())),
+            resume_from,
+        }
+    }
+
+    /// The job's id.
+    pub fn job_id(&self) -> i64 {
+        self.job_id
+    }
+
+    /// Whether the work must stop (cancel or pause requested, shutdown, or this run was abandoned).
+    pub fn is_interrupted(&self) -> bool {
+        self.token.is_cancelled()
+    }
+
+    /// Returns [`JobError::Interrupted`] if the work must stop: call it between bounded units of work.
+    pub fn check(&self) -> Result<(), JobError> {
+        if self.token.is_cancelled() {
+            Err(JobError::Interrupted)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The cancellation token, for work that waits on I/O and can watch it directly.
+    pub fn token(&self) -> CancellationToken {
+        self.token.clone()
+    }
+
+    /// Reports progress: a fraction in 0..=1 and a status line. Cheap; written out at most once a second.
+    pub fn set_progress(&self, fraction: f64, running_status: impl Into<String>) {
+        let mut p = self.progress.lock();
+        p.fraction = fraction.clamp(0.0, 1.0);
+        p.running_status = running_status.into();
+        p.dirty = true;
+    }
+
+    /// Sets one progress figure (e.g. `rows_done`, `bytes_total`).
+    pub fn set_detail(&self, key: &str, value: impl Into<serde_json::Value>) {
+        let mut p = self.progress.lock();
+        p.details.insert(key.to_string(), value.into());
+        p.dirty = true;
+    }
+
+    /// Records a checkpoint to resume from after a restart; written out with the progress.
+    pub fn checkpoint(&self, value: serde_json::Value) {
+        let mut p = self.progress.lock();
+        p.checkpoint = Some(value);
+        p.dirty = true;
+    }
+
+    /// The checkpoint of an earlier run of this job, if any.
+    pub fn resume_from(&self) -> Option<&serde_json::Value> {
+        self.resume_from.as_ref()
+    }
+
+    /// Sets the job's phase now (durably). Fails with [`JobError::Interrupted`] if this run was fenced off.
+    pub fn set_phase(&self, phase: &str) -> Result<(), JobError> {
+        match self
+            .store
+            .lock()
+            .write_phase(self.job_id, self.epoch, phase)
+        {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(JobError::Interrupted),
+            Err(e) => Err(JobError::Retryable(e.to_string())),
+        }
+    }
+
+    /// Whether this run still owns the job. Work checks it, under its own write lock, before committing
+    /// anything a later undo could not see coming: a run that was abandoned must not land late writes.
+    pub fn still_owner(&self) -> bool {
+        !self.token.is_cancelled()
+            && self
+                .store
+                .lock()
+                .epoch_is(self.job_id, self.epoch)
+                .unwrap_or(false)
+    }
+}
