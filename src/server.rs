@@ -4,6 +4,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use tenantry_catalog::Catalog;
+use tenantry_jobs::{JobRegistry, RegistryConfig};
 use tenantry_sql::Engine;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -21,6 +22,12 @@ pub enum ServerError {
         /// The cause.
         source: tenantry_catalog::CatalogError,
     },
+    /// The job registry could not be opened.
+    #[error("opening the job registry: {0}")]
+    Jobs(#[from] tenantry_jobs::RegistryError),
+    /// Parameters could not be applied.
+    #[error("applying parameters: {0}")]
+    Parameters(#[from] tenantry_sql::SqlError),
     /// A listener could not be bound.
     #[error("listening on {addr}: {source}")]
     Bind {
@@ -60,7 +67,28 @@ async fn serve(args: StartArgs) -> Result<(), ServerError> {
             dir: args.data_dir.display().to_string(),
             source,
         })?;
-    let engine = Engine::new(Arc::new(catalog));
+    let catalog = Arc::new(catalog);
+    let runtime = tokio::runtime::Handle::current();
+    let catalog_path = args.data_dir.join("catalog.sqlite");
+    let engine = {
+        let catalog = catalog.clone();
+        tokio::task::spawn_blocking(move || -> Result<Arc<Engine>, ServerError> {
+            let jobs = JobRegistry::open(&catalog_path, RegistryConfig::default(), runtime)?;
+            jobs.register_kind(
+                tenantry_kinds::SCHEMA_CHANGE,
+                Arc::new(tenantry_kinds::schema_change::SchemaChange::new(
+                    catalog.clone(),
+                )),
+            );
+            let engine = Engine::new(catalog, jobs.clone());
+            engine.apply_parameters()?;
+            // Recovery runs before the listeners open: interrupted jobs resume or revert first.
+            jobs.start()?;
+            Ok(engine)
+        })
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))??
+    };
     let shutdown = CancellationToken::new();
 
     let mysql = bind(args.mysql_addr).await?;
@@ -83,6 +111,7 @@ async fn serve(args: StartArgs) -> Result<(), ServerError> {
     wait_for_signal().await?;
     tracing::info!("shutting down");
     shutdown.cancel();
+    engine.jobs().shutdown();
     for s in engine.sessions().all() {
         s.kill();
     }

@@ -57,7 +57,36 @@ pub static PARAMETERS: &[ParameterDef] = &[
         section: "OBSERVER",
         check: check_capacity,
     },
+    ParameterDef {
+        name: "jobs_retention",
+        scope: Scope::Cluster,
+        data_type: "TIME",
+        default: "14d",
+        info: "how long finished jobs stay visible (SHOW JOBS, the job views) before they are removed",
+        section: "ROOT_SERVICE",
+        check: check_duration,
+    },
+    ParameterDef {
+        name: "job_max_concurrency",
+        scope: Scope::Cluster,
+        data_type: "INT",
+        default: "8",
+        info: "how many jobs may run their work at once; more wait as pending",
+        section: "ROOT_SERVICE",
+        check: check_concurrency,
+    },
 ];
+
+fn check_duration(v: &str) -> std::result::Result<String, String> {
+    parse_duration(v).map(|_| v.trim().to_string())
+}
+
+fn check_concurrency(v: &str) -> std::result::Result<String, String> {
+    match v.trim().parse::<u32>() {
+        Ok(n) if (1..=1024).contains(&n) => Ok(n.to_string()),
+        _ => Err("expected an integer from 1 to 1024".into()),
+    }
+}
 
 /// The definition of a parameter by name, in any case.
 pub fn find(name: &str) -> Option<&'static ParameterDef> {

@@ -18,7 +18,8 @@ pub(crate) struct ProgressCell {
     pub dirty: bool,
 }
 
-/// The handle a [`crate::JobKind`] gets for one run (or undo) of a job.
+/// The handle a [`crate::JobKind`] gets for one run (or undo) of a job. Clones share everything.
+#[derive(Clone)]
 pub struct JobContext {
     job_id: i64,
     epoch: i64,

@@ -3,7 +3,9 @@
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 
+use tenantry_catalog::parameters::{parse_duration, PARAMETERS};
 use tenantry_catalog::Catalog;
+use tenantry_jobs::JobRegistry;
 
 use crate::processlist::SessionRegistry;
 
@@ -13,15 +15,17 @@ pub const SERVER_VERSION: &str = "5.7.25-Tenantry-0.1.0";
 /// Shared state of every session.
 pub struct Engine {
     catalog: Arc<Catalog>,
+    jobs: Arc<JobRegistry>,
     sessions: SessionRegistry,
     mysql_port: AtomicU16,
 }
 
 impl Engine {
-    /// An engine over an opened catalog.
-    pub fn new(catalog: Arc<Catalog>) -> Arc<Self> {
+    /// An engine over an opened catalog and job registry.
+    pub fn new(catalog: Arc<Catalog>, jobs: Arc<JobRegistry>) -> Arc<Self> {
         Arc::new(Self {
             catalog,
+            jobs,
             sessions: SessionRegistry::default(),
             mysql_port: AtomicU16::new(0),
         })
@@ -40,6 +44,33 @@ impl Engine {
     /// The MySQL front end's port.
     pub fn mysql_port(&self) -> u16 {
         self.mysql_port.load(Ordering::Relaxed)
+    }
+
+    /// The job registry.
+    pub fn jobs(&self) -> &Arc<JobRegistry> {
+        &self.jobs
+    }
+
+    /// Applies the parameters that configure running parts (the job registry) from their stored values.
+    /// Blocking. Called at start-up and after every `ALTER SYSTEM SET`.
+    pub fn apply_parameters(&self) -> crate::Result<()> {
+        for def in PARAMETERS {
+            let value = self.catalog.parameter(def.name, None)?;
+            match def.name {
+                "jobs_retention" => {
+                    if let Ok(d) = parse_duration(&value) {
+                        self.jobs.set_retention(d)?;
+                    }
+                }
+                "job_max_concurrency" => {
+                    if let Ok(n) = value.parse::<usize>() {
+                        self.jobs.set_max_concurrency(n);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// Every open session.

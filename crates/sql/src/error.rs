@@ -148,6 +148,31 @@ pub enum SqlError {
         /// The message.
         message: String,
     },
+    /// A job statement about a job that does not exist (or that the caller may not see).
+    #[error("job with ID {0} does not exist")]
+    JobNotFound(i64),
+    /// A job request its state does not allow (CockroachDB's texts).
+    #[error("{0}")]
+    JobState(String),
+    /// A job the user may not view or control (CockroachDB's texts).
+    #[error("{0}")]
+    JobPrivilege(String),
+    /// A statement that waited for its job, which was canceled.
+    #[error("job {job_id} was canceled: {message}")]
+    JobCanceled {
+        /// The job.
+        job_id: i64,
+        /// What was left.
+        message: String,
+    },
+    /// A statement that waited for its job, which failed.
+    #[error("job {job_id} failed: {message}")]
+    JobFailed {
+        /// The job.
+        job_id: i64,
+        /// Its error.
+        message: String,
+    },
     /// A catalog error (mapped per variant in [`SqlError::wire`]).
     #[error(transparent)]
     Catalog(#[from] CatalogError),
@@ -206,6 +231,11 @@ impl SqlError {
             Self::UserOperationFailed { .. } => (1396, "HY000", "42710"),
             Self::Deadlock => (1213, "40001", "40001"),
             Self::LockWaitTimeout => (1205, "HY000", "55P03"),
+            Self::JobNotFound(_) => (4018, "HY000", "42704"),
+            Self::JobState(_) => (4179, "HY000", "55000"),
+            Self::JobPrivilege(_) => (1227, "42000", "42501"),
+            Self::JobCanceled { .. } => (1317, "70100", "57014"),
+            Self::JobFailed { .. } => (1105, "HY000", "XX000"),
             Self::OceanBase { code, .. } => (code.unsigned_abs() as u16, "HY000", "XXUUU"),
             Self::Catalog(e) => return catalog_wire(e),
             Self::Sqlite(_) | Self::Internal(_) => (1105, "HY000", "XX000"),
@@ -251,6 +281,20 @@ fn catalog_wire(e: &CatalogError) -> WireError {
         mysql_state,
         pg_state,
         message,
+    }
+}
+
+impl From<tenantry_jobs::RegistryError> for SqlError {
+    fn from(e: tenantry_jobs::RegistryError) -> Self {
+        use tenantry_jobs::RegistryError as R;
+        match e {
+            R::NotFound(id) => Self::JobNotFound(id),
+            R::WrongState { .. } | R::NotResumable { .. } | R::NotCancelable(_) => {
+                Self::JobState(e.to_string())
+            }
+            R::WaitInterrupted(_) => Self::Interrupted,
+            R::Store(_) | R::Payload(_) => Self::Internal(e.to_string()),
+        }
     }
 }
 

@@ -23,6 +23,10 @@ pub struct Session {
     pub(crate) user_vars: HashMap<String, Value>,
     pub(crate) autocommit: bool,
     pub(crate) last_insert_id: u64,
+    /// Cancelled by KILL QUERY (and cancel requests) while a statement runs: long waits watch it.
+    pub(crate) interrupt: tokio_util::sync::CancellationToken,
+    /// The text of the running statement (a job's description and statement).
+    pub(crate) statement_text: String,
 }
 
 /// What a client learns when it prepares a statement.
@@ -67,6 +71,8 @@ impl Session {
             user_vars: HashMap::new(),
             autocommit: true,
             last_insert_id: 0,
+            interrupt: tokio_util::sync::CancellationToken::new(),
+            statement_text: String::new(),
         })
     }
 
@@ -107,7 +113,8 @@ impl Session {
 
     /// Runs one statement with `?` parameters.
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<Output> {
-        self.handle.start_statement(sql, self.db.clone());
+        self.interrupt = self.handle.start_statement(sql, self.db.clone());
+        self.statement_text = sql.trim().trim_end_matches(';').trim_end().to_string();
         let span = tracing::debug_span!(
             "statement",
             session = self.handle.id,
@@ -168,6 +175,7 @@ impl Session {
             | C::ShowCreateDatabase(_)
             | C::ShowIndex(_) => exec::schema::run(self, cmd),
             C::ShowProcesslist { .. } | C::Kill { .. } => exec::processes::run(self, cmd),
+            C::ShowJobs { .. } | C::ControlJobs { .. } => exec::jobs::run(self, cmd),
             C::Set(_)
             | C::ShowVariables(_)
             | C::ShowStatus(_)

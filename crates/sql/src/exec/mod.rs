@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod cluster;
 pub mod filter;
+pub mod jobs;
 pub mod parameters;
 pub mod privileges;
 pub mod processes;

@@ -36,6 +36,7 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
                     .set_parameter(name, &value, scope_tenant)?;
                 tracing::info!(parameter = name, value = %value, "parameter set");
             }
+            session.engine.apply_parameters()?;
             Ok(Output::ok())
         }
         Command::ShowParameters { like, tenant } => {

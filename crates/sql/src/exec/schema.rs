@@ -8,7 +8,7 @@ use crate::exec::{filter, privileges};
 use crate::parser::{Command, TableRef};
 use crate::session::Session;
 use crate::translate::{
-    auto_increment_type, is_system_schema, mysql_index_name, quote, SYSTEM_SCHEMAS,
+    auto_increment_type, is_system_schema, mysql_index_name, quote, LISTED_SYSTEM_SCHEMAS,
 };
 use crate::value::{Column, ColumnKind, Output, ResultSet, Value};
 use crate::views;
@@ -74,7 +74,10 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
         }
         Command::ShowDatabases(f) => {
             let mut rs = ResultSet::with_text_columns(&["Database"]);
-            let mut names: Vec<String> = SYSTEM_SCHEMAS.iter().map(|s| s.to_string()).collect();
+            let mut names: Vec<String> = LISTED_SYSTEM_SCHEMAS
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
             for d in session
                 .engine
                 .catalog()

@@ -105,16 +105,80 @@ pub fn run(session: &mut Session, stmt: Statement, params: &[Value]) -> Result<O
                 return Err(SqlError::Unsupported("parameters in DDL".into()));
             }
             session.commit_if_open()?;
-            run_atomically(session, &plan.sql).map_err(|e| match e {
-                SqlError::NoSuchTable { db, table }
-                    if plan.sql.iter().all(|s| s.starts_with("DROP")) =>
-                {
+            let drops = plan.sql.iter().all(|s| s.starts_with("DROP"));
+            let missing_for_drop = |e: SqlError| match e {
+                SqlError::NoSuchTable { db, table } if drops => {
                     SqlError::UnknownTable { db, table }
                 }
                 e => e,
-            })?;
-            Ok(Output::ok())
+            };
+            match plan.schema_change {
+                Some((db, table, steps)) => {
+                    // Preparing compiles each statement without running it: missing tables or columns and
+                    // duplicate names fail here, before any job exists.
+                    for sql in &plan.sql {
+                        session
+                            .conn
+                            .conn()
+                            .prepare(sql)
+                            .map_err(|e| missing_for_drop(e.into()))?;
+                    }
+                    run_schema_change_job(session, db, table, steps)
+                }
+                None => {
+                    run_atomically(session, &plan.sql).map_err(missing_for_drop)?;
+                    Ok(Output::ok())
+                }
+            }
         }
+    }
+}
+
+/// Runs a schema change as a `SCHEMA CHANGE` job and waits for it, as the issuing client does in CockroachDB.
+/// KILL QUERY stops the waiting, not the job; CANCEL JOB from anywhere stops the job, and then this statement
+/// fails naming it.
+fn run_schema_change_job(
+    session: &mut Session,
+    db: String,
+    table: String,
+    steps: Vec<tenantry_kinds::schema_change::Step>,
+) -> Result<Output> {
+    let tenant_id = session.identity.tenant.tenant_id;
+    let entry = session
+        .engine
+        .catalog()
+        .database(tenant_id, &db)?
+        .ok_or_else(|| SqlError::UnknownDatabase(db.clone()))?;
+    let payload = tenantry_kinds::schema_change::SchemaChangePayload {
+        tenant_id,
+        database: db,
+        database_id: entry.database_id,
+        table,
+        steps,
+    };
+    let cancelable = payload.cancelable();
+    let job = session.engine.jobs().create(tenantry_jobs::NewJob {
+        job_type: tenantry_kinds::SCHEMA_CHANGE.to_string(),
+        tenant_id,
+        owner: session.identity.user.name.clone(),
+        owner_is_admin: session.identity.user.is_admin,
+        description: session.statement_text.clone(),
+        statement: session.statement_text.clone(),
+        payload: serde_json::to_value(&payload).map_err(|e| SqlError::Internal(e.to_string()))?,
+        cancelable,
+        parent_job_id: None,
+    })?;
+    let done = session.engine.jobs().wait(job.job_id, &session.interrupt)?;
+    match done.state {
+        tenantry_jobs::JobState::Succeeded => Ok(Output::ok()),
+        tenantry_jobs::JobState::Canceled => Err(SqlError::JobCanceled {
+            job_id: job.job_id,
+            message: "the schema change was rolled back; the table is as it was".into(),
+        }),
+        _ => Err(SqlError::JobFailed {
+            job_id: job.job_id,
+            message: done.error_message.unwrap_or_default(),
+        }),
     }
 }
 

@@ -5,7 +5,10 @@
 mod account;
 mod cluster;
 pub mod cursor;
+mod jobs;
 mod session_stmts;
+
+pub use jobs::{JobAction, JobTarget};
 
 use sqlparser::ast::Statement;
 use sqlparser::dialect::MySqlDialect;
@@ -207,6 +210,20 @@ pub enum Command {
     Begin,
     /// `COMMIT`.
     Commit,
+    /// `SHOW JOBS [WHEN COMPLETE] [select]`, `SHOW JOB [WHEN COMPLETE] id`.
+    ShowJobs {
+        /// Wait until the jobs are over.
+        when_complete: bool,
+        /// Which jobs (all visible recent ones if none).
+        target: Option<JobTarget>,
+    },
+    /// `CANCEL | PAUSE | RESUME  JOB id | JOBS select | ALL <type> JOBS`.
+    ControlJobs {
+        /// What to do.
+        action: JobAction,
+        /// To which jobs.
+        target: JobTarget,
+    },
     /// `ROLLBACK`.
     Rollback,
 }
@@ -252,9 +269,13 @@ pub enum Parsed {
 
 /// Parses one statement (a trailing `;` is allowed).
 pub fn parse(sql: &str) -> Result<Parsed> {
+    let sql = &*jobs::rewrite_bracket_statements(sql);
     let mut c = Cursor::new(sql)?;
     if c.at_end() {
         return Err(SqlError::EmptyQuery);
+    }
+    if let Some(cmd) = jobs::parse(&mut c)? {
+        return Ok(Parsed::Command(cmd));
     }
     if let Some(cmd) = cluster::parse(&mut c)? {
         return Ok(Parsed::Command(cmd));

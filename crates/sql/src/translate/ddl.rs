@@ -10,6 +10,8 @@ use sqlparser::ast::{
 use sqlparser::tokenizer::Token;
 use tenantry_catalog::Privilege;
 
+use tenantry_kinds::schema_change::Step;
+
 use super::names::{pair, quote, resolve};
 use super::Access;
 use crate::error::{Result, SqlError};
@@ -22,6 +24,8 @@ pub struct DdlPlan {
     pub access: Vec<Access>,
     /// Tables written, as (db, table).
     pub tables: Vec<(String, String)>,
+    /// For schema changes that run as jobs: the steps, in order (the same statements as `sql`).
+    pub steps: Option<Vec<Step>>,
 }
 
 /// The SQLite name of index `index` of `table`.
@@ -50,13 +54,14 @@ pub(super) fn translate(stmt: Statement, current_db: Option<&str>) -> Result<Ddl
         Statement::CreateIndex(ci) => create_index(ci),
         Statement::AlterTable(at) => {
             let (db, table) = pair(&at.name)?;
-            let mut sql = Vec::new();
+            let mut steps = Vec::new();
             let mut access = vec![access(&db, Some(&table), Privilege::Alter)];
             for op in at.operations {
-                alter_operation(&db, &table, op, &mut sql, &mut access)?;
+                alter_operation(&db, &table, op, &mut steps, &mut access)?;
             }
             Ok(DdlPlan {
-                sql,
+                sql: steps.iter().map(step_sql).collect(),
+                steps: Some(steps),
                 access,
                 tables: vec![(db, table)],
             })
@@ -73,6 +78,7 @@ pub(super) fn translate(stmt: Statement, current_db: Option<&str>) -> Result<Ddl
                 sql: Vec::new(),
                 access: Vec::new(),
                 tables: Vec::new(),
+                steps: None,
             };
             for target in &t.table_names {
                 let (db, table) = resolve(&target.name, current_db)?;
@@ -100,6 +106,7 @@ pub(super) fn translate(stmt: Statement, current_db: Option<&str>) -> Result<Ddl
                 sql: vec![sql],
                 access: vec![access(&db, None, Privilege::Create)],
                 tables: vec![(db, name)],
+                steps: None,
             })
         }
         other => Err(SqlError::Unsupported(format!(
@@ -138,6 +145,7 @@ fn create_table(ct: CreateTable) -> Result<DdlPlan> {
             sql: vec![format!("{head} AS {query}")],
             access: plan_access,
             tables: vec![(db, table)],
+            steps: None,
         });
     }
     if ct.like.is_some() || ct.clone.is_some() {
@@ -246,6 +254,7 @@ fn create_table(ct: CreateTable) -> Result<DdlPlan> {
         sql,
         access: plan_access,
         tables: vec![(db, table)],
+        steps: None,
     })
 }
 
@@ -494,25 +503,39 @@ fn create_index(ci: CreateIndex) -> Result<DdlPlan> {
         })
         .unwrap_or_else(|| first_column(&ci.columns));
     let cols = index_columns(&ci.columns)?;
+    let sql = index_sql(&db, &table, &name, ci.unique, ci.if_not_exists, &cols);
     Ok(DdlPlan {
-        sql: vec![index_sql(
-            &db,
-            &table,
-            &name,
-            ci.unique,
-            ci.if_not_exists,
-            &cols,
-        )],
+        steps: Some(vec![Step::CreateIndex {
+            index: sqlite_index_name(&table, &name),
+            sql: sql.clone(),
+        }]),
+        sql: vec![sql],
         access: vec![access(&db, Some(&table), Privilege::Index)],
         tables: vec![(db, table)],
     })
+}
+
+/// The statement of a step.
+fn step_sql(step: &Step) -> String {
+    match step {
+        Step::CreateIndex { sql, .. } | Step::AddColumn { sql, .. } | Step::Exec { sql } => {
+            sql.clone()
+        }
+    }
+}
+
+fn create_index_step(db: &str, table: &str, name: &str, unique: bool, cols: &str) -> Step {
+    Step::CreateIndex {
+        index: sqlite_index_name(table, name),
+        sql: index_sql(db, table, name, unique, false, cols),
+    }
 }
 
 fn alter_operation(
     db: &str,
     table: &str,
     op: AlterTableOperation,
-    sql: &mut Vec<String>,
+    steps: &mut Vec<Step>,
     acc: &mut Vec<Access>,
 ) -> Result<()> {
     let target = format!("{}.{}", quote(db), quote(table));
@@ -522,34 +545,32 @@ fn alter_operation(
             if rendered.primary_key || rendered.auto_increment {
                 return Err(SqlError::Unsupported("ADD COLUMN ... PRIMARY KEY".into()));
             }
-            sql.push(format!("ALTER TABLE {target} ADD COLUMN {}", rendered.sql));
+            steps.push(Step::AddColumn {
+                column: column_def.name.value.clone(),
+                sql: format!("ALTER TABLE {target} ADD COLUMN {}", rendered.sql),
+            });
             if rendered.unique {
-                sql.push(index_sql(
-                    db,
-                    table,
-                    &column_def.name.value,
-                    true,
-                    false,
-                    &quote(&column_def.name.value),
-                ));
+                let name = &column_def.name.value;
+                steps.push(create_index_step(db, table, name, true, &quote(name)));
             }
         }
         AlterTableOperation::DropColumn { column_names, .. } => {
             for c in column_names {
-                sql.push(format!(
-                    "ALTER TABLE {target} DROP COLUMN {}",
-                    quote(&c.value)
-                ));
+                steps.push(Step::Exec {
+                    sql: format!("ALTER TABLE {target} DROP COLUMN {}", quote(&c.value)),
+                });
             }
         }
         AlterTableOperation::RenameColumn {
             old_column_name,
             new_column_name,
-        } => sql.push(format!(
-            "ALTER TABLE {target} RENAME COLUMN {} TO {}",
-            quote(&old_column_name.value),
-            quote(&new_column_name.value)
-        )),
+        } => steps.push(Step::Exec {
+            sql: format!(
+                "ALTER TABLE {target} RENAME COLUMN {} TO {}",
+                quote(&old_column_name.value),
+                quote(&new_column_name.value)
+            ),
+        }),
         AlterTableOperation::AddConstraint { constraint, .. } => match constraint {
             TableConstraint::Index(i) => {
                 let name = i
@@ -558,11 +579,10 @@ fn alter_operation(
                     .map(|n| n.value.clone())
                     .unwrap_or_else(|| first_column(&i.columns));
                 acc.push(access(db, Some(table), Privilege::Index));
-                sql.push(index_sql(
+                steps.push(create_index_step(
                     db,
                     table,
                     &name,
-                    false,
                     false,
                     &index_columns(&i.columns)?,
                 ));
@@ -575,12 +595,11 @@ fn alter_operation(
                     .map(|n| n.value.clone())
                     .unwrap_or_else(|| first_column(&u.columns));
                 acc.push(access(db, Some(table), Privilege::Index));
-                sql.push(index_sql(
+                steps.push(create_index_step(
                     db,
                     table,
                     &name,
                     true,
-                    false,
                     &index_columns(&u.columns)?,
                 ));
             }
@@ -588,11 +607,13 @@ fn alter_operation(
         },
         AlterTableOperation::DropIndex { name } => {
             acc.push(access(db, Some(table), Privilege::Index));
-            sql.push(format!(
-                "DROP INDEX {}.{}",
-                quote(db),
-                quote(&sqlite_index_name(table, &name.value))
-            ));
+            steps.push(Step::Exec {
+                sql: format!(
+                    "DROP INDEX {}.{}",
+                    quote(db),
+                    quote(&sqlite_index_name(table, &name.value))
+                ),
+            });
         }
         other => {
             return Err(SqlError::Unsupported(format!(
@@ -616,6 +637,7 @@ fn drop(
         sql: Vec::new(),
         access: Vec::new(),
         tables: Vec::new(),
+        steps: None,
     };
     match object_type {
         ObjectType::Table | ObjectType::View => {
@@ -657,5 +679,12 @@ fn drop(
         }
         other => return Err(SqlError::Unsupported(format!("DROP {other}"))),
     }
+    // Drops cannot be reverted: they run as schema change jobs that are not cancelable.
+    plan.steps = Some(
+        plan.sql
+            .iter()
+            .map(|sql| Step::Exec { sql: sql.clone() })
+            .collect(),
+    );
     Ok(plan)
 }

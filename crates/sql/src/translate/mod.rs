@@ -20,7 +20,10 @@ pub use names::quote;
 use crate::error::{Result, SqlError};
 
 /// Schemas that hold system views instead of tenant tables.
-pub const SYSTEM_SCHEMAS: [&str; 2] = ["oceanbase", "information_schema"];
+pub const SYSTEM_SCHEMAS: [&str; 3] = ["oceanbase", "information_schema", "crdb_internal"];
+
+/// The system schemas SHOW DATABASES lists (CockroachDB's crdb_internal is not a MySQL database).
+pub const LISTED_SYSTEM_SCHEMAS: [&str; 2] = ["information_schema", "oceanbase"];
 
 /// Whether `db` names a system schema.
 pub fn is_system_schema(db: &str) -> bool {
@@ -65,6 +68,8 @@ pub struct Plan {
     pub schemas: BTreeSet<String>,
     /// Query, DML or DDL.
     pub kind: PlanKind,
+    /// A schema change that runs as a job: (database, table, steps).
+    pub schema_change: Option<(String, String, Vec<tenantry_kinds::schema_change::Step>)>,
 }
 
 /// Translates one tenant statement.
@@ -92,6 +97,7 @@ pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
             }
         }
     };
+    let mut schema_change = None;
     let (sql, kind) = match stmt {
         Statement::Query(mut query) => {
             // Row locks are implicit: a SQLite write transaction locks the whole database.
@@ -200,6 +206,9 @@ pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
             }
             access.extend(ddl.access);
             read_all(&mut access, None);
+            if let (Some(steps), Some((db, table))) = (ddl.steps, ddl.tables.first()) {
+                schema_change = Some((db.clone(), table.clone(), steps));
+            }
             (ddl.sql, PlanKind::Ddl)
         }
     };
@@ -209,6 +218,7 @@ pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
         system_tables,
         schemas,
         kind,
+        schema_change,
     })
 }
 

@@ -2,6 +2,7 @@
 //! filled from the catalog right before a statement reads them, with rows filtered by who is asking.
 //! Because they are real tables for that statement, any SELECT works on them (joins, WHERE, ORDER BY).
 
+mod jobs;
 mod resources;
 mod tenants;
 
@@ -38,7 +39,10 @@ pub struct ViewDef {
 
 /// Every system view.
 fn all() -> impl Iterator<Item = &'static ViewDef> {
-    tenants::VIEWS.iter().chain(resources::VIEWS.iter())
+    tenants::VIEWS
+        .iter()
+        .chain(resources::VIEWS.iter())
+        .chain(jobs::VIEWS.iter())
 }
 
 fn visible(view: &ViewDef, identity: &Identity) -> bool {

@@ -1,0 +1,10 @@
+//! Job kinds: the work (and its undo) behind each type of job. Each kind implements
+//! [`tenantry_jobs::JobKind`]; the SQL layer creates jobs with a kind's payload.
+
+pub mod schema_change;
+mod throttle;
+
+pub use throttle::Throttle;
+
+/// The job type name of schema changes, as SHOW JOBS shows it.
+pub const SCHEMA_CHANGE: &str = "SCHEMA CHANGE";
