@@ -4,6 +4,7 @@ mod cli_smoke;
 mod cluster;
 mod common;
 mod durability;
+mod jobs;
 mod privileges;
 mod processes;
 mod robustness;

@@ -172,7 +172,7 @@ impl JobKind for SchemaChange {
         ctx.set_detail("rows_total", total_rows);
         ctx.set_progress(0.0, format!("starting: {total_rows} rows"));
         let rate = self.catalog.bulk_io_max_rate().unwrap_or(0);
-        conn.execute_batch("BEGIN IMMEDIATE").map_err(retryable)?;
+        begin_write(&conn, ctx)?;
         // The progress handler is the unit boundary of the work: it stops it, reports it and paces it.
         {
             let ctx = ctx.clone();
@@ -238,7 +238,7 @@ impl JobKind for SchemaChange {
         }
     }
 
-    fn undo(&self, job: &JobRecord, _ctx: &JobContext) -> Result<(), JobError> {
+    fn undo(&self, job: &JobRecord, ctx: &JobContext) -> Result<(), JobError> {
         let p = payload(job)?;
         let conn = match self.connect(&p) {
             Ok(c) => c,
@@ -247,7 +247,24 @@ impl JobKind for SchemaChange {
             Err(e) => return Err(e),
         };
         let (db, table) = (p.database.as_str(), p.table.as_str());
-        conn.execute_batch("BEGIN IMMEDIATE").map_err(retryable)?;
+        // Usually the work's transaction rolled back and there is nothing to revert: find out without taking
+        // the write lock, so a cancel never waits behind other writers for nothing.
+        let mut pending = false;
+        for step in &p.steps {
+            pending |= match step {
+                Step::CreateIndex { index, .. } => {
+                    index_exists(&conn, db, index).map_err(retryable)?
+                }
+                Step::AddColumn { column, .. } => {
+                    column_exists(&conn, db, table, column).map_err(retryable)?
+                }
+                Step::Exec { .. } => false,
+            };
+        }
+        if !pending {
+            return Ok(());
+        }
+        begin_write(&conn, ctx)?;
         let result = (|| -> rusqlite::Result<()> {
             for step in p.steps.iter().rev() {
                 match step {
@@ -281,6 +298,37 @@ impl JobKind for SchemaChange {
             }
         }
     }
+}
+
+/// Takes the database's write lock, waiting as long as another writer holds it but stopping at once on a cancel
+/// (SQLite's own busy wait would not notice one).
+fn begin_write(conn: &Connection, ctx: &JobContext) -> Result<(), JobError> {
+    conn.busy_timeout(std::time::Duration::from_millis(20))
+        .map_err(retryable)?;
+    let mut waited = false;
+    loop {
+        match conn.execute_batch("BEGIN IMMEDIATE") {
+            Ok(()) => break,
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if matches!(
+                    f.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) =>
+            {
+                if !waited {
+                    ctx.set_progress(0.0, "waiting for the table's write lock");
+                    waited = true;
+                }
+                ctx.check()?;
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(e) => return Err(retryable(e)),
+        }
+    }
+    // Statements inside the transaction never wait for locks again; keep a normal timeout for safety.
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(retryable)?;
+    Ok(())
 }
 
 /// An interrupted statement is the cancel (or pause) taking effect; anything else fails the job.
