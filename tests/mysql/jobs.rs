@@ -225,9 +225,7 @@ async fn pause_resume_and_when_complete() {
     );
     set_rate(&server, "0").await;
     admin
-        .query_drop(format!(
-            "RESUME JOBS (SELECT job_id FROM [SHOW JOBS] WHERE status = 'paused')"
-        ))
+        .query_drop("RESUME JOBS (SELECT job_id FROM [SHOW JOBS] WHERE status = 'paused')")
         .await
         .unwrap();
     let rows: Vec<Row> = admin

@@ -115,7 +115,13 @@ pub fn run(session: &mut Session, stmt: Statement, params: &[Value]) -> Result<O
             match plan.schema_change {
                 Some((db, table, steps)) => {
                     // Preparing compiles each statement without running it: missing tables or columns and
-                    // duplicate names fail here, before any job exists.
+                    // duplicate names fail here, before any job exists. Reading the schema first makes SQLite
+                    // notice changes other connections (earlier jobs) made to it.
+                    session.conn.conn().query_row(
+                        &format!("SELECT count(*) FROM {}.sqlite_master", quote(&db)),
+                        [],
+                        |_| Ok(()),
+                    )?;
                     for sql in &plan.sql {
                         session
                             .conn
