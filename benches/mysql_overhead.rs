@@ -3,80 +3,16 @@
 //!
 //! `cargo bench --bench mysql_overhead` (add `-- --seconds 5` for longer runs).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mysql_async::prelude::*;
-use mysql_async::{Conn, OptsBuilder};
 use rand::Rng;
 
 const ROWS: i64 = 20_000;
 
-struct Server {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-    db_file: std::path::PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tenantry"))
-        .args(["start", "--mysql-addr", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut port = 0;
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(a) = line.strip_prefix("listening mysql ") {
-            port = a.rsplit(':').next().unwrap().parse().unwrap();
-        }
-        if line == "ready" {
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    let catalog = rusqlite::Connection::open(dir.path().join("catalog.sqlite")).unwrap();
-    let id: i64 = catalog
-        .query_row(
-            "SELECT database_id FROM databases WHERE tenant_id = 1 AND name = 'test'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let db_file = dir.path().join("tenants/1").join(format!("db_{id}.sqlite"));
-    Server {
-        child,
-        port,
-        _dir: dir,
-        db_file,
-    }
-}
-
-async fn connect(port: u16) -> Conn {
-    let opts = OptsBuilder::default()
-        .ip_or_hostname("127.0.0.1")
-        .tcp_port(port)
-        .user(Some("root@sys"))
-        .pass(Some(""))
-        .db_name(Some("test"))
-        .prefer_socket(false);
-    Conn::new(opts).await.unwrap()
-}
+mod common;
 
 async fn through_server(
     port: u16,
@@ -92,7 +28,7 @@ async fn through_server(
         let done = done.clone();
         let next_id = next_id.clone();
         tasks.push(tokio::spawn(async move {
-            let mut c = connect(port).await;
+            let mut c = common::connect(port, "test").await;
             let select = c.prep("SELECT v FROM kv WHERE id = ?").await.unwrap();
             let ins = c
                 .prep("INSERT INTO kv (id, v) VALUES (?, ?)")
@@ -162,13 +98,28 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(2.0);
-    let server = start();
+    let server = common::start();
+    let db_file = {
+        let catalog = rusqlite::Connection::open(server.dir.path().join("catalog.sqlite")).unwrap();
+        let id: i64 = catalog
+            .query_row(
+                "SELECT database_id FROM databases WHERE tenant_id = 1 AND name = 'test'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        server
+            .dir
+            .path()
+            .join("tenants/1")
+            .join(format!("db_{id}.sqlite"))
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        let mut c = connect(server.port).await;
+        let mut c = common::connect(server.port, "test").await;
         c.query_drop("CREATE TABLE kv (id INT PRIMARY KEY, v VARCHAR(64))")
             .await
             .unwrap();
@@ -202,7 +153,7 @@ fn main() {
                 insert,
                 next_id.clone(),
             ));
-            let raw = direct(&server.db_file, clients, secs, insert, next_id.clone());
+            let raw = direct(&db_file, clients, secs, insert, next_id.clone());
             println!(
                 "{:<14} {:>7} {:>14.0} {:>14.0} {:>7.2}x",
                 if insert { "insert" } else { "point select" },

@@ -1,0 +1,82 @@
+//! Starting the release server for benchmarks and connecting to it.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use mysql_async::{Conn, OptsBuilder};
+
+/// A running server on a temporary data directory.
+pub struct Server {
+    child: Child,
+    /// The MySQL port.
+    pub port: u16,
+    /// The data directory.
+    pub dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `tenantry start` on free ports and waits for `ready`.
+pub fn start() -> Server {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tenantry"))
+        .args([
+            "start",
+            "--mysql-addr",
+            "127.0.0.1:0",
+            "--pg-addr",
+            "127.0.0.1:0",
+            "--http-addr",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start tenantry");
+    let mut port = 0;
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    for line in lines.by_ref() {
+        let line = line.expect("stdout line");
+        if let Some(a) = line.strip_prefix("listening mysql ") {
+            port = a
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.parse().ok())
+                .expect("port");
+        }
+        if line == "ready" {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    Server { child, port, dir }
+}
+
+/// Connects as root@sys to database `db`.
+pub async fn connect(port: u16, db: &str) -> Conn {
+    let opts = OptsBuilder::default()
+        .ip_or_hostname("127.0.0.1")
+        .tcp_port(port)
+        .user(Some("root@sys"))
+        .pass(Some(""))
+        .db_name(Some(db))
+        .prefer_socket(false);
+    Conn::new(opts).await.expect("connect")
+}
+
+/// The p-th percentile (0..=100) of sorted samples.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
