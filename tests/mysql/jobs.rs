@@ -435,3 +435,63 @@ async fn finished_jobs_expire_after_the_retention() {
         .unwrap();
     assert_eq!(n, Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn table_rebuilds_report_rows_and_cancel_cleanly() {
+    let server = TestServer::start();
+    let mut admin = server.connect_with("root@sys", "", Some("test")).await;
+    big_table(&mut admin, "test", 200_000).await;
+    admin
+        .query_drop("CREATE INDEX ka ON big (a)")
+        .await
+        .unwrap();
+    let describe = |rows: Vec<Row>| -> Vec<(String, String)> {
+        rows.into_iter()
+            .map(|r| (r.get("Field").unwrap(), r.get("Type").unwrap()))
+            .collect()
+    };
+    let before = describe(admin.query("DESCRIBE big").await.unwrap());
+    set_rate(&server, "1MB").await;
+    let mut client = server.connect_with("root@sys", "", Some("test")).await;
+    let sql = "ALTER TABLE big MODIFY COLUMN a BIGINT NOT NULL DEFAULT 0";
+    let waiting = tokio::spawn(async move { client.query_drop(sql).await });
+    let id = running_job(&mut admin, sql).await;
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let row: Row = admin
+        .query_first(format!("SHOW JOB {id}"))
+        .await
+        .unwrap()
+        .unwrap();
+    let status: String = row.get("running_status").unwrap();
+    assert!(
+        status.starts_with("copied ") && status.ends_with(" of 200000 rows"),
+        "{status}"
+    );
+    admin.query_drop(format!("CANCEL JOB {id}")).await.unwrap();
+    let r = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(crate::common::server_error(r.unwrap_err()).0, 1317);
+    assert_eq!(
+        describe(admin.query("DESCRIBE big").await.unwrap()),
+        before,
+        "the table is exactly as before"
+    );
+    assert_eq!(index_names(&mut admin, "big").await, vec!["PRIMARY", "ka"]);
+    let tables: Vec<String> = admin.query("SHOW TABLES").await.unwrap();
+    assert_eq!(tables, vec!["big"], "no scratch table is left behind");
+
+    set_rate(&server, "0").await;
+    admin.query_drop(sql).await.unwrap();
+    let after = describe(admin.query("DESCRIBE big").await.unwrap());
+    assert_eq!(after[1], ("a".to_string(), "bigint".to_string()));
+    let n: Option<i64> = admin
+        .query_first("SELECT COUNT(*) FROM big WHERE a = 999")
+        .await
+        .unwrap();
+    assert_eq!(n, Some(200));
+    assert_eq!(index_names(&mut admin, "big").await, vec!["PRIMARY", "ka"]);
+    let (code, _, _) = expect_error(&mut admin, "ALTER TABLE big MODIFY nope INT").await;
+    assert_eq!(code, 1054);
+}

@@ -34,6 +34,16 @@ pub enum Step {
         /// The statement.
         sql: String,
     },
+    /// `MODIFY` / `CHANGE COLUMN`: the table is rebuilt with the column's new definition, copying rows in
+    /// bounded chunks (rows done / total are exact). All in the job's one transaction, so a cancel rolls it back.
+    Rebuild {
+        /// The column as it is named now.
+        column: String,
+        /// Its name after the change (the same for MODIFY).
+        new_name: String,
+        /// Its new definition in SQLite's words, e.g. `` `c` VARCHAR(20) COLLATE NOCASE ``.
+        column_sql: String,
+    },
     /// Anything else (drops, renames): not reverted by undo, so jobs with such steps are not cancelable.
     Exec {
         /// The statement.
@@ -62,6 +72,9 @@ impl SchemaChangePayload {
         self.steps.iter().all(|s| !matches!(s, Step::Exec { .. }))
     }
 }
+
+/// Rows copied per chunk of a rebuild: the unit between cancellation checks.
+const REBUILD_CHUNK: i64 = 5000;
 
 /// Progress handler period, in SQLite VM steps (a few microseconds of work).
 const STEPS_PER_CHECK: i32 = 4000;
@@ -173,33 +186,30 @@ impl JobKind for SchemaChange {
         ctx.set_progress(0.0, format!("starting: {total_rows} rows"));
         let rate = self.catalog.bulk_io_max_rate().unwrap_or(0);
         begin_write(&conn, ctx)?;
-        // The progress handler is the unit boundary of the work: it stops it, reports it and paces it.
-        {
-            let ctx = ctx.clone();
-            let throttle = Throttle::new(rate);
-            let mut steps: u64 = 0;
-            let total = total_rows.max(1) as f64;
-            let mut last_report = std::time::Instant::now();
-            conn.progress_handler(
-                STEPS_PER_CHECK,
-                Some(move || {
-                    steps += STEPS_PER_CHECK as u64;
-                    let rows = (steps as f64 / STEPS_PER_ROW).min(total);
-                    if last_report.elapsed() >= std::time::Duration::from_millis(200) {
-                        last_report = std::time::Instant::now();
-                        ctx.set_detail("rows_done", rows as i64);
-                        ctx.set_progress(
-                            (rows / total).min(0.99),
-                            format!("about {} of {} rows", rows as i64, total as i64),
-                        );
-                    }
-                    let bytes = (rows as u64).saturating_mul(bytes_per_row as u64);
-                    !throttle.pace(bytes, || ctx.is_interrupted())
-                }),
-            );
-        }
         let result = (|| -> Result<(), JobError> {
             for step in &p.steps {
+                if let Step::Rebuild {
+                    column,
+                    new_name,
+                    column_sql,
+                } = step
+                {
+                    // Chunks are the units here: the handler only has to stop a chunk that is under way.
+                    let token = ctx.token();
+                    conn.progress_handler(STEPS_PER_CHECK, Some(move || token.is_cancelled()));
+                    rebuild(
+                        &conn,
+                        ctx,
+                        &p,
+                        column,
+                        new_name,
+                        column_sql,
+                        rate,
+                        bytes_per_row,
+                    )?;
+                    continue;
+                }
+                install_estimating_handler(&conn, ctx, total_rows, rate, bytes_per_row);
                 let sql = match step {
                     Step::CreateIndex { index, sql } => {
                         if index_exists(&conn, db, index).map_err(retryable)? {
@@ -214,6 +224,7 @@ impl JobKind for SchemaChange {
                         sql
                     }
                     Step::Exec { sql } => sql,
+                    Step::Rebuild { .. } => continue,
                 };
                 conn.execute_batch(sql)
                     .map_err(|e| map_step_error(e, ctx))?;
@@ -258,7 +269,7 @@ impl JobKind for SchemaChange {
                 Step::AddColumn { column, .. } => {
                     column_exists(&conn, db, table, column).map_err(retryable)?
                 }
-                Step::Exec { .. } => false,
+                Step::Exec { .. } | Step::Rebuild { .. } => false,
             };
         }
         if !pending {
@@ -285,7 +296,8 @@ impl JobKind for SchemaChange {
                             ))?;
                         }
                     }
-                    Step::Exec { .. } => {}
+                    // A rebuild is one transaction: rolled back, there is nothing to revert.
+                    Step::Exec { .. } | Step::Rebuild { .. } => {}
                 }
             }
             Ok(())
@@ -298,6 +310,220 @@ impl JobKind for SchemaChange {
             }
         }
     }
+}
+
+/// The progress handler of index builds and other single statements: it stops the statement on a cancel,
+/// estimates rows done from VM steps, and paces the work to the rate.
+fn install_estimating_handler(
+    conn: &Connection,
+    ctx: &JobContext,
+    total_rows: i64,
+    rate: u64,
+    bytes_per_row: i64,
+) {
+    // The progress handler is the unit boundary of the work: it stops it, reports it and paces it.
+    {
+        let ctx = ctx.clone();
+        let throttle = Throttle::new(rate);
+        let mut steps: u64 = 0;
+        let total = total_rows.max(1) as f64;
+        let mut last_report = std::time::Instant::now();
+        conn.progress_handler(
+            STEPS_PER_CHECK,
+            Some(move || {
+                steps += STEPS_PER_CHECK as u64;
+                let rows = (steps as f64 / STEPS_PER_ROW).min(total);
+                if last_report.elapsed() >= std::time::Duration::from_millis(200) {
+                    last_report = std::time::Instant::now();
+                    ctx.set_detail("rows_done", rows as i64);
+                    ctx.set_progress(
+                        (rows / total).min(0.99),
+                        format!("about {} of {} rows", rows as i64, total as i64),
+                    );
+                }
+                let bytes = (rows as u64).saturating_mul(bytes_per_row as u64);
+                !throttle.pace(bytes, || ctx.is_interrupted())
+            }),
+        );
+    }
+}
+
+/// Rebuilds the table with one column's definition changed, inside the caller's write transaction.
+#[allow(clippy::too_many_arguments)]
+fn rebuild(
+    conn: &Connection,
+    ctx: &JobContext,
+    p: &SchemaChangePayload,
+    column: &str,
+    new_name: &str,
+    column_sql: &str,
+    rate: u64,
+    bytes_per_row: i64,
+) -> Result<(), JobError> {
+    use sqlparser::ast::{Ident, ObjectName, Statement};
+    use sqlparser::dialect::SQLiteDialect;
+    use sqlparser::parser::Parser;
+
+    let (db, table) = (p.database.as_str(), p.table.as_str());
+    let permanent = |message: String| JobError::Permanent {
+        code: -4016,
+        message,
+    };
+    let step_err = |e: rusqlite::Error| map_step_error(e, ctx);
+    let old_sql: String = conn
+        .query_row(
+            &format!(
+                "SELECT sql FROM {}.sqlite_master WHERE type = 'table' AND name = ?1",
+                quote(db)
+            ),
+            [table],
+            |r| r.get(0),
+        )
+        .map_err(step_err)?;
+    let dialect = SQLiteDialect {};
+    let mut ct = match Parser::parse_sql(&dialect, &old_sql)
+        .map_err(|e| permanent(e.to_string()))?
+        .pop()
+    {
+        Some(Statement::CreateTable(ct)) => ct,
+        _ => {
+            return Err(permanent(format!(
+                "cannot read the definition of table {table}"
+            )))
+        }
+    };
+    let new_column = match Parser::parse_sql(&dialect, &format!("CREATE TABLE x ({column_sql})"))
+        .map_err(|e| permanent(e.to_string()))?
+        .pop()
+    {
+        Some(Statement::CreateTable(mut c)) if !c.columns.is_empty() => c.columns.remove(0),
+        _ => return Err(permanent(format!("bad column definition {column_sql}"))),
+    };
+    let old_names: Vec<String> = ct.columns.iter().map(|c| c.name.value.clone()).collect();
+    let position = old_names
+        .iter()
+        .position(|n| n.eq_ignore_ascii_case(column))
+        .ok_or_else(|| permanent(format!("Unknown column '{column}' in '{table}'")))?;
+    ct.columns[position] = new_column;
+    let scratch = format!("{table}$rebuild");
+    ct.name = ObjectName::from(vec![
+        Ident::with_quote('`', db),
+        Ident::with_quote('`', &scratch),
+    ]);
+    ct.if_not_exists = false;
+    let new_names: Vec<String> = ct.columns.iter().map(|c| c.name.value.clone()).collect();
+    let list = |names: &[String]| {
+        names
+            .iter()
+            .map(|n| quote(n))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (source, target) = (
+        format!("{}.{}", quote(db), quote(table)),
+        format!("{}.{}", quote(db), quote(&scratch)),
+    );
+
+    conn.execute_batch(&format!("DROP TABLE IF EXISTS {target}"))
+        .map_err(step_err)?;
+    conn.execute_batch(&ct.to_string()).map_err(step_err)?;
+    let (lo, hi): (Option<i64>, Option<i64>) = conn
+        .query_row(
+            &format!("SELECT min(rowid), max(rowid) FROM {source}"),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(step_err)?;
+    let total: i64 = conn
+        .query_row(&format!("SELECT count(*) FROM {source}"), [], |r| r.get(0))
+        .map_err(step_err)?;
+    ctx.set_detail("rows_total", total);
+    let throttle = Throttle::new(rate);
+    let insert = format!(
+        "INSERT INTO {target} ({}) SELECT {} FROM {source} WHERE rowid BETWEEN ?1 AND ?2",
+        list(&new_names),
+        list(&old_names)
+    );
+    let mut done: i64 = 0;
+    if let (Some(lo), Some(hi)) = (lo, hi) {
+        let mut start = lo;
+        while start <= hi {
+            ctx.check()?;
+            let end = start.saturating_add(REBUILD_CHUNK - 1);
+            done += conn.execute(&insert, [start, end]).map_err(step_err)? as i64;
+            ctx.set_detail("rows_done", done);
+            ctx.set_progress(
+                done as f64 / total.max(1) as f64 * 0.99,
+                format!("copied {done} of {total} rows"),
+            );
+            if !throttle.pace((done as u64).saturating_mul(bytes_per_row as u64), || {
+                ctx.is_interrupted()
+            }) {
+                return Err(JobError::Interrupted);
+            }
+            start = end.saturating_add(1);
+        }
+    }
+    let indexes: Vec<String> = {
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT sql FROM {}.sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL",
+                quote(db)
+            ))
+            .map_err(step_err)?;
+        let rows = stmt
+            .query_map([table], |r| r.get::<_, String>(0))
+            .map_err(step_err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(step_err)?
+    };
+    let has_sequence: bool = conn
+        .query_row(
+            &format!(
+                "SELECT EXISTS(SELECT 1 FROM {}.sqlite_master WHERE name = 'sqlite_sequence')",
+                quote(db)
+            ),
+            [],
+            |r| r.get(0),
+        )
+        .map_err(step_err)?;
+    if has_sequence {
+        // Keep AUTO_INCREMENT counting from where it was, not from the highest id left.
+        conn.execute(
+            &format!(
+                "UPDATE {0}.sqlite_sequence SET seq = max(seq, coalesce((SELECT seq FROM {0}.sqlite_sequence WHERE name = ?1), 0)) WHERE name = ?2",
+                quote(db)
+            ),
+            [table, scratch.as_str()],
+        )
+        .map_err(step_err)?;
+    }
+    conn.execute_batch(&format!("DROP TABLE {source}"))
+        .map_err(step_err)?;
+    conn.execute_batch(&format!("ALTER TABLE {target} RENAME TO {}", quote(table)))
+        .map_err(step_err)?;
+    for sql in indexes {
+        let sql = qualify_index_sql(&sql, db, column, new_name);
+        conn.execute_batch(&sql).map_err(step_err)?;
+    }
+    Ok(())
+}
+
+/// Index text as SQLite keeps it (`CREATE INDEX `t$i` ON `t` (...)`), qualified with the schema and with a
+/// renamed column renamed.
+fn qualify_index_sql(sql: &str, db: &str, old_column: &str, new_column: &str) -> String {
+    let (head, tail) = sql.split_once(" ON ").unwrap_or((sql, ""));
+    let head = match head.find("INDEX ") {
+        Some(i) if !head.contains(&format!("{}.", quote(db))) => {
+            format!("{}INDEX {}.{}", &head[..i], quote(db), &head[i + 6..])
+        }
+        _ => head.to_string(),
+    };
+    let tail = if old_column.eq_ignore_ascii_case(new_column) {
+        tail.to_string()
+    } else {
+        tail.replace(&quote(old_column), &quote(new_column))
+    };
+    format!("{head} ON {tail}")
 }
 
 /// Takes the database's write lock, waiting as long as another writer holds it but stopping at once on a cancel

@@ -4,8 +4,8 @@
 //! Text columns get `COLLATE NOCASE`: MySQL's default collation compares case-insensitively.
 
 use sqlparser::ast::{
-    AlterTableOperation, ColumnDef, ColumnOption, CreateIndex, CreateTable, DataType, Expr,
-    IndexColumn, ObjectType, Statement, TableConstraint, Value as AstValue,
+    AlterTableOperation, ColumnDef, ColumnOption, ColumnOptionDef, CreateIndex, CreateTable,
+    DataType, Expr, Ident, IndexColumn, ObjectType, Statement, TableConstraint, Value as AstValue,
 };
 use sqlparser::tokenizer::Token;
 use tenantry_catalog::Privilege;
@@ -60,7 +60,7 @@ pub(super) fn translate(stmt: Statement, current_db: Option<&str>) -> Result<Ddl
                 alter_operation(&db, &table, op, &mut steps, &mut access)?;
             }
             Ok(DdlPlan {
-                sql: steps.iter().map(step_sql).collect(),
+                sql: steps.iter().map(|st| step_sql(&db, &table, st)).collect(),
                 steps: Some(steps),
                 access,
                 tables: vec![(db, table)],
@@ -515,13 +515,62 @@ fn create_index(ci: CreateIndex) -> Result<DdlPlan> {
     })
 }
 
-/// The statement of a step.
-fn step_sql(step: &Step) -> String {
+/// The statement of a step; for a rebuild, a query that only compiles if the column exists (the statements
+/// are prepared, not run, to validate a schema change before its job starts).
+fn step_sql(db: &str, table: &str, step: &Step) -> String {
     match step {
         Step::CreateIndex { sql, .. } | Step::AddColumn { sql, .. } | Step::Exec { sql } => {
             sql.clone()
         }
+        Step::Rebuild { column, .. } => format!(
+            "SELECT {} FROM {}.{} LIMIT 0",
+            quote(column),
+            quote(db),
+            quote(table)
+        ),
     }
+}
+
+/// `MODIFY` / `CHANGE COLUMN`: a rebuild with the column's new definition (positions are not kept: SQLite
+/// tables keep their column order).
+fn modify_column(
+    db: &str,
+    table: &str,
+    old_name: Ident,
+    new_name: Ident,
+    data_type: DataType,
+    options: Vec<ColumnOption>,
+    steps: &mut Vec<Step>,
+) -> Result<()> {
+    let def = ColumnDef {
+        name: new_name.clone(),
+        data_type,
+        options: options
+            .into_iter()
+            .map(|option| ColumnOptionDef { name: None, option })
+            .collect(),
+    };
+    let rendered = column(&def, None)?;
+    if rendered.primary_key || rendered.auto_increment {
+        return Err(SqlError::Unsupported(
+            "MODIFY COLUMN ... PRIMARY KEY / AUTO_INCREMENT".into(),
+        ));
+    }
+    steps.push(Step::Rebuild {
+        column: old_name.value,
+        new_name: new_name.value.clone(),
+        column_sql: rendered.sql,
+    });
+    if rendered.unique {
+        steps.push(create_index_step(
+            db,
+            table,
+            &new_name.value,
+            true,
+            &quote(&new_name.value),
+        ));
+    }
+    Ok(())
 }
 
 fn create_index_step(db: &str, table: &str, name: &str, unique: bool, cols: &str) -> Step {
@@ -605,6 +654,27 @@ fn alter_operation(
             }
             other => return Err(SqlError::Unsupported(format!("ALTER TABLE ADD {other}"))),
         },
+        AlterTableOperation::ModifyColumn {
+            col_name,
+            data_type,
+            options,
+            ..
+        } => modify_column(
+            db,
+            table,
+            col_name.clone(),
+            col_name,
+            data_type,
+            options,
+            steps,
+        )?,
+        AlterTableOperation::ChangeColumn {
+            old_name,
+            new_name,
+            data_type,
+            options,
+            ..
+        } => modify_column(db, table, old_name, new_name, data_type, options, steps)?,
         AlterTableOperation::DropIndex { name } => {
             acc.push(access(db, Some(table), Privilege::Index));
             steps.push(Step::Exec {
