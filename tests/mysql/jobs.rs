@@ -495,3 +495,38 @@ async fn table_rebuilds_report_rows_and_cancel_cleanly() {
     let (code, _, _) = expect_error(&mut admin, "ALTER TABLE big MODIFY nope INT").await;
     assert_eq!(code, 1054);
 }
+
+#[tokio::test]
+async fn rebuilds_keep_foreign_keys_and_job_lists_are_queries() {
+    let server = TestServer::start();
+    let mut c = server.connect_with("root@sys", "", Some("test")).await;
+    c.query_drop("CREATE TABLE p (id INT PRIMARY KEY, v INT)")
+        .await
+        .unwrap();
+    c.query_drop("CREATE TABLE ch (id INT PRIMARY KEY, pid INT, FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE)").await.unwrap();
+    c.query_drop("INSERT INTO p VALUES (1, 10), (2, 20)")
+        .await
+        .unwrap();
+    c.query_drop("INSERT INTO ch VALUES (1, 1), (2, 2)")
+        .await
+        .unwrap();
+    c.query_drop("ALTER TABLE p MODIFY v BIGINT").await.unwrap();
+    let children: Option<i64> = c.query_first("SELECT COUNT(*) FROM ch").await.unwrap();
+    assert_eq!(
+        children,
+        Some(2),
+        "rebuilding the parent must not cascade into its children"
+    );
+    c.query_drop("DELETE FROM p WHERE id = 1").await.unwrap();
+    let children: Option<i64> = c.query_first("SELECT COUNT(*) FROM ch").await.unwrap();
+    assert_eq!(
+        children,
+        Some(1),
+        "the foreign key still works after the rebuild"
+    );
+    // A job list comes from a SELECT only; anything else changes nothing.
+    assert!(c.query_drop("SHOW JOBS (DELETE FROM ch)").await.is_err());
+    assert!(c.query_drop("CANCEL JOBS (DELETE FROM ch)").await.is_err());
+    let children: Option<i64> = c.query_first("SELECT COUNT(*) FROM ch").await.unwrap();
+    assert_eq!(children, Some(1));
+}

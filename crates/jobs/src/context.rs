@@ -111,6 +111,40 @@ impl JobContext {
         }
     }
 
+    /// Commits the work and marks the job succeeded as one step: under the job store's lock, `commit` runs only
+    /// if this run still owns the job and it is still `running`, and the job becomes `succeeded` right after.
+    /// A cancel or pause therefore lands either before the commit (the work rolls back; nothing to undo) or
+    /// after the job succeeded (and is refused). Returns [`JobError::Interrupted`] if the job was not ours to
+    /// finish, or the error of `commit`.
+    pub fn finish(&self, commit: impl FnOnce() -> Result<(), JobError>) -> Result<(), JobError> {
+        let mut store = self.store.lock();
+        let current = store
+            .get(self.job_id)
+            .map_err(|e| JobError::Retryable(e.to_string()))?;
+        match current {
+            Some(rec)
+                if rec.epoch == self.epoch
+                    && rec.state == crate::JobState::Running
+                    && !self.token.is_cancelled() => {}
+            _ => return Err(JobError::Interrupted),
+        }
+        commit()?;
+        let changes = crate::store::Changes {
+            finished: true,
+            fraction: Some(1.0),
+            ..Default::default()
+        };
+        store
+            .transition(
+                self.job_id,
+                &[crate::JobState::Running],
+                crate::JobState::Succeeded,
+                changes,
+            )
+            .map_err(|e| JobError::Retryable(e.to_string()))?;
+        Ok(())
+    }
+
     /// Whether this run still owns the job. Work checks it, under its own write lock, before committing
     /// anything a later undo could not see coming: a run that was abandoned must not land late writes.
     pub fn still_owner(&self) -> bool {

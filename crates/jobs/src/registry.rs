@@ -59,6 +59,8 @@ impl Default for RegistryConfig {
 struct Live {
     token: CancellationToken,
     undo: bool,
+    /// Which run this is: a finishing run removes its own entry only, never a newer run's.
+    run: u64,
 }
 
 /// The job registry.
@@ -66,6 +68,7 @@ pub struct JobRegistry {
     store: Arc<Mutex<Store>>,
     kinds: RwLock<HashMap<String, Arc<dyn JobKind>>>,
     live: Mutex<HashMap<i64, Live>>,
+    next_run: std::sync::atomic::AtomicU64,
     config: Mutex<RegistryConfig>,
     wake: Notify,
     generation: Mutex<u64>,
@@ -85,6 +88,7 @@ impl JobRegistry {
             store: Arc::new(Mutex::new(Store::open(path)?)),
             kinds: RwLock::new(HashMap::new()),
             live: Mutex::new(HashMap::new()),
+            next_run: std::sync::atomic::AtomicU64::new(1),
             config: Mutex::new(config),
             wake: Notify::new(),
             generation: Mutex::new(0),
@@ -202,10 +206,18 @@ impl JobRegistry {
         if !rec.cancelable {
             return Err(RegistryError::NotCancelable(id));
         }
-        if !JobState::CANCELABLE_FROM.contains(&rec.state) {
+        let reverting = rec.paused_from == Some(JobState::Reverting)
+            && matches!(rec.state, JobState::Paused | JobState::PauseRequested);
+        if !JobState::CANCELABLE_FROM.contains(&rec.state) || reverting {
+            // A job paused while reverting is still undoing: CANCEL does not apply, as to a reverting job.
+            let state = if reverting {
+                JobState::Reverting
+            } else {
+                rec.state
+            };
             return Err(RegistryError::WrongState {
                 id,
-                state: rec.state,
+                state,
                 verb: "canceled",
             });
         }
@@ -444,27 +456,50 @@ impl JobRegistry {
 
     /// Registers the run as live and spawns its supervisor. The caller holds the store lock.
     fn launch_with(self: &Arc<Self>, rec: JobRecord) {
-        let token = self.shutdown.child_token();
-        self.live.lock().insert(
-            rec.job_id,
-            Live {
-                token: token.clone(),
-                undo: false,
-            },
-        );
+        let (token, run) = self.register_live(rec.job_id, false);
         let this = self.clone();
         self.runtime
-            .spawn(async move { this.supervise(rec, token).await });
+            .spawn(async move { this.supervise(rec, token, run).await });
     }
 
-    async fn supervise(self: Arc<Self>, rec: JobRecord, token: CancellationToken) {
+    fn register_live(&self, id: i64, undo: bool) -> (CancellationToken, u64) {
+        let token = self.shutdown.child_token();
+        let run = self
+            .next_run
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.live.lock().insert(
+            id,
+            Live {
+                token: token.clone(),
+                undo,
+                run,
+            },
+        );
+        (token, run)
+    }
+
+    /// Forgets a finished run, under the store lock so that requests see the live set change atomically
+    /// with the job's state. The lock is taken on a blocking thread.
+    async fn forget_run(self: &Arc<Self>, id: i64, run: u64) {
+        let this = self.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            let _store = this.store.lock();
+            let mut live = this.live.lock();
+            if live.get(&id).is_some_and(|l| l.run == run) {
+                live.remove(&id);
+            }
+        })
+        .await;
+    }
+
+    async fn supervise(self: Arc<Self>, rec: JobRecord, token: CancellationToken, run: u64) {
         let id = rec.job_id;
         let span = tracing::info_span!("job", job_id = id, job_type = %rec.job_type, tenant_id = rec.tenant_id);
         let _enter = span.enter();
         drop(_enter);
         let outcome = self.run_work(&rec, &token).await;
         self.settle(id, outcome).await;
-        self.live.lock().remove(&id);
+        self.forget_run(id, run).await;
         self.notify_changed();
         self.wake.notify_one();
     }
@@ -633,16 +668,17 @@ impl JobRegistry {
                     self.runtime.spawn(async move {
                         tokio::time::sleep(backoff).await;
                         let _ = tokio::task::spawn_blocking(move || {
+                            // Checked and launched under one store lock, so a cancel cannot slip in between.
                             let store = this.store.lock();
                             if let Ok(Some(rec)) = store.get(id) {
                                 if rec.state == JobState::Running
                                     && !this.live.lock().contains_key(&id)
                                     && !this.shutdown.is_cancelled()
                                 {
-                                    drop(store);
-                                    this.launch_locked(rec);
+                                    this.launch_with(rec);
                                 }
                             }
+                            drop(store);
                         })
                         .await;
                     });
@@ -655,21 +691,14 @@ impl JobRegistry {
     }
 
     fn spawn_revert(self: &Arc<Self>, rec: JobRecord) {
-        let token = self.shutdown.child_token();
-        self.live.lock().insert(
-            rec.job_id,
-            Live {
-                token: token.clone(),
-                undo: true,
-            },
-        );
+        let (token, run) = self.register_live(rec.job_id, true);
         let this = self.clone();
         self.runtime
-            .spawn(async move { this.revert(rec, token).await });
+            .spawn(async move { this.revert(rec, token, run).await });
     }
 
     /// Runs the undo until it succeeds (retrying with back-off), then ends the job canceled or failed.
-    async fn revert(self: Arc<Self>, rec: JobRecord, token: CancellationToken) {
+    async fn revert(self: Arc<Self>, rec: JobRecord, token: CancellationToken, run: u64) {
         let id = rec.job_id;
         let final_state = rec.revert_to.unwrap_or(JobState::Failed);
         let mut backoff = self.config.lock().retry_backoff;
@@ -729,7 +758,7 @@ impl JobRegistry {
                 }
             }
         }
-        self.live.lock().remove(&id);
+        self.forget_run(id, run).await;
         self.notify_changed();
         self.wake.notify_one();
     }

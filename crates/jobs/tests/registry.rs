@@ -510,3 +510,40 @@ fn waiting_can_be_interrupted() {
     ));
     h.registry.request_cancel(id).unwrap();
 }
+
+#[test]
+fn quick_pause_resume_cancel_never_strands_a_job() {
+    let h = Harness::new(config());
+    for _ in 0..10 {
+        let id = h.create(json!({ "units": 1000, "unit_ms": 2 }));
+        h.wait_for(id, JobState::Running);
+        h.registry.request_pause(id).unwrap();
+        let _ = h.registry.resume(id);
+        h.registry.request_cancel(id).unwrap();
+        let rec = h.registry.wait(id, &CancellationToken::new()).unwrap();
+        assert_eq!(rec.state, JobState::Canceled);
+    }
+}
+
+#[test]
+fn a_job_paused_while_reverting_cannot_be_canceled() {
+    let h = Harness::new(config());
+    let id = h.create(json!({ "units": 5, "unit_ms": 1, "fail_at": 1, "undo_flaky": true }));
+    // The first undo fails (retryable), so the job sits in reverting for the back-off: pause it there.
+    h.wait_for(id, JobState::Reverting);
+    h.registry.request_pause(id).unwrap();
+    let err = h.registry.request_cancel(id).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("job {id}: job with state reverting cannot be requested to be canceled")
+    );
+    let paused = h.wait_for(id, JobState::Paused);
+    assert_eq!(
+        paused.error_message.as_deref(),
+        Some("unit 1 failed"),
+        "the failure is kept"
+    );
+    h.registry.resume(id).unwrap();
+    let rec = h.registry.wait(id, &CancellationToken::new()).unwrap();
+    assert_eq!(rec.state, JobState::Failed);
+}

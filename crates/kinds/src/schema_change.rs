@@ -185,6 +185,13 @@ impl JobKind for SchemaChange {
         ctx.set_detail("rows_total", total_rows);
         ctx.set_progress(0.0, format!("starting: {total_rows} rows"));
         let rate = self.catalog.bulk_io_max_rate().unwrap_or(0);
+        let has_rebuild = p.steps.iter().any(|s| matches!(s, Step::Rebuild { .. }));
+        if has_rebuild {
+            // SQLite's procedure for rebuilding a table: with foreign keys on, dropping the old table would
+            // delete (or cascade into) referencing rows; the references are checked before the commit instead.
+            conn.execute_batch("PRAGMA foreign_keys = OFF; PRAGMA legacy_alter_table = ON;")
+                .map_err(retryable)?;
+        }
         begin_write(&conn, ctx)?;
         let result = (|| -> Result<(), JobError> {
             for step in &p.steps {
@@ -226,18 +233,25 @@ impl JobKind for SchemaChange {
                     Step::Exec { sql } => sql,
                     Step::Rebuild { .. } => continue,
                 };
-                conn.execute_batch(sql)
+                // A drop validated before the job started may already have been applied by an earlier run that
+                // committed just before a crash.
+                let sql = idempotent_drop(sql);
+                conn.execute_batch(&sql)
                     .map_err(|e| map_step_error(e, ctx))?;
-            }
-            if !ctx.still_owner() {
-                return Err(JobError::Interrupted);
             }
             Ok(())
         })();
         conn.progress_handler(0, None::<fn() -> bool>);
-        match result {
+        let committed = result.and_then(|()| {
+            if has_rebuild {
+                foreign_keys_hold(&conn, db)?;
+            }
+            // The commit and the job's success are one step: a cancel lands before it (and this rolls back)
+            // or finds the job succeeded.
+            ctx.finish(|| conn.execute_batch("COMMIT").map_err(retryable))
+        });
+        match committed {
             Ok(()) => {
-                conn.execute_batch("COMMIT").map_err(retryable)?;
                 ctx.set_detail("rows_done", total_rows);
                 ctx.set_progress(1.0, format!("done: {total_rows} rows"));
                 Ok(())
@@ -249,67 +263,44 @@ impl JobKind for SchemaChange {
         }
     }
 
-    fn undo(&self, job: &JobRecord, ctx: &JobContext) -> Result<(), JobError> {
-        let p = payload(job)?;
-        let conn = match self.connect(&p) {
-            Ok(c) => c,
-            // The database is gone, and with it whatever the job did.
-            Err(JobError::Permanent { .. }) => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        let (db, table) = (p.database.as_str(), p.table.as_str());
-        // Usually the work's transaction rolled back and there is nothing to revert: find out without taking
-        // the write lock, so a cancel never waits behind other writers for nothing.
-        let mut pending = false;
-        for step in &p.steps {
-            pending |= match step {
-                Step::CreateIndex { index, .. } => {
-                    index_exists(&conn, db, index).map_err(retryable)?
-                }
-                Step::AddColumn { column, .. } => {
-                    column_exists(&conn, db, table, column).map_err(retryable)?
-                }
-                Step::Exec { .. } | Step::Rebuild { .. } => false,
-            };
-        }
-        if !pending {
-            return Ok(());
-        }
-        begin_write(&conn, ctx)?;
-        let result = (|| -> rusqlite::Result<()> {
-            for step in p.steps.iter().rev() {
-                match step {
-                    Step::CreateIndex { index, .. } => {
-                        conn.execute_batch(&format!(
-                            "DROP INDEX IF EXISTS {}.{}",
-                            quote(db),
-                            quote(index)
-                        ))?;
-                    }
-                    Step::AddColumn { column, .. } => {
-                        if column_exists(&conn, db, table, column)? {
-                            conn.execute_batch(&format!(
-                                "ALTER TABLE {}.{} DROP COLUMN {}",
-                                quote(db),
-                                quote(table),
-                                quote(column)
-                            ))?;
-                        }
-                    }
-                    // A rebuild is one transaction: rolled back, there is nothing to revert.
-                    Step::Exec { .. } | Step::Rebuild { .. } => {}
-                }
-            }
-            Ok(())
-        })();
-        match result {
-            Ok(()) => conn.execute_batch("COMMIT").map_err(retryable),
-            Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
-                Err(retryable(e))
+    /// The work commits in the same step as the job's success ([`JobContext::finish`]), so a job that reverts
+    /// never committed: its transaction rolled back (or died with the process), and there is nothing to undo.
+    fn undo(&self, _job: &JobRecord, _ctx: &JobContext) -> Result<(), JobError> {
+        Ok(())
+    }
+}
+
+/// `DROP TABLE x` as `DROP TABLE IF EXISTS x` (likewise for indexes and views).
+fn idempotent_drop(sql: &str) -> String {
+    for kind in ["DROP TABLE ", "DROP INDEX ", "DROP VIEW "] {
+        if let Some(rest) = sql.strip_prefix(kind) {
+            if !rest.starts_with("IF EXISTS") {
+                return format!("{kind}IF EXISTS {rest}");
             }
         }
     }
+    sql.to_string()
+}
+
+/// Fails the job if the rebuilt table broke a foreign key (checked before the commit, as SQLite advises).
+fn foreign_keys_hold(conn: &Connection, db: &str) -> Result<(), JobError> {
+    let violations: i64 = conn
+        .query_row(
+            &format!(
+                "SELECT count(*) FROM pragma_foreign_key_check(NULL, '{}')",
+                db.replace('\'', "''")
+            ),
+            [],
+            |r| r.get(0),
+        )
+        .map_err(retryable)?;
+    if violations > 0 {
+        return Err(JobError::Permanent {
+            code: -5317,
+            message: format!("the change would break {violations} foreign key reference(s)"),
+        });
+    }
+    Ok(())
 }
 
 /// The progress handler of index builds and other single statements: it stops the statement on a cancel,

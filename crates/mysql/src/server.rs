@@ -33,6 +33,7 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: Cancell
         };
         let _ = stream.set_nodelay(true);
         let engine = engine.clone();
+        let engine_for_kill = engine.clone();
         let shutdown = shutdown.clone();
         connections.spawn(async move {
             let killed = CancellationToken::new();
@@ -51,6 +52,7 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: Cancell
                     std::future::pending::<()>().await;
                 }
             };
+            let id = shim.id();
             let (reader, writer) = stream.into_split();
             let writer = ErrorPacketWriter::new(writer, errors);
             tokio::select! {
@@ -62,6 +64,10 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: Cancell
                 _ = killed.cancelled() => tracing::debug!(%peer, "mysql connection killed"),
                 _ = login_deadline => tracing::debug!(%peer, "mysql login timed out"),
                 _ = shutdown.cancelled() => {}
+            }
+            // The client is gone: a statement it left running must not go on holding a thread and locks.
+            if let Some(session) = engine_for_kill.sessions().get(id) {
+                session.kill();
             }
         });
     }

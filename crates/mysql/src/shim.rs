@@ -20,6 +20,9 @@ use crate::results;
 
 const MYSQL_NATIVE_PASSWORD: &str = "mysql_native_password";
 
+/// Prepared statements one connection may hold (MySQL's max_prepared_stmt_count is per server; this is per client).
+const MAX_PREPARED: usize = 1024;
+
 /// State of one MySQL connection.
 pub struct Shim {
     engine: Arc<Engine>,
@@ -56,6 +59,11 @@ impl Shim {
             statements: HashMap::new(),
             next_statement: 1,
         }
+    }
+
+    /// The connection id.
+    pub fn id(&self) -> u32 {
+        self.id
     }
 
     fn session(&self) -> Result<Arc<Mutex<Session>>, SqlError> {
@@ -184,6 +192,13 @@ impl<W: AsyncWrite + Send + Unpin> AsyncMysqlShim<W> for Shim {
             .await
             .unwrap_or_else(|e| Err(SqlError::Internal(e.to_string())));
         match described {
+            Ok(_) if self.statements.len() >= MAX_PREPARED => {
+                let e = SqlError::OceanBase {
+                    code: -1461,
+                    message: format!("Can't create more than max_prepared_stmt_count statements (current value: {MAX_PREPARED})"),
+                };
+                info.error(ErrorKind::ER_UNKNOWN_ERROR, &self.arm(&e)).await
+            }
             Ok(p) => {
                 let id = self.next_statement;
                 self.next_statement += 1;
@@ -327,8 +342,8 @@ fn binary_time(b: &[u8]) -> Value {
         return Value::Text("00:00:00".into());
     }
     let negative = b[0] == 1;
-    let days = u32::from_le_bytes([b[1], b[2], b[3], b[4]]);
-    let hours = days * 24 + u32::from(b[5]);
+    let days = u64::from(u32::from_le_bytes([b[1], b[2], b[3], b[4]]));
+    let hours = days * 24 + u64::from(b[5]);
     let sign = if negative { "-" } else { "" };
     Value::Text(format!("{sign}{hours:02}:{:02}:{:02}", b[6], b[7]))
 }

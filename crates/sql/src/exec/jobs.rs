@@ -186,6 +186,11 @@ pub fn visible_jobs(session: &Session, recent: bool) -> Result<Vec<JobRecord>> {
 /// Job ids from the first column of a query's rows.
 fn ids_from_query(session: &mut Session, query: &str) -> Result<Vec<i64>> {
     let stmt = crate::parser::parse_tenant_sql(query)?;
+    if !matches!(stmt, sqlparser::ast::Statement::Query(_)) {
+        return Err(SqlError::Unsupported(
+            "a job list from anything but a SELECT".into(),
+        ));
+    }
     let Output::Rows(rs) = tenant_sql::run(session, stmt, &[])? else {
         return Err(SqlError::Unsupported(
             "a job list from a statement that returns no rows".into(),
