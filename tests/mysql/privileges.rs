@@ -214,3 +214,51 @@ async fn root_password_option() {
         "passwords are stored hashed"
     );
 }
+
+#[tokio::test]
+async fn name_resolution_never_reaches_past_the_privilege_check() {
+    let server = TestServer::start();
+    server.create_tenant("t1").await;
+    let mut root = server.connect("root@t1").await;
+    root.query_drop("CREATE DATABASE app").await.unwrap();
+    root.query_drop("CREATE DATABASE logs").await.unwrap();
+    root.query_drop("CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(10))")
+        .await
+        .unwrap();
+    root.query_drop("INSERT INTO app.t VALUES (1, 'a'), (2, 'b')")
+        .await
+        .unwrap();
+    root.query_drop("CREATE VIEW app.v AS SELECT id FROM app.t WHERE id > 1")
+        .await
+        .unwrap();
+    root.query_drop("CREATE TABLE logs.secret (s VARCHAR(20))")
+        .await
+        .unwrap();
+    root.query_drop("INSERT INTO logs.secret VALUES ('classified')")
+        .await
+        .unwrap();
+    root.query_drop("CREATE USER alice IDENTIFIED BY 'pw'")
+        .await
+        .unwrap();
+    root.query_drop("GRANT SELECT ON app.* TO alice")
+        .await
+        .unwrap();
+    let mut alice = server.connect_with("alice@t1", "pw", Some("app")).await;
+    // Ordinary CTEs and views keep working for her.
+    let n: Option<i64> = alice
+        .query_first("WITH x AS (SELECT * FROM t) SELECT COUNT(*) FROM x")
+        .await
+        .unwrap();
+    assert_eq!(n, Some(2));
+    let ids: Vec<i64> = alice.query("SELECT id FROM v").await.unwrap();
+    assert_eq!(ids, vec![2]);
+    // A CTE name in one scope used as a table in another must not resolve to logs.secret.
+    let sneaky = alice
+        .query::<String, _>("SELECT s FROM (WITH secret AS (SELECT 1) SELECT 1) a, secret")
+        .await;
+    assert!(
+        sneaky.is_err(),
+        "read another database without privileges: {sneaky:?}"
+    );
+    assert!(alice.query_drop("SELECT * FROM logs.secret").await.is_err());
+}

@@ -70,24 +70,26 @@ fn prepare_plan(session: &mut Session, stmt: Statement) -> Result<Plan> {
 /// Runs a tenant statement.
 pub fn run(session: &mut Session, stmt: Statement, params: &[Value]) -> Result<Output> {
     let plan = prepare_plan(session, stmt)?;
-    match plan.kind {
+    match &plan.kind {
         PlanKind::Query => {
             begin_if_needed(session)?;
+            let _guard = restrict_unless_admin(session, &plan);
             let mut stmt = session.conn.conn().prepare_cached(&plan.sql[0])?;
             check_param_count(stmt.parameter_count(), params)?;
             let rs = collect(&mut stmt, params, None)?;
             Ok(Output::Rows(rs))
         }
-        PlanKind::Dml { insert_into } => {
+        PlanKind::Dml { ref insert_into } => {
             begin_if_needed(session)?;
             let conn = session.conn.conn();
             let affected = {
+                let _guard = restrict_unless_admin(session, &plan);
                 let mut stmt = conn.prepare_cached(&plan.sql[0])?;
                 check_param_count(stmt.parameter_count(), params)?;
                 stmt.execute(rusqlite::params_from_iter(params.iter().map(to_sql)))?
             };
             let mut last_insert_id = 0;
-            if let (Some((db, table)), true) = (insert_into, affected > 0) {
+            if let (Some((db, table)), true) = (insert_into.as_ref(), affected > 0) {
                 if has_auto_increment(session, &db, &table)? {
                     let last = conn.last_insert_rowid();
                     // MySQL reports the first id a multi-row INSERT generated.
@@ -186,6 +188,15 @@ fn run_schema_change_job(
             message: done.error_message.unwrap_or_default(),
         }),
     }
+}
+
+/// For users other than the tenant's administrator, SQLite may only touch what the privilege check approved.
+fn restrict_unless_admin<'a>(
+    session: &'a Session,
+    plan: &Plan,
+) -> Option<crate::sqlite::authorizer::AuthorizerGuard<'a>> {
+    (!session.identity.user.is_admin)
+        .then(|| crate::sqlite::authorizer::restrict(session.conn.conn(), plan))
 }
 
 /// Describes a statement for a client that prepares it.

@@ -1,5 +1,6 @@
 //! The session's SQLite connection and everything about talking to SQLite.
 
+pub mod authorizer;
 pub mod connection;
 pub mod errors;
 mod functions;
