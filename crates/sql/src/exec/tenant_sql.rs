@@ -90,7 +90,7 @@ pub fn run(session: &mut Session, stmt: Statement, params: &[Value]) -> Result<O
             };
             let mut last_insert_id = 0;
             if let (Some((db, table)), true) = (insert_into.as_ref(), affected > 0) {
-                if has_auto_increment(session, &db, &table)? {
+                if has_auto_increment(session, db, table)? {
                     let last = conn.last_insert_rowid();
                     // MySQL reports the first id a multi-row INSERT generated.
                     last_insert_id = (last - affected as i64 + 1).max(0) as u64;
