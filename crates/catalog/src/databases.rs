@@ -57,7 +57,7 @@ impl Catalog {
         }
         let name = name.to_ascii_lowercase();
         let mut conn = self.conn.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let exists: bool = tx.query_row(
             "SELECT EXISTS(SELECT 1 FROM databases WHERE tenant_id = ?1 AND name = ?2)",
             params![tenant_id, name],
@@ -86,7 +86,7 @@ impl Catalog {
     pub fn drop_database(&self, tenant_id: i64, name: &str) -> Result<DatabaseEntry> {
         let entry = {
             let mut conn = self.conn.lock();
-            let tx = conn.transaction()?;
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let entry = tx
                 .query_row(
                     "SELECT * FROM databases WHERE tenant_id = ?1 AND name = ?2",

@@ -138,7 +138,7 @@ impl Catalog {
         privileges: &[Privilege],
     ) -> Result<()> {
         let mut conn = self.conn.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         ensure_user(&tx, tenant_id, user)?;
         for p in privileges {
             tx.execute(
@@ -159,7 +159,7 @@ impl Catalog {
         privileges: &[Privilege],
     ) -> Result<()> {
         let mut conn = self.conn.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         ensure_user(&tx, tenant_id, user)?;
         let key = level.key();
         if privileges.contains(&Privilege::All) {

@@ -169,7 +169,7 @@ impl Catalog {
         }
         let iops_weight = spec.iops_weight.unwrap_or(max_cpu.ceil() as i64);
         let mut conn = self.conn.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let exists: bool = tx.query_row(
             "SELECT EXISTS(SELECT 1 FROM resource_units WHERE name = ?1)",
             [name],
@@ -207,7 +207,7 @@ impl Catalog {
     /// Drops a unit config that no pool uses.
     pub fn drop_unit_config(&self, name: &str) -> Result<()> {
         let mut conn = self.conn.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let id: i64 = tx
             .query_row(
                 "SELECT unit_config_id FROM resource_units WHERE name = ?1",
@@ -271,7 +271,7 @@ impl Catalog {
             zone_list.join(";")
         };
         let mut conn = self.conn.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let exists: bool = tx.query_row(
             "SELECT EXISTS(SELECT 1 FROM resource_pools WHERE name = ?1)",
             [name],
@@ -306,7 +306,7 @@ impl Catalog {
     /// Drops a pool that serves no tenant.
     pub fn drop_resource_pool(&self, name: &str) -> Result<()> {
         let mut conn = self.conn.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let owner: Option<i64> = tx
             .query_row(
                 "SELECT tenant_id FROM resource_pools WHERE name = ?1",

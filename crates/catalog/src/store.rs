@@ -9,6 +9,10 @@ use crate::{schema, Result};
 
 /// The sys catalog. One connection, serialised by a mutex: catalog operations are short, and one
 /// writer keeps every multi-row change a single SQLite transaction.
+///
+/// The job registry writes the same file through its own connection, so every transaction that may write
+/// starts IMMEDIATE: a deferred one that read first would fail at once (SQLITE_BUSY_SNAPSHOT) when the other
+/// connection committed in between, instead of waiting for the lock.
 pub struct Catalog {
     pub(crate) conn: Mutex<Connection>,
     pub(crate) storage: Storage,

@@ -172,7 +172,7 @@ impl Catalog {
         }
         let hash = PasswordHash::new(admin_password);
         let mut conn = self.conn.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let exists: bool = tx.query_row(
             "SELECT EXISTS(SELECT 1 FROM tenants WHERE tenant_name = ?1)",
             [name],
@@ -228,7 +228,7 @@ impl Catalog {
     pub fn drop_tenant(&self, name: &str) -> Result<Tenant> {
         let tenant = {
             let mut conn = self.conn.lock();
-            let tx = conn.transaction()?;
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let tenant = tx
                 .query_row(
                     &format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE tenant_name = ?1"),

@@ -66,7 +66,7 @@ impl Catalog {
         }
         let hash = PasswordHash::new(password);
         let mut conn = self.conn.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let exists: bool = tx.query_row(
             "SELECT EXISTS(SELECT 1 FROM users WHERE tenant_id = ?1 AND user_name = ?2)",
             params![tenant_id, name],
@@ -91,7 +91,7 @@ impl Catalog {
     /// Drops a user and its grants; the tenant's administrator cannot be dropped.
     pub fn drop_user(&self, tenant_id: i64, name: &str) -> Result<()> {
         let mut conn = self.conn.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let is_admin: bool = tx
             .query_row(
                 "SELECT is_admin FROM users WHERE tenant_id = ?1 AND user_name = ?2",

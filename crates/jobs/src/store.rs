@@ -51,7 +51,8 @@ const COLUMNS: &str = "job_id, job_type, tenant_id, owner, owner_is_admin, descr
 /// The longest error message kept, as CockroachDB does.
 const MAX_ERROR_LEN: usize = 1024;
 
-/// Access to the job tables.
+/// Access to the job tables. Transactions start IMMEDIATE: the catalog writes the same file through another
+/// connection, and a deferred transaction that read first could not upgrade to a write after its commit.
 pub struct Store {
     conn: Connection,
     last_id: i64,
@@ -128,7 +129,9 @@ impl Store {
         let id = self.next_id();
         let now = now_micros();
         let trace_id = format!("YB{:012X}-{:016X}-0-0", id as u64 >> 20, id as u64);
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             &format!("INSERT INTO jobs ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', '', 0, '', ?8, ?9, NULL, ?9, NULL, NULL, NULL, ?10, ?11, ?12, NULL, NULL, 0)"),
             params![id, new.job_type, new.tenant_id, new.owner, new.owner_is_admin, new.description, new.statement, new.cancelable, now, trace_id, new.parent_job_id, new.payload.to_string()],
@@ -188,7 +191,9 @@ impl Store {
         to: JobState,
         changes: Changes,
     ) -> rusqlite::Result<Option<JobRecord>> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let Some(current) = tx
             .query_row(
                 &format!("SELECT {COLUMNS} FROM jobs WHERE job_id = ?1"),
@@ -272,7 +277,9 @@ impl Store {
         details: &serde_json::Map<String, serde_json::Value>,
         checkpoint: Option<&serde_json::Value>,
     ) -> rusqlite::Result<bool> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let now = now_micros();
         let n = tx.execute(
             "UPDATE jobs SET fraction_completed = ?3, running_status = ?4, modified = ?5 WHERE job_id = ?1 AND epoch = ?2",
@@ -330,7 +337,9 @@ impl Store {
 
     /// Removes jobs that finished before `cutoff`; returns how many.
     pub fn delete_finished_before(&mut self, cutoff: i64) -> rusqlite::Result<usize> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             "DELETE FROM job_progress WHERE job_id IN (SELECT job_id FROM jobs WHERE finished IS NOT NULL AND finished < ?1)",
             [cutoff],

@@ -185,15 +185,9 @@ fn level(c: &mut Cursor) -> Result<ParsedLevel> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::cmd;
     use super::super::{parse as parse_any, Command, Parsed, ParsedLevel};
     use tenantry_catalog::{GrantLevel, Privilege};
-
-    fn cmd(sql: &str) -> Command {
-        match parse_any(sql).unwrap() {
-            Parsed::Command(c) => c,
-            Parsed::Tenant(s) => panic!("parsed as tenant SQL: {s}"),
-        }
-    }
 
     #[test]
     fn users_and_grants() {

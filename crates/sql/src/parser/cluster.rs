@@ -266,14 +266,8 @@ fn alter_system_set(c: &mut Cursor) -> Result<Command> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::cmd;
     use super::super::{parse as parse_any, Command, Parsed};
-
-    fn cmd(sql: &str) -> Command {
-        match parse_any(sql).unwrap() {
-            Parsed::Command(c) => c,
-            Parsed::Tenant(s) => panic!("parsed as tenant SQL: {s}"),
-        }
-    }
 
     #[test]
     fn resource_statements() {

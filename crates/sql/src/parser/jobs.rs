@@ -195,14 +195,8 @@ pub fn rewrite_bracket_statements(sql: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parser::tests::cmd;
     use crate::parser::{parse as parse_any, Parsed};
-
-    fn cmd(sql: &str) -> Command {
-        match parse_any(sql).unwrap() {
-            Parsed::Command(c) => c,
-            Parsed::Tenant(s) => panic!("parsed as tenant SQL: {s}"),
-        }
-    }
 
     #[test]
     fn job_statements() {

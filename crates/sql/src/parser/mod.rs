@@ -354,8 +354,16 @@ fn show_filter(c: &mut Cursor) -> Result<ShowFilter> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Parses an administrative statement, failing the test if it parses as tenant SQL.
+    pub(crate) fn cmd(sql: &str) -> Command {
+        match parse(sql).unwrap() {
+            Parsed::Command(c) => c,
+            Parsed::Tenant(s) => panic!("parsed as tenant SQL: {s}"),
+        }
+    }
 
     #[test]
     fn garbage_is_a_syntax_error() {

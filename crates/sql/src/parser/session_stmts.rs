@@ -252,14 +252,8 @@ fn set_target(c: &mut Cursor) -> Result<SetTarget> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::cmd;
     use super::super::{parse as parse_any, Command, Parsed, SetTarget, ShowFilter, TableRef};
-
-    fn cmd(sql: &str) -> Command {
-        match parse_any(sql).unwrap() {
-            Parsed::Command(c) => c,
-            Parsed::Tenant(s) => panic!("parsed as tenant SQL: {s}"),
-        }
-    }
 
     #[test]
     fn set_forms() {
