@@ -415,3 +415,58 @@ async fn prepared_statements_and_transactions() {
         .unwrap();
     assert_eq!(v, vec![("ac".into(), 9), ("api".into(), 6)]);
 }
+
+#[tokio::test]
+async fn numeric_columns_refuse_what_is_not_a_number() {
+    let server = TestServer::start();
+    let mut c = server.connect_with("root@sys", "", Some("test")).await;
+    c.query_drop(
+        "CREATE TABLE n (i INT, d DECIMAL(10,2), f DOUBLE, s VARCHAR(5), dt DATETIME, b BOOLEAN)",
+    )
+    .await
+    .unwrap();
+    c.query_drop("INSERT INTO n VALUES ('42', '1.5', 2, 7, '2024-01-01 00:00:00', TRUE)")
+        .await
+        .unwrap();
+    let row: Option<(i64, String, f64, String, String, i64)> = c
+        .query_first("SELECT i, d, f, s, dt, b FROM n")
+        .await
+        .unwrap();
+    assert_eq!(
+        row,
+        Some((
+            42,
+            "1.50".into(),
+            2.0,
+            "7".into(),
+            "2024-01-01 00:00:00".into(),
+            1
+        ))
+    );
+    for sql in [
+        "INSERT INTO n (i) VALUES ('abc')",
+        "INSERT INTO n (d) VALUES ('1,5')",
+        "UPDATE n SET f = 'nope'",
+    ] {
+        let (code, state, msg) = expect_error(&mut c, sql).await;
+        assert_eq!((code, state.as_str()), (1366, "HY000"), "{sql}: {msg}");
+    }
+    c.query_drop("ALTER TABLE n ADD COLUMN k BIGINT DEFAULT 1")
+        .await
+        .unwrap();
+    assert_eq!(
+        expect_error(&mut c, "INSERT INTO n (k) VALUES ('z')")
+            .await
+            .0,
+        1366
+    );
+    c.query_drop("ALTER TABLE n MODIFY s INT").await.unwrap();
+    assert_eq!(
+        expect_error(&mut c, "INSERT INTO n (s) VALUES ('seven')")
+            .await
+            .0,
+        1366
+    );
+    let n: Option<i64> = c.query_first("SELECT COUNT(*) FROM n").await.unwrap();
+    assert_eq!(n, Some(1), "refused rows changed nothing");
+}

@@ -69,6 +69,14 @@ pub enum SqlError {
     /// A foreign key violation.
     #[error("Cannot add or update a child row: a foreign key constraint fails ({0})")]
     ForeignKey(String),
+    /// A value that does not fit a numeric column (MySQL's strict mode).
+    #[error("Incorrect {kind} value for column '{column}'")]
+    IncorrectValue {
+        /// `integer` or `decimal`.
+        kind: &'static str,
+        /// The column.
+        column: String,
+    },
     /// A CHECK violation.
     #[error("Check constraint '{0}' is violated.")]
     CheckViolated(String),
@@ -218,6 +226,7 @@ impl SqlError {
             Self::NotNull(_) => (1048, "23000", "23502"),
             Self::ForeignKey(_) => (1452, "23000", "23503"),
             Self::CheckViolated(_) => (3819, "HY000", "23514"),
+            Self::IncorrectValue { .. } => (1366, "HY000", "22P02"),
             Self::WrongTableDefinition(_) => (1075, "42000", "42P16"),
             Self::AccessDenied { .. } => (1045, "28000", "28P01"),
             Self::TableAccessDenied { .. } => (1142, "42000", "42501"),

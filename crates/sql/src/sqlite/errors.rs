@@ -37,7 +37,15 @@ pub fn map_sqlite_error(e: rusqlite::Error) -> SqlError {
                     SqlError::NotNull(detail.rsplit('.').next().unwrap_or(&detail).to_string())
                 }
                 ffi::SQLITE_CONSTRAINT_FOREIGNKEY => SqlError::ForeignKey(detail),
-                ffi::SQLITE_CONSTRAINT_CHECK => SqlError::CheckViolated(detail),
+                ffi::SQLITE_CONSTRAINT_CHECK => {
+                    match detail.strip_prefix(crate::translate::TYPE_CHECK_PREFIX) {
+                        Some(column) => SqlError::IncorrectValue {
+                            kind: "number",
+                            column: column.to_string(),
+                        },
+                        None => SqlError::CheckViolated(detail),
+                    }
+                }
                 _ => SqlError::Sqlite(msg),
             };
         }

@@ -345,6 +345,7 @@ fn column(col: &ColumnDef, table_pk: Option<&[String]>) -> Result<RenderedColumn
                 " COLLATE NOCASE"
             });
         }
+        sql.push_str(&type_check(&col.name.value, &ty));
     }
     if let Some(d) = default {
         sql.push_str(" DEFAULT ");
@@ -360,6 +361,27 @@ fn column(col: &ColumnDef, table_pk: Option<&[String]>) -> Result<RenderedColumn
         primary_key,
         unique,
     })
+}
+
+/// The name prefix of the CHECK constraints that keep numeric columns numeric.
+pub const TYPE_CHECK_PREFIX: &str = "type_check$";
+
+/// MySQL (strict, OceanBase's default) refuses `'abc'` for a number; SQLite would store the text. SQLite applies
+/// the column's affinity before CHECK constraints run, so `'42'` still becomes 42 and only what is not a
+/// number is refused (reported as MySQL's 1366).
+fn type_check(column: &str, declared: &str) -> String {
+    let allowed = match crate::sqlite::results::declared_kind(declared) {
+        crate::value::ColumnKind::Int => "'integer'",
+        crate::value::ColumnKind::Float | crate::value::ColumnKind::Decimal(_) => {
+            "'integer', 'real'"
+        }
+        _ => return String::new(),
+    };
+    format!(
+        " CONSTRAINT {} CHECK (typeof({}) IN ({allowed}, 'null'))",
+        quote(&format!("{TYPE_CHECK_PREFIX}{column}")),
+        quote(column)
+    )
 }
 
 /// A declared type SQLite accepts, and whether it is a text type.

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use sqlparser::ast::{FromTable, Statement, TableFactor, TableObject};
 use tenantry_catalog::Privilege;
 
-pub use ddl::{auto_increment_type, mysql_index_name};
+pub use ddl::{auto_increment_type, mysql_index_name, TYPE_CHECK_PREFIX};
 pub use exprs::SessionContext;
 pub use names::quote;
 
