@@ -470,3 +470,55 @@ async fn numeric_columns_refuse_what_is_not_a_number() {
     let n: Option<i64> = c.query_first("SELECT COUNT(*) FROM n").await.unwrap();
     assert_eq!(n, Some(1), "refused rows changed nothing");
 }
+
+#[tokio::test]
+async fn information_schema_describes_what_the_user_may_see() {
+    let server = TestServer::start();
+    server.create_tenant("t1").await;
+    let mut root = server.connect("root@t1").await;
+    root.query_drop("CREATE DATABASE shop").await.unwrap();
+    root.query_drop("CREATE DATABASE hidden").await.unwrap();
+    root.query_drop("CREATE TABLE shop.items (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(64) NOT NULL DEFAULT 'x')").await.unwrap();
+    root.query_drop("CREATE TABLE hidden.h (a INT)")
+        .await
+        .unwrap();
+    root.query_drop("CREATE USER u IDENTIFIED BY 'pw'")
+        .await
+        .unwrap();
+    root.query_drop("GRANT SELECT ON shop.* TO u")
+        .await
+        .unwrap();
+    let mut u = server.connect_with("u@t1", "pw", None).await;
+    let schemas: Vec<String> = u
+        .query("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY 1")
+        .await
+        .unwrap();
+    assert_eq!(schemas, vec!["information_schema", "oceanbase", "shop"]);
+    let tables: Vec<(String, String)> = u
+        .query("SELECT table_schema, table_name FROM information_schema.tables")
+        .await
+        .unwrap();
+    assert_eq!(tables, vec![("shop".to_string(), "items".to_string())]);
+    let cols: Vec<(String, String, String, String)> = u
+        .query("SELECT column_name, column_type, is_nullable, extra FROM information_schema.columns WHERE table_name = 'items' ORDER BY ordinal_position")
+        .await
+        .unwrap();
+    assert_eq!(
+        cols,
+        vec![
+            (
+                "id".into(),
+                "int".into(),
+                "NO".into(),
+                "auto_increment".into()
+            ),
+            ("name".into(), "varchar(64)".into(), "NO".into(), "".into()),
+        ]
+    );
+    let mut other = server.connect("root@sys").await;
+    let n: Option<i64> = other
+        .query_first("SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'items'")
+        .await
+        .unwrap();
+    assert_eq!(n, Some(0), "another tenant's tables do not appear");
+}

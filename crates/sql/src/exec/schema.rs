@@ -103,21 +103,7 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
             }
             let col_refs: Vec<&str> = cols.iter().map(String::as_str).collect();
             let mut rs = ResultSet::with_text_columns(&col_refs);
-            let tables: Vec<(String, String)> = if is_system_schema(&db) {
-                views::list(&db, &session.identity)
-                    .into_iter()
-                    .map(|v| (v.to_string(), "SYSTEM VIEW".to_string()))
-                    .collect()
-            } else {
-                let sql = format!(
-                    "SELECT name, CASE type WHEN 'view' THEN 'VIEW' ELSE 'BASE TABLE' END FROM {}.sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
-                    quote(&db)
-                );
-                let mut stmt = session.conn.conn().prepare(&sql)?;
-                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                rows.collect::<rusqlite::Result<_>>()?
-            };
-            for (name, kind) in tables {
+            for (name, kind) in list_tables(session, &db)? {
                 let mut row = vec![Value::Text(name)];
                 if full {
                     row.push(Value::Text(kind));
@@ -174,6 +160,23 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
             "not a schema statement: {other:?}"
         ))),
     }
+}
+
+/// The tables and views of a database (attached, or a system schema), with MySQL's table types, by name.
+pub(crate) fn list_tables(session: &Session, db: &str) -> Result<Vec<(String, String)>> {
+    if is_system_schema(db) {
+        return Ok(views::list(db, &session.identity)
+            .into_iter()
+            .map(|v| (v.to_string(), "SYSTEM VIEW".to_string()))
+            .collect());
+    }
+    let sql = format!(
+        "SELECT name, CASE type WHEN 'view' THEN 'VIEW' ELSE 'BASE TABLE' END FROM {}.sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+        quote(db)
+    );
+    let mut stmt = session.conn.conn().prepare(&sql)?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// `USE db`: the database must exist and the user must hold some privilege on it.
@@ -344,7 +347,7 @@ fn mysql_type(decl: &str) -> String {
     }
 }
 
-fn describe_table(session: &Session, db: &str, table: &str) -> Result<ResultSet> {
+pub(crate) fn describe_table(session: &Session, db: &str, table: &str) -> Result<ResultSet> {
     let mut rs =
         ResultSet::with_text_columns(&["Field", "Type", "Null", "Key", "Default", "Extra"]);
     let auto = is_auto_increment(session, db, table)?;

@@ -63,6 +63,22 @@ fn prepare_plan(session: &mut Session, stmt: Statement) -> Result<Plan> {
             });
         }
     }
+    if plan
+        .system_tables
+        .iter()
+        .any(|(schema, _)| schema == "information_schema")
+    {
+        // information_schema describes every database the user may see: attach them (outside a transaction;
+        // inside one, it shows those already attached).
+        let tenant_id = session.identity.tenant.tenant_id;
+        for d in session.engine.catalog().databases(tenant_id)? {
+            if privileges::has_any(session, &d.name)? && !session.conn.in_transaction() {
+                session
+                    .conn
+                    .ensure_attached(session.engine.catalog(), &d.name)?;
+            }
+        }
+    }
     views::materialize(session, &plan.system_tables)?;
     Ok(plan)
 }

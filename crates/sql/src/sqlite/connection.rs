@@ -76,6 +76,11 @@ impl TenantConnection {
         Ok(())
     }
 
+    /// Whether database `db` is attached.
+    pub fn is_attached(&self, db: &str) -> bool {
+        self.attached.contains_key(db)
+    }
+
     /// Detaches a database (after it was dropped, or to re-attach a new file of the same name).
     pub fn detach(&mut self, db: &str) -> Result<()> {
         if self.attached.remove(db).is_some() {
