@@ -167,6 +167,9 @@ async fn tenants_are_isolated() {
         "ATTACH DATABASE '/etc/passwd' AS x",
         "PRAGMA database_list",
         "SELECT * FROM sqlite_dbpage",
+        "SELECT * FROM test.sqlite_dbpage",
+        "UPDATE test.sqlite_dbpage SET data = zeroblob(4096) WHERE pgno = 1",
+        "SELECT * FROM pragma_table_info('t', 'secret')",
         "VACUUM INTO '/tmp/x.db'",
     ] {
         assert!(b.query_drop(sql).await.is_err(), "{sql} must fail");

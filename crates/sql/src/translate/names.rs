@@ -19,6 +19,9 @@ pub fn qualify(stmt: &mut Statement, current_db: Option<&str>) -> Result<Vec<(St
             Ok(p) => p,
             Err(e) => return ControlFlow::Break(e),
         };
+        if parts.last().is_some_and(|t| is_engine_internal(t)) {
+            return ControlFlow::Break(SqlError::Unsupported(format!("access to '{name}'")));
+        }
         match parts.as_slice() {
             [table] if ctes.contains(&table.to_ascii_lowercase()) => {}
             [table] => match current_db {
@@ -41,6 +44,16 @@ pub fn qualify(stmt: &mut Statement, current_db: Option<&str>) -> Result<Vec<(St
         ControlFlow::Break(e) => Err(e),
         ControlFlow::Continue(()) => Ok(relations),
     }
+}
+
+/// SQLite's raw-page and pragma tables: reading or writing them would bypass everything above SQLite
+/// (`sqlite_dbpage` can even overwrite pages), so no statement may name them.
+fn is_engine_internal(table: &str) -> bool {
+    let t = table.to_ascii_lowercase();
+    t == "sqlite_dbpage"
+        || t == "dbstat"
+        || t.starts_with("pragma_")
+        || t.starts_with("sqlite_stat")
 }
 
 /// The (db, table) of an already qualified name.
