@@ -7,7 +7,9 @@
 mod error;
 mod files;
 mod open;
+mod snapshot;
 
 pub use error::StorageError;
 pub use files::{is_valid_name, Storage};
 pub use open::{configure_connection, open_database};
+pub use snapshot::{PageChunk, PageSnapshot, PageWriter};
