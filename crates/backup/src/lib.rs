@@ -1,0 +1,17 @@
+//! The backup store: a destination (through `object_store`, so that `file://` today and `s3://` later share one
+//! code path) holding content-addressed chunks of database pages and the manifests that describe backup sets.
+//!
+//! Layout under a destination:
+//! - `chunks/<first two hex digits>/<BLAKE3 hex of the raw bytes>`: zstd-compressed page runs. A chunk the
+//!   destination already holds is never written again, so an incremental backup costs what changed.
+//! - `<set path>/manifest.json`: written last; a set without one is incomplete and never restorable.
+//!
+//! Every chunk read is verified against its hash; a mismatch names the set's chunk.
+
+mod error;
+mod image;
+mod store;
+
+pub use error::BackupError;
+pub use image::{backup_database, restore_database, ChunkEntry, DatabaseImage, Manifest};
+pub use store::{BackupStore, ChunkWrite};
