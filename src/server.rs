@@ -80,6 +80,13 @@ async fn serve(args: StartArgs) -> Result<(), ServerError> {
                     catalog.clone(),
                 )),
             );
+            jobs.register_kind(
+                tenantry_kinds::backup::BACKUP,
+                Arc::new(tenantry_kinds::backup::Backup::new(
+                    catalog.clone(),
+                    tokio::runtime::Handle::current(),
+                )),
+            );
             let engine = Engine::new(catalog, jobs.clone());
             engine.apply_parameters()?;
             // Recovery runs before the listeners open: interrupted jobs resume or revert first.

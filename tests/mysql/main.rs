@@ -1,5 +1,6 @@
 //! End-to-end tests of the MySQL surface: the real server binary, real sockets, real clients.
 
+mod backup;
 mod cli_smoke;
 mod cluster;
 mod common;

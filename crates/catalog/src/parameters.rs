@@ -75,7 +75,29 @@ pub static PARAMETERS: &[ParameterDef] = &[
         section: "ROOT_SERVICE",
         check: check_concurrency,
     },
+    ParameterDef {
+        name: "data_backup_dest",
+        scope: Scope::Tenant,
+        data_type: "STRING",
+        default: "",
+        info: "where the tenant's data backups go: file:///absolute/path (empty: none)",
+        section: "OBSERVER",
+        check: check_backup_dest,
+    },
 ];
+
+fn check_backup_dest(v: &str) -> std::result::Result<String, String> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Ok(String::new());
+    }
+    match v.strip_prefix("file://") {
+        Some(path) if path.starts_with('/') && !path.contains("/../") && !path.ends_with("/..") => {
+            Ok(v.trim_end_matches('/').to_string())
+        }
+        _ => Err("expected file:///absolute/path".into()),
+    }
+}
 
 fn check_duration(v: &str) -> std::result::Result<String, String> {
     parse_duration(v).map(|_| v.trim().to_string())

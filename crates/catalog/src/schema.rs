@@ -95,6 +95,12 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Takes the next value of a sequence, creating it (starting at 1) if needed, inside the caller's transaction.
+pub fn next_value(conn: &Connection, sequence: &str) -> rusqlite::Result<i64> {
+    conn.execute("INSERT OR IGNORE INTO sequences VALUES (?1, 1)", [sequence])?;
+    next_id(conn, sequence)
+}
+
 /// Takes the next id of a named sequence inside the caller's transaction.
 pub fn next_id(conn: &Connection, sequence: &str) -> rusqlite::Result<i64> {
     conn.query_row(

@@ -224,6 +224,15 @@ impl Catalog {
         Ok(tenant)
     }
 
+    /// The next backup set id of a tenant (1, 2, ...; never reused).
+    pub fn next_backup_set_id(&self, tenant_id: i64) -> Result<i64> {
+        let conn = self.conn.lock();
+        Ok(crate::schema::next_value(
+            &conn,
+            &format!("backup_set_{tenant_id}"),
+        )?)
+    }
+
     /// Drops a user tenant: its users, grants, databases and parameters go, its pool is freed, then its files are removed.
     pub fn drop_tenant(&self, name: &str) -> Result<Tenant> {
         let tenant = {

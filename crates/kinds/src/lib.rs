@@ -1,6 +1,7 @@
 //! Job kinds: the work (and its undo) behind each type of job. Each kind implements
 //! [`tenantry_jobs::JobKind`]; the SQL layer creates jobs with a kind's payload.
 
+pub mod backup;
 pub mod schema_change;
 mod throttle;
 

@@ -1,6 +1,7 @@
 //! Executors, one module per family of statements.
 
 pub mod accounts;
+pub mod backup;
 pub mod cluster;
 pub mod filter;
 pub mod jobs;

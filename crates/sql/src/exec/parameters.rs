@@ -27,6 +27,9 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
                     value: value.clone(),
                     reason,
                 })?;
+                if def.name == "data_backup_dest" && !value.trim().is_empty() {
+                    crate::exec::backup::check_destination(value.trim())?;
+                }
                 resolved.push((def.name, value.clone(), scope_tenant));
             }
             for (name, value, scope_tenant) in resolved {

@@ -49,6 +49,26 @@ pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
             }
         }
         Command::ShowParameters { like, tenant }
+    } else if c.eat_words(&["ALTER", "SYSTEM", "BACKUP"]) {
+        let incremental = c.eat_word("INCREMENTAL");
+        if c.is_word("TENANT") {
+            return Err(SqlError::Unsupported(
+                "ALTER SYSTEM BACKUP TENANT (backups from the sys tenant)".into(),
+            ));
+        }
+        c.expect_word("DATABASE")?;
+        let plus_archivelog = c.eat_words(&["PLUS", "ARCHIVELOG"]);
+        let description = if c.eat_word("DESCRIPTION") {
+            c.eat_eq();
+            c.string()?
+        } else {
+            String::new()
+        };
+        Command::BackupDatabase {
+            incremental,
+            plus_archivelog,
+            description,
+        }
     } else if c.is_word("ALTER") && c.is_word_at(1, "SYSTEM") {
         return Err(SqlError::Unsupported(format!(
             "'{}'",

@@ -96,6 +96,15 @@ pub enum Command {
         /// The tenant named by TENANT.
         tenant: Option<String>,
     },
+    /// `ALTER SYSTEM BACKUP [INCREMENTAL] DATABASE [PLUS ARCHIVELOG] [DESCRIPTION 'x']` (inside a tenant).
+    BackupDatabase {
+        /// INCREMENTAL.
+        incremental: bool,
+        /// PLUS ARCHIVELOG.
+        plus_archivelog: bool,
+        /// DESCRIPTION.
+        description: String,
+    },
     /// `SHOW PARAMETERS [LIKE 'p'] [TENANT = t]`.
     ShowParameters {
         /// The LIKE pattern.

@@ -1,0 +1,232 @@
+//! `BACKUP` jobs: a consistent cut of every database of a tenant, plus its catalog entries, into a backup set.
+//!
+//! The cut: the work takes every database's write lock for a moment, opens a read snapshot of each, and lets the
+//! writers go; the snapshots then stream their pages in bounded chunks (the units between cancellation checks),
+//! paced to `bulk_io_max_rate`. Chunks the destination already holds are not written again. The manifest, which
+//! makes the set complete, is written in the same step as the job's success ([`JobContext::finish`]), so a
+//! canceled or failed backup never leaves a complete-looking set. Nothing needs undoing: chunks without a
+//! manifest are garbage for the cleanup job.
+
+use std::sync::Arc;
+
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+use tenantry_backup::{backup_database, BackupError, BackupStore, Manifest};
+use tenantry_catalog::Catalog;
+use tenantry_jobs::{JobContext, JobError, JobKind, JobRecord};
+use tenantry_storage::{open_database, PageSnapshot};
+use tokio::runtime::Handle;
+
+use crate::Throttle;
+
+/// The job type name of backups.
+pub const BACKUP: &str = "BACKUP";
+
+/// Pages per chunk (256 KiB at SQLite's default 4 KiB pages): the unit of work, dedup and verification.
+const PAGES_PER_CHUNK: u32 = 64;
+
+/// What a backup job does.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BackupPayload {
+    /// The tenant.
+    pub tenant_id: i64,
+    /// Its name.
+    pub tenant_name: String,
+    /// The destination URI.
+    pub dest: String,
+    /// The set's number within the tenant.
+    pub set_id: i64,
+    /// INCREMENTAL was asked for (every set stores only chunks the destination lacks either way).
+    pub incremental: bool,
+    /// PLUS ARCHIVELOG was asked for.
+    pub plus_archivelog: bool,
+    /// DESCRIPTION.
+    pub description: String,
+}
+
+impl BackupPayload {
+    /// Where the set's manifest goes.
+    pub fn manifest_path(&self) -> String {
+        format!(
+            "tenant_{}/backup_set_{}/manifest.json",
+            self.tenant_id, self.set_id
+        )
+    }
+}
+
+/// The backup kind.
+pub struct Backup {
+    catalog: Arc<Catalog>,
+    runtime: Handle,
+}
+
+impl Backup {
+    /// A kind that finds databases through `catalog` and drives destinations on `runtime`.
+    pub fn new(catalog: Arc<Catalog>, runtime: Handle) -> Self {
+        Self { catalog, runtime }
+    }
+
+    /// The catalog entries a set carries: databases, users (with their password verifiers) and grants.
+    fn catalog_entries(&self, tenant_id: i64) -> Result<serde_json::Value, JobError> {
+        let err = |e: tenantry_catalog::CatalogError| JobError::Retryable(e.to_string());
+        let databases: Vec<String> = self
+            .catalog
+            .databases(tenant_id)
+            .map_err(err)?
+            .into_iter()
+            .map(|d| d.name)
+            .collect();
+        let mut users = Vec::new();
+        for u in self.catalog.users(tenant_id).map_err(err)? {
+            let grants: Vec<serde_json::Value> = self
+                .catalog
+                .grants(tenant_id, &u.name)
+                .map_err(err)?
+                .into_iter()
+                .map(|g| {
+                    let level = match g.level {
+                        tenantry_catalog::GrantLevel::Global => "*".to_string(),
+                        tenantry_catalog::GrantLevel::Database(d) => d,
+                    };
+                    serde_json::json!({ "level": level, "privilege": g.privilege.as_str() })
+                })
+                .collect();
+            users.push(serde_json::json!({
+                "name": u.name,
+                "native_hash": u.native_hash,
+                "scram_verifier": u.scram_verifier,
+                "is_admin": u.is_admin,
+                "grants": grants,
+            }));
+        }
+        Ok(serde_json::json!({ "databases": databases, "users": users }))
+    }
+}
+
+fn from_backup(e: BackupError) -> JobError {
+    match e {
+        BackupError::Stopped => JobError::Interrupted,
+        other => JobError::Permanent {
+            code: -9099,
+            message: other.to_string(),
+        },
+    }
+}
+
+fn payload(job: &JobRecord) -> Result<BackupPayload, JobError> {
+    serde_json::from_value(job.payload.clone()).map_err(|e| JobError::Permanent {
+        code: -4016,
+        message: format!("bad backup payload: {e}"),
+    })
+}
+
+/// Takes a database's write lock, stopping on a cancel while another writer holds it.
+fn lock_writes(conn: &Connection, ctx: &JobContext) -> Result<(), JobError> {
+    conn.busy_timeout(std::time::Duration::from_millis(20))
+        .map_err(|e| JobError::Retryable(e.to_string()))?;
+    loop {
+        match conn.execute_batch("BEGIN IMMEDIATE") {
+            Ok(()) => return Ok(()),
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if f.code == rusqlite::ErrorCode::DatabaseBusy =>
+            {
+                ctx.check()?;
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            Err(e) => return Err(JobError::Retryable(e.to_string())),
+        }
+    }
+}
+
+impl JobKind for Backup {
+    fn run(&self, job: &JobRecord, ctx: &JobContext) -> Result<(), JobError> {
+        let p = payload(job)?;
+        let store = BackupStore::open(&p.dest, self.runtime.clone()).map_err(from_backup)?;
+        let databases = self
+            .catalog
+            .databases(p.tenant_id)
+            .map_err(|e| JobError::Retryable(e.to_string()))?;
+        ctx.set_phase("BACKUP_DATA")?;
+        // The cut: every database's writers wait a moment while all snapshots open together.
+        let mut snapshots = Vec::new();
+        {
+            let mut locks = Vec::new();
+            for d in &databases {
+                let path = self
+                    .catalog
+                    .storage()
+                    .database_path(p.tenant_id, d.database_id);
+                let conn = open_database(&path).map_err(|e| JobError::Retryable(e.to_string()))?;
+                lock_writes(&conn, ctx)?;
+                locks.push((d.name.clone(), path, conn));
+            }
+            for (name, path, _) in &locks {
+                let snap =
+                    PageSnapshot::open(path).map_err(|e| JobError::Retryable(e.to_string()))?;
+                snapshots.push((name.clone(), snap));
+            }
+            for (_, _, conn) in &locks {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+        }
+        let catalog = self.catalog_entries(p.tenant_id)?;
+        let total: u64 = snapshots
+            .iter()
+            .map(|(_, s)| u64::from(s.page_count()) * u64::from(s.page_size()))
+            .sum();
+        ctx.set_detail("bytes_total", total);
+        let throttle = Throttle::new(self.catalog.bulk_io_max_rate().unwrap_or(0));
+        let started = std::time::Instant::now();
+        let (mut input, mut output, mut files) = (0u64, 0u64, 0u64);
+        let mut images = Vec::new();
+        for (name, snap) in &snapshots {
+            let image = backup_database(name, snap, &store, PAGES_PER_CHUNK, |read, stored| {
+                if ctx.is_interrupted() {
+                    return Err(BackupError::Stopped);
+                }
+                input += read;
+                output += stored;
+                files += u64::from(stored > 0);
+                let rate = output as f64 / started.elapsed().as_secs_f64().max(0.001);
+                ctx.set_detail("input_bytes", input);
+                ctx.set_detail("output_bytes", output);
+                ctx.set_detail("file_count", files);
+                ctx.set_detail("output_rate_bytes", rate as u64);
+                ctx.set_progress(
+                    input as f64 / total.max(1) as f64 * 0.99,
+                    format!("{input} of {total} bytes read"),
+                );
+                if throttle.pace(input, || ctx.is_interrupted()) {
+                    Ok(())
+                } else {
+                    Err(BackupError::Stopped)
+                }
+            })
+            .map_err(from_backup)?;
+            images.push(image);
+        }
+        let manifest = Manifest {
+            format: 1,
+            databases: images,
+            catalog,
+        };
+        let bytes = serde_json::to_vec(&manifest).map_err(|e| JobError::Permanent {
+            code: -4016,
+            message: e.to_string(),
+        })?;
+        ctx.set_phase("BACKUP_COMPLETE_SET")?;
+        ctx.finish(|| {
+            store
+                .put_object(&p.manifest_path(), bytes)
+                .map_err(from_backup)
+        })?;
+        ctx.set_progress(1.0, format!("{input} bytes read, {output} bytes stored"));
+        Ok(())
+    }
+
+    /// A set without a manifest is incomplete by definition, and chunks may be shared with complete sets:
+    /// removing an incomplete set's own chunks is the cleanup job's work, not the undo's.
+    fn undo(&self, _job: &JobRecord, _ctx: &JobContext) -> Result<(), JobError> {
+        Ok(())
+    }
+}
