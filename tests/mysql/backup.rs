@@ -155,3 +155,175 @@ async fn backup_a_tenant_and_restore_the_set() {
         .await
         .unwrap();
 }
+
+async fn start_backups(server: &TestServer, tenants: &[(&str, &str)]) {
+    for (login, _) in tenants {
+        let mut t = server.connect(login).await;
+        t.query_drop("ALTER SYSTEM BACKUP DATABASE").await.unwrap();
+    }
+}
+
+async fn backup_statuses(server: &TestServer) -> Vec<(i64, String, i64)> {
+    let mut sys = server.connect("root@sys").await;
+    let mut rows: Vec<(i64, String, i64)> = sys
+        .query("SELECT TENANT_ID, STATUS, RESULT FROM oceanbase.CDB_OB_BACKUP_JOBS UNION ALL SELECT TENANT_ID, STATUS, RESULT FROM oceanbase.CDB_OB_BACKUP_JOB_HISTORY")
+        .await
+        .unwrap();
+    rows.sort();
+    rows
+}
+
+async fn wait_until_settled(server: &TestServer) {
+    let mut sys = server.connect("root@sys").await;
+    for _ in 0..500 {
+        let n: Option<i64> = sys
+            .query_first(
+                "SELECT COUNT(*) FROM oceanbase.CDB_OB_BACKUP_JOBS WHERE STATUS = 'CANCELING'",
+            )
+            .await
+            .unwrap();
+        if n == Some(0) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_backup_as_the_seeds_describe() {
+    let server = TestServer::start();
+    let mut sys = server.connect("root@sys").await;
+    sys.query_drop("CREATE RESOURCE UNIT u1 MAX_CPU 1, MEMORY_SIZE '2G'")
+        .await
+        .unwrap();
+    for (t, mode) in [("mysql_tenant", "mysql"), ("oracle_tenant", "oracle")] {
+        sys.query_drop(format!(
+            "CREATE RESOURCE POOL pool_{t} UNIT = 'u1', UNIT_NUM = 1"
+        ))
+        .await
+        .unwrap();
+        sys.query_drop(format!("CREATE TENANT {t} RESOURCE_POOL_LIST = ('pool_{t}') SET ob_compatibility_mode = '{mode}'")).await.unwrap();
+    }
+    let dest_dir = tempfile::tempdir().unwrap();
+    let tenants = [
+        ("root@mysql_tenant", "mysql_tenant"),
+        ("SYS@oracle_tenant", "oracle_tenant"),
+    ];
+    for (login, name) in tenants {
+        let mut t = server.connect(login).await;
+        t.query_drop("CREATE TABLE test.big (id INTEGER PRIMARY KEY, v VARCHAR(40))")
+            .await
+            .unwrap();
+        t.query_drop("INSERT INTO test.big (id, v) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100000) SELECT x, 'row-' || x FROM c").await.unwrap();
+        // sys may set a tenant's destination.
+        sys.query_drop(format!(
+            "ALTER SYSTEM SET DATA_BACKUP_DEST = 'file://{}/{name}' TENANT = {name}",
+            dest_dir.path().display()
+        ))
+        .await
+        .unwrap();
+    }
+    sys.query_drop("ALTER SYSTEM SET bulk_io_max_rate = '128KB'")
+        .await
+        .unwrap();
+
+    // Seed 000 / 002: the sys tenant stops the backups of every tenant.
+    start_backups(&server, &tenants).await;
+    sys.query_drop("ALTER SYSTEM CANCEL BACKUP;").await.unwrap();
+    wait_until_settled(&server).await;
+    assert_eq!(
+        backup_statuses(&server).await,
+        vec![
+            (1001, "CANCELED".into(), -4072),
+            (1002, "CANCELED".into(), -4072)
+        ]
+    );
+
+    // The sys tenant stops one tenant's backup; the other keeps running.
+    start_backups(&server, &tenants).await;
+    sys.query_drop("ALTER SYSTEM CANCEL BACKUP TENANT = mysql_tenant;")
+        .await
+        .unwrap();
+    wait_until_settled(&server).await;
+    let s = backup_statuses(&server).await;
+    assert!(
+        s.contains(&(1001, "CANCELED".into(), -4072))
+            && s.iter()
+                .filter(|r| r.0 == 1001 && r.1 == "CANCELED")
+                .count()
+                == 2,
+        "{s:?}"
+    );
+    assert!(s.contains(&(1002, "DOING".into(), 0)), "{s:?}");
+
+    // A tenant stops its own backup; naming a tenant from a user tenant is refused.
+    let mut oracle = server.connect("SYS@oracle_tenant").await;
+    let (code, state, msg) = expect_error(
+        &mut oracle,
+        "ALTER SYSTEM CANCEL BACKUP TENANT = oracle_tenant",
+    )
+    .await;
+    assert_eq!(
+        (code, state.as_str(), msg.as_str()),
+        (1235, "0A000", "Not supported feature or function")
+    );
+    oracle
+        .query_drop("ALTER SYSTEM CANCEL BACKUP;")
+        .await
+        .unwrap();
+    wait_until_settled(&server).await;
+    let history: Vec<(String, i64, Option<String>)> = oracle
+        .query("SELECT STATUS, RESULT, END_TIMESTAMP FROM oceanbase.DBA_OB_BACKUP_JOB_HISTORY")
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 2);
+    assert!(
+        history
+            .iter()
+            .all(|(s, r, end)| s == "CANCELED" && *r == -4072 && end.is_some()),
+        "{history:?}"
+    );
+    let files: Vec<(String, String)> = oracle
+        .query("SELECT STATUS, FILE_STATUS FROM oceanbase.DBA_OB_BACKUP_SET_FILES")
+        .await
+        .unwrap();
+    assert!(
+        files
+            .iter()
+            .all(|f| f == &("FAILED".to_string(), "INCOMPLETE".to_string())),
+        "{files:?}"
+    );
+    // Nothing running is not an error; other users may not cancel.
+    oracle
+        .query_drop("ALTER SYSTEM CANCEL BACKUP")
+        .await
+        .unwrap();
+    oracle
+        .query_drop("CREATE USER someone IDENTIFIED BY 'pw'")
+        .await
+        .unwrap();
+    let mut someone = server
+        .connect_with("someone@oracle_tenant", "pw", None)
+        .await;
+    assert_eq!(
+        expect_error(&mut someone, "ALTER SYSTEM CANCEL BACKUP")
+            .await
+            .0,
+        1227
+    );
+    // A user tenant sees only its own backup jobs.
+    let mine: Vec<i64> = oracle
+        .query("SELECT BACKUP_SET_ID FROM oceanbase.DBA_OB_BACKUP_JOB_HISTORY ORDER BY 1")
+        .await
+        .unwrap();
+    assert_eq!(mine, vec![1, 2]);
+    assert_eq!(
+        expect_error(&mut oracle, "SELECT * FROM oceanbase.CDB_OB_BACKUP_JOBS")
+            .await
+            .0,
+        1146
+    );
+    sys.query_drop("ALTER SYSTEM SET bulk_io_max_rate = '0'")
+        .await
+        .unwrap();
+}

@@ -20,6 +20,9 @@ pub enum SqlError {
     /// A feature or statement form the server does not have.
     #[error("{0} not supported")]
     Unsupported(String),
+    /// OceanBase's refusal of a clause a user tenant may not use (e.g. TENANT in CANCEL BACKUP).
+    #[error("Not supported feature or function")]
+    NotSupportedFeature,
     /// A table statement without a current database.
     #[error("No database selected")]
     NoDatabaseSelected,
@@ -211,7 +214,7 @@ impl SqlError {
         let (mysql_code, mysql_state, pg_state): (u16, &'static str, &'static str) = match self {
             Self::Syntax { .. } => (1064, "42000", "42601"),
             Self::EmptyQuery => (1065, "42000", "42601"),
-            Self::Unsupported(_) => (1235, "0A000", "0A000"),
+            Self::Unsupported(_) | Self::NotSupportedFeature => (1235, "0A000", "0A000"),
             Self::NoDatabaseSelected => (1046, "3D000", "3D000"),
             Self::UnknownDatabase(_) => (1049, "42000", "3D000"),
             Self::DatabaseExists(_) => (1007, "HY000", "42P04"),

@@ -28,6 +28,9 @@ pub fn check_destination(uri: &str) -> Result<()> {
 
 /// Runs a backup statement.
 pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
+    if let Command::CancelBackup { tenants } = cmd {
+        return cancel(session, tenants);
+    }
     let Command::BackupDatabase {
         incremental,
         plus_archivelog,
@@ -88,4 +91,55 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
     })?;
     // As in OceanBase, the statement returns at once; the job shows in SHOW JOBS and the backup views.
     Ok(Output::ok())
+}
+
+/// `ALTER SYSTEM CANCEL BACKUP [TENANT = ...]` (seeds 000 and 002): root@sys cancels every user tenant's backups,
+/// or those of the tenants it names; a tenant's administrator cancels its own tenant's, and may not name tenants.
+/// Nothing to cancel is not an error.
+fn cancel(session: &mut Session, tenants: Option<Vec<String>>) -> Result<Output> {
+    let identity = session.identity.clone();
+    let targets: Option<Vec<i64>> = if identity.tenant.is_sys() {
+        session.require_cluster_admin()?;
+        match tenants {
+            None => None,
+            Some(names) => {
+                let mut ids = Vec::new();
+                for name in names {
+                    let t = session
+                        .engine
+                        .catalog()
+                        .tenant_by_name(&name)?
+                        .ok_or(CatalogError::TenantNotExist(name))?;
+                    ids.push(t.tenant_id);
+                }
+                Some(ids)
+            }
+        }
+    } else {
+        if tenants.is_some() {
+            return Err(SqlError::NotSupportedFeature);
+        }
+        session.require_tenant_admin("BACKUP")?;
+        Some(vec![identity.tenant.tenant_id])
+    };
+    let registry = session.engine.jobs().clone();
+    let mut canceled = 0;
+    for job in registry.list()? {
+        let in_scope = match &targets {
+            None => job.tenant_id != tenantry_catalog::SYS_TENANT_ID,
+            Some(ids) => ids.contains(&job.tenant_id),
+        };
+        if job.job_type == BACKUP
+            && in_scope
+            && tenantry_jobs::JobState::CANCELABLE_FROM.contains(&job.state)
+        {
+            match registry.request_cancel(job.job_id) {
+                Ok(_) => canceled += 1,
+                // It ended (or is ending) on its own meanwhile: nothing left to cancel.
+                Err(tenantry_jobs::RegistryError::WrongState { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(Output::affected(canceled))
 }

@@ -49,6 +49,18 @@ pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
             }
         }
         Command::ShowParameters { like, tenant }
+    } else if c.eat_words(&["ALTER", "SYSTEM", "CANCEL", "BACKUP"]) {
+        let tenants = if c.eat_word("TENANT") {
+            c.eat_eq();
+            let mut names = vec![c.name()?];
+            while c.eat(&Token::Comma) {
+                names.push(c.name()?);
+            }
+            Some(names)
+        } else {
+            None
+        };
+        Command::CancelBackup { tenants }
     } else if c.eat_words(&["ALTER", "SYSTEM", "BACKUP"]) {
         let incremental = c.eat_word("INCREMENTAL");
         if c.is_word("TENANT") {

@@ -105,6 +105,11 @@ pub enum Command {
         /// DESCRIPTION.
         description: String,
     },
+    /// `ALTER SYSTEM CANCEL BACKUP [TENANT [=] t1, t2]`.
+    CancelBackup {
+        /// The tenants named (None: the caller's scope).
+        tenants: Option<Vec<String>>,
+    },
     /// `SHOW PARAMETERS [LIKE 'p'] [TENANT = t]`.
     ShowParameters {
         /// The LIKE pattern.

@@ -2,6 +2,7 @@
 //! filled from the catalog right before a statement reads them, with rows filtered by who is asking.
 //! Because they are real tables for that statement, any SELECT works on them (joins, WHERE, ORDER BY).
 
+mod backup;
 mod information_schema;
 mod jobs;
 mod resources;
@@ -45,6 +46,7 @@ fn all() -> impl Iterator<Item = &'static ViewDef> {
         .chain(resources::VIEWS.iter())
         .chain(jobs::VIEWS.iter())
         .chain(information_schema::VIEWS.iter())
+        .chain(backup::VIEWS.iter())
 }
 
 fn visible(view: &ViewDef, identity: &Identity) -> bool {

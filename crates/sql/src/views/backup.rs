@@ -1,0 +1,317 @@
+//! OceanBase's backup views over BACKUP jobs: `DBA_OB_BACKUP_JOBS` / `_JOB_HISTORY` (the tenant's),
+//! `CDB_OB_BACKUP_JOBS` / `_JOB_HISTORY` (sys: every tenant, TENANT_ID first), `DBA_OB_BACKUP_TASKS`
+//! (live byte counts) and `DBA_OB_BACKUP_SET_FILES`.
+
+use tenantry_jobs::{JobProgress, JobRecord, JobState};
+use tenantry_kinds::backup::{BackupPayload, BACKUP};
+
+use super::{ViewDef, Visibility};
+use crate::error::Result;
+use crate::exec::jobs::timestamp;
+use crate::session::Session;
+use crate::value::Value;
+
+/// OceanBase's name for a job state.
+pub fn ob_status(state: JobState) -> &'static str {
+    match state {
+        JobState::Pending => "INIT",
+        JobState::Running | JobState::PauseRequested | JobState::Paused => "DOING",
+        JobState::CancelRequested | JobState::Reverting => "CANCELING",
+        JobState::Succeeded => "COMPLETED",
+        JobState::Failed => "FAILED",
+        JobState::Canceled => "CANCELED",
+    }
+}
+
+const JOB_COLUMNS: &[(&str, &str)] = &[
+    ("JOB_ID", "BIGINT"),
+    ("INCARNATION", "BIGINT"),
+    ("BACKUP_SET_ID", "BIGINT"),
+    ("INITIATOR_TENANT_ID", "BIGINT"),
+    ("INITIATOR_JOB_ID", "BIGINT"),
+    ("EXECUTOR_TENANT_ID", "VARCHAR(4096)"),
+    ("PLUS_ARCHIVELOG", "VARCHAR(4096)"),
+    ("BACKUP_TYPE", "VARCHAR(4096)"),
+    ("JOB_LEVEL", "VARCHAR(4096)"),
+    ("ENCRYPTION_MODE", "VARCHAR(4096)"),
+    ("PASSWD", "VARCHAR(4096)"),
+    ("START_TIMESTAMP", "TIMESTAMP"),
+    ("END_TIMESTAMP", "TIMESTAMP"),
+    ("STATUS", "VARCHAR(4096)"),
+    ("RESULT", "BIGINT"),
+    ("COMMENT", "VARCHAR(4096)"),
+    ("DESCRIPTION", "VARCHAR(4096)"),
+    ("PATH", "VARCHAR(4096)"),
+];
+
+const CDB_JOB_COLUMNS: &[(&str, &str)] = &[
+    ("TENANT_ID", "BIGINT"),
+    ("JOB_ID", "BIGINT"),
+    ("INCARNATION", "BIGINT"),
+    ("BACKUP_SET_ID", "BIGINT"),
+    ("INITIATOR_TENANT_ID", "BIGINT"),
+    ("INITIATOR_JOB_ID", "BIGINT"),
+    ("EXECUTOR_TENANT_ID", "VARCHAR(4096)"),
+    ("PLUS_ARCHIVELOG", "VARCHAR(4096)"),
+    ("BACKUP_TYPE", "VARCHAR(4096)"),
+    ("JOB_LEVEL", "VARCHAR(4096)"),
+    ("ENCRYPTION_MODE", "VARCHAR(4096)"),
+    ("PASSWD", "VARCHAR(4096)"),
+    ("START_TIMESTAMP", "TIMESTAMP"),
+    ("END_TIMESTAMP", "TIMESTAMP"),
+    ("STATUS", "VARCHAR(4096)"),
+    ("RESULT", "BIGINT"),
+    ("COMMENT", "VARCHAR(4096)"),
+    ("DESCRIPTION", "VARCHAR(4096)"),
+    ("PATH", "VARCHAR(4096)"),
+];
+
+pub(super) static VIEWS: [ViewDef; 6] = [
+    ViewDef {
+        schema: "oceanbase",
+        name: "DBA_OB_BACKUP_JOBS",
+        columns: JOB_COLUMNS,
+        visibility: Visibility::AllTenants,
+        rows: dba_jobs,
+    },
+    ViewDef {
+        schema: "oceanbase",
+        name: "DBA_OB_BACKUP_JOB_HISTORY",
+        columns: JOB_COLUMNS,
+        visibility: Visibility::AllTenants,
+        rows: dba_history,
+    },
+    ViewDef {
+        schema: "oceanbase",
+        name: "CDB_OB_BACKUP_JOBS",
+        columns: CDB_JOB_COLUMNS,
+        visibility: Visibility::SysOnly,
+        rows: cdb_jobs,
+    },
+    ViewDef {
+        schema: "oceanbase",
+        name: "CDB_OB_BACKUP_JOB_HISTORY",
+        columns: CDB_JOB_COLUMNS,
+        visibility: Visibility::SysOnly,
+        rows: cdb_history,
+    },
+    ViewDef {
+        schema: "oceanbase",
+        name: "DBA_OB_BACKUP_TASKS",
+        columns: &[
+            ("TASK_ID", "BIGINT"),
+            ("JOB_ID", "BIGINT"),
+            ("INCARNATION", "BIGINT"),
+            ("BACKUP_SET_ID", "BIGINT"),
+            ("START_TIMESTAMP", "TIMESTAMP"),
+            ("END_TIMESTAMP", "TIMESTAMP"),
+            ("STATUS", "VARCHAR(4096)"),
+            ("INPUT_BYTES", "BIGINT"),
+            ("OUTPUT_BYTES", "BIGINT"),
+            ("OUTPUT_RATE_BYTES", "DECIMAL(32,4)"),
+            ("FILE_COUNT", "BIGINT"),
+            ("RESULT", "BIGINT"),
+            ("COMMENT", "VARCHAR(4096)"),
+            ("PATH", "VARCHAR(4096)"),
+            ("DATA_PROGRESS", "DECIMAL(26,2)"),
+        ],
+        visibility: Visibility::AllTenants,
+        rows: tasks,
+    },
+    ViewDef {
+        schema: "oceanbase",
+        name: "DBA_OB_BACKUP_SET_FILES",
+        columns: &[
+            ("BACKUP_SET_ID", "BIGINT"),
+            ("DEST_ID", "BIGINT"),
+            ("INCARNATION", "BIGINT"),
+            ("BACKUP_TYPE", "VARCHAR(64)"),
+            ("START_TIMESTAMP", "TIMESTAMP"),
+            ("END_TIMESTAMP", "TIMESTAMP"),
+            ("STATUS", "VARCHAR(64)"),
+            ("FILE_STATUS", "VARCHAR(64)"),
+            ("PLUS_ARCHIVELOG", "VARCHAR(4096)"),
+            ("INPUT_BYTES", "BIGINT"),
+            ("OUTPUT_BYTES", "BIGINT"),
+            ("FILE_COUNT", "BIGINT"),
+            ("RESULT", "BIGINT"),
+            ("COMMENT", "VARCHAR(4096)"),
+            ("PATH", "VARCHAR(4096)"),
+        ],
+        visibility: Visibility::AllTenants,
+        rows: set_files,
+    },
+];
+
+struct BackupJob {
+    rec: JobRecord,
+    payload: BackupPayload,
+    progress: JobProgress,
+}
+
+/// Backup jobs of the session's tenant (or of every tenant).
+fn backup_jobs(session: &Session, every_tenant: bool) -> Result<Vec<BackupJob>> {
+    let registry = session.engine.jobs();
+    let mut out = Vec::new();
+    for rec in registry.list()? {
+        if rec.job_type != BACKUP
+            || (!every_tenant && rec.tenant_id != session.identity.tenant.tenant_id)
+        {
+            continue;
+        }
+        let Ok(payload) = serde_json::from_value::<BackupPayload>(rec.payload.clone()) else {
+            continue;
+        };
+        let progress = registry.progress(rec.job_id)?.unwrap_or_default();
+        out.push(BackupJob {
+            rec,
+            payload,
+            progress,
+        });
+    }
+    out.sort_by_key(|j| j.rec.job_id);
+    Ok(out)
+}
+
+fn detail(j: &BackupJob, key: &str) -> i64 {
+    j.progress
+        .details
+        .get(key)
+        .and_then(|v| v.as_i64())
+        .unwrap_or(0)
+}
+
+fn result_code(rec: &JobRecord) -> i64 {
+    match rec.state {
+        JobState::Succeeded => 0,
+        JobState::Canceled => -4072,
+        _ => rec.error_code.unwrap_or(0),
+    }
+}
+
+fn job_row(j: &BackupJob, with_tenant: bool) -> Vec<Value> {
+    let rec = &j.rec;
+    let mut row = Vec::new();
+    if with_tenant {
+        row.push(Value::Int(rec.tenant_id));
+    }
+    row.extend([
+        Value::Int(rec.job_id),
+        Value::Int(1),
+        Value::Int(j.payload.set_id),
+        Value::Int(rec.tenant_id),
+        Value::Int(rec.parent_job_id.unwrap_or(0)),
+        Value::Text(rec.tenant_id.to_string()),
+        Value::from(if j.payload.plus_archivelog {
+            "ON"
+        } else {
+            "OFF"
+        }),
+        Value::from(if j.payload.incremental { "INC" } else { "FULL" }),
+        Value::from("USER_TENANT"),
+        Value::from("NONE"),
+        Value::from(""),
+        Value::Text(timestamp(rec.created)),
+        Value::from(rec.finished.map(timestamp)),
+        Value::from(ob_status(rec.state)),
+        Value::Int(result_code(rec)),
+        Value::Text(
+            rec.error_message
+                .clone()
+                .filter(|_| rec.state == JobState::Failed)
+                .unwrap_or_default(),
+        ),
+        Value::from(j.payload.description.as_str()),
+        Value::from(j.payload.dest.as_str()),
+    ]);
+    row
+}
+
+fn rows(session: &Session, every_tenant: bool, finished: bool) -> Result<Vec<Vec<Value>>> {
+    Ok(backup_jobs(session, every_tenant)?
+        .iter()
+        .filter(|j| j.rec.state.is_terminal() == finished)
+        .map(|j| job_row(j, every_tenant))
+        .collect())
+}
+
+fn dba_jobs(session: &Session) -> Result<Vec<Vec<Value>>> {
+    rows(session, false, false)
+}
+
+fn dba_history(session: &Session) -> Result<Vec<Vec<Value>>> {
+    rows(session, false, true)
+}
+
+fn cdb_jobs(session: &Session) -> Result<Vec<Vec<Value>>> {
+    rows(session, true, false)
+}
+
+fn cdb_history(session: &Session) -> Result<Vec<Vec<Value>>> {
+    rows(session, true, true)
+}
+
+fn tasks(session: &Session) -> Result<Vec<Vec<Value>>> {
+    Ok(backup_jobs(session, false)?
+        .iter()
+        .map(|j| {
+            let rec = &j.rec;
+            vec![
+                Value::Int(rec.job_id),
+                Value::Int(rec.job_id),
+                Value::Int(1),
+                Value::Int(j.payload.set_id),
+                Value::from(rec.started.map(timestamp)),
+                Value::from(rec.finished.map(timestamp)),
+                Value::from(ob_status(rec.state)),
+                Value::Int(detail(j, "input_bytes")),
+                Value::Int(detail(j, "output_bytes")),
+                Value::Int(detail(j, "output_rate_bytes")),
+                Value::Int(detail(j, "file_count")),
+                Value::Int(result_code(rec)),
+                Value::from(""),
+                Value::from(j.payload.dest.as_str()),
+                Value::Float((rec.fraction_completed * 100.0 * 100.0).round() / 100.0),
+            ]
+        })
+        .collect())
+}
+
+fn set_files(session: &Session) -> Result<Vec<Vec<Value>>> {
+    Ok(backup_jobs(session, false)?
+        .iter()
+        .map(|j| {
+            let rec = &j.rec;
+            let (status, file_status) = match rec.state {
+                JobState::Succeeded => ("SUCCESS", "AVAILABLE"),
+                s if s.is_terminal() => ("FAILED", "INCOMPLETE"),
+                JobState::CancelRequested | JobState::Reverting => ("FAILED", "INCOMPLETE"),
+                _ => ("DOING", "COPYING"),
+            };
+            vec![
+                Value::Int(j.payload.set_id),
+                Value::Int(1),
+                Value::Int(1),
+                Value::from(if j.payload.incremental { "INC" } else { "FULL" }),
+                Value::Text(timestamp(rec.created)),
+                Value::from(rec.finished.map(timestamp)),
+                Value::from(status),
+                Value::from(file_status),
+                Value::from(if j.payload.plus_archivelog {
+                    "ON"
+                } else {
+                    "OFF"
+                }),
+                Value::Int(detail(j, "input_bytes")),
+                Value::Int(detail(j, "output_bytes")),
+                Value::Int(detail(j, "file_count")),
+                Value::Int(result_code(rec)),
+                Value::from(""),
+                Value::from(format!(
+                    "{}/tenant_{}/backup_set_{}",
+                    j.payload.dest, rec.tenant_id, j.payload.set_id
+                )),
+            ]
+        })
+        .collect())
+}
