@@ -327,3 +327,70 @@ async fn cancel_backup_as_the_seeds_describe() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn cockroach_backup_into() {
+    let server = TestServer::start();
+    server.create_tenant("t1").await;
+    let dest_dir = tempfile::tempdir().unwrap();
+    let uri = format!("file://{}", dest_dir.path().display());
+    let mut t = server.connect("root@t1").await;
+    t.query_drop("CREATE DATABASE shop").await.unwrap();
+    t.query_drop("CREATE TABLE shop.items (id INT PRIMARY KEY)")
+        .await
+        .unwrap();
+    // Waiting form: the job's result comes back as a row.
+    let row: Row = t
+        .query_first(format!("BACKUP INTO '{uri}'"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.get::<String, _>("status").as_deref(), Some("succeeded"));
+    let manifest: tenantry_backup::Manifest = serde_json::from_slice(
+        &std::fs::read(
+            dest_dir
+                .path()
+                .join("tenant_1001/backup_set_1/manifest.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest.databases.len(), 2);
+    // DETACHED returns the job id at once; one database only.
+    let id: Option<i64> = t
+        .query_first(format!("BACKUP DATABASE shop INTO '{uri}' WITH DETACHED"))
+        .await
+        .unwrap();
+    let id = id.unwrap();
+    let done: Row = t
+        .query_first(format!("SHOW JOB WHEN COMPLETE {id}"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.get::<String, _>("job_type").as_deref(), Some("BACKUP"));
+    assert_eq!(
+        done.get::<String, _>("status").as_deref(),
+        Some("succeeded")
+    );
+    let manifest: tenantry_backup::Manifest = serde_json::from_slice(
+        &std::fs::read(
+            dest_dir
+                .path()
+                .join("tenant_1001/backup_set_2/manifest.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let names: Vec<&str> = manifest.databases.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names, vec!["shop"]);
+    assert_eq!(
+        expect_error(&mut t, &format!("BACKUP DATABASE nope INTO '{uri}'"))
+            .await
+            .0,
+        1049
+    );
+    assert_eq!(
+        expect_error(&mut t, "BACKUP INTO 's3://bucket/x'").await.0,
+        4147
+    );
+}

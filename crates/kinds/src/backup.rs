@@ -42,6 +42,9 @@ pub struct BackupPayload {
     pub plus_archivelog: bool,
     /// DESCRIPTION.
     pub description: String,
+    /// Only these databases (CockroachDB's `BACKUP DATABASE d INTO ...`); all of the tenant's if empty.
+    #[serde(default)]
+    pub databases: Vec<String>,
 }
 
 impl BackupPayload {
@@ -142,10 +145,13 @@ impl JobKind for Backup {
     fn run(&self, job: &JobRecord, ctx: &JobContext) -> Result<(), JobError> {
         let p = payload(job)?;
         let store = BackupStore::open(&p.dest, self.runtime.clone()).map_err(from_backup)?;
-        let databases = self
+        let mut databases = self
             .catalog
             .databases(p.tenant_id)
             .map_err(|e| JobError::Retryable(e.to_string()))?;
+        if !p.databases.is_empty() {
+            databases.retain(|d| p.databases.iter().any(|n| n.eq_ignore_ascii_case(&d.name)));
+        }
         ctx.set_phase("BACKUP_DATA")?;
         // The cut: every database's writers wait a moment while all snapshots open together.
         let mut snapshots = Vec::new();

@@ -159,7 +159,9 @@ impl Session {
             | C::CreateTenant { .. }
             | C::DropTenant { .. } => exec::cluster::run(self, cmd),
             C::AlterSystemSet { .. } | C::ShowParameters { .. } => exec::parameters::run(self, cmd),
-            C::BackupDatabase { .. } | C::CancelBackup { .. } => exec::backup::run(self, cmd),
+            C::BackupDatabase { .. } | C::CancelBackup { .. } | C::BackupInto { .. } => {
+                exec::backup::run(self, cmd)
+            }
             C::CreateUser { .. }
             | C::DropUser { .. }
             | C::SetPassword { .. }

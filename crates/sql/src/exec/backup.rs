@@ -9,7 +9,7 @@ use tenantry_kinds::backup::{BackupPayload, BACKUP};
 use crate::error::{Result, SqlError};
 use crate::parser::Command;
 use crate::session::Session;
-use crate::value::Output;
+use crate::value::{Column, ColumnKind, Output, ResultSet, Value};
 
 /// Checks that a backup destination exists (or can be made) and takes writes.
 pub fn check_destination(uri: &str) -> Result<()> {
@@ -28,33 +28,111 @@ pub fn check_destination(uri: &str) -> Result<()> {
 
 /// Runs a backup statement.
 pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
-    if let Command::CancelBackup { tenants } = cmd {
-        return cancel(session, tenants);
+    match cmd {
+        Command::CancelBackup { tenants } => cancel(session, tenants),
+        Command::BackupDatabase {
+            incremental,
+            plus_archivelog,
+            description,
+        } => {
+            let dest = session
+                .engine
+                .catalog()
+                .parameter("data_backup_dest", Some(session.identity.tenant.tenant_id))?;
+            if dest.is_empty() {
+                return Err(SqlError::OceanBase {
+                    code: -9040,
+                    message: "backup can not start, because backup dest is not set.".into(),
+                });
+            }
+            start(
+                session,
+                dest,
+                incremental,
+                plus_archivelog,
+                description,
+                Vec::new(),
+            )?;
+            // As in OceanBase, the statement returns at once; the job shows in SHOW JOBS and the backup views.
+            Ok(Output::ok())
+        }
+        Command::BackupInto {
+            databases,
+            uri,
+            detached,
+        } => {
+            for db in &databases {
+                session
+                    .engine
+                    .catalog()
+                    .database(session.identity.tenant.tenant_id, db)?
+                    .ok_or_else(|| SqlError::UnknownDatabase(db.clone()))?;
+            }
+            check_destination(&uri)?;
+            let job_id = start(session, uri, false, false, String::new(), databases)?;
+            if detached {
+                let mut rs = ResultSet {
+                    columns: vec![Column::new("job_id", ColumnKind::Int)],
+                    rows: Vec::new(),
+                };
+                rs.rows.push(vec![Value::Int(job_id)]);
+                return Ok(Output::Rows(rs));
+            }
+            // Without DETACHED the statement waits for its job, as CockroachDB's does.
+            let done = session.engine.jobs().wait(job_id, &session.interrupt)?;
+            let progress = session.engine.jobs().progress(job_id)?.unwrap_or_default();
+            match done.state {
+                tenantry_jobs::JobState::Succeeded => {
+                    let bytes = progress
+                        .details
+                        .get("input_bytes")
+                        .and_then(|v| v.as_i64())
+                        .unwrap_or(0);
+                    let rs = ResultSet {
+                        columns: vec![
+                            Column::new("job_id", ColumnKind::Int),
+                            Column::new("status", ColumnKind::Text),
+                            Column::new("fraction_completed", ColumnKind::Float),
+                            Column::new("bytes", ColumnKind::Int),
+                        ],
+                        rows: vec![vec![
+                            Value::Int(job_id),
+                            Value::from("succeeded"),
+                            Value::Float(1.0),
+                            Value::Int(bytes),
+                        ]],
+                    };
+                    Ok(Output::Rows(rs))
+                }
+                tenantry_jobs::JobState::Canceled => Err(SqlError::JobCanceled {
+                    job_id,
+                    message: "the backup set is incomplete".into(),
+                }),
+                _ => Err(SqlError::JobFailed {
+                    job_id,
+                    message: done.error_message.unwrap_or_default(),
+                }),
+            }
+        }
+        other => Err(SqlError::Internal(format!(
+            "not a backup statement: {other:?}"
+        ))),
     }
-    let Command::BackupDatabase {
-        incremental,
-        plus_archivelog,
-        description,
-    } = cmd
-    else {
-        return Err(SqlError::Internal(format!(
-            "not a backup statement: {cmd:?}"
-        )));
-    };
+}
+
+/// Creates a BACKUP job for the session's tenant (its administrator only; one at a time); returns its id.
+fn start(
+    session: &mut Session,
+    dest: String,
+    incremental: bool,
+    plus_archivelog: bool,
+    description: String,
+    databases: Vec<String>,
+) -> Result<i64> {
     session.require_tenant_admin("BACKUP")?;
     let tenant = session.identity.tenant.clone();
     if tenant.is_sys() {
         return Err(SqlError::Unsupported("backing up the sys tenant".into()));
-    }
-    let dest = session
-        .engine
-        .catalog()
-        .parameter("data_backup_dest", Some(tenant.tenant_id))?;
-    if dest.is_empty() {
-        return Err(SqlError::OceanBase {
-            code: -9040,
-            message: "backup can not start, because backup dest is not set.".into(),
-        });
     }
     let running =
         session.engine.jobs().list()?.into_iter().any(|j| {
@@ -77,8 +155,9 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
         incremental,
         plus_archivelog,
         description,
+        databases,
     };
-    session.engine.jobs().create(NewJob {
+    let job = session.engine.jobs().create(NewJob {
         job_type: BACKUP.to_string(),
         tenant_id: tenant.tenant_id,
         owner: session.identity.user.name.clone(),
@@ -89,8 +168,7 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
         cancelable: true,
         parent_job_id: None,
     })?;
-    // As in OceanBase, the statement returns at once; the job shows in SHOW JOBS and the backup views.
-    Ok(Output::ok())
+    Ok(job.job_id)
 }
 
 /// `ALTER SYSTEM CANCEL BACKUP [TENANT = ...]` (seeds 000 and 002): root@sys cancels every user tenant's backups,

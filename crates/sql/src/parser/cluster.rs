@@ -49,6 +49,38 @@ pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
             }
         }
         Command::ShowParameters { like, tenant }
+    } else if c.is_word("BACKUP") && (c.is_word_at(1, "INTO") || c.is_word_at(1, "DATABASE")) {
+        c.advance();
+        let mut databases = Vec::new();
+        if c.eat_word("DATABASE") {
+            databases.push(c.name()?.to_ascii_lowercase());
+            while c.eat(&Token::Comma) {
+                databases.push(c.name()?.to_ascii_lowercase());
+            }
+        }
+        c.expect_word("INTO")?;
+        let uri = c.string()?;
+        let mut detached = false;
+        if c.eat_word("WITH") {
+            loop {
+                if c.eat_word("DETACHED") {
+                    detached = true;
+                } else {
+                    return Err(SqlError::Unsupported(format!(
+                        "BACKUP option {}",
+                        c.rest().chars().take(30).collect::<String>()
+                    )));
+                }
+                if !c.eat(&Token::Comma) {
+                    break;
+                }
+            }
+        }
+        Command::BackupInto {
+            databases,
+            uri,
+            detached,
+        }
     } else if c.eat_words(&["ALTER", "SYSTEM", "CANCEL", "BACKUP"]) {
         let tenants = if c.eat_word("TENANT") {
             c.eat_eq();

@@ -105,6 +105,15 @@ pub enum Command {
         /// DESCRIPTION.
         description: String,
     },
+    /// CockroachDB's `BACKUP [DATABASE d, ...] INTO 'uri' [WITH DETACHED]`.
+    BackupInto {
+        /// The databases named (all if empty).
+        databases: Vec<String>,
+        /// The destination.
+        uri: String,
+        /// Return the job id at once instead of waiting.
+        detached: bool,
+    },
     /// `ALTER SYSTEM CANCEL BACKUP [TENANT [=] t1, t2]`.
     CancelBackup {
         /// The tenants named (None: the caller's scope).
