@@ -85,6 +85,7 @@ async fn serve(args: StartArgs) -> Result<(), ServerError> {
                 Arc::new(tenantry_kinds::backup::Backup::new(
                     catalog.clone(),
                     tokio::runtime::Handle::current(),
+                    Arc::downgrade(&jobs),
                 )),
             );
             let engine = Engine::new(catalog, jobs.clone());

@@ -394,3 +394,127 @@ async fn cockroach_backup_into() {
         4147
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_backups_from_sys_have_one_child_per_tenant() {
+    let server = TestServer::start();
+    server.create_tenant("t1").await;
+    server.create_tenant("t2").await;
+    server.create_tenant("nodest").await;
+    let dest_dir = tempfile::tempdir().unwrap();
+    let mut sys = server.connect("root@sys").await;
+    for t in ["t1", "t2"] {
+        let mut c = server.connect(&format!("root@{t}")).await;
+        c.query_drop("CREATE TABLE test.big (id INTEGER PRIMARY KEY, v VARCHAR(40))")
+            .await
+            .unwrap();
+        c.query_drop("INSERT INTO test.big (id, v) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 50000) SELECT x, 'row-' || x FROM c").await.unwrap();
+        sys.query_drop(format!(
+            "ALTER SYSTEM SET DATA_BACKUP_DEST = 'file://{}/{t}' TENANT = {t}",
+            dest_dir.path().display()
+        ))
+        .await
+        .unwrap();
+    }
+    assert_eq!(
+        expect_error(&mut sys, "ALTER SYSTEM BACKUP TENANT = t1, nodest")
+            .await
+            .0,
+        9040
+    );
+    assert_eq!(
+        expect_error(&mut sys, "ALTER SYSTEM BACKUP TENANT = nosuch")
+            .await
+            .0,
+        5157
+    );
+    sys.query_drop("ALTER SYSTEM BACKUP TENANT = t1, t2")
+        .await
+        .unwrap();
+    // It may already have finished: look in both views.
+    let parent: i64 = sys
+        .query_first("SELECT JOB_ID FROM oceanbase.CDB_OB_BACKUP_JOBS WHERE JOB_LEVEL = 'CLUSTER' UNION ALL SELECT JOB_ID FROM oceanbase.CDB_OB_BACKUP_JOB_HISTORY WHERE JOB_LEVEL = 'CLUSTER'")
+        .await
+        .unwrap()
+        .unwrap();
+    let done: Row = sys
+        .query_first(format!("SHOW JOB WHEN COMPLETE {parent}"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        done.get::<String, _>("status").as_deref(),
+        Some("succeeded")
+    );
+    let rows: Vec<(i64, i64, i64, i64, String, String, String)> = sys
+        .query("SELECT TENANT_ID, BACKUP_SET_ID, INITIATOR_TENANT_ID, INITIATOR_JOB_ID, EXECUTOR_TENANT_ID, JOB_LEVEL, STATUS FROM oceanbase.CDB_OB_BACKUP_JOB_HISTORY ORDER BY TENANT_ID")
+        .await
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            (
+                1,
+                0,
+                1,
+                0,
+                "1001,1002".into(),
+                "CLUSTER".into(),
+                "COMPLETED".into()
+            ),
+            (
+                1001,
+                1,
+                1,
+                parent,
+                "1001".into(),
+                "USER_TENANT".into(),
+                "COMPLETED".into()
+            ),
+            (
+                1002,
+                1,
+                1,
+                parent,
+                "1002".into(),
+                "USER_TENANT".into(),
+                "COMPLETED".into()
+            ),
+        ]
+    );
+    // Every eligible tenant when no list is given; canceling the cluster-level job cascades to its children.
+    sys.query_drop("ALTER SYSTEM SET bulk_io_max_rate = '128KB'")
+        .await
+        .unwrap();
+    sys.query_drop("ALTER SYSTEM BACKUP DATABASE")
+        .await
+        .unwrap();
+    let parent: i64 = sys
+        .query_first("SELECT JOB_ID FROM oceanbase.CDB_OB_BACKUP_JOBS WHERE JOB_LEVEL = 'CLUSTER'")
+        .await
+        .unwrap()
+        .unwrap();
+    sys.query_drop(format!("CANCEL JOB {parent}"))
+        .await
+        .unwrap();
+    let done: Row = sys
+        .query_first(format!("SHOW JOB WHEN COMPLETE {parent}"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.get::<String, _>("status").as_deref(), Some("canceled"));
+    let children: Vec<(i64, String, i64)> = sys
+        .query(format!("SELECT TENANT_ID, STATUS, RESULT FROM oceanbase.CDB_OB_BACKUP_JOB_HISTORY WHERE INITIATOR_JOB_ID = {parent} ORDER BY TENANT_ID"))
+        .await
+        .unwrap();
+    assert_eq!(
+        children,
+        vec![
+            (1001, "CANCELED".into(), -4072),
+            (1002, "CANCELED".into(), -4072)
+        ]
+    );
+    sys.query_drop("ALTER SYSTEM SET bulk_io_max_rate = '0'")
+        .await
+        .unwrap();
+}

@@ -181,6 +181,42 @@ impl JobRegistry {
         Ok(rec)
     }
 
+    /// Creates a parent job and its children in one step (children carry the parent's id), e.g. a cluster-wide
+    /// backup and its per-tenant backups. Blocking.
+    pub fn create_family(
+        &self,
+        parent: NewJob,
+        children: Vec<NewJob>,
+    ) -> Result<(JobRecord, Vec<JobRecord>), RegistryError> {
+        let (parent, children) = {
+            let mut store = self.store.lock();
+            let parent = store.create(&parent)?;
+            let mut created = Vec::new();
+            for mut child in children {
+                child.parent_job_id = Some(parent.job_id);
+                created.push(store.create(&child)?);
+            }
+            (parent, created)
+        };
+        tracing::info!(
+            job_id = parent.job_id,
+            children = children.len(),
+            "job family created"
+        );
+        self.notify_changed();
+        self.wake.notify_one();
+        Ok((parent, children))
+    }
+
+    /// The jobs whose parent is `parent_id`.
+    pub fn children(&self, parent_id: i64) -> Result<Vec<JobRecord>, RegistryError> {
+        Ok(self
+            .list()?
+            .into_iter()
+            .filter(|j| j.parent_job_id == Some(parent_id))
+            .collect())
+    }
+
     /// One job.
     pub fn get(&self, id: i64) -> Result<Option<JobRecord>, RegistryError> {
         Ok(self.store.lock().get(id)?)

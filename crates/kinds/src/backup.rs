@@ -45,7 +45,20 @@ pub struct BackupPayload {
     /// Only these databases (CockroachDB's `BACKUP DATABASE d INTO ...`); all of the tenant's if empty.
     #[serde(default)]
     pub databases: Vec<String>,
+    /// `USER_TENANT` (one tenant's data) or `CLUSTER` (a sys-initiated backup whose children do the work).
+    #[serde(default = "user_tenant")]
+    pub level: String,
+    /// For a CLUSTER job: the tenants its children back up.
+    #[serde(default)]
+    pub tenants: Vec<i64>,
 }
+
+fn user_tenant() -> String {
+    "USER_TENANT".into()
+}
+
+/// The level of a sys-initiated backup that has one child job per tenant.
+pub const CLUSTER_LEVEL: &str = "CLUSTER";
 
 impl BackupPayload {
     /// Where the set's manifest goes.
@@ -61,12 +74,60 @@ impl BackupPayload {
 pub struct Backup {
     catalog: Arc<Catalog>,
     runtime: Handle,
+    jobs: std::sync::Weak<tenantry_jobs::JobRegistry>,
 }
 
 impl Backup {
-    /// A kind that finds databases through `catalog` and drives destinations on `runtime`.
-    pub fn new(catalog: Arc<Catalog>, runtime: Handle) -> Self {
-        Self { catalog, runtime }
+    /// A kind that finds databases through `catalog`, drives destinations on `runtime`, and follows the children
+    /// of cluster-level backups through `jobs` (held weakly: the registry holds this kind).
+    pub fn new(
+        catalog: Arc<Catalog>,
+        runtime: Handle,
+        jobs: std::sync::Weak<tenantry_jobs::JobRegistry>,
+    ) -> Self {
+        Self {
+            catalog,
+            runtime,
+            jobs,
+        }
+    }
+
+    fn registry(&self) -> Result<Arc<tenantry_jobs::JobRegistry>, JobError> {
+        self.jobs.upgrade().ok_or(JobError::Interrupted)
+    }
+
+    /// A cluster-level backup waits for its children; its result is theirs (the first that did not succeed).
+    fn run_cluster(&self, job: &JobRecord, ctx: &JobContext) -> Result<(), JobError> {
+        let registry = self.registry()?;
+        let children = registry
+            .children(job.job_id)
+            .map_err(|e| JobError::Retryable(e.to_string()))?;
+        let token = ctx.token();
+        let mut first_failure = None;
+        for (i, child) in children.iter().enumerate() {
+            let done = registry
+                .wait(child.job_id, &token)
+                .map_err(|_| JobError::Interrupted)?;
+            ctx.set_progress(
+                (i + 1) as f64 / children.len().max(1) as f64,
+                format!("{} of {} tenants done", i + 1, children.len()),
+            );
+            if done.state != tenantry_jobs::JobState::Succeeded && first_failure.is_none() {
+                let code = if done.state == tenantry_jobs::JobState::Canceled {
+                    -4072
+                } else {
+                    done.error_code.unwrap_or(-4016)
+                };
+                first_failure = Some((
+                    code,
+                    format!("backup of tenant {} ended {}", child.tenant_id, done.state),
+                ));
+            }
+        }
+        match first_failure {
+            None => ctx.finish(|| Ok(())),
+            Some((code, message)) => Err(JobError::Permanent { code, message }),
+        }
     }
 
     /// The catalog entries a set carries: databases, users (with their password verifiers) and grants.
@@ -144,6 +205,9 @@ fn lock_writes(conn: &Connection, ctx: &JobContext) -> Result<(), JobError> {
 impl JobKind for Backup {
     fn run(&self, job: &JobRecord, ctx: &JobContext) -> Result<(), JobError> {
         let p = payload(job)?;
+        if p.level == CLUSTER_LEVEL {
+            return self.run_cluster(job, ctx);
+        }
         let store = BackupStore::open(&p.dest, self.runtime.clone()).map_err(from_backup)?;
         let mut databases = self
             .catalog
@@ -231,8 +295,26 @@ impl JobKind for Backup {
     }
 
     /// A set without a manifest is incomplete by definition, and chunks may be shared with complete sets:
-    /// removing an incomplete set's own chunks is the cleanup job's work, not the undo's.
-    fn undo(&self, _job: &JobRecord, _ctx: &JobContext) -> Result<(), JobError> {
+    /// removing an incomplete set's own chunks is the cleanup job's work, not the undo's. A cluster-level backup
+    /// cancels its children (the cancel cascades) and ends once they have.
+    fn undo(&self, job: &JobRecord, ctx: &JobContext) -> Result<(), JobError> {
+        if payload(job)?.level != CLUSTER_LEVEL {
+            return Ok(());
+        }
+        let registry = self.registry()?;
+        let children = registry
+            .children(job.job_id)
+            .map_err(|e| JobError::Retryable(e.to_string()))?;
+        for child in &children {
+            if tenantry_jobs::JobState::CANCELABLE_FROM.contains(&child.state) {
+                let _ = registry.request_cancel(child.job_id);
+            }
+        }
+        for child in &children {
+            registry
+                .wait(child.job_id, &ctx.token())
+                .map_err(|_| JobError::Interrupted)?;
+        }
         Ok(())
     }
 }

@@ -159,9 +159,10 @@ impl Session {
             | C::CreateTenant { .. }
             | C::DropTenant { .. } => exec::cluster::run(self, cmd),
             C::AlterSystemSet { .. } | C::ShowParameters { .. } => exec::parameters::run(self, cmd),
-            C::BackupDatabase { .. } | C::CancelBackup { .. } | C::BackupInto { .. } => {
-                exec::backup::run(self, cmd)
-            }
+            C::BackupDatabase { .. }
+            | C::BackupTenants { .. }
+            | C::CancelBackup { .. }
+            | C::BackupInto { .. } => exec::backup::run(self, cmd),
             C::CreateUser { .. }
             | C::DropUser { .. }
             | C::SetPassword { .. }

@@ -4,7 +4,7 @@
 use tenantry_backup::BackupStore;
 use tenantry_catalog::CatalogError;
 use tenantry_jobs::NewJob;
-use tenantry_kinds::backup::{BackupPayload, BACKUP};
+use tenantry_kinds::backup::{BackupPayload, BACKUP, CLUSTER_LEVEL};
 
 use crate::error::{Result, SqlError};
 use crate::parser::Command;
@@ -30,6 +30,19 @@ pub fn check_destination(uri: &str) -> Result<()> {
 pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
     match cmd {
         Command::CancelBackup { tenants } => cancel(session, tenants),
+        Command::BackupDatabase {
+            incremental,
+            plus_archivelog,
+            description,
+        } if session.identity.tenant.is_sys() => {
+            backup_tenants(session, None, incremental, plus_archivelog, description)
+        }
+        Command::BackupTenants {
+            tenants,
+            incremental,
+            plus_archivelog,
+            description,
+        } => backup_tenants(session, tenants, incremental, plus_archivelog, description),
         Command::BackupDatabase {
             incremental,
             plus_archivelog,
@@ -120,6 +133,116 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
     }
 }
 
+/// A backup started from sys: a CLUSTER-level job with one child per tenant (the named ones, or every user
+/// tenant that has a destination), as OceanBase does. Returns at once.
+fn backup_tenants(
+    session: &mut Session,
+    names: Option<Vec<String>>,
+    incremental: bool,
+    plus_archivelog: bool,
+    description: String,
+) -> Result<Output> {
+    session.require_cluster_admin()?;
+    let catalog = session.engine.catalog();
+    let tenants = match &names {
+        Some(names) => {
+            let mut out = Vec::new();
+            for name in names {
+                out.push(
+                    catalog
+                        .tenant_by_name(name)?
+                        .ok_or_else(|| CatalogError::TenantNotExist(name.clone()))?,
+                );
+            }
+            out
+        }
+        None => catalog
+            .tenants()?
+            .into_iter()
+            .filter(|t| !t.is_sys())
+            .collect(),
+    };
+    let jobs = session.engine.jobs().list()?;
+    let mut children = Vec::new();
+    for t in &tenants {
+        if t.is_sys() {
+            return Err(SqlError::Unsupported("backing up the sys tenant".into()));
+        }
+        let dest = catalog.parameter("data_backup_dest", Some(t.tenant_id))?;
+        if dest.is_empty() {
+            // Without a list, tenants without a destination are simply not eligible.
+            if names.is_none() {
+                continue;
+            }
+            return Err(SqlError::OceanBase {
+                code: -9040,
+                message: "backup can not start, because backup dest is not set.".into(),
+            });
+        }
+        if jobs
+            .iter()
+            .any(|j| j.job_type == BACKUP && j.tenant_id == t.tenant_id && !j.state.is_terminal())
+        {
+            return Err(SqlError::OceanBase {
+                code: -9036,
+                message: "Backup is in progress".into(),
+            });
+        }
+        children.push((t.clone(), dest));
+    }
+    if children.is_empty() {
+        return Err(SqlError::OceanBase {
+            code: -9040,
+            message: "backup can not start, because backup dest is not set.".into(),
+        });
+    }
+    let job = |tenant_id: i64, payload: &BackupPayload| -> Result<NewJob> {
+        Ok(NewJob {
+            job_type: BACKUP.to_string(),
+            tenant_id,
+            owner: session.identity.user.name.clone(),
+            owner_is_admin: true,
+            description: session.statement_text.clone(),
+            statement: session.statement_text.clone(),
+            payload: serde_json::to_value(payload)
+                .map_err(|e| SqlError::Internal(e.to_string()))?,
+            cancelable: true,
+            parent_job_id: None,
+        })
+    };
+    let parent = BackupPayload {
+        tenant_id: tenantry_catalog::SYS_TENANT_ID,
+        tenant_name: "sys".into(),
+        dest: String::new(),
+        set_id: 0,
+        incremental,
+        plus_archivelog,
+        description: description.clone(),
+        databases: Vec::new(),
+        level: CLUSTER_LEVEL.into(),
+        tenants: children.iter().map(|(t, _)| t.tenant_id).collect(),
+    };
+    let mut child_jobs = Vec::new();
+    for (t, dest) in children {
+        let payload = BackupPayload {
+            tenant_id: t.tenant_id,
+            tenant_name: t.tenant_name.clone(),
+            dest,
+            set_id: catalog.next_backup_set_id(t.tenant_id)?,
+            incremental,
+            plus_archivelog,
+            description: description.clone(),
+            databases: Vec::new(),
+            level: "USER_TENANT".into(),
+            tenants: Vec::new(),
+        };
+        child_jobs.push(job(t.tenant_id, &payload)?);
+    }
+    let parent = job(tenantry_catalog::SYS_TENANT_ID, &parent)?;
+    session.engine.jobs().create_family(parent, child_jobs)?;
+    Ok(Output::ok())
+}
+
 /// Creates a BACKUP job for the session's tenant (its administrator only; one at a time); returns its id.
 fn start(
     session: &mut Session,
@@ -156,6 +279,8 @@ fn start(
         plus_archivelog,
         description,
         databases,
+        level: "USER_TENANT".into(),
+        tenants: Vec::new(),
     };
     let job = session.engine.jobs().create(NewJob {
         job_type: BACKUP.to_string(),
@@ -203,8 +328,9 @@ fn cancel(session: &mut Session, tenants: Option<Vec<String>>) -> Result<Output>
     let registry = session.engine.jobs().clone();
     let mut canceled = 0;
     for job in registry.list()? {
+        // Without a list, sys cancels everything, the cluster-level parents too (their undo cascades).
         let in_scope = match &targets {
-            None => job.tenant_id != tenantry_catalog::SYS_TENANT_ID,
+            None => true,
             Some(ids) => ids.contains(&job.tenant_id),
         };
         if job.job_type == BACKUP

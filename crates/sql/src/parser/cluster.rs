@@ -95,10 +95,26 @@ pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
         Command::CancelBackup { tenants }
     } else if c.eat_words(&["ALTER", "SYSTEM", "BACKUP"]) {
         let incremental = c.eat_word("INCREMENTAL");
-        if c.is_word("TENANT") {
-            return Err(SqlError::Unsupported(
-                "ALTER SYSTEM BACKUP TENANT (backups from the sys tenant)".into(),
-            ));
+        if c.eat_word("TENANT") {
+            c.eat_eq();
+            let mut tenants = vec![c.name()?];
+            while c.eat(&Token::Comma) {
+                tenants.push(c.name()?);
+            }
+            let plus_archivelog = c.eat_words(&["PLUS", "ARCHIVELOG"]);
+            let description = if c.eat_word("DESCRIPTION") {
+                c.eat_eq();
+                c.string()?
+            } else {
+                String::new()
+            };
+            c.expect_end()?;
+            return Ok(Some(Command::BackupTenants {
+                tenants: Some(tenants),
+                incremental,
+                plus_archivelog,
+                description,
+            }));
         }
         c.expect_word("DATABASE")?;
         let plus_archivelog = c.eat_words(&["PLUS", "ARCHIVELOG"]);

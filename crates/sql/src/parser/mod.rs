@@ -105,6 +105,17 @@ pub enum Command {
         /// DESCRIPTION.
         description: String,
     },
+    /// `ALTER SYSTEM BACKUP [INCREMENTAL] TENANT [=] t1, t2 ...` (root@sys).
+    BackupTenants {
+        /// The tenants (every eligible one if None).
+        tenants: Option<Vec<String>>,
+        /// INCREMENTAL.
+        incremental: bool,
+        /// PLUS ARCHIVELOG.
+        plus_archivelog: bool,
+        /// DESCRIPTION.
+        description: String,
+    },
     /// CockroachDB's `BACKUP [DATABASE d, ...] INTO 'uri' [WITH DETACHED]`.
     BackupInto {
         /// The databases named (all if empty).

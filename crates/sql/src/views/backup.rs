@@ -199,16 +199,26 @@ fn job_row(j: &BackupJob, with_tenant: bool) -> Vec<Value> {
         Value::Int(rec.job_id),
         Value::Int(1),
         Value::Int(j.payload.set_id),
-        Value::Int(rec.tenant_id),
+        // A child of a sys-initiated backup was initiated by sys (tenant 1) and its cluster-level job.
+        Value::Int(if rec.parent_job_id.is_some() {
+            tenantry_catalog::SYS_TENANT_ID
+        } else {
+            rec.tenant_id
+        }),
         Value::Int(rec.parent_job_id.unwrap_or(0)),
-        Value::Text(rec.tenant_id.to_string()),
+        Value::Text(if j.payload.tenants.is_empty() {
+            rec.tenant_id.to_string()
+        } else {
+            let ids: Vec<String> = j.payload.tenants.iter().map(|t| t.to_string()).collect();
+            ids.join(",")
+        }),
         Value::from(if j.payload.plus_archivelog {
             "ON"
         } else {
             "OFF"
         }),
         Value::from(if j.payload.incremental { "INC" } else { "FULL" }),
-        Value::from("USER_TENANT"),
+        Value::from(j.payload.level.as_str()),
         Value::from("NONE"),
         Value::from(""),
         Value::Text(timestamp(rec.created)),
