@@ -30,3 +30,42 @@ async fn cancel_request_interrupts_the_statement() {
         vec![vec![Some("1".to_string())]]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_cancel_backend_and_terminate() {
+    let server = TestServer::start();
+    let victim = server.pg("root@sys", "", None).await;
+    let pid: i64 = simple_rows(&victim, "SELECT CONNECTION_ID()").await[0][0]
+        .as_ref()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let admin = server.pg("root@sys", "", None).await;
+    let running = tokio::spawn(async move {
+        let r = victim.simple_query(ENDLESS).await.map(|_| ());
+        (victim, r)
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let row = admin
+        .query_one(&format!("SELECT pg_cancel_backend({pid})"), &[])
+        .await
+        .unwrap();
+    assert!(row.get::<_, bool>(0));
+    let (victim, r) = tokio::time::timeout(Duration::from_secs(20), running)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(sqlstate(&r.unwrap_err()), "57014");
+
+    // Terminating closes the connection; an unknown pid answers false.
+    assert_eq!(
+        simple_rows(&admin, &format!("SELECT pg_terminate_backend({pid})")).await,
+        vec![vec![Some("t".to_string())]]
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(victim.simple_query("SELECT 1").await.is_err());
+    assert_eq!(
+        simple_rows(&admin, "SELECT pg_cancel_backend(999999)").await,
+        vec![vec![Some("f".to_string())]]
+    );
+}

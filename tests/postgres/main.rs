@@ -6,3 +6,5 @@ mod jobs;
 mod login;
 mod psql_smoke;
 mod queries;
+mod robustness;
+mod settings;

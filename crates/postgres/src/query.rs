@@ -48,6 +48,51 @@ async fn run(
     })
 }
 
+/// `SELECT pg_cancel_backend(pid)` / `SELECT pg_terminate_backend(pid)`: PostgreSQL's names for
+/// `KILL QUERY pid` / `KILL pid` (same privileges), answered with one boolean row.
+fn backend_call(sql: &str) -> Option<(String, &'static str)> {
+    let lower = sql
+        .trim()
+        .trim_end_matches(';')
+        .trim_end()
+        .to_ascii_lowercase();
+    let rest = lower.strip_prefix("select")?.trim_start();
+    for (name, kill) in [
+        ("pg_cancel_backend", "KILL QUERY"),
+        ("pg_terminate_backend", "KILL"),
+    ] {
+        if let Some(args) = rest.strip_prefix(name) {
+            let inner = args.trim().strip_prefix('(')?.strip_suffix(')')?;
+            // pg_terminate_backend(pid, timeout): the timeout does not matter here.
+            let pid: u32 = inner.split(',').next()?.trim().parse().ok()?;
+            return Some((format!("{kill} {pid}"), name));
+        }
+    }
+    None
+}
+
+/// Runs a backend call: true if the session was signalled, false if it does not exist.
+async fn run_backend_call(
+    state: &ConnState,
+    kill: String,
+    column: &'static str,
+) -> PgWireResult<Response> {
+    let (out, _, _) = run(state, kill, Vec::new()).await;
+    let signalled = match out {
+        Ok(_) => true,
+        Err(SqlError::UnknownThread(_)) => false,
+        Err(e) => return Ok(Response::Error(Box::new(results::error_info(&e)))),
+    };
+    let field = FieldInfo::new(
+        column.to_string(),
+        None,
+        None,
+        Type::BOOL,
+        FieldFormat::Text,
+    );
+    results::bool_response(field, signalled)
+}
+
 /// The response of a statement that returned no rows: transaction starts and ends are told apart so
 /// that ReadyForQuery reports the right transaction status.
 fn done_response(sql: &str, affected: u64, before: bool, after: bool) -> Response {
@@ -76,6 +121,10 @@ impl SimpleQueryHandler for SimpleHandler {
         let mut responses = Vec::new();
         for statement in split_statements(query) {
             let sql = normalize(&statement).sql;
+            if let Some((kill, column)) = backend_call(&sql) {
+                responses.push(run_backend_call(&self.state, kill, column).await?);
+                continue;
+            }
             let (out, before, after) = run(&self.state, sql.clone(), Vec::new()).await;
             match out {
                 Ok(Output::Done { affected, .. }) => {
@@ -123,6 +172,12 @@ impl QueryParser for Parser {
         C: ClientInfo + Unpin + Send + Sync,
     {
         let normalized = normalize(sql);
+        if let Some((_, column)) = backend_call(&normalized.sql) {
+            return Ok(Some(PgStatement {
+                normalized,
+                columns: vec![(column.to_string(), Type::BOOL)],
+            }));
+        }
         let session = self.state.session().map_err(|e| results::user_error(&e))?;
         let text = normalized.sql.clone();
         let prepared = tokio::task::spawn_blocking(move || session.lock().prepare(&text))
@@ -335,6 +390,9 @@ impl ExtendedQueryHandler for ExtendedHandler {
             ))));
         };
         let sql = stmt.normalized.sql.clone();
+        if let Some((kill, column)) = backend_call(&sql) {
+            return run_backend_call(&self.state, kill, column).await;
+        }
         let (out, before, after) = run(&self.state, sql.clone(), bound).await;
         match out {
             Ok(Output::Done { affected, .. }) => Ok(done_response(&sql, affected, before, after)),
@@ -350,5 +408,24 @@ impl ExtendedQueryHandler for ExtendedHandler {
             }
             Err(e) => Ok(Response::Error(Box::new(results::error_info(&e)))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backend_call;
+
+    #[test]
+    fn backend_calls_become_kill() {
+        assert_eq!(
+            backend_call("SELECT pg_cancel_backend(12);"),
+            Some(("KILL QUERY 12".to_string(), "pg_cancel_backend"))
+        );
+        assert_eq!(
+            backend_call("select pg_terminate_backend( 7 , 1000)"),
+            Some(("KILL 7".to_string(), "pg_terminate_backend"))
+        );
+        assert_eq!(backend_call("SELECT pg_cancel_backend(x)"), None);
+        assert_eq!(backend_call("SELECT 1"), None);
     }
 }

@@ -54,6 +54,16 @@ pub(crate) fn tag(sql: &str, affected: u64) -> Tag {
     match verb.as_str() {
         "INSERT" | "REPLACE" => Tag::new("INSERT").with_oid(0).with_rows(rows),
         "UPDATE" | "DELETE" => Tag::new(&verb).with_rows(rows),
+        // DDL tags name the object, as PostgreSQL's do (`CREATE TABLE`, `DROP INDEX`).
+        "CREATE" | "DROP" | "ALTER" => {
+            let object = sql
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("")
+                .trim_end_matches(';')
+                .to_ascii_uppercase();
+            Tag::new(&format!("{verb} {object}"))
+        }
         "" => Tag::new("OK"),
         _ => Tag::new(&verb),
     }
@@ -97,6 +107,18 @@ pub(crate) fn rows_response(
     Ok(Response::Query(QueryResponse::new(
         schema,
         stream::iter(encoded),
+    )))
+}
+
+/// A one-row, one-column boolean result.
+pub(crate) fn bool_response(field: FieldInfo, value: bool) -> PgWireResult<Response> {
+    let schema = Arc::new(vec![field]);
+    let mut enc = DataRowEncoder::new(schema.clone());
+    enc.encode_field(&value)?;
+    let row = enc.take_row();
+    Ok(Response::Query(QueryResponse::new(
+        schema,
+        stream::iter(vec![Ok(row)]),
     )))
 }
 

@@ -161,7 +161,10 @@ impl Session {
             | C::DropResourcePool { .. }
             | C::CreateTenant { .. }
             | C::DropTenant { .. } => exec::cluster::run(self, cmd),
-            C::AlterSystemSet { .. } | C::ShowParameters { .. } => exec::parameters::run(self, cmd),
+            C::AlterSystemSet { .. }
+            | C::ShowParameters { .. }
+            | C::SetClusterSetting { .. }
+            | C::ShowClusterSetting(_) => exec::parameters::run(self, cmd),
             C::CreateUser { .. }
             | C::DropUser { .. }
             | C::SetPassword { .. }
