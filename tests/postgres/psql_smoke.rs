@@ -8,9 +8,26 @@ use mysql_async::prelude::*;
 
 use crate::common::{big_table, running_job, simple_rows, sqlstate, TestServer};
 
+/// Installs Debian's postgresql-client if `psql` is missing, so the test command works on a fresh machine.
+fn ensure_client() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let present = Command::new("psql").arg("--version").output().is_ok();
+        if !present {
+            let ok = Command::new("sh")
+                .args(["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client"])
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            assert!(ok, "psql is missing and could not be installed with apt-get");
+        }
+    });
+}
+
 /// Runs one statement with psql as root@sys (no password) and returns its output; fails on error.
 fn psql(server: &TestServer, sql: &str) -> String {
-    let out = Command::new("/usr/bin/psql")
+    ensure_client();
+    let out = Command::new("psql")
         .arg(format!(
             "postgresql://root%40sys@127.0.0.1:{}/test",
             server.pg_port
