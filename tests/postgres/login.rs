@@ -47,5 +47,13 @@ async fn logins_and_databases() {
     ] {
         let e = server.try_pg(login, pw, None).await.err().unwrap();
         assert_eq!(sqlstate(&e), "28P01", "{login}");
+        let message = e.as_db_error().map(|d| d.message().to_string());
+        assert_eq!(
+            message,
+            Some(format!(
+                "Access denied for user '{login}'@'127.0.0.1' (using password: YES)"
+            )),
+            "unknown users and wrong passwords fail alike"
+        );
     }
 }

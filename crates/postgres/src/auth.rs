@@ -183,7 +183,24 @@ impl StartupHandler for Startup {
                 }
             }
             PgWireFrontendMessage::PasswordMessageFamily(message) => {
-                match self.driver.advance_authentication(client, message).await? {
+                let outcome = self
+                    .driver
+                    .advance_authentication(client, message)
+                    .await
+                    .map_err(|e| match e {
+                        // Report a failed proof with the same error (and text) as every other refused login.
+                        PgWireError::InvalidPassword(_) => fatal(&SqlError::AccessDenied {
+                            user: client
+                                .metadata()
+                                .get(METADATA_USER)
+                                .cloned()
+                                .unwrap_or_default(),
+                            host: self.state.peer.clone(),
+                            using_password: true,
+                        }),
+                        other => other,
+                    })?;
+                match outcome {
                     AuthOutcome::InProgress => Ok(()),
                     AuthOutcome::Authenticated { final_message, .. } => {
                         self.open_session(client, true).await?;
@@ -250,5 +267,21 @@ impl AuthSource for Verifiers {
             },
             None,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::database_for;
+
+    #[test]
+    fn default_database_is_test() {
+        let db =
+            |asked: Option<&str>| database_for("maxroach@t1", asked.map(str::to_string).as_ref());
+        assert_eq!(db(None), "test");
+        assert_eq!(db(Some("")), "test");
+        assert_eq!(db(Some("maxroach@t1")), "test");
+        assert_eq!(db(Some("maxroach")), "test");
+        assert_eq!(db(Some("shop")), "shop");
     }
 }
