@@ -41,6 +41,21 @@ async fn simple_and_extended_queries() {
     let names: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
     assert_eq!(names, ["one", "two"]);
 
+    // Parameters the client types itself travel in binary and are decoded by their type.
+    let stmt = c
+        .prepare_typed(
+            "SELECT name FROM t WHERE id = $1 AND score > $2",
+            &[
+                tokio_postgres::types::Type::INT8,
+                tokio_postgres::types::Type::FLOAT8,
+            ],
+        )
+        .await
+        .unwrap();
+    let rows = c.query(&stmt, &[&2i64, &1.0f64]).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].get::<_, String>(0), "two");
+
     // Writes report their row counts.
     let n = c
         .execute("UPDATE t SET score = score + 1 WHERE id > $1", &[&"0"])
