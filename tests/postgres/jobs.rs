@@ -64,6 +64,13 @@ async fn job_started_over_pg_is_canceled_over_mysql() {
     .await;
     assert_eq!(status, vec![vec![Some("canceled".to_string())]]);
 
+    // SHOW JOB WHEN COMPLETE over the extended protocol: described without waiting, answered once terminal.
+    let row = admin
+        .query_one(&format!("SHOW JOB WHEN COMPLETE {id}"), &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>("status"), "canceled");
+
     // Job errors carry SQLSTATEs.
     let e = admin
         .simple_query(&format!("CANCEL JOB {id}"))

@@ -193,7 +193,7 @@ impl QueryParser for Parser {
         // Administrative statements are not described by the SQL layer. SHOW statements only read, so
         // running one tells its columns (tokio-postgres needs them before it binds).
         if columns.is_empty() && is_show(&normalized.sql) && normalized.order.is_empty() {
-            let (out, _, _) = run(&self.state, normalized.sql.clone(), Vec::new()).await;
+            let (out, _, _) = run(&self.state, without_wait(&normalized.sql), Vec::new()).await;
             if let Ok(Output::Rows(rs)) = out {
                 columns = rs
                     .columns
@@ -219,6 +219,21 @@ impl QueryParser for Parser {
         column_format: Option<&Format>,
     ) -> PgWireResult<Vec<FieldInfo>> {
         Ok(field_infos(&stmt.columns, column_format))
+    }
+}
+
+/// `SHOW JOB(S) WHEN COMPLETE ...` without its wait: the same columns, described without blocking.
+fn without_wait(sql: &str) -> String {
+    let words: Vec<&str> = sql.split_whitespace().collect();
+    match words.as_slice() {
+        [show, jobs, when, complete, rest @ ..]
+            if show.eq_ignore_ascii_case("show")
+                && when.eq_ignore_ascii_case("when")
+                && complete.eq_ignore_ascii_case("complete") =>
+        {
+            format!("{show} {jobs} {}", rest.join(" "))
+        }
+        _ => sql.to_string(),
     }
 }
 
@@ -427,5 +442,14 @@ mod tests {
         );
         assert_eq!(backend_call("SELECT pg_cancel_backend(x)"), None);
         assert_eq!(backend_call("SELECT 1"), None);
+    }
+
+    #[test]
+    fn describing_show_job_when_complete_does_not_wait() {
+        assert_eq!(
+            super::without_wait("SHOW JOB WHEN COMPLETE 12"),
+            "SHOW JOB 12"
+        );
+        assert_eq!(super::without_wait("SHOW JOBS"), "SHOW JOBS");
     }
 }
