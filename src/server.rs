@@ -108,9 +108,18 @@ async fn serve(args: StartArgs) -> Result<(), ServerError> {
         shutdown.clone(),
     ));
 
+    let pg = bind(args.pg_addr).await?;
+    let pg_addr = pg.local_addr()?;
+    let pg_task = tokio::spawn(tenantry_postgres::serve(
+        pg,
+        engine.clone(),
+        shutdown.clone(),
+    ));
+
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening mysql {mysql_addr}")?;
+        writeln!(out, "listening pg {pg_addr}")?;
         writeln!(out, "ready")?;
         out.flush()?;
     }
@@ -123,7 +132,11 @@ async fn serve(args: StartArgs) -> Result<(), ServerError> {
     for s in engine.sessions().all() {
         s.kill();
     }
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), mysql_task).await;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        let _ = mysql_task.await;
+        let _ = pg_task.await;
+    })
+    .await;
     Ok(())
 }
 

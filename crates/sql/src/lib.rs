@@ -9,6 +9,7 @@ mod error;
 mod exec;
 mod login;
 pub mod parser;
+pub mod pg_dialect;
 mod processlist;
 mod session;
 mod sqlite;

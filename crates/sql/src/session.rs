@@ -36,6 +36,8 @@ pub struct Prepared {
     pub params: usize,
     /// The names of its result columns (empty if it returns none).
     pub columns: Vec<String>,
+    /// Their types as far as declared before running (a column's declared type, else text); one per column.
+    pub kinds: Vec<crate::value::ColumnKind>,
 }
 
 impl Session {
@@ -132,6 +134,7 @@ impl Session {
             Parsed::Command(_) => Ok(Prepared {
                 params: 0,
                 columns: Vec::new(),
+                kinds: Vec::new(),
             }),
             Parsed::Tenant(stmt) => exec::tenant_sql::describe(self, *stmt),
         }
@@ -158,7 +161,10 @@ impl Session {
             | C::DropResourcePool { .. }
             | C::CreateTenant { .. }
             | C::DropTenant { .. } => exec::cluster::run(self, cmd),
-            C::AlterSystemSet { .. } | C::ShowParameters { .. } => exec::parameters::run(self, cmd),
+            C::AlterSystemSet { .. }
+            | C::ShowParameters { .. }
+            | C::SetClusterSetting { .. }
+            | C::ShowClusterSetting(_) => exec::parameters::run(self, cmd),
             C::BackupDatabase { .. }
             | C::BackupTenants { .. }
             | C::CancelBackup { .. }

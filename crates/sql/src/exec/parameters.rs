@@ -1,4 +1,5 @@
-//! `ALTER SYSTEM SET` and `SHOW PARAMETERS`.
+//! `ALTER SYSTEM SET` and `SHOW PARAMETERS`, and CockroachDB's names for them: `SET CLUSTER SETTING`,
+//! `SHOW CLUSTER SETTING(S)`.
 
 use tenantry_catalog::parameters::{self, Scope, PARAMETERS};
 use tenantry_catalog::CatalogError;
@@ -71,9 +72,61 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
             };
             Ok(Output::Rows(rs))
         }
+        Command::SetClusterSetting { name, value } => {
+            // Cluster settings are the cluster's: only root@sys changes them, whatever the parameter's scope.
+            session.require_cluster_admin()?;
+            run(
+                session,
+                Command::AlterSystemSet {
+                    assignments: vec![(name, value)],
+                    tenant: None,
+                },
+            )
+        }
+        Command::ShowClusterSetting(name) => show_cluster_settings(session, name),
         other => Err(SqlError::Internal(format!(
             "not a parameter statement: {other:?}"
         ))),
+    }
+}
+
+/// `SHOW CLUSTER SETTING name` (one column named after the setting) or `SHOW CLUSTER SETTINGS`
+/// (CockroachDB's columns: variable, value, setting_type, description).
+fn show_cluster_settings(session: &Session, name: Option<String>) -> Result<Output> {
+    let value_of = |def: &parameters::ParameterDef| -> Result<String> {
+        let tenant = match def.scope {
+            Scope::Cluster => None,
+            Scope::Tenant => Some(session.identity.tenant.tenant_id),
+        };
+        Ok(session.engine.catalog().parameter(def.name, tenant)?)
+    };
+    match name {
+        Some(name) => {
+            let def = parameters::find(&name)
+                .ok_or_else(|| CatalogError::UnknownParameter(name.clone()))?;
+            Ok(Output::Rows(ResultSet {
+                columns: vec![Column::new(def.name, ColumnKind::Text)],
+                rows: vec![vec![Value::from(value_of(def)?)]],
+            }))
+        }
+        None => {
+            let mut rows = Vec::new();
+            for def in PARAMETERS {
+                rows.push(vec![
+                    Value::from(def.name),
+                    Value::from(value_of(def)?),
+                    Value::from(def.data_type),
+                    Value::from(def.info),
+                ]);
+            }
+            Ok(Output::Rows(ResultSet {
+                columns: ["variable", "value", "setting_type", "description"]
+                    .into_iter()
+                    .map(|n| Column::new(n, ColumnKind::Text))
+                    .collect(),
+                rows,
+            }))
+        }
     }
 }
 

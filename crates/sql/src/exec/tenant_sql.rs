@@ -222,12 +222,23 @@ pub fn describe(session: &mut Session, stmt: Statement) -> Result<Prepared> {
         return Ok(Prepared {
             params: 0,
             columns: Vec::new(),
+            kinds: Vec::new(),
         });
     }
     let stmt = session.conn.conn().prepare_cached(&plan.sql[0])?;
     Ok(Prepared {
         params: stmt.parameter_count(),
         columns: stmt.column_names().iter().map(|s| s.to_string()).collect(),
+        kinds: stmt
+            .columns()
+            .iter()
+            .map(|c| {
+                c.decl_type().filter(|d| !d.is_empty()).map_or(
+                    crate::value::ColumnKind::Text,
+                    crate::sqlite::results::declared_kind,
+                )
+            })
+            .collect(),
     })
 }
 

@@ -35,6 +35,19 @@ pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
         Command::DropTenant { name, if_exists }
     } else if c.eat_words(&["ALTER", "SYSTEM", "SET"]) {
         alter_system_set(c)?
+    } else if c.eat_words(&["SET", "CLUSTER", "SETTING"]) {
+        let name = c.name()?;
+        if !c.eat_word("TO") {
+            c.eat_eq();
+        }
+        let value = c.literal_text()?;
+        Command::SetClusterSetting { name, value }
+    } else if c.eat_words(&["SHOW", "CLUSTER", "SETTING"]) {
+        Command::ShowClusterSetting(Some(c.name()?))
+    } else if c.eat_words(&["SHOW", "CLUSTER", "SETTINGS"])
+        || c.eat_words(&["SHOW", "ALL", "CLUSTER", "SETTINGS"])
+    {
+        Command::ShowClusterSetting(None)
     } else if c.eat_words(&["SHOW", "PARAMETERS"]) {
         let mut like = None;
         let mut tenant = None;
@@ -348,6 +361,31 @@ fn alter_system_set(c: &mut Cursor) -> Result<Command> {
 mod tests {
     use super::super::tests::cmd;
     use super::super::{parse as parse_any, Command, Parsed};
+
+    #[test]
+    fn cluster_settings() {
+        for (sql, value) in [
+            ("SET CLUSTER SETTING bulk_io_max_rate = '4MB'", "4MB"),
+            ("set cluster setting bulk_io_max_rate to '0'", "0"),
+        ] {
+            match parse_any(sql).unwrap() {
+                Parsed::Command(Command::SetClusterSetting { name, value: v }) => {
+                    assert_eq!((name.as_str(), v.as_str()), ("bulk_io_max_rate", value))
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(matches!(
+            parse_any("SHOW CLUSTER SETTING bulk_io_max_rate").unwrap(),
+            Parsed::Command(Command::ShowClusterSetting(Some(n))) if n == "bulk_io_max_rate"
+        ));
+        for sql in ["SHOW CLUSTER SETTINGS", "SHOW ALL CLUSTER SETTINGS"] {
+            assert!(matches!(
+                parse_any(sql).unwrap(),
+                Parsed::Command(Command::ShowClusterSetting(None))
+            ));
+        }
+    }
 
     #[test]
     fn resource_statements() {

@@ -252,6 +252,33 @@ pub fn syntax_error_at_offset(sql: &str, offset: usize) -> SqlError {
     SqlError::Syntax { near, line }
 }
 
+impl Cursor<'_> {
+    /// The text of an expression up to the next top-level comma (or the end), consumed.
+    pub fn expression_text(&mut self) -> Result<String> {
+        let start = self.pos;
+        let mut depth = 0i32;
+        while let Some(t) = self.peek() {
+            match t {
+                Token::LParen => depth += 1,
+                Token::RParen => depth -= 1,
+                Token::Comma if depth == 0 => break,
+                Token::SemiColon if depth == 0 => break,
+                _ => {}
+            }
+            self.pos += 1;
+        }
+        if self.pos == start {
+            return Err(self.error());
+        }
+        let from = self.tokens[start].1;
+        let to = self
+            .tokens
+            .get(self.pos)
+            .map_or(self.sql.len(), |(_, off)| *off);
+        Ok(self.sql[from..to].trim().to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,32 +311,5 @@ mod tests {
             Cursor::new("SELECT 'abc"),
             Err(SqlError::Syntax { .. })
         ));
-    }
-}
-
-impl Cursor<'_> {
-    /// The text of an expression up to the next top-level comma (or the end), consumed.
-    pub fn expression_text(&mut self) -> Result<String> {
-        let start = self.pos;
-        let mut depth = 0i32;
-        while let Some(t) = self.peek() {
-            match t {
-                Token::LParen => depth += 1,
-                Token::RParen => depth -= 1,
-                Token::Comma if depth == 0 => break,
-                Token::SemiColon if depth == 0 => break,
-                _ => {}
-            }
-            self.pos += 1;
-        }
-        if self.pos == start {
-            return Err(self.error());
-        }
-        let from = self.tokens[start].1;
-        let to = self
-            .tokens
-            .get(self.pos)
-            .map_or(self.sql.len(), |(_, off)| *off);
-        Ok(self.sql[from..to].trim().to_string())
     }
 }

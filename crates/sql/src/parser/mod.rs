@@ -130,6 +130,15 @@ pub enum Command {
         /// The tenants named (None: the caller's scope).
         tenants: Option<Vec<String>>,
     },
+    /// CockroachDB's `SET CLUSTER SETTING name = value`: a parameter, set by root@sys only.
+    SetClusterSetting {
+        /// The parameter.
+        name: String,
+        /// Its new value.
+        value: String,
+    },
+    /// CockroachDB's `SHOW CLUSTER SETTING name`, or `SHOW [ALL] CLUSTER SETTINGS` (`None`).
+    ShowClusterSetting(Option<String>),
     /// `SHOW PARAMETERS [LIKE 'p'] [TENANT = t]`.
     ShowParameters {
         /// The LIKE pattern.

@@ -1,0 +1,455 @@
+//! The simple and extended query protocols over one session.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::Sink;
+use pgwire::api::portal::{Format, Portal};
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::results::{
+    DescribePortalResponse, DescribeStatementResponse, FieldFormat, FieldInfo, Response, Tag,
+};
+use pgwire::api::stmt::{QueryParser, StoredStatement};
+use pgwire::api::store::PortalStore;
+use pgwire::api::{ClientInfo, ClientPortalStore, Type};
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::PgWireBackendMessage;
+use tenantry_sql::pg_dialect::{normalize, split_statements, Normalized};
+use tenantry_sql::{Output, SqlError, Value};
+
+use crate::conn::ConnState;
+use crate::results;
+
+/// Runs one statement on a blocking thread; returns its output and whether a transaction was open before
+/// and after it.
+async fn run(
+    state: &ConnState,
+    sql: String,
+    params: Vec<Value>,
+) -> (Result<Output, SqlError>, bool, bool) {
+    let session = match state.session() {
+        Ok(s) => s,
+        Err(e) => return (Err(e), false, false),
+    };
+    let joined = tokio::task::spawn_blocking(move || {
+        let mut s = session.lock();
+        let before = s.in_transaction();
+        let out = s.execute(&sql, &params);
+        (out, before, s.in_transaction())
+    })
+    .await;
+    joined.unwrap_or_else(|e| {
+        (
+            Err(SqlError::Internal(format!("statement task failed: {e}"))),
+            false,
+            false,
+        )
+    })
+}
+
+/// `SELECT pg_cancel_backend(pid)` / `SELECT pg_terminate_backend(pid)`: PostgreSQL's names for
+/// `KILL QUERY pid` / `KILL pid` (same privileges), answered with one boolean row.
+fn backend_call(sql: &str) -> Option<(String, &'static str)> {
+    let lower = sql
+        .trim()
+        .trim_end_matches(';')
+        .trim_end()
+        .to_ascii_lowercase();
+    let rest = lower.strip_prefix("select")?.trim_start();
+    for (name, kill) in [
+        ("pg_cancel_backend", "KILL QUERY"),
+        ("pg_terminate_backend", "KILL"),
+    ] {
+        if let Some(args) = rest.strip_prefix(name) {
+            let inner = args.trim().strip_prefix('(')?.strip_suffix(')')?;
+            // pg_terminate_backend(pid, timeout): the timeout does not matter here.
+            let pid: u32 = inner.split(',').next()?.trim().parse().ok()?;
+            return Some((format!("{kill} {pid}"), name));
+        }
+    }
+    None
+}
+
+/// Runs a backend call: true if the session was signalled, false if it does not exist.
+async fn run_backend_call(
+    state: &ConnState,
+    kill: String,
+    column: &'static str,
+) -> PgWireResult<Response> {
+    let (out, _, _) = run(state, kill, Vec::new()).await;
+    let signalled = match out {
+        Ok(_) => true,
+        Err(SqlError::UnknownThread(_)) => false,
+        Err(e) => return Ok(Response::Error(Box::new(results::error_info(&e)))),
+    };
+    let field = FieldInfo::new(
+        column.to_string(),
+        None,
+        None,
+        Type::BOOL,
+        FieldFormat::Text,
+    );
+    results::bool_response(field, signalled)
+}
+
+/// The response of a statement that returned no rows: transaction starts and ends are told apart so
+/// that ReadyForQuery reports the right transaction status.
+fn done_response(sql: &str, affected: u64, before: bool, after: bool) -> Response {
+    let tag: Tag = results::tag(sql, affected);
+    match (before, after) {
+        (false, true) => Response::TransactionStart(tag),
+        (true, false) => Response::TransactionEnd(tag),
+        _ => Response::Execution(tag),
+    }
+}
+
+/// The simple query protocol.
+pub(crate) struct SimpleHandler {
+    pub(crate) state: Arc<ConnState>,
+}
+
+#[async_trait]
+impl SimpleQueryHandler for SimpleHandler {
+    async fn do_query<C>(&self, _client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let mut responses = Vec::new();
+        for statement in split_statements(query) {
+            let sql = normalize(&statement).sql;
+            if let Some((kill, column)) = backend_call(&sql) {
+                responses.push(run_backend_call(&self.state, kill, column).await?);
+                continue;
+            }
+            let (out, before, after) = run(&self.state, sql.clone(), Vec::new()).await;
+            match out {
+                Ok(Output::Done { affected, .. }) => {
+                    responses.push(done_response(&sql, affected, before, after))
+                }
+                Ok(rows) => responses.push(results::response(&sql, rows)?),
+                Err(e) => {
+                    // The rest of a multi-statement query is not run after an error, as in PostgreSQL.
+                    responses.push(Response::Error(Box::new(results::error_info(&e))));
+                    break;
+                }
+            }
+        }
+        if responses.is_empty() {
+            responses.push(Response::EmptyQuery);
+        }
+        Ok(responses)
+    }
+}
+
+/// A statement parsed by the extended protocol.
+#[derive(Debug, Clone)]
+pub(crate) struct PgStatement {
+    normalized: Normalized,
+    /// Result columns as described at Parse time (names and types).
+    columns: Vec<(String, Type)>,
+}
+
+/// Parses and describes statements with the session (on a blocking thread).
+pub(crate) struct Parser {
+    state: Arc<ConnState>,
+}
+
+#[async_trait]
+impl QueryParser for Parser {
+    type Statement = PgStatement;
+
+    async fn parse_sql<C>(
+        &self,
+        _client: &C,
+        sql: &str,
+        _types: &[Option<Type>],
+    ) -> PgWireResult<Option<Self::Statement>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let normalized = normalize(sql);
+        if let Some((_, column)) = backend_call(&normalized.sql) {
+            return Ok(Some(PgStatement {
+                normalized,
+                columns: vec![(column.to_string(), Type::BOOL)],
+            }));
+        }
+        let session = self.state.session().map_err(|e| results::user_error(&e))?;
+        let text = normalized.sql.clone();
+        let prepared = tokio::task::spawn_blocking(move || session.lock().prepare(&text))
+            .await
+            .unwrap_or_else(|e| Err(SqlError::Internal(e.to_string())))
+            .map_err(|e| results::user_error(&e))?;
+        let mut columns: Vec<(String, Type)> = prepared
+            .columns
+            .into_iter()
+            .zip(prepared.kinds)
+            .map(|(name, kind)| (name, results::pg_type(kind, true)))
+            .collect();
+        // Administrative statements are not described by the SQL layer. SHOW statements only read, so
+        // running one tells its columns (tokio-postgres needs them before it binds).
+        if columns.is_empty() && is_show(&normalized.sql) && normalized.order.is_empty() {
+            let (out, _, _) = run(&self.state, without_wait(&normalized.sql), Vec::new()).await;
+            if let Ok(Output::Rows(rs)) = out {
+                columns = rs
+                    .columns
+                    .iter()
+                    .map(|c| (c.name.clone(), results::pg_type(c.kind, true)))
+                    .collect();
+            }
+        }
+        Ok(Some(PgStatement {
+            normalized,
+            columns,
+        }))
+    }
+
+    fn get_parameter_types(&self, stmt: &Self::Statement) -> PgWireResult<Vec<Type>> {
+        // SQLite compares and stores by value, so parameters travel as text and are typed by use.
+        Ok(vec![Type::TEXT; stmt.normalized.param_count()])
+    }
+
+    fn get_result_schema(
+        &self,
+        stmt: &Self::Statement,
+        column_format: Option<&Format>,
+    ) -> PgWireResult<Vec<FieldInfo>> {
+        Ok(field_infos(&stmt.columns, column_format))
+    }
+}
+
+/// `SHOW JOB(S) WHEN COMPLETE ...` without its wait: the same columns, described without blocking.
+fn without_wait(sql: &str) -> String {
+    let words: Vec<&str> = sql.split_whitespace().collect();
+    match words.as_slice() {
+        [show, jobs, when, complete, rest @ ..]
+            if show.eq_ignore_ascii_case("show")
+                && when.eq_ignore_ascii_case("when")
+                && complete.eq_ignore_ascii_case("complete") =>
+        {
+            format!("{show} {jobs} {}", rest.join(" "))
+        }
+        _ => sql.to_string(),
+    }
+}
+
+/// Whether a statement is a SHOW (read-only, so it may run to be described).
+fn is_show(sql: &str) -> bool {
+    sql.split_whitespace()
+        .next()
+        .is_some_and(|w| w.eq_ignore_ascii_case("show"))
+}
+
+fn field_infos(columns: &[(String, Type)], format: Option<&Format>) -> Vec<FieldInfo> {
+    columns
+        .iter()
+        .enumerate()
+        .map(|(i, (name, ty))| {
+            let f = format.map_or(FieldFormat::Text, |f| f.format_for(i));
+            FieldInfo::new(name.clone(), None, None, ty.clone(), f)
+        })
+        .collect()
+}
+
+/// The extended query protocol.
+pub(crate) struct ExtendedHandler {
+    state: Arc<ConnState>,
+    parser: Arc<Parser>,
+}
+
+impl ExtendedHandler {
+    pub(crate) fn new(state: Arc<ConnState>) -> Self {
+        Self {
+            parser: Arc::new(Parser {
+                state: state.clone(),
+            }),
+            state,
+        }
+    }
+}
+
+/// A bound parameter as a value: text format is taken as text; binary values of the common types are
+/// decoded by their declared type.
+fn param_value(
+    portal: &Portal<PgStatement>,
+    idx: usize,
+    declared: Option<&Type>,
+) -> PgWireResult<Value> {
+    let ty = declared.cloned().unwrap_or(Type::TEXT);
+    let Some(Some(raw)) = portal.parameters.get(idx) else {
+        return Ok(Value::Null);
+    };
+    if !portal.parameter_format.is_binary(idx) {
+        return Ok(match std::str::from_utf8(raw) {
+            Ok(s) => Value::Text(s.to_string()),
+            Err(_) => Value::Blob(raw.to_vec()),
+        });
+    }
+    let v = if ty == Type::INT8 {
+        portal.parameter::<i64>(idx, &ty)?.map(Value::Int)
+    } else if ty == Type::INT4 {
+        portal
+            .parameter::<i32>(idx, &ty)?
+            .map(|i| Value::Int(i.into()))
+    } else if ty == Type::INT2 {
+        portal
+            .parameter::<i16>(idx, &ty)?
+            .map(|i| Value::Int(i.into()))
+    } else if ty == Type::FLOAT8 {
+        portal.parameter::<f64>(idx, &ty)?.map(Value::Float)
+    } else if ty == Type::FLOAT4 {
+        portal
+            .parameter::<f32>(idx, &ty)?
+            .map(|f| Value::Float(f.into()))
+    } else if ty == Type::BOOL {
+        portal
+            .parameter::<bool>(idx, &ty)?
+            .map(|b| Value::Int(i64::from(b)))
+    } else if ty == Type::BYTEA {
+        Some(Value::Blob(raw.to_vec()))
+    } else {
+        Some(match std::str::from_utf8(raw) {
+            Ok(s) => Value::Text(s.to_string()),
+            Err(_) => Value::Blob(raw.to_vec()),
+        })
+    };
+    Ok(v.unwrap_or(Value::Null))
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for ExtendedHandler {
+    type Statement = PgStatement;
+    type QueryParser = Parser;
+
+    fn query_parser(&self) -> Arc<Self::QueryParser> {
+        self.parser.clone()
+    }
+
+    async fn do_describe_statement<C>(
+        &self,
+        _client: &mut C,
+        target: &StoredStatement<Self::Statement>,
+    ) -> PgWireResult<DescribeStatementResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let count = target.statement.normalized.param_count();
+        let params = (0..count)
+            .map(|i| {
+                target
+                    .parameter_types
+                    .get(i)
+                    .cloned()
+                    .flatten()
+                    .unwrap_or(Type::TEXT)
+            })
+            .collect();
+        Ok(DescribeStatementResponse::new(
+            params,
+            field_infos(&target.statement.columns, None),
+        ))
+    }
+
+    async fn do_describe_portal<C>(
+        &self,
+        _client: &mut C,
+        target: &Portal<Self::Statement>,
+    ) -> PgWireResult<DescribePortalResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        Ok(DescribePortalResponse::new(field_infos(
+            &target.statement.statement.columns,
+            Some(&target.result_column_format),
+        )))
+    }
+
+    async fn do_query<C>(
+        &self,
+        _client: &mut C,
+        portal: &Portal<Self::Statement>,
+        _max_rows: usize,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let stmt = &portal.statement.statement;
+        let mut values = Vec::with_capacity(portal.parameters.len());
+        for i in 0..portal.parameters.len() {
+            values.push(param_value(
+                portal,
+                i,
+                portal
+                    .statement
+                    .parameter_types
+                    .get(i)
+                    .and_then(Option::as_ref),
+            )?);
+        }
+        let Some(bound) = stmt.normalized.bind(&values) else {
+            return Ok(Response::Error(Box::new(results::error_info(
+                &SqlError::Unsupported("missing parameters".into()),
+            ))));
+        };
+        let sql = stmt.normalized.sql.clone();
+        if let Some((kill, column)) = backend_call(&sql) {
+            return run_backend_call(&self.state, kill, column).await;
+        }
+        let (out, before, after) = run(&self.state, sql.clone(), bound).await;
+        match out {
+            Ok(Output::Done { affected, .. }) => Ok(done_response(&sql, affected, before, after)),
+            Ok(Output::Rows(rs)) => {
+                // The row description was sent at Describe time: values are encoded to those types.
+                let fields = field_infos(&stmt.columns, Some(&portal.result_column_format));
+                if fields.len() != rs.columns.len() {
+                    let f =
+                        results::fields(&rs, &|i| portal.result_column_format.format_for(i), true);
+                    return results::rows_response(f, rs.rows);
+                }
+                results::rows_response(fields, rs.rows)
+            }
+            Err(e) => Ok(Response::Error(Box::new(results::error_info(&e)))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backend_call;
+
+    #[test]
+    fn backend_calls_become_kill() {
+        assert_eq!(
+            backend_call("SELECT pg_cancel_backend(12);"),
+            Some(("KILL QUERY 12".to_string(), "pg_cancel_backend"))
+        );
+        assert_eq!(
+            backend_call("select pg_terminate_backend( 7 , 1000)"),
+            Some(("KILL 7".to_string(), "pg_terminate_backend"))
+        );
+        assert_eq!(backend_call("SELECT pg_cancel_backend(x)"), None);
+        assert_eq!(backend_call("SELECT 1"), None);
+    }
+
+    #[test]
+    fn describing_show_job_when_complete_does_not_wait() {
+        assert_eq!(
+            super::without_wait("SHOW JOB WHEN COMPLETE 12"),
+            "SHOW JOB 12"
+        );
+        assert_eq!(super::without_wait("SHOW JOBS"), "SHOW JOBS");
+    }
+}

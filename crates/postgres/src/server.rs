@@ -1,0 +1,102 @@
+//! The accept loop and cancel requests.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use parking_lot::Mutex;
+use pgwire::api::cancel::CancelHandler;
+use pgwire::messages::cancel::CancelRequest;
+use pgwire::messages::startup::SecretKey;
+use tenantry_sql::Engine;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::conn::{ConnState, Handlers};
+
+/// The secret key of every logged-in connection, by process id (= session id), so that a cancel request
+/// (which arrives on a fresh connection) can be checked before it interrupts anything.
+#[derive(Default)]
+pub(crate) struct CancelKeys {
+    keys: Mutex<HashMap<i32, i32>>,
+}
+
+impl CancelKeys {
+    pub(crate) fn insert(&self, pid: i32, secret: i32) {
+        self.keys.lock().insert(pid, secret);
+    }
+
+    pub(crate) fn remove(&self, pid: i32) {
+        self.keys.lock().remove(&pid);
+    }
+}
+
+/// Interrupts the statement of the session named by a cancel request whose secret key matches.
+pub(crate) struct Canceller {
+    pub(crate) engine: Arc<Engine>,
+    pub(crate) keys: Arc<CancelKeys>,
+}
+
+#[async_trait]
+impl CancelHandler for Canceller {
+    async fn on_cancel_request(&self, request: CancelRequest) {
+        let expected = self.keys.keys.lock().get(&request.pid).copied();
+        let Some(secret) = expected else {
+            return;
+        };
+        if !request.secret_key.eq_value(&SecretKey::I32(secret)) {
+            tracing::info!(
+                pid = request.pid,
+                "pg cancel request with a wrong secret key"
+            );
+            return;
+        }
+        if let Some(handle) = u32::try_from(request.pid)
+            .ok()
+            .and_then(|id| self.engine.sessions().get(id))
+        {
+            handle.interrupt_statement();
+        }
+    }
+}
+
+/// Serves PostgreSQL connections on `listener` until `shutdown` is cancelled; then closes every connection.
+pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: CancellationToken) {
+    let connections = tokio_util::task::TaskTracker::new();
+    let keys = Arc::new(CancelKeys::default());
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            a = listener.accept() => a,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!("pg accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let state = ConnState::new(engine.clone(), peer.ip().to_string(), keys.clone());
+        let handlers = Arc::new(Handlers::new(state.clone()));
+        let shutdown = shutdown.clone();
+        connections.spawn(async move {
+            let killed = state.killed.clone();
+            tokio::select! {
+                r = pgwire::tokio::process_socket(stream, None, handlers) => {
+                    if let Err(e) = r {
+                        tracing::debug!(%peer, "pg connection ended: {e}");
+                    }
+                }
+                _ = killed.cancelled() => tracing::debug!(%peer, "pg connection killed"),
+                _ = shutdown.cancelled() => {}
+            }
+            state.close();
+        });
+    }
+    connections.close();
+    connections.wait().await;
+}

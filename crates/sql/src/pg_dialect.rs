@@ -1,0 +1,254 @@
+//! PostgreSQL-flavoured SQL normalised to the dialect the SQL layer parses (MySQL's), for the PostgreSQL
+//! front end. Only the differences clients actually send are handled: `$n` parameters and `::type` casts.
+//! String literals, quoted identifiers and comments are copied untouched.
+
+/// A normalised statement and, for each `?` in it (in order), the 0-based index of the `$n` parameter
+/// it stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Normalized {
+    /// The statement with `?` placeholders and without `::` casts.
+    pub sql: String,
+    /// `order[i]` is the index of the client parameter bound to the i-th `?`.
+    pub order: Vec<usize>,
+}
+
+impl Normalized {
+    /// How many client parameters the statement refers to (the highest `$n`).
+    pub fn param_count(&self) -> usize {
+        self.order.iter().map(|i| i + 1).max().unwrap_or(0)
+    }
+
+    /// Reorders client parameters into the order of the `?` placeholders; `None` if one is missing.
+    pub fn bind<T: Clone>(&self, params: &[T]) -> Option<Vec<T>> {
+        self.order.iter().map(|i| params.get(*i).cloned()).collect()
+    }
+}
+
+/// Rewrites `$n` to `?` (a `$n` used twice becomes two `?`) and drops `::type` casts.
+pub fn normalize(sql: &str) -> Normalized {
+    let chars: Vec<char> = sql.chars().collect();
+    let mut out = String::with_capacity(sql.len());
+    let mut order = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\'' | '"' | '`' => {
+                // Copy a quoted literal or identifier; a doubled quote stays inside it.
+                out.push(c);
+                i += 1;
+                while i < chars.len() {
+                    out.push(chars[i]);
+                    if chars[i] == '\\' && c == '\'' && i + 1 < chars.len() {
+                        i += 1;
+                        out.push(chars[i]);
+                    } else if chars[i] == c {
+                        if chars.get(i + 1) == Some(&c) {
+                            i += 1;
+                            out.push(chars[i]);
+                        } else {
+                            break;
+                        }
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            '-' if chars.get(i + 1) == Some(&'-') => {
+                while i < chars.len() && chars[i] != '\n' {
+                    out.push(chars[i]);
+                    i += 1;
+                }
+            }
+            '/' if chars.get(i + 1) == Some(&'*') => {
+                out.push_str("/*");
+                i += 2;
+                while i < chars.len() && !(chars[i] == '*' && chars.get(i + 1) == Some(&'/')) {
+                    out.push(chars[i]);
+                    i += 1;
+                }
+                if i < chars.len() {
+                    out.push_str("*/");
+                    i += 2;
+                }
+            }
+            '$' if chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()) => {
+                let start = i + 1;
+                i = start;
+                while i < chars.len() && chars[i].is_ascii_digit() {
+                    i += 1;
+                }
+                let digits: String = chars[start..i].iter().collect();
+                match digits.parse::<usize>() {
+                    Ok(n) if n >= 1 => {
+                        order.push(n - 1);
+                        out.push('?');
+                    }
+                    // `$0` or an absurd number: leave it for the parser to reject.
+                    _ => {
+                        out.push('$');
+                        out.push_str(&digits);
+                    }
+                }
+            }
+            ':' if chars.get(i + 1) == Some(&':') => {
+                i += 2;
+                i = skip_type_name(&chars, i);
+            }
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    Normalized { sql: out, order }
+}
+
+/// Splits a simple-protocol query string into its statements at top-level `;` (not inside quotes or
+/// comments); empty statements are dropped.
+pub fn split_statements(sql: &str) -> Vec<String> {
+    let chars: Vec<char> = sql.chars().collect();
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut i = 0;
+    let mut quote: Option<char> = None;
+    while i < chars.len() {
+        let c = chars[i];
+        if let Some(q) = quote {
+            current.push(c);
+            if c == '\\' && q == '\'' && i + 1 < chars.len() {
+                i += 1;
+                current.push(chars[i]);
+            } else if c == q {
+                quote = None;
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            '\'' | '"' | '`' => quote = Some(c),
+            '-' if chars.get(i + 1) == Some(&'-') => {
+                while i < chars.len() && chars[i] != '\n' {
+                    current.push(chars[i]);
+                    i += 1;
+                }
+                continue;
+            }
+            '/' if chars.get(i + 1) == Some(&'*') => {
+                while i < chars.len() && !(chars[i] == '*' && chars.get(i + 1) == Some(&'/')) {
+                    current.push(chars[i]);
+                    i += 1;
+                }
+                current.push_str("*/");
+                i += 2;
+                continue;
+            }
+            ';' => {
+                if !current.trim().is_empty() {
+                    out.push(current.trim().to_string());
+                }
+                current.clear();
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+        i += 1;
+    }
+    if !current.trim().is_empty() {
+        out.push(current.trim().to_string());
+    }
+    out
+}
+
+/// Skips a type name after `::`: words (`double precision`, `timestamp with time zone`), an optional
+/// `(n[, m])` and `[]`. SQLite's dynamic typing makes dropping the cast the closest equivalent.
+fn skip_type_name(chars: &[char], mut i: usize) -> usize {
+    const MULTI_WORD: &[&str] = &["precision", "varying", "with", "without", "time", "zone"];
+    while i < chars.len() && chars[i] == ' ' {
+        i += 1;
+    }
+    let word = |from: usize| -> (String, usize) {
+        let mut j = from;
+        while j < chars.len() && (chars[j].is_alphanumeric() || chars[j] == '_' || chars[j] == '.')
+        {
+            j += 1;
+        }
+        (chars[from..j].iter().collect(), j)
+    };
+    let (_, mut j) = word(i);
+    loop {
+        // A following word belongs to the type only if it is one of the multi-word type parts.
+        let mut k = j;
+        while k < chars.len() && chars[k] == ' ' {
+            k += 1;
+        }
+        let (next, end) = word(k);
+        if !next.is_empty() && MULTI_WORD.contains(&next.to_ascii_lowercase().as_str()) {
+            j = end;
+        } else {
+            break;
+        }
+    }
+    if chars.get(j) == Some(&'(') {
+        if let Some(close) = chars[j..].iter().position(|c| *c == ')') {
+            j += close + 1;
+        }
+    }
+    while chars.get(j) == Some(&'[') && chars.get(j + 1) == Some(&']') {
+        j += 2;
+    }
+    j
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dollar_parameters_become_question_marks_in_order() {
+        let n = normalize("SELECT * FROM t WHERE a = $2 AND b = $1 OR c = $2");
+        assert_eq!(n.sql, "SELECT * FROM t WHERE a = ? AND b = ? OR c = ?");
+        assert_eq!(n.order, vec![1, 0, 1]);
+        assert_eq!(n.param_count(), 2);
+        assert_eq!(n.bind(&["x", "y"]), Some(vec!["y", "x", "y"]));
+        assert_eq!(n.bind(&["x"]), None);
+    }
+
+    #[test]
+    fn casts_are_dropped() {
+        assert_eq!(normalize("SELECT 1::int8, $1::text").sql, "SELECT 1, ?");
+        assert_eq!(
+            normalize("SELECT x::double precision FROM t").sql,
+            "SELECT x FROM t"
+        );
+        assert_eq!(
+            normalize("SELECT now()::timestamp with time zone, 'a'::varchar(10)").sql,
+            "SELECT now(), 'a'"
+        );
+        assert_eq!(normalize("SELECT '{1}'::int[]").sql, "SELECT '{1}'");
+    }
+
+    #[test]
+    fn literals_and_comments_are_untouched() {
+        let sql = "SELECT '$1::x', \"a::b\", 'it''s $2' -- $3::y\n, 1 /* $4 */";
+        let n = normalize(sql);
+        assert_eq!(n.sql, sql);
+        assert!(n.order.is_empty());
+    }
+
+    #[test]
+    fn statements_split_at_top_level_semicolons() {
+        assert_eq!(
+            split_statements("SELECT 'a;b'; ;SELECT 2 -- c;d\n; /* ; */ SELECT 3;"),
+            vec!["SELECT 'a;b'", "SELECT 2 -- c;d", "/* ; */ SELECT 3"]
+        );
+    }
+
+    #[test]
+    fn job_statements_pass_through() {
+        let sql = "CANCEL JOBS (SELECT job_id FROM [SHOW JOBS] WHERE user_name = 'maxroach')";
+        assert_eq!(normalize(sql).sql, sql);
+    }
+}

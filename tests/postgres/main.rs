@@ -1,0 +1,10 @@
+//! End-to-end tests of the PostgreSQL surface: the real server binary, real sockets, tokio-postgres and psql.
+
+mod cancel;
+mod common;
+mod jobs;
+mod login;
+mod psql_smoke;
+mod queries;
+mod robustness;
+mod settings;

@@ -1,0 +1,105 @@
+//! Simple and extended query protocols: result types, `$n` parameters, `::` casts, errors with SQLSTATEs,
+//! transactions.
+
+use crate::common::{simple_rows, sqlstate, TestServer};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simple_and_extended_queries() {
+    let server = TestServer::start();
+    let c = server.pg("root@sys", "", None).await;
+    c.batch_execute(
+        "CREATE TABLE t (id BIGINT PRIMARY KEY, name VARCHAR(20), score DOUBLE, data BLOB); \
+         INSERT INTO t VALUES (1, 'one', 1.5, X'0102'), (2, 'two', 2.5, NULL)",
+    )
+    .await
+    .unwrap();
+
+    // Extended protocol with $n parameters (sent as text) and typed results.
+    let rows = c
+        .query(
+            "SELECT id, name, score, data FROM t WHERE id >= $1 AND name <> $2 ORDER BY id",
+            &[&"1", &"zzz"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].get::<_, i64>(0), 1);
+    assert_eq!(rows[0].get::<_, String>(1), "one");
+    assert_eq!(rows[0].get::<_, f64>(2), 1.5);
+    assert_eq!(rows[0].get::<_, Option<Vec<u8>>>(3), Some(vec![1, 2]));
+    assert_eq!(rows[1].get::<_, Option<Vec<u8>>>(3), None);
+
+    // The same parameter twice, and a cast. Parameters travel as text; a column's affinity makes them
+    // compare as numbers.
+    let rows = c
+        .query(
+            "SELECT name FROM t WHERE id = $1::int8 OR score < $1 ORDER BY id",
+            &[&"2"],
+        )
+        .await
+        .unwrap();
+    let names: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(names, ["one", "two"]);
+
+    // Parameters the client types itself travel in binary and are decoded by their type.
+    let stmt = c
+        .prepare_typed(
+            "SELECT name FROM t WHERE id = $1 AND score > $2",
+            &[
+                tokio_postgres::types::Type::INT8,
+                tokio_postgres::types::Type::FLOAT8,
+            ],
+        )
+        .await
+        .unwrap();
+    let rows = c.query(&stmt, &[&2i64, &1.0f64]).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].get::<_, String>(0), "two");
+
+    // Writes report their row counts.
+    let n = c
+        .execute("UPDATE t SET score = score + 1 WHERE id > $1", &[&"0"])
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    let n = c
+        .execute(
+            "INSERT INTO t (id, name) VALUES ($1, $2)",
+            &[&"3", &"three"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+
+    // Simple protocol: several statements in one string, casts stripped.
+    assert_eq!(
+        simple_rows(&c, "SELECT COUNT(*) FROM t; SELECT 'x'::text AS x").await,
+        vec![vec![Some("3".to_string())], vec![Some("x".to_string())]]
+    );
+
+    // Errors carry PostgreSQL SQLSTATEs and leave the connection usable.
+    let e = c.simple_query("SELECT * FROM missing").await.unwrap_err();
+    assert_eq!(sqlstate(&e), "42P01");
+    let e = c.query("SELECT nope FROM t", &[]).await.unwrap_err();
+    assert_eq!(sqlstate(&e), "42703");
+    let e = c
+        .execute("INSERT INTO t (id, name) VALUES ($1, $2)", &[&"1", &"dup"])
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&e), "23505");
+    let e = c.simple_query("SELEC 1").await.unwrap_err();
+    assert_eq!(sqlstate(&e), "42601");
+
+    // Transactions.
+    c.batch_execute("BEGIN; DELETE FROM t; ROLLBACK")
+        .await
+        .unwrap();
+    assert_eq!(
+        simple_rows(&c, "SELECT COUNT(*) FROM t").await,
+        vec![vec![Some("3".to_string())]]
+    );
+
+    // Administrative statements work over the extended protocol too.
+    let rows = c.query("SHOW DATABASES", &[]).await.unwrap();
+    assert!(rows.iter().any(|r| r.get::<_, String>(0) == "test"));
+}
