@@ -522,3 +522,29 @@ async fn information_schema_describes_what_the_user_may_see() {
         .unwrap();
     assert_eq!(n, Some(0), "another tenant's tables do not appear");
 }
+
+#[tokio::test]
+async fn serial_keys_and_returning() {
+    let server = TestServer::start();
+    let mut c = server.connect_with("root@sys", "", Some("test")).await;
+    c.query_drop("CREATE TABLE s (id SERIAL, name VARCHAR(10))")
+        .await
+        .unwrap();
+    let ids: Vec<(i64, String)> = c
+        .query("INSERT INTO s (name) VALUES ('a'), ('b') RETURNING id, name")
+        .await
+        .unwrap();
+    assert_eq!(ids, vec![(1, "a".to_string()), (2, "b".to_string())]);
+    let updated: Vec<i64> = c
+        .query("UPDATE s SET name = 'z' WHERE id = 2 RETURNING id")
+        .await
+        .unwrap();
+    assert_eq!(updated, vec![2]);
+    let deleted: Vec<String> = c
+        .query("DELETE FROM s WHERE id = 1 RETURNING name")
+        .await
+        .unwrap();
+    assert_eq!(deleted, vec!["a".to_string()]);
+    let left: Vec<(i64, String)> = c.query("SELECT id, name FROM s").await.unwrap();
+    assert_eq!(left, vec![(2, "z".to_string())]);
+}

@@ -316,6 +316,15 @@ fn column(col: &ColumnDef, table_pk: Option<&[String]>) -> Result<RenderedColumn
             other => return Err(SqlError::Unsupported(format!("column option '{other}'"))),
         }
     }
+    // PostgreSQL's SERIAL / BIGSERIAL (and MySQL's SERIAL) are auto-incrementing integer keys.
+    let serial = matches!(
+        col.data_type.to_string().to_ascii_uppercase().as_str(),
+        "SERIAL" | "BIGSERIAL" | "SMALLSERIAL"
+    );
+    if serial {
+        auto_increment = true;
+        primary_key |= table_pk.is_none();
+    }
     let in_table_pk =
         table_pk.is_some_and(|pk| pk.iter().any(|c| c.eq_ignore_ascii_case(&col.name.value)));
     let mut sql = quote(&col.name.value);

@@ -139,12 +139,15 @@ pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
                 privilege,
             });
             exprs::mysql_insert_to_sqlite(&mut insert)?;
-            (
-                vec![Statement::Insert(insert).to_string()],
+            // With RETURNING the statement yields rows (SQLite has RETURNING since 3.35).
+            let kind = if insert.returning.is_some() {
+                PlanKind::Query
+            } else {
                 PlanKind::Dml {
                     insert_into: Some(target),
-                },
-            )
+                }
+            };
+            (vec![Statement::Insert(insert).to_string()], kind)
         }
         Statement::Update(update) => {
             let target = match &update.table.relation {
@@ -164,10 +167,12 @@ pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
             if !update.order_by.is_empty() || update.limit.is_some() {
                 return Err(SqlError::Unsupported("UPDATE ... ORDER BY / LIMIT".into()));
             }
-            (
-                vec![Statement::Update(update).to_string()],
-                PlanKind::Dml { insert_into: None },
-            )
+            let kind = if update.returning.is_some() {
+                PlanKind::Query
+            } else {
+                PlanKind::Dml { insert_into: None }
+            };
+            (vec![Statement::Update(update).to_string()], kind)
         }
         Statement::Delete(delete) => {
             if !delete.tables.is_empty() || delete.using.is_some() {
@@ -193,10 +198,12 @@ pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
             if !delete.order_by.is_empty() || delete.limit.is_some() {
                 return Err(SqlError::Unsupported("DELETE ... ORDER BY / LIMIT".into()));
             }
-            (
-                vec![Statement::Delete(delete).to_string()],
-                PlanKind::Dml { insert_into: None },
-            )
+            let kind = if delete.returning.is_some() {
+                PlanKind::Query
+            } else {
+                PlanKind::Dml { insert_into: None }
+            };
+            (vec![Statement::Delete(delete).to_string()], kind)
         }
         other => {
             let ddl = ddl::translate(other, ctx.current_db())?;
