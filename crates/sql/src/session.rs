@@ -168,6 +168,7 @@ impl Session {
             C::BackupDatabase { .. }
             | C::BackupTenants { .. }
             | C::CancelBackup { .. }
+            | C::ValidateBackupSet(_)
             | C::BackupInto { .. } => exec::backup::run(self, cmd),
             C::CreateUser { .. }
             | C::DropUser { .. }

@@ -94,6 +94,9 @@ pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
             uri,
             detached,
         }
+    } else if c.eat_words(&["ALTER", "SYSTEM", "VALIDATE", "BACKUPSET"]) {
+        c.eat_eq();
+        Command::ValidateBackupSet(c.integer()?)
     } else if c.eat_words(&["ALTER", "SYSTEM", "CANCEL", "BACKUP"]) {
         let tenants = if c.eat_word("TENANT") {
             c.eat_eq();

@@ -125,6 +125,8 @@ pub enum Command {
         /// Return the job id at once instead of waiting.
         detached: bool,
     },
+    /// `ALTER SYSTEM VALIDATE BACKUPSET [=] n`: reads every chunk of a set of the tenant and checks its hash.
+    ValidateBackupSet(i64),
     /// `ALTER SYSTEM CANCEL BACKUP [TENANT [=] t1, t2]`.
     CancelBackup {
         /// The tenants named (None: the caller's scope).
