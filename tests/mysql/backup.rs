@@ -5,7 +5,7 @@ use std::time::Duration;
 use mysql_async::prelude::*;
 use mysql_async::Row;
 
-use crate::common::{expect_error, TestServer};
+use crate::common::{big_table, expect_error, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_a_tenant_and_restore_the_set() {
@@ -42,10 +42,7 @@ async fn backup_a_tenant_and_restore_the_set() {
         4147
     );
     t.query_drop("CREATE DATABASE shop").await.unwrap();
-    t.query_drop("CREATE TABLE shop.big (id INTEGER PRIMARY KEY, v VARCHAR(40))")
-        .await
-        .unwrap();
-    t.query_drop("INSERT INTO shop.big (id, v) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100000) SELECT x, 'row-' || x FROM c").await.unwrap();
+    big_table(&mut t, "shop", 100000).await;
     t.query_drop(format!("ALTER SYSTEM SET DATA_BACKUP_DEST = '{dest}'"))
         .await
         .unwrap();
@@ -211,10 +208,7 @@ async fn cancel_backup_as_the_seeds_describe() {
     ];
     for (login, name) in tenants {
         let mut t = server.connect(login).await;
-        t.query_drop("CREATE TABLE test.big (id INTEGER PRIMARY KEY, v VARCHAR(40))")
-            .await
-            .unwrap();
-        t.query_drop("INSERT INTO test.big (id, v) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100000) SELECT x, 'row-' || x FROM c").await.unwrap();
+        big_table(&mut t, "test", 100000).await;
         // sys may set a tenant's destination.
         sys.query_drop(format!(
             "ALTER SYSTEM SET DATA_BACKUP_DEST = 'file://{}/{name}' TENANT = {name}",
@@ -405,10 +399,7 @@ async fn cluster_backups_from_sys_have_one_child_per_tenant() {
     let mut sys = server.connect("root@sys").await;
     for t in ["t1", "t2"] {
         let mut c = server.connect(&format!("root@{t}")).await;
-        c.query_drop("CREATE TABLE test.big (id INTEGER PRIMARY KEY, v VARCHAR(40))")
-            .await
-            .unwrap();
-        c.query_drop("INSERT INTO test.big (id, v) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 50000) SELECT x, 'row-' || x FROM c").await.unwrap();
+        big_table(&mut c, "test", 50000).await;
         sys.query_drop(format!(
             "ALTER SYSTEM SET DATA_BACKUP_DEST = 'file://{}/{t}' TENANT = {t}",
             dest_dir.path().display()
@@ -525,10 +516,7 @@ async fn backup_under_a_steady_writer_finishes_and_is_consistent() {
     server.create_tenant("t1").await;
     let dest_dir = tempfile::tempdir().unwrap();
     let mut t = server.connect("root@t1").await;
-    t.query_drop("CREATE TABLE test.big (id INTEGER PRIMARY KEY, v VARCHAR(40))")
-        .await
-        .unwrap();
-    t.query_drop("INSERT INTO test.big (id, v) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 50000) SELECT x, 'row-' || x FROM c").await.unwrap();
+    big_table(&mut t, "test", 50000).await;
     t.query_drop(format!(
         "ALTER SYSTEM SET DATA_BACKUP_DEST = 'file://{}'",
         dest_dir.path().display()
@@ -547,7 +535,7 @@ async fn backup_under_a_steady_writer_finishes_and_is_consistent() {
         tokio::spawn(async move {
             let mut n = 0i64;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                w.exec_drop("INSERT INTO test.big (v) VALUES (?)", ("during",))
+                w.exec_drop("INSERT INTO test.big (b) VALUES (?)", ("during",))
                     .await
                     .unwrap();
                 n += 1;
@@ -628,10 +616,7 @@ async fn sigkill_mid_backup_resumes_and_completes() {
     server.create_tenant("t1").await;
     let dest_dir = tempfile::tempdir().unwrap();
     let mut t = server.connect("root@t1").await;
-    t.query_drop("CREATE TABLE test.big (id INTEGER PRIMARY KEY, v VARCHAR(40))")
-        .await
-        .unwrap();
-    t.query_drop("INSERT INTO test.big (id, v) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 50000) SELECT x, 'row-' || x FROM c").await.unwrap();
+    big_table(&mut t, "test", 50000).await;
     t.query_drop(format!(
         "ALTER SYSTEM SET DATA_BACKUP_DEST = 'file://{}'",
         dest_dir.path().display()
@@ -691,10 +676,7 @@ async fn validate_backupset_finds_flipped_bytes() {
     server.create_tenant("t1").await;
     let dest_dir = tempfile::tempdir().unwrap();
     let mut t = server.connect("root@t1").await;
-    t.query_drop("CREATE TABLE test.big (id INTEGER PRIMARY KEY, v VARCHAR(40))")
-        .await
-        .unwrap();
-    t.query_drop("INSERT INTO test.big (id, v) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000) SELECT x, 'row-' || x FROM c").await.unwrap();
+    big_table(&mut t, "test", 20000).await;
     t.query_drop(format!(
         "ALTER SYSTEM SET DATA_BACKUP_DEST = 'file://{}'",
         dest_dir.path().display()

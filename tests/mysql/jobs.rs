@@ -6,28 +6,7 @@ use std::time::Duration;
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Row};
 
-use crate::common::{expect_error, TestServer};
-
-/// A table big enough that a throttled CREATE INDEX on it runs for seconds.
-async fn big_table(c: &mut Conn, db: &str, rows: i64) {
-    c.query_drop(format!(
-        "CREATE TABLE {db}.big (id INTEGER PRIMARY KEY, a INT, b VARCHAR(40))"
-    ))
-    .await
-    .unwrap();
-    c.query_drop(format!(
-        "INSERT INTO {db}.big (id, a, b) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {rows}) SELECT x, x % 1000, 'row-' || x FROM c"
-    ))
-    .await
-    .unwrap();
-}
-
-async fn set_rate(server: &TestServer, rate: &str) {
-    let mut sys = server.connect("root@sys").await;
-    sys.query_drop(format!("ALTER SYSTEM SET bulk_io_max_rate = '{rate}'"))
-        .await
-        .unwrap();
-}
+use crate::common::{big_table, expect_error, set_rate, TestServer};
 
 /// Waits until a job with this description shows as running in SHOW JOBS, and returns its id.
 async fn running_job(c: &mut Conn, description: &str) -> i64 {

@@ -628,10 +628,9 @@ impl JobRegistry {
     }
 
     /// Decides where a job goes after its work returned (or was abandoned).
+    /// Every move is a compare-and-set; when a request lands between reading the state and moving it, the
+    /// move fails and the job is looked at again, so no request is ever left unserved.
     async fn settle(self: &Arc<Self>, id: i64, outcome: Option<Result<(), JobError>>) {
-        let Some(Some(current)) = self.blocking(move |s| s.get(id)).await else {
-            return;
-        };
         let transition = |from: JobState, to: JobState, changes: Changes| {
             let this = self.clone();
             async move {
@@ -640,90 +639,101 @@ impl JobRegistry {
                     .flatten()
             }
         };
-        match current.state {
-            JobState::CancelRequested => {
-                if let Some(rec) = transition(
-                    JobState::CancelRequested,
-                    JobState::Reverting,
-                    cancel_changes(),
-                )
-                .await
-                {
-                    self.spawn_revert(rec);
+        for _ in 0..16 {
+            let Some(Some(current)) = self.blocking(move |s| s.get(id)).await else {
+                return;
+            };
+            match current.state {
+                JobState::CancelRequested => {
+                    if let Some(rec) = transition(
+                        JobState::CancelRequested,
+                        JobState::Reverting,
+                        cancel_changes(),
+                    )
+                    .await
+                    {
+                        self.spawn_revert(rec);
+                        return;
+                    }
                 }
-            }
-            JobState::PauseRequested => {
-                transition(
-                    JobState::PauseRequested,
-                    JobState::Paused,
-                    Changes {
+                JobState::PauseRequested => {
+                    let changes = Changes {
                         paused_from: Some(Some(JobState::Running)),
                         ..Default::default()
-                    },
-                )
-                .await;
-                tracing::info!(job_id = id, "paused");
-            }
-            JobState::Running => match outcome {
-                Some(Ok(())) => {
-                    if transition(
-                        JobState::Running,
-                        JobState::Succeeded,
-                        Changes {
+                    };
+                    if transition(JobState::PauseRequested, JobState::Paused, changes)
+                        .await
+                        .is_some()
+                    {
+                        tracing::info!(job_id = id, "paused");
+                        return;
+                    }
+                }
+                JobState::Running => match &outcome {
+                    Some(Ok(())) => {
+                        let changes = Changes {
                             finished: true,
                             fraction: Some(1.0),
                             ..Default::default()
-                        },
-                    )
-                    .await
-                    .is_some()
-                    {
-                        tracing::info!(job_id = id, "succeeded");
-                    } else {
+                        };
+                        if transition(JobState::Running, JobState::Succeeded, changes)
+                            .await
+                            .is_some()
+                        {
+                            tracing::info!(job_id = id, "succeeded");
+                            return;
+                        }
                         // A cancel landed between the end of the work and now: it wins, and the undo reverts the work.
-                        Box::pin(self.settle(id, outcome)).await;
                     }
-                }
-                Some(Err(JobError::Permanent { code, message })) => {
-                    tracing::warn!(job_id = id, "failed: {message}");
-                    let changes = Changes {
-                        error: Some((code, message)),
-                        revert_to: Some(Some(JobState::Failed)),
-                        ..Default::default()
-                    };
-                    if let Some(rec) =
-                        transition(JobState::Running, JobState::Reverting, changes).await
-                    {
-                        self.spawn_revert(rec);
+                    Some(Err(JobError::Permanent { code, message })) => {
+                        tracing::warn!(job_id = id, "failed: {message}");
+                        let changes = Changes {
+                            error: Some((*code, message.clone())),
+                            revert_to: Some(Some(JobState::Failed)),
+                            ..Default::default()
+                        };
+                        if let Some(rec) =
+                            transition(JobState::Running, JobState::Reverting, changes).await
+                        {
+                            self.spawn_revert(rec);
+                            return;
+                        }
                     }
-                }
-                Some(Err(JobError::Retryable(message))) => {
-                    let backoff = self.config.lock().retry_backoff;
-                    tracing::warn!(job_id = id, "retrying in {backoff:?}: {message}");
-                    let this = self.clone();
-                    self.runtime.spawn(async move {
-                        tokio::time::sleep(backoff).await;
-                        let _ = tokio::task::spawn_blocking(move || {
-                            // Checked and launched under one store lock, so a cancel cannot slip in between.
-                            let store = this.store.lock();
-                            if let Ok(Some(rec)) = store.get(id) {
-                                if rec.state == JobState::Running
-                                    && !this.live.lock().contains_key(&id)
-                                    && !this.shutdown.is_cancelled()
-                                {
-                                    this.launch_with(rec);
-                                }
-                            }
-                            drop(store);
-                        })
-                        .await;
-                    });
-                }
-                // Interrupted without a request (shutdown) or abandoned: it stays running and resumes at the next start.
-                Some(Err(JobError::Interrupted)) | None => {}
-            },
-            _ => {}
+                    Some(Err(JobError::Retryable(message))) => {
+                        self.retry_later(id, message);
+                        return;
+                    }
+                    // Interrupted without a request (shutdown) or abandoned: it stays running and resumes at the next start.
+                    Some(Err(JobError::Interrupted)) | None => return,
+                },
+                _ => return,
+            }
         }
+        tracing::error!(job_id = id, "job state kept changing while settling");
+    }
+
+    /// Runs a job's work again after a back-off, unless something else happened to it meanwhile.
+    fn retry_later(self: &Arc<Self>, id: i64, message: &str) {
+        let backoff = self.config.lock().retry_backoff;
+        tracing::warn!(job_id = id, "retrying in {backoff:?}: {message}");
+        let this = self.clone();
+        self.runtime.spawn(async move {
+            tokio::time::sleep(backoff).await;
+            let _ = tokio::task::spawn_blocking(move || {
+                // Checked and launched under one store lock, so a cancel cannot slip in between.
+                let store = this.store.lock();
+                if let Ok(Some(rec)) = store.get(id) {
+                    if rec.state == JobState::Running
+                        && !this.live.lock().contains_key(&id)
+                        && !this.shutdown.is_cancelled()
+                    {
+                        this.launch_with(rec);
+                    }
+                }
+                drop(store);
+            })
+            .await;
+        });
     }
 
     fn spawn_revert(self: &Arc<Self>, rec: JobRecord) {

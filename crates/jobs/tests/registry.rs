@@ -547,3 +547,16 @@ fn a_job_paused_while_reverting_cannot_be_canceled() {
     let rec = h.registry.wait(id, &CancellationToken::new()).unwrap();
     assert_eq!(rec.state, JobState::Failed);
 }
+
+#[test]
+fn cancel_right_after_pause_is_never_lost() {
+    let h = Harness::new(config());
+    for _ in 0..20 {
+        let id = h.create(json!({ "units": 1000, "unit_ms": 2 }));
+        h.wait_for(id, JobState::Running);
+        h.registry.request_pause(id).unwrap();
+        h.registry.request_cancel(id).unwrap();
+        let rec = h.registry.wait(id, &CancellationToken::new()).unwrap();
+        assert_eq!(rec.state, JobState::Canceled);
+    }
+}

@@ -197,3 +197,24 @@ pub async fn expect_error(conn: &mut Conn, sql: &str) -> (u16, String, String) {
         Err(e) => server_error(e),
     }
 }
+
+/// A table big enough that a throttled CREATE INDEX on it runs for seconds.
+pub async fn big_table(c: &mut Conn, db: &str, rows: i64) {
+    c.query_drop(format!(
+        "CREATE TABLE {db}.big (id INTEGER PRIMARY KEY, a INT, b VARCHAR(40))"
+    ))
+    .await
+    .unwrap();
+    c.query_drop(format!(
+        "INSERT INTO {db}.big (id, a, b) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {rows}) SELECT x, x % 1000, 'row-' || x FROM c"
+    ))
+    .await
+    .unwrap();
+}
+
+pub async fn set_rate(server: &TestServer, rate: &str) {
+    let mut sys = server.connect("root@sys").await;
+    sys.query_drop(format!("ALTER SYSTEM SET bulk_io_max_rate = '{rate}'"))
+        .await
+        .unwrap();
+}

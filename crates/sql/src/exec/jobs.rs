@@ -11,47 +11,11 @@ use crate::error::{Result, SqlError};
 use crate::exec::{privileges, tenant_sql};
 use crate::parser::{Command, JobAction, JobTarget};
 use crate::session::Session;
-use crate::value::{Column, ColumnKind, Output, ResultSet, Value};
+use crate::value::{Column, Output, ResultSet, Value};
+use crate::views::jobs::{SHOW_JOBS_COLUMNS, SHOW_JOB_COLUMNS};
 
 /// How long finished jobs stay in SHOW JOBS (they stay in SHOW JOB and crdb_internal.jobs until retention).
 const SHOW_JOBS_WINDOW_MICROS: i64 = 12 * 3600 * 1_000_000;
-
-/// The columns of SHOW JOBS, in CockroachDB's order.
-pub const SHOW_JOBS_COLUMNS: &[(&str, ColumnKind)] = &[
-    ("job_id", ColumnKind::Int),
-    ("job_type", ColumnKind::Text),
-    ("description", ColumnKind::Text),
-    ("user_name", ColumnKind::Text),
-    ("status", ColumnKind::Text),
-    ("running_status", ColumnKind::Text),
-    ("created", ColumnKind::DateTime),
-    ("started", ColumnKind::DateTime),
-    ("finished", ColumnKind::DateTime),
-    ("modified", ColumnKind::DateTime),
-    ("fraction_completed", ColumnKind::Float),
-    ("error", ColumnKind::Text),
-    ("coordinator_id", ColumnKind::Int),
-];
-
-/// The columns of SHOW JOB: SHOW JOBS's plus `statement`, `trace_id` and `execution_errors`.
-pub const SHOW_JOB_COLUMNS: &[(&str, ColumnKind)] = &[
-    ("job_id", ColumnKind::Int),
-    ("job_type", ColumnKind::Text),
-    ("description", ColumnKind::Text),
-    ("statement", ColumnKind::Text),
-    ("user_name", ColumnKind::Text),
-    ("status", ColumnKind::Text),
-    ("running_status", ColumnKind::Text),
-    ("created", ColumnKind::DateTime),
-    ("started", ColumnKind::DateTime),
-    ("finished", ColumnKind::DateTime),
-    ("modified", ColumnKind::DateTime),
-    ("fraction_completed", ColumnKind::Float),
-    ("error", ColumnKind::Text),
-    ("coordinator_id", ColumnKind::Int),
-    ("trace_id", ColumnKind::Text),
-    ("execution_errors", ColumnKind::Text),
-];
 
 /// Microseconds since the epoch as `YYYY-MM-DD HH:MM:SS.ffffff` (UTC).
 pub fn timestamp(micros: i64) -> String {
@@ -105,9 +69,13 @@ pub fn long_row(rec: &JobRecord) -> Vec<Value> {
     row
 }
 
-fn result(columns: &[(&str, ColumnKind)], rows: Vec<Vec<Value>>) -> ResultSet {
+/// A result with the columns of a job view (their kinds follow from the declared types).
+fn result(columns: &[(&str, &str)], rows: Vec<Vec<Value>>) -> ResultSet {
     ResultSet {
-        columns: columns.iter().map(|(n, k)| Column::new(*n, *k)).collect(),
+        columns: columns
+            .iter()
+            .map(|(n, ty)| Column::new(*n, crate::sqlite::results::declared_kind(ty)))
+            .collect(),
         rows,
     }
 }

@@ -23,48 +23,35 @@ pub fn ob_status(state: JobState) -> &'static str {
     }
 }
 
-const JOB_COLUMNS: &[(&str, &str)] = &[
-    ("JOB_ID", "BIGINT"),
-    ("INCARNATION", "BIGINT"),
-    ("BACKUP_SET_ID", "BIGINT"),
-    ("INITIATOR_TENANT_ID", "BIGINT"),
-    ("INITIATOR_JOB_ID", "BIGINT"),
-    ("EXECUTOR_TENANT_ID", "VARCHAR(4096)"),
-    ("PLUS_ARCHIVELOG", "VARCHAR(4096)"),
-    ("BACKUP_TYPE", "VARCHAR(4096)"),
-    ("JOB_LEVEL", "VARCHAR(4096)"),
-    ("ENCRYPTION_MODE", "VARCHAR(4096)"),
-    ("PASSWD", "VARCHAR(4096)"),
-    ("START_TIMESTAMP", "TIMESTAMP"),
-    ("END_TIMESTAMP", "TIMESTAMP"),
-    ("STATUS", "VARCHAR(4096)"),
-    ("RESULT", "BIGINT"),
-    ("COMMENT", "VARCHAR(4096)"),
-    ("DESCRIPTION", "VARCHAR(4096)"),
-    ("PATH", "VARCHAR(4096)"),
-];
+/// The backup job views' columns; the CDB views put TENANT_ID first.
+macro_rules! backup_job_columns {
+    ($($first:expr),*) => {
+        &[
+            $($first,)*
+            ("JOB_ID", "BIGINT"),
+            ("INCARNATION", "BIGINT"),
+            ("BACKUP_SET_ID", "BIGINT"),
+            ("INITIATOR_TENANT_ID", "BIGINT"),
+            ("INITIATOR_JOB_ID", "BIGINT"),
+            ("EXECUTOR_TENANT_ID", "VARCHAR(4096)"),
+            ("PLUS_ARCHIVELOG", "VARCHAR(4096)"),
+            ("BACKUP_TYPE", "VARCHAR(4096)"),
+            ("JOB_LEVEL", "VARCHAR(4096)"),
+            ("ENCRYPTION_MODE", "VARCHAR(4096)"),
+            ("PASSWD", "VARCHAR(4096)"),
+            ("START_TIMESTAMP", "TIMESTAMP"),
+            ("END_TIMESTAMP", "TIMESTAMP"),
+            ("STATUS", "VARCHAR(4096)"),
+            ("RESULT", "BIGINT"),
+            ("COMMENT", "VARCHAR(4096)"),
+            ("DESCRIPTION", "VARCHAR(4096)"),
+            ("PATH", "VARCHAR(4096)"),
+        ]
+    };
+}
 
-const CDB_JOB_COLUMNS: &[(&str, &str)] = &[
-    ("TENANT_ID", "BIGINT"),
-    ("JOB_ID", "BIGINT"),
-    ("INCARNATION", "BIGINT"),
-    ("BACKUP_SET_ID", "BIGINT"),
-    ("INITIATOR_TENANT_ID", "BIGINT"),
-    ("INITIATOR_JOB_ID", "BIGINT"),
-    ("EXECUTOR_TENANT_ID", "VARCHAR(4096)"),
-    ("PLUS_ARCHIVELOG", "VARCHAR(4096)"),
-    ("BACKUP_TYPE", "VARCHAR(4096)"),
-    ("JOB_LEVEL", "VARCHAR(4096)"),
-    ("ENCRYPTION_MODE", "VARCHAR(4096)"),
-    ("PASSWD", "VARCHAR(4096)"),
-    ("START_TIMESTAMP", "TIMESTAMP"),
-    ("END_TIMESTAMP", "TIMESTAMP"),
-    ("STATUS", "VARCHAR(4096)"),
-    ("RESULT", "BIGINT"),
-    ("COMMENT", "VARCHAR(4096)"),
-    ("DESCRIPTION", "VARCHAR(4096)"),
-    ("PATH", "VARCHAR(4096)"),
-];
+const JOB_COLUMNS: &[(&str, &str)] = backup_job_columns!();
+const CDB_JOB_COLUMNS: &[(&str, &str)] = backup_job_columns!(("TENANT_ID", "BIGINT"));
 
 pub(super) static VIEWS: [ViewDef; 6] = [
     ViewDef {

@@ -7,54 +7,59 @@ use crate::exec::jobs::{long_row, short_row, visible_jobs};
 use crate::session::Session;
 use crate::value::Value;
 
+/// SHOW JOB's columns (CockroachDB's order) with their SQLite types; SHOW JOBS has all but three of them.
+pub(crate) const SHOW_JOB_COLUMNS: &[(&str, &str)] = &[
+    ("job_id", "INTEGER"),
+    ("job_type", "TEXT"),
+    ("description", "TEXT"),
+    ("statement", "TEXT"),
+    ("user_name", "TEXT"),
+    ("status", "TEXT"),
+    ("running_status", "TEXT"),
+    ("created", "TIMESTAMP"),
+    ("started", "TIMESTAMP"),
+    ("finished", "TIMESTAMP"),
+    ("modified", "TIMESTAMP"),
+    ("fraction_completed", "DOUBLE"),
+    ("error", "TEXT"),
+    ("coordinator_id", "INTEGER"),
+    ("trace_id", "TEXT"),
+    ("execution_errors", "TEXT"),
+];
+
+/// SHOW JOBS's columns: SHOW JOB's without `statement`, `trace_id` and `execution_errors`.
+pub(crate) const SHOW_JOBS_COLUMNS: &[(&str, &str)] = &[
+    ("job_id", "INTEGER"),
+    ("job_type", "TEXT"),
+    ("description", "TEXT"),
+    ("user_name", "TEXT"),
+    ("status", "TEXT"),
+    ("running_status", "TEXT"),
+    ("created", "TIMESTAMP"),
+    ("started", "TIMESTAMP"),
+    ("finished", "TIMESTAMP"),
+    ("modified", "TIMESTAMP"),
+    ("fraction_completed", "DOUBLE"),
+    ("error", "TEXT"),
+    ("coordinator_id", "INTEGER"),
+];
+
 pub(super) static VIEWS: [ViewDef; 2] = [
     ViewDef {
         schema: "crdb_internal",
         name: "jobs",
-        columns: &[
-            ("job_id", "INTEGER"),
-            ("job_type", "TEXT"),
-            ("description", "TEXT"),
-            ("statement", "TEXT"),
-            ("user_name", "TEXT"),
-            ("status", "TEXT"),
-            ("running_status", "TEXT"),
-            ("created", "TIMESTAMP"),
-            ("started", "TIMESTAMP"),
-            ("finished", "TIMESTAMP"),
-            ("modified", "TIMESTAMP"),
-            ("fraction_completed", "DOUBLE"),
-            ("error", "TEXT"),
-            ("coordinator_id", "INTEGER"),
-            ("trace_id", "TEXT"),
-            ("execution_errors", "TEXT"),
-        ],
+        columns: SHOW_JOB_COLUMNS,
         visibility: Visibility::AllTenants,
         rows: all_jobs,
     },
     ViewDef {
         schema: "crdb_internal",
         name: "show_jobs",
-        columns: &[
-            ("job_id", "INTEGER"),
-            ("job_type", "TEXT"),
-            ("description", "TEXT"),
-            ("user_name", "TEXT"),
-            ("status", "TEXT"),
-            ("running_status", "TEXT"),
-            ("created", "TIMESTAMP"),
-            ("started", "TIMESTAMP"),
-            ("finished", "TIMESTAMP"),
-            ("modified", "TIMESTAMP"),
-            ("fraction_completed", "DOUBLE"),
-            ("error", "TEXT"),
-            ("coordinator_id", "INTEGER"),
-        ],
+        columns: SHOW_JOBS_COLUMNS,
         visibility: Visibility::AllTenants,
         rows: recent_jobs,
     },
 ];
-
 fn all_jobs(session: &Session) -> Result<Vec<Vec<Value>>> {
     Ok(visible_jobs(session, false)?.iter().map(long_row).collect())
 }

@@ -4,7 +4,7 @@
 
 mod backup;
 mod information_schema;
-mod jobs;
+pub(crate) mod jobs;
 mod resources;
 mod tenants;
 
