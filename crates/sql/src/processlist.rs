@@ -36,6 +36,8 @@ pub struct SessionHandle {
     pub host: String,
     /// `mysql` or `pg`.
     pub protocol: &'static str,
+    /// When the session opened.
+    pub connected_at: Instant,
     activity: Mutex<Activity>,
     interrupt: Mutex<Option<InterruptHandle>>,
     statement_cancel: Mutex<CancellationToken>,
@@ -139,6 +141,7 @@ impl SessionRegistry {
             user: who.user,
             host: who.host,
             protocol: who.protocol,
+            connected_at: Instant::now(),
             activity: Mutex::new(Activity {
                 db: None,
                 command: "Sleep",

@@ -185,7 +185,9 @@ impl Session {
             | C::ShowCreateTable(_)
             | C::ShowCreateDatabase(_)
             | C::ShowIndex(_) => exec::schema::run(self, cmd),
-            C::ShowProcesslist { .. } | C::Kill { .. } => exec::processes::run(self, cmd),
+            C::ShowProcesslist { .. } | C::ShowSessions { .. } | C::Kill { .. } => {
+                exec::processes::run(self, cmd)
+            }
             C::ShowJobs { .. } | C::ControlJobs { .. } => exec::jobs::run(self, cmd),
             C::Set(_)
             | C::ShowVariables(_)

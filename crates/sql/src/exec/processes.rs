@@ -10,6 +10,7 @@ use crate::value::{Column, ColumnKind, Output, ResultSet, Value};
 pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
     match cmd {
         Command::ShowProcesslist { full } => Ok(Output::Rows(processlist(session, full))),
+        Command::ShowSessions { queries } => Ok(Output::Rows(sessions(session, queries))),
         Command::Kill { query_only, id } => {
             let target = u32::try_from(id)
                 .ok()
@@ -88,6 +89,84 @@ fn processlist(session: &Session, full: bool) -> ResultSet {
             Value::from(info),
         ]);
         rows.push(row);
+    }
+    ResultSet { columns, rows }
+}
+
+/// CockroachDB's SHOW SESSIONS / SHOW QUERIES over the same registry (session and query ids are connection ids).
+fn sessions(session: &Session, queries: bool) -> ResultSet {
+    let text = |n: &str| Column::new(n, ColumnKind::Text);
+    let columns = if queries {
+        vec![
+            text("query_id"),
+            Column::new("node_id", ColumnKind::Int),
+            text("session_id"),
+            text("user_name"),
+            Column::new("start", ColumnKind::DateTime),
+            text("query"),
+            text("client_address"),
+            text("application_name"),
+            text("phase"),
+        ]
+    } else {
+        vec![
+            Column::new("node_id", ColumnKind::Int),
+            text("session_id"),
+            text("user_name"),
+            text("client_address"),
+            text("application_name"),
+            text("active_queries"),
+            text("last_active_query"),
+            Column::new("session_start", ColumnKind::DateTime),
+            Column::new("oldest_query_start", ColumnKind::DateTime),
+        ]
+    };
+    let now = chrono::Utc::now();
+    let ago = |d: std::time::Duration| {
+        (now - chrono::Duration::from_std(d).unwrap_or_default())
+            .format("%Y-%m-%d %H:%M:%S%.6f")
+            .to_string()
+    };
+    let mut rows = Vec::new();
+    for s in session.engine.sessions().all() {
+        if !visible(session, &s) || !may_control(session, &s) {
+            continue;
+        }
+        let a = s.activity();
+        let running = a.command == "Query";
+        let query = a.info.clone().unwrap_or_default();
+        if queries {
+            if !running {
+                continue;
+            }
+            rows.push(vec![
+                Value::Text(s.id.to_string()),
+                Value::Int(1),
+                Value::Text(s.id.to_string()),
+                Value::from(s.user.as_str()),
+                Value::Text(ago(a.since.elapsed())),
+                Value::Text(query),
+                Value::from(s.host.as_str()),
+                Value::from(s.protocol),
+                Value::from("executing"),
+            ]);
+        } else {
+            rows.push(vec![
+                Value::Int(1),
+                Value::Text(s.id.to_string()),
+                Value::from(s.user.as_str()),
+                Value::from(s.host.as_str()),
+                Value::from(s.protocol),
+                Value::Text(if running {
+                    query.clone()
+                } else {
+                    String::new()
+                }),
+                Value::Text(query),
+                Value::Text(ago(s.connected_at.elapsed())),
+                Value::from(running.then(|| ago(a.since.elapsed()))),
+            ]);
+        }
     }
     ResultSet { columns, rows }
 }

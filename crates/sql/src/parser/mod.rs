@@ -242,7 +242,12 @@ pub enum Command {
     ShowWarnings,
     /// `SHOW CHARACTER SET` / `SHOW COLLATION` / `SHOW ENGINES`.
     ShowStatic(&'static str),
-    /// `KILL [CONNECTION | QUERY] id`.
+    /// CockroachDB's `SHOW [ALL] SESSIONS` (`queries` false) and `SHOW [ALL] QUERIES` (true).
+    ShowSessions {
+        /// SHOW QUERIES: only sessions running a statement, with the statement.
+        queries: bool,
+    },
+    /// `KILL [CONNECTION | QUERY] id`; also CockroachDB's `CANCEL QUERY 'id'` / `CANCEL SESSION 'id'`.
     Kill {
         /// QUERY: interrupt the statement only.
         query_only: bool,

@@ -53,6 +53,20 @@ pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
             _ => ShowFilter::None,
         };
         Command::ShowColumns { table, filter }
+    } else if c.is_word("CANCEL") && (c.is_word_at(1, "QUERY") || c.is_word_at(1, "SESSION")) {
+        c.advance();
+        let query_only = c.eat_word("QUERY");
+        if !query_only {
+            c.expect_word("SESSION")?;
+        }
+        let _ = c.eat_words(&["IF", "EXISTS"]);
+        // Query and session ids are the connection id here (one statement runs per session at a time).
+        let text = c.literal_text()?;
+        let id = text
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| SqlError::UnknownThread(0))?;
+        Command::Kill { query_only, id }
     } else if c.eat_word("KILL") {
         let query_only = c.eat_word("QUERY");
         if !query_only {
@@ -135,6 +149,20 @@ fn show(c: &mut Cursor) -> Result<Command> {
             table.db = Some(c.name()?);
         }
         Command::ShowIndex(table)
+    } else if c.eat_word("SESSIONS")
+        || (c.is_word("ALL") && c.is_word_at(1, "SESSIONS") && {
+            c.advance();
+            c.eat_word("SESSIONS")
+        })
+    {
+        Command::ShowSessions { queries: false }
+    } else if c.eat_word("QUERIES")
+        || (c.is_word("ALL") && c.is_word_at(1, "QUERIES") && {
+            c.advance();
+            c.eat_word("QUERIES")
+        })
+    {
+        Command::ShowSessions { queries: true }
     } else if c.eat_word("PROCESSLIST") {
         Command::ShowProcesslist { full }
     } else if c.eat_word("VARIABLES") {
