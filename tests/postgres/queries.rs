@@ -103,3 +103,21 @@ async fn simple_and_extended_queries() {
     let rows = c.query("SHOW DATABASES", &[]).await.unwrap();
     assert!(rows.iter().any(|r| r.get::<_, String>(0) == "test"));
 }
+
+#[tokio::test]
+async fn booleans_are_bool() {
+    let server = TestServer::start();
+    let c = server.pg("root@sys", "", None).await;
+    c.batch_execute("CREATE TABLE flags (id INT PRIMARY KEY, on_ BOOLEAN)")
+        .await
+        .unwrap();
+    c.batch_execute("INSERT INTO flags VALUES (1, TRUE), (2, FALSE), (3, NULL)")
+        .await
+        .unwrap();
+    let rows = c
+        .query("SELECT on_ FROM flags ORDER BY id", &[])
+        .await
+        .unwrap();
+    let got: Vec<Option<bool>> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(got, vec![Some(true), Some(false), None]);
+}

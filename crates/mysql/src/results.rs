@@ -8,7 +8,7 @@ use tokio::io::AsyncWrite;
 /// and a string never fails to encode in the binary protocol.
 fn column_type(kind: ColumnKind) -> ColumnType {
     match kind {
-        ColumnKind::Int => ColumnType::MYSQL_TYPE_LONGLONG,
+        ColumnKind::Int | ColumnKind::Bool => ColumnType::MYSQL_TYPE_LONGLONG,
         ColumnKind::Float => ColumnType::MYSQL_TYPE_DOUBLE,
         ColumnKind::Decimal(_) => ColumnType::MYSQL_TYPE_NEWDECIMAL,
         ColumnKind::Blob => ColumnType::MYSQL_TYPE_BLOB,
@@ -85,7 +85,7 @@ fn write_value<W: AsyncWrite + Unpin>(
 ) -> std::io::Result<()> {
     match (kind, value) {
         (_, Value::Null) | (ColumnKind::Null, _) => w.write_col(None::<i64>),
-        (ColumnKind::Int, Value::Int(i)) => w.write_col(*i),
+        (ColumnKind::Int | ColumnKind::Bool, Value::Int(i)) => w.write_col(*i),
         (ColumnKind::Float, Value::Float(f)) => w.write_col(*f),
         (ColumnKind::Float, Value::Int(i)) => w.write_col(*i as f64),
         (ColumnKind::Blob, Value::Blob(b)) => w.write_col(b.as_slice()),

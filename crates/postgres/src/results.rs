@@ -17,6 +17,7 @@ const CANCELED: &str = "canceling statement due to user request";
 pub(crate) fn pg_type(kind: ColumnKind, binary_safe: bool) -> Type {
     match kind {
         ColumnKind::Int => Type::INT8,
+        ColumnKind::Bool => Type::BOOL,
         ColumnKind::Float => Type::FLOAT8,
         ColumnKind::Blob => Type::BYTEA,
         ColumnKind::Decimal(_) if !binary_safe => Type::NUMERIC,
@@ -155,6 +156,15 @@ fn encode(enc: &mut DataRowEncoder, value: &Value, ty: &Type) -> PgWireResult<()
                     .map_err(|_| conversion(s, "double precision"))?,
             ),
             Value::Blob(_) => return Err(conversion("blob", "double precision")),
+        };
+        enc.encode_field(&v)
+    } else if *ty == Type::BOOL {
+        let v: Option<bool> = match value {
+            Value::Null => None,
+            Value::Int(i) => Some(*i != 0),
+            Value::Float(f) => Some(*f != 0.0),
+            Value::Text(s) => Some(matches!(s.trim(), "1" | "t" | "true" | "TRUE")),
+            Value::Blob(b) => Some(!b.is_empty()),
         };
         enc.encode_field(&v)
     } else if *ty == Type::BYTEA {

@@ -72,6 +72,8 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 pub enum ColumnKind {
     /// Integers.
     Int,
+    /// Booleans stored as 0 / 1 (BOOLEAN columns): MySQL shows integers, PostgreSQL `bool`.
+    Bool,
     /// Doubles.
     Float,
     /// Fixed-point numbers with this many decimals.

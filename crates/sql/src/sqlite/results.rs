@@ -82,7 +82,10 @@ pub fn declared_kind(decl: &str) -> ColumnKind {
     if upper == "DATE" {
         return ColumnKind::Date;
     }
-    if upper.contains("INT") || upper.starts_with("BOOL") || upper.starts_with("BIT") {
+    if upper.starts_with("BOOL") {
+        return ColumnKind::Bool;
+    }
+    if upper.contains("INT") || upper.starts_with("BIT") {
         return ColumnKind::Int;
     }
     if upper.contains("CHAR")
@@ -118,6 +121,7 @@ fn column_kind<'a>(decl: Option<&str>, values: impl Iterator<Item = &'a Value>) 
     // SQLite stores whatever it is given: a declared type holds only if the values agree with it.
     match declared {
         Some(ColumnKind::Int) if !floats && !texts && !blobs => ColumnKind::Int,
+        Some(ColumnKind::Bool) if !floats && !texts && !blobs => ColumnKind::Bool,
         Some(ColumnKind::Float) if !texts && !blobs => ColumnKind::Float,
         Some(ColumnKind::Decimal(s)) if !texts && !blobs => ColumnKind::Decimal(s),
         Some(k @ (ColumnKind::Date | ColumnKind::DateTime)) if !ints && !floats && !blobs => k,
