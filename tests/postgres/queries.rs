@@ -121,3 +121,34 @@ async fn booleans_are_bool() {
     let got: Vec<Option<bool>> = rows.iter().map(|r| r.get(0)).collect();
     assert_eq!(got, vec![Some(true), Some(false), None]);
 }
+
+#[tokio::test]
+async fn times_are_timestamptz() {
+    let server = TestServer::start();
+    let c = server.pg("root@sys", "", None).await;
+    c.batch_execute("CREATE TABLE ev (id INT PRIMARY KEY, at DATETIME)")
+        .await
+        .unwrap();
+    c.batch_execute("INSERT INTO ev VALUES (1, '2024-01-02 03:04:05'), (2, NULL)")
+        .await
+        .unwrap();
+    let rows = c.query("SELECT at FROM ev ORDER BY id", &[]).await.unwrap();
+    let first: Option<std::time::SystemTime> = rows[0].get(0);
+    let secs = first
+        .unwrap()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert_eq!(secs, 1_704_164_645, "2024-01-02 03:04:05 UTC");
+    assert_eq!(rows[1].get::<_, Option<std::time::SystemTime>>(0), None);
+    // SHOW JOBS's times are timestamptz too, as in CockroachDB.
+    c.batch_execute("CREATE INDEX ev_at ON ev (at)")
+        .await
+        .unwrap();
+    let jobs = c
+        .query("SELECT created, finished FROM [SHOW JOBS]", &[])
+        .await
+        .unwrap();
+    let created: std::time::SystemTime = jobs[0].get(0);
+    assert!(created.elapsed().unwrap() < std::time::Duration::from_secs(600));
+}

@@ -21,8 +21,9 @@ pub(crate) fn pg_type(kind: ColumnKind, binary_safe: bool) -> Type {
         ColumnKind::Float => Type::FLOAT8,
         ColumnKind::Blob => Type::BYTEA,
         ColumnKind::Decimal(_) if !binary_safe => Type::NUMERIC,
-        ColumnKind::Date if !binary_safe => Type::DATE,
-        ColumnKind::DateTime if !binary_safe => Type::TIMESTAMP,
+        ColumnKind::Date => Type::DATE,
+        // Times are stored in UTC (the server's time zone), so they are timestamptz, as CockroachDB shows jobs'.
+        ColumnKind::DateTime => Type::TIMESTAMPTZ,
         _ => Type::TEXT,
     }
 }
@@ -158,6 +159,23 @@ fn encode(enc: &mut DataRowEncoder, value: &Value, ty: &Type) -> PgWireResult<()
             Value::Blob(_) => return Err(conversion("blob", "double precision")),
         };
         enc.encode_field(&v)
+    } else if *ty == Type::TIMESTAMPTZ {
+        let v = match value.to_text() {
+            None => None,
+            Some(s) => {
+                Some(parse_utc(&s).ok_or_else(|| conversion(&s, "timestamp with time zone"))?)
+            }
+        };
+        enc.encode_field(&v)
+    } else if *ty == Type::DATE {
+        let v = match value.to_text() {
+            None => None,
+            Some(s) => Some(
+                chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+                    .map_err(|_| conversion(&s, "date"))?,
+            ),
+        };
+        enc.encode_field(&v)
     } else if *ty == Type::BOOL {
         let v: Option<bool> = match value {
             Value::Null => None,
@@ -177,6 +195,20 @@ fn encode(enc: &mut DataRowEncoder, value: &Value, ty: &Type) -> PgWireResult<()
     } else {
         enc.encode_field(&value.to_text())
     }
+}
+
+/// A stored time (`YYYY-MM-DD HH:MM:SS[.ffffff]`, UTC, or just a date) as a UTC timestamp.
+fn parse_utc(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let s = s.trim();
+    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })
+        .map(|n| n.and_utc())
 }
 
 fn conversion(value: &str, ty: &str) -> PgWireError {
