@@ -7,6 +7,44 @@ use mysql_async::Row;
 
 use crate::common::{big_table, expect_error, TestServer};
 
+/// The manifest of backup set `set` of tenant 1001 under a destination directory.
+fn read_manifest(dest: &std::path::Path, set: i64) -> tenantry_backup::Manifest {
+    let path = dest.join(format!("tenant_1001/backup_set_{set}/manifest.json"));
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// Restores one database image from a destination into a new file, as a restore will.
+async fn restore_image(dest: &str, image: tenantry_backup::DatabaseImage, path: &std::path::Path) {
+    let (dest, path, rt) = (
+        dest.to_string(),
+        path.to_path_buf(),
+        tokio::runtime::Handle::current(),
+    );
+    tokio::task::spawn_blocking(move || {
+        let store = tenantry_backup::BackupStore::open(&dest, rt).unwrap();
+        tenantry_backup::restore_database(&image, &store, &path, |_| Ok(()))
+    })
+    .await
+    .unwrap()
+    .unwrap();
+}
+
+/// Waits until the tenant's backup job is running and returns its id.
+async fn running_backup(c: &mut mysql_async::Conn) -> i64 {
+    loop {
+        let r: Option<i64> = c
+            .query_first(
+                "SELECT job_id FROM [SHOW JOBS] WHERE job_type = 'BACKUP' AND status = 'running'",
+            )
+            .await
+            .unwrap();
+        if let Some(r) = r {
+            return r;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_a_tenant_and_restore_the_set() {
     let server = TestServer::start();
@@ -74,11 +112,7 @@ async fn backup_a_tenant_and_restore_the_set() {
         done.get::<String, _>("status").as_deref(),
         Some("succeeded")
     );
-    let manifest_path = dest_dir
-        .path()
-        .join("tenant_1001/backup_set_1/manifest.json");
-    let manifest: tenantry_backup::Manifest =
-        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    let manifest = read_manifest(dest_dir.path(), 1);
     let names: Vec<&str> = manifest.databases.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(names, vec!["shop", "test"]);
     assert!(manifest.catalog["users"]
@@ -87,22 +121,8 @@ async fn backup_a_tenant_and_restore_the_set() {
         .iter()
         .any(|u| u["name"] == "plain"));
     // The set restores to exactly the data at the cut.
-    let rt = tokio::runtime::Handle::current();
-    let store = tokio::task::spawn_blocking({
-        let dest = dest.clone();
-        move || tenantry_backup::BackupStore::open(&dest, rt).unwrap()
-    })
-    .await
-    .unwrap();
     let restored = dest_dir.path().join("restored.sqlite");
-    let image = manifest.databases[0].clone();
-    let path = restored.clone();
-    tokio::task::spawn_blocking(move || {
-        tenantry_backup::restore_database(&image, &store, &path, |_| Ok(()))
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    restore_image(&dest, manifest.databases[0].clone(), &restored).await;
     let copy = rusqlite::Connection::open(&restored).unwrap();
     let (n, sum): (i64, i64) = copy
         .query_row("SELECT count(*), sum(id) FROM big", [], |r| {
@@ -121,18 +141,7 @@ async fn backup_a_tenant_and_restore_the_set() {
         .unwrap();
     let (code, _, msg) = expect_error(&mut t, "ALTER SYSTEM BACKUP DATABASE").await;
     assert_eq!((code, msg.as_str()), (9036, "Backup is in progress"));
-    let running: i64 = loop {
-        let r: Option<i64> = t
-            .query_first(
-                "SELECT job_id FROM [SHOW JOBS] WHERE job_type = 'BACKUP' AND status = 'running'",
-            )
-            .await
-            .unwrap();
-        if let Some(r) = r {
-            break r;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
+    let running: i64 = running_backup(&mut t).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     t.query_drop(format!("CANCEL JOB {running}")).await.unwrap();
     let done: Row = t
@@ -340,15 +349,7 @@ async fn cockroach_backup_into() {
         .unwrap()
         .unwrap();
     assert_eq!(row.get::<String, _>("status").as_deref(), Some("succeeded"));
-    let manifest: tenantry_backup::Manifest = serde_json::from_slice(
-        &std::fs::read(
-            dest_dir
-                .path()
-                .join("tenant_1001/backup_set_1/manifest.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let manifest = read_manifest(dest_dir.path(), 1);
     assert_eq!(manifest.databases.len(), 2);
     // DETACHED returns the job id at once; one database only.
     let id: Option<i64> = t
@@ -366,15 +367,7 @@ async fn cockroach_backup_into() {
         done.get::<String, _>("status").as_deref(),
         Some("succeeded")
     );
-    let manifest: tenantry_backup::Manifest = serde_json::from_slice(
-        &std::fs::read(
-            dest_dir
-                .path()
-                .join("tenant_1001/backup_set_2/manifest.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let manifest = read_manifest(dest_dir.path(), 2);
     let names: Vec<&str> = manifest.databases.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(names, vec!["shop"]);
     assert_eq!(
@@ -570,15 +563,7 @@ async fn backup_under_a_steady_writer_finishes_and_is_consistent() {
         .await
         .unwrap();
     // The set holds one consistent state: a whole prefix of the writer's rows, and a sound file.
-    let manifest: tenantry_backup::Manifest = serde_json::from_slice(
-        &std::fs::read(
-            dest_dir
-                .path()
-                .join("tenant_1001/backup_set_1/manifest.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let manifest = read_manifest(dest_dir.path(), 1);
     let image = manifest
         .databases
         .iter()
@@ -587,15 +572,7 @@ async fn backup_under_a_steady_writer_finishes_and_is_consistent() {
         .clone();
     let dest = format!("file://{}", dest_dir.path().display());
     let restored = dest_dir.path().join("restored.sqlite");
-    let rt = tokio::runtime::Handle::current();
-    let path = restored.clone();
-    tokio::task::spawn_blocking(move || {
-        let store = tenantry_backup::BackupStore::open(&dest, rt).unwrap();
-        tenantry_backup::restore_database(&image, &store, &path, |_| Ok(()))
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    restore_image(&dest, image, &restored).await;
     let copy = rusqlite::Connection::open(&restored).unwrap();
     let ok: String = copy
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -628,18 +605,7 @@ async fn sigkill_mid_backup_resumes_and_completes() {
         .await
         .unwrap();
     t.query_drop("ALTER SYSTEM BACKUP DATABASE").await.unwrap();
-    let id: i64 = loop {
-        let r: Option<i64> = t
-            .query_first(
-                "SELECT job_id FROM [SHOW JOBS] WHERE job_type = 'BACKUP' AND status = 'running'",
-            )
-            .await
-            .unwrap();
-        if let Some(r) = r {
-            break r;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
+    let id: i64 = running_backup(&mut t).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     server.kill9();
     assert!(
@@ -700,15 +666,7 @@ async fn validate_backupset_finds_flipped_bytes() {
     assert_eq!(code, 9068);
     assert!(msg.contains("backup set 7"), "{msg}");
     // Flip one byte in one stored chunk: validation names the set and the chunk.
-    let manifest: tenantry_backup::Manifest = serde_json::from_slice(
-        &std::fs::read(
-            dest_dir
-                .path()
-                .join("tenant_1001/backup_set_1/manifest.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let manifest = read_manifest(dest_dir.path(), 1);
     let victim = manifest.databases[0].chunks[1].hash.clone();
     let path = dest_dir
         .path()
