@@ -14,11 +14,11 @@ async fn simple_and_extended_queries() {
     .await
     .unwrap();
 
-    // Extended protocol with $n parameters (sent as text) and typed results.
+    // Extended protocol with $n parameters (typed by where they stand) and typed results.
     let rows = c
         .query(
             "SELECT id, name, score, data FROM t WHERE id >= $1 AND name <> $2 ORDER BY id",
-            &[&"1", &"zzz"],
+            &[&1i64, &"zzz"],
         )
         .await
         .unwrap();
@@ -29,12 +29,11 @@ async fn simple_and_extended_queries() {
     assert_eq!(rows[0].get::<_, Option<Vec<u8>>>(3), Some(vec![1, 2]));
     assert_eq!(rows[1].get::<_, Option<Vec<u8>>>(3), None);
 
-    // The same parameter twice, and a cast. Parameters travel as text; a column's affinity makes them
-    // compare as numbers.
+    // The same parameter twice, and a cast.
     let rows = c
         .query(
             "SELECT name FROM t WHERE id = $1::int8 OR score < $1 ORDER BY id",
-            &[&"2"],
+            &[&2i64],
         )
         .await
         .unwrap();
@@ -58,14 +57,14 @@ async fn simple_and_extended_queries() {
 
     // Writes report their row counts.
     let n = c
-        .execute("UPDATE t SET score = score + 1 WHERE id > $1", &[&"0"])
+        .execute("UPDATE t SET score = score + 1 WHERE id > $1", &[&0i64])
         .await
         .unwrap();
     assert_eq!(n, 2);
     let n = c
         .execute(
             "INSERT INTO t (id, name) VALUES ($1, $2)",
-            &[&"3", &"three"],
+            &[&3i64, &"three"],
         )
         .await
         .unwrap();
@@ -83,7 +82,7 @@ async fn simple_and_extended_queries() {
     let e = c.query("SELECT nope FROM t", &[]).await.unwrap_err();
     assert_eq!(sqlstate(&e), "42703");
     let e = c
-        .execute("INSERT INTO t (id, name) VALUES ($1, $2)", &[&"1", &"dup"])
+        .execute("INSERT INTO t (id, name) VALUES ($1, $2)", &[&1i64, &"dup"])
         .await
         .unwrap_err();
     assert_eq!(sqlstate(&e), "23505");
@@ -151,4 +150,38 @@ async fn times_are_timestamptz() {
         .unwrap();
     let created: std::time::SystemTime = jobs[0].get(0);
     assert!(created.elapsed().unwrap() < std::time::Duration::from_secs(600));
+}
+
+#[tokio::test]
+async fn untyped_parameters_take_their_type_from_where_they_stand() {
+    let server = TestServer::start();
+    let c = server.pg("root@sys", "", None).await;
+    c.batch_execute(
+        "CREATE TABLE p (id BIGINT PRIMARY KEY, name VARCHAR(20), score DOUBLE, ok BOOLEAN)",
+    )
+    .await
+    .unwrap();
+    // tokio-postgres binds by the types the server describes: no prepare_typed needed.
+    for i in 1..=5i64 {
+        c.execute(
+            "INSERT INTO p (id, name, score, ok) VALUES ($1, $2, $3, $4)",
+            &[&i, &format!("n{i}"), &(i as f64 / 2.0), &(i % 2 == 0)],
+        )
+        .await
+        .unwrap();
+    }
+    let rows = c
+        .query(
+            "SELECT name, score FROM p WHERE id >= $1 AND ok = $2 ORDER BY id LIMIT $3",
+            &[&2i64, &true, &5i64],
+        )
+        .await
+        .unwrap();
+    let got: Vec<(String, f64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(got, vec![("n2".to_string(), 1.0), ("n4".to_string(), 2.0)]);
+    let by_name = c
+        .query_one("SELECT id FROM p WHERE name = $1", &[&"n3"])
+        .await
+        .unwrap();
+    assert_eq!(by_name.get::<_, i64>(0), 3);
 }

@@ -151,6 +151,27 @@ pub(crate) struct PgStatement {
     normalized: Normalized,
     /// Result columns as described at Parse time (names and types).
     columns: Vec<(String, Type)>,
+    /// The type of each `$n`, from where it stands (text when nothing tells).
+    params: Vec<Type>,
+}
+
+/// The type of each client parameter `$n`: that of the first `?` it is bound to, when its position tells one.
+fn param_types(normalized: &Normalized, kinds: &[Option<tenantry_sql::ColumnKind>]) -> Vec<Type> {
+    (0..normalized.param_count())
+        .map(|n| {
+            let kind = normalized
+                .order
+                .iter()
+                .position(|&o| o == n)
+                .and_then(|i| kinds.get(i).copied().flatten());
+            match kind {
+                Some(tenantry_sql::ColumnKind::Int) => Type::INT8,
+                Some(tenantry_sql::ColumnKind::Float) => Type::FLOAT8,
+                Some(tenantry_sql::ColumnKind::Bool) => Type::BOOL,
+                _ => Type::TEXT,
+            }
+        })
+        .collect()
 }
 
 /// Parses and describes statements with the session (on a blocking thread).
@@ -174,6 +195,7 @@ impl QueryParser for Parser {
         let normalized = normalize(sql);
         if let Some((_, column)) = backend_call(&normalized.sql) {
             return Ok(Some(PgStatement {
+                params: vec![Type::TEXT; normalized.param_count()],
                 normalized,
                 columns: vec![(column.to_string(), Type::BOOL)],
             }));
@@ -184,6 +206,7 @@ impl QueryParser for Parser {
             .await
             .unwrap_or_else(|e| Err(SqlError::Internal(e.to_string())))
             .map_err(|e| results::user_error(&e))?;
+        let params = param_types(&normalized, &prepared.param_kinds);
         let mut columns: Vec<(String, Type)> = prepared
             .columns
             .into_iter()
@@ -205,12 +228,12 @@ impl QueryParser for Parser {
         Ok(Some(PgStatement {
             normalized,
             columns,
+            params,
         }))
     }
 
     fn get_parameter_types(&self, stmt: &Self::Statement) -> PgWireResult<Vec<Type>> {
-        // SQLite compares and stores by value, so parameters travel as text and are typed by use.
-        Ok(vec![Type::TEXT; stmt.normalized.param_count()])
+        Ok(stmt.params.clone())
     }
 
     fn get_result_schema(
@@ -348,6 +371,7 @@ impl ExtendedQueryHandler for ExtendedHandler {
                     .get(i)
                     .cloned()
                     .flatten()
+                    .or_else(|| target.statement.params.get(i).cloned())
                     .unwrap_or(Type::TEXT)
             })
             .collect();
@@ -392,11 +416,13 @@ impl ExtendedQueryHandler for ExtendedHandler {
             values.push(param_value(
                 portal,
                 i,
+                // The client's declared type, else the one we described (clients bind to what we describe).
                 portal
                     .statement
                     .parameter_types
                     .get(i)
-                    .and_then(Option::as_ref),
+                    .and_then(Option::as_ref)
+                    .or_else(|| stmt.params.get(i)),
             )?);
         }
         let Some(bound) = stmt.normalized.bind(&values) else {

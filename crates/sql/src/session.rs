@@ -38,6 +38,8 @@ pub struct Prepared {
     pub columns: Vec<String>,
     /// Their types as far as declared before running (a column's declared type, else text); one per column.
     pub kinds: Vec<crate::value::ColumnKind>,
+    /// One per `?`: the type its position implies (the column it meets, or an integer for LIMIT), if any.
+    pub param_kinds: Vec<Option<crate::value::ColumnKind>>,
 }
 
 impl Session {
@@ -133,6 +135,7 @@ impl Session {
         match parser::parse(sql)? {
             Parsed::Command(_) => Ok(Prepared {
                 params: 0,
+                param_kinds: Vec::new(),
                 columns: Vec::new(),
                 kinds: Vec::new(),
             }),

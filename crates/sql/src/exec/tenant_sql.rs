@@ -217,14 +217,24 @@ fn restrict_unless_admin<'a>(
 
 /// Describes a statement for a client that prepares it.
 pub fn describe(session: &mut Session, stmt: Statement) -> Result<Prepared> {
+    let hints = translate::parameter_hints(&stmt);
     let plan = prepare_plan(session, stmt)?;
     if plan.kind == PlanKind::Ddl || plan.sql.len() != 1 {
         return Ok(Prepared {
             params: 0,
             columns: Vec::new(),
             kinds: Vec::new(),
+            param_kinds: Vec::new(),
         });
     }
+    let param_kinds = hints
+        .iter()
+        .map(|h| match h {
+            Some(translate::ParamHint::Int) => Some(crate::value::ColumnKind::Int),
+            Some(translate::ParamHint::Column(c)) => column_kind(session, &plan, c),
+            None => None,
+        })
+        .collect();
     let stmt = session.conn.conn().prepare_cached(&plan.sql[0])?;
     Ok(Prepared {
         params: stmt.parameter_count(),
@@ -239,7 +249,25 @@ pub fn describe(session: &mut Session, stmt: Statement) -> Result<Prepared> {
                 )
             })
             .collect(),
+        param_kinds,
     })
+}
+
+/// The declared kind of a column named `column` in one of the plan's tables (the first that has it).
+fn column_kind(session: &Session, plan: &Plan, column: &str) -> Option<crate::value::ColumnKind> {
+    for a in &plan.access {
+        let Some(table) = &a.table else { continue };
+        let sql = "SELECT type FROM pragma_table_info(?1, ?2) WHERE name = ?3 COLLATE NOCASE";
+        let decl: Option<String> = session
+            .conn
+            .conn()
+            .query_row(sql, [table.as_str(), a.db.as_str(), column], |r| r.get(0))
+            .ok();
+        if let Some(decl) = decl.filter(|d| !d.is_empty()) {
+            return Some(crate::sqlite::results::declared_kind(&decl));
+        }
+    }
+    None
 }
 
 fn check_param_count(expected: usize, params: &[Value]) -> Result<()> {

@@ -7,6 +7,7 @@
 mod ddl;
 mod exprs;
 mod names;
+mod params;
 
 use std::collections::BTreeSet;
 
@@ -16,6 +17,7 @@ use tenantry_catalog::Privilege;
 pub use ddl::{auto_increment_type, mysql_index_name, TYPE_CHECK_PREFIX};
 pub use exprs::SessionContext;
 pub use names::quote;
+pub use params::{parameter_hints, ParamHint};
 
 use crate::error::{Result, SqlError};
 
