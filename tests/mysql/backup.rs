@@ -5,7 +5,7 @@ use std::time::Duration;
 use mysql_async::prelude::*;
 use mysql_async::Row;
 
-use crate::common::{big_table, expect_error, TestServer};
+use crate::common::{big_table, expect_error, final_status, TestServer};
 
 /// The manifest of backup set `set` of tenant 1001 under a destination directory.
 fn read_manifest(dest: &std::path::Path, set: i64) -> tenantry_backup::Manifest {
@@ -103,15 +103,7 @@ async fn backup_a_tenant_and_restore_the_set() {
         .await
         .unwrap()
         .unwrap();
-    let done: Row = t
-        .query_first(format!("SHOW JOB WHEN COMPLETE {id}"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        done.get::<String, _>("status").as_deref(),
-        Some("succeeded")
-    );
+    assert_eq!(final_status(&mut t, id).await, "succeeded");
     let manifest = read_manifest(dest_dir.path(), 1);
     let names: Vec<&str> = manifest.databases.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(names, vec!["shop", "test"]);
@@ -144,12 +136,7 @@ async fn backup_a_tenant_and_restore_the_set() {
     let running: i64 = running_backup(&mut t).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     t.query_drop(format!("CANCEL JOB {running}")).await.unwrap();
-    let done: Row = t
-        .query_first(format!("SHOW JOB WHEN COMPLETE {running}"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(done.get::<String, _>("status").as_deref(), Some("canceled"));
+    assert_eq!(final_status(&mut t, running).await, "canceled");
     assert!(
         !dest_dir
             .path()
@@ -421,15 +408,7 @@ async fn cluster_backups_from_sys_have_one_child_per_tenant() {
         .await
         .unwrap()
         .unwrap();
-    let done: Row = sys
-        .query_first(format!("SHOW JOB WHEN COMPLETE {parent}"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        done.get::<String, _>("status").as_deref(),
-        Some("succeeded")
-    );
+    assert_eq!(final_status(&mut sys, parent).await, "succeeded");
     let rows: Vec<(i64, i64, i64, i64, String, String, String)> = sys
         .query("SELECT TENANT_ID, BACKUP_SET_ID, INITIATOR_TENANT_ID, INITIATOR_JOB_ID, EXECUTOR_TENANT_ID, JOB_LEVEL, STATUS FROM oceanbase.CDB_OB_BACKUP_JOB_HISTORY ORDER BY TENANT_ID")
         .await
@@ -481,12 +460,7 @@ async fn cluster_backups_from_sys_have_one_child_per_tenant() {
     sys.query_drop(format!("CANCEL JOB {parent}"))
         .await
         .unwrap();
-    let done: Row = sys
-        .query_first(format!("SHOW JOB WHEN COMPLETE {parent}"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(done.get::<String, _>("status").as_deref(), Some("canceled"));
+    assert_eq!(final_status(&mut sys, parent).await, "canceled");
     let children: Vec<(i64, String, i64)> = sys
         .query(format!("SELECT TENANT_ID, STATUS, RESULT FROM oceanbase.CDB_OB_BACKUP_JOB_HISTORY WHERE INITIATOR_JOB_ID = {parent} ORDER BY TENANT_ID"))
         .await
@@ -617,15 +591,7 @@ async fn sigkill_mid_backup_resumes_and_completes() {
     );
     server.restart();
     let mut t = server.connect("root@t1").await;
-    let done: Row = t
-        .query_first(format!("SHOW JOB WHEN COMPLETE {id}"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        done.get::<String, _>("status").as_deref(),
-        Some("succeeded")
-    );
+    assert_eq!(final_status(&mut t, id).await, "succeeded");
     assert!(dest_dir
         .path()
         .join("tenant_1001/backup_set_1/manifest.json")

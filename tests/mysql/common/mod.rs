@@ -218,3 +218,13 @@ pub async fn set_rate(server: &TestServer, rate: &str) {
         .await
         .unwrap();
 }
+
+/// Waits for a job to end (SHOW JOB WHEN COMPLETE) and returns its status.
+pub async fn final_status(c: &mut Conn, id: i64) -> String {
+    let row: mysql_async::Row = c
+        .query_first(format!("SHOW JOB WHEN COMPLETE {id}"))
+        .await
+        .unwrap()
+        .expect("SHOW JOB returns the job");
+    row.get("status").expect("a status")
+}

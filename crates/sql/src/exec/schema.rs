@@ -181,42 +181,33 @@ pub(crate) fn list_tables(session: &Session, db: &str) -> Result<Vec<(String, St
 
 /// `USE db`: the database must exist and the user must hold some privilege on it.
 pub fn use_database(session: &mut Session, db: &str) -> Result<()> {
-    let db = db.to_ascii_lowercase();
-    if !is_system_schema(&db) {
-        session
-            .engine
-            .catalog()
-            .database(session.identity.tenant.tenant_id, &db)?
-            .ok_or_else(|| SqlError::UnknownDatabase(db.clone()))?;
-        if !privileges::has_any(session, &db)? {
-            return Err(SqlError::DbAccessDenied {
-                user: session.identity.user.name.clone(),
-                db,
-            });
-        }
-        session
-            .conn
-            .ensure_attached(session.engine.catalog(), &db)?;
-    }
+    let db = open_db(session, db.to_ascii_lowercase())?;
     session.db = Some(db);
     Ok(())
 }
 
+/// The named database (or the current one), checked to exist and to be one the user holds some privilege on,
+/// and attached.
 fn resolve_db(session: &mut Session, db: Option<String>) -> Result<String> {
     let db = match db {
         Some(d) => d.to_ascii_lowercase(),
         None => session.db.clone().ok_or(SqlError::NoDatabaseSelected)?,
     };
+    open_db(session, db)
+}
+
+/// Checks that `db` exists (1049) and that the user holds some privilege on it (1044), and attaches it.
+fn open_db(session: &mut Session, db: String) -> Result<String> {
     if !is_system_schema(&db) {
+        session
+            .conn
+            .ensure_attached(session.engine.catalog(), &db)?;
         if !privileges::has_any(session, &db)? {
             return Err(SqlError::DbAccessDenied {
                 user: session.identity.user.name.clone(),
                 db,
             });
         }
-        session
-            .conn
-            .ensure_attached(session.engine.catalog(), &db)?;
     }
     Ok(db)
 }
