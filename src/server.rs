@@ -88,6 +88,17 @@ async fn serve(args: StartArgs) -> Result<(), ServerError> {
                     Arc::downgrade(&jobs),
                 )),
             );
+            jobs.register_kind(
+                tenantry_kinds::restore::RESTORE,
+                Arc::new(tenantry_kinds::restore::Restore::new(
+                    catalog.clone(),
+                    tokio::runtime::Handle::current(),
+                )),
+            );
+            jobs.register_kind(
+                tenantry_kinds::clone::CLONE,
+                Arc::new(tenantry_kinds::clone::Clone::new(catalog.clone())),
+            );
             let engine = Engine::new(catalog, jobs.clone());
             engine.apply_parameters()?;
             // Recovery runs before the listeners open: interrupted jobs resume or revert first.

@@ -2,6 +2,7 @@
 
 mod backup;
 mod cli_smoke;
+mod clone;
 mod cluster;
 mod common;
 mod durability;

@@ -27,6 +27,9 @@ pub struct DatabaseImage {
     pub page_count: u32,
     /// Its chunks in page order.
     pub chunks: Vec<ChunkEntry>,
+    /// Its tables at the cut (for SHOW BACKUP).
+    #[serde(default)]
+    pub tables: Vec<String>,
 }
 
 /// What makes a backup set complete; written last.
@@ -38,6 +41,28 @@ pub struct Manifest {
     pub databases: Vec<DatabaseImage>,
     /// Catalog entries (users, grants, ...) as the caller keeps them.
     pub catalog: serde_json::Value,
+    /// The tenant backed up.
+    #[serde(default)]
+    pub tenant_id: i64,
+    /// Its name then.
+    #[serde(default)]
+    pub tenant_name: String,
+    /// The set's number.
+    #[serde(default)]
+    pub set_id: i64,
+    /// When the cut was taken (microseconds since the epoch).
+    #[serde(default)]
+    pub cut_time_us: i64,
+}
+
+impl Manifest {
+    /// The bytes a restore of the whole set writes.
+    pub fn total_bytes(&self) -> u64 {
+        self.databases
+            .iter()
+            .map(|d| u64::from(d.page_count) * u64::from(d.page_size))
+            .sum()
+    }
 }
 
 /// Writes a snapshot's pages as chunks of `pages_per_chunk` pages. `step` is called after each chunk with
@@ -69,6 +94,7 @@ pub fn backup_database(
         page_size: snapshot.page_size(),
         page_count: snapshot.page_count(),
         chunks,
+        tables: snapshot.tables()?,
     })
 }
 

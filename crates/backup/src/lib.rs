@@ -4,14 +4,17 @@
 //! Layout under a destination:
 //! - `chunks/<first two hex digits>/<BLAKE3 hex of the raw bytes>`: zstd-compressed page runs. A chunk the
 //!   destination already holds is never written again, so an incremental backup costs what changed.
-//! - `<set path>/manifest.json`: written last; a set without one is incomplete and never restorable.
+//! - `tenant_<id>/backup_set_<n>/set_info.json`: written when the backup starts.
+//! - `tenant_<id>/backup_set_<n>/manifest.json`: written last; a set without one is incomplete and never restorable.
 //!
 //! Every chunk read is verified against its hash; a mismatch names the set's chunk.
 
 mod error;
 mod image;
+mod sets;
 mod store;
 
 pub use error::BackupError;
 pub use image::{backup_database, restore_database, ChunkEntry, DatabaseImage, Manifest};
+pub use sets::{set_dir, SetInfo, SetListing};
 pub use store::{BackupStore, ChunkWrite};

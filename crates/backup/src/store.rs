@@ -116,6 +116,19 @@ impl BackupStore {
         Ok(raw)
     }
 
+    /// Runs one `object_store` call to completion on the store's runtime.
+    pub(crate) fn block_on_store<T, F>(
+        &self,
+        call: impl FnOnce(std::sync::Arc<dyn ObjectStore>) -> F,
+    ) -> Result<T, BackupError>
+    where
+        F: std::future::Future<Output = object_store::Result<T>>,
+    {
+        self.runtime
+            .block_on(call(self.store.clone()))
+            .map_err(dest_err)
+    }
+
     /// Writes an object (a manifest) at `path`.
     pub fn put_object(&self, path: &str, bytes: Vec<u8>) -> Result<(), BackupError> {
         self.runtime

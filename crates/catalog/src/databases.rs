@@ -82,6 +82,52 @@ impl Catalog {
         })
     }
 
+    /// Makes a database of a finished file (a restore's staged copy): the file is moved to the new database's
+    /// path and the entry committed, in that order, so a crash in between leaves a file start-up removes.
+    pub fn adopt_database(
+        &self,
+        tenant_id: i64,
+        name: &str,
+        file: &std::path::Path,
+    ) -> Result<DatabaseEntry> {
+        if !tenantry_storage::is_valid_name(name) {
+            return Err(CatalogError::InvalidName(name.to_string()));
+        }
+        let name = name.to_ascii_lowercase();
+        let mut conn = self.conn.lock();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let exists: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM databases WHERE tenant_id = ?1 AND name = ?2)",
+            params![tenant_id, name],
+            |r| r.get(0),
+        )?;
+        if exists {
+            return Err(CatalogError::DatabaseExists(name));
+        }
+        let id = next_id(&tx, "database")?;
+        let now = now_timestamp();
+        tx.execute(
+            "INSERT INTO databases VALUES (?1, ?2, ?3, ?4)",
+            params![id, tenant_id, name, now],
+        )?;
+        let path = self.storage.database_path(tenant_id, id);
+        std::fs::rename(file, &path).map_err(|source| tenantry_storage::StorageError::Io {
+            op: "rename",
+            path: file.to_path_buf(),
+            source,
+        })?;
+        if let Err(e) = tx.commit() {
+            let _ = std::fs::rename(&path, file);
+            return Err(e.into());
+        }
+        Ok(DatabaseEntry {
+            database_id: id,
+            tenant_id,
+            name,
+            create_time: now,
+        })
+    }
+
     /// Drops a database: the entry and its grants go in one transaction, then the file is removed.
     pub fn drop_database(&self, tenant_id: i64, name: &str) -> Result<DatabaseEntry> {
         let entry = {

@@ -7,6 +7,15 @@ pub enum CatalogError {
     /// A tenant name that is not known.
     #[error("Unknown tenant '{0}'")]
     TenantNotExist(String),
+    /// A tenant a restore or clone job is still building: only cancelling that job removes it.
+    #[error("tenant '{0}' is being restored or cloned; cancel that job instead")]
+    TenantBuilding(String),
+    /// `CREATE SNAPSHOT` of a name the tenant already has.
+    #[error("tenant snapshot '{0}' already exists")]
+    SnapshotExists(String),
+    /// A snapshot name that is not known.
+    #[error("Tenant snapshot '{0}' does not exist")]
+    SnapshotNotExist(String),
     /// The sys tenant cannot be dropped or altered that way.
     #[error("{0}")]
     SysTenant(&'static str),

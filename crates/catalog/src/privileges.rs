@@ -81,7 +81,8 @@ pub enum GrantLevel {
 }
 
 impl GrantLevel {
-    pub(crate) fn key(&self) -> &str {
+    /// How the level is stored: `*` or the database's name.
+    pub fn key(&self) -> &str {
         match self {
             Self::Global => "*",
             Self::Database(db) => db,

@@ -291,7 +291,7 @@ impl Catalog {
         let id = next_id(&tx, "pool")?;
         let now = now_timestamp();
         tx.execute(
-            "INSERT INTO resource_pools VALUES (?1, ?2, ?3, ?4, ?5, 'FULL', NULL, ?6, ?6)",
+            "INSERT INTO resource_pools (resource_pool_id, name, unit_count, unit_config_id, zone_list, replica_type, tenant_id, create_time, modify_time) VALUES (?1, ?2, ?3, ?4, ?5, 'FULL', NULL, ?6, ?6)",
             params![id, name, unit_num, unit_id, zones, now],
         )?;
         let pool = tx.query_row(

@@ -2,7 +2,8 @@
 
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE sequences (
     name TEXT PRIMARY KEY,
     next_value INTEGER NOT NULL
@@ -81,7 +82,26 @@ CREATE TABLE parameters (
     modify_time TEXT NOT NULL,
     PRIMARY KEY (tenant_id, name)
 );
-"#];
+"#,
+    r#"
+-- Tenants and pools a job is building (restore, clone) name that job: only it may finish or remove them.
+ALTER TABLE tenants ADD COLUMN build_job_id INTEGER;
+ALTER TABLE resource_pools ADD COLUMN build_job_id INTEGER;
+
+CREATE TABLE tenant_snapshots (
+    snapshot_id INTEGER PRIMARY KEY,
+    tenant_id INTEGER NOT NULL,
+    name TEXT NOT NULL COLLATE NOCASE,
+    status TEXT NOT NULL,
+    snapshot_scn INTEGER,
+    snapshot_type TEXT NOT NULL,
+    owner_job_id INTEGER,
+    create_time TEXT NOT NULL,
+    UNIQUE (tenant_id, name)
+);
+INSERT INTO sequences VALUES ('snapshot', 1);
+"#,
+];
 
 /// Brings the catalog's tables up to date.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

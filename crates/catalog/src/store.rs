@@ -42,6 +42,7 @@ impl Catalog {
         };
         catalog.bootstrap(root_password.unwrap_or(""))?;
         catalog.remove_orphan_files()?;
+        catalog.recover_snapshots()?;
         Ok(catalog)
     }
 

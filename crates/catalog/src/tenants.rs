@@ -249,16 +249,10 @@ impl Catalog {
             if tenant.is_sys() {
                 return Err(CatalogError::SysTenant("drop sys tenant not allowed"));
             }
-            let id = tenant.tenant_id;
-            tx.execute("DELETE FROM grants WHERE tenant_id = ?1", [id])?;
-            tx.execute("DELETE FROM users WHERE tenant_id = ?1", [id])?;
-            tx.execute("DELETE FROM databases WHERE tenant_id = ?1", [id])?;
-            tx.execute("DELETE FROM parameters WHERE tenant_id = ?1", [id])?;
-            tx.execute(
-                "UPDATE resource_pools SET tenant_id = NULL, modify_time = ?2 WHERE tenant_id = ?1",
-                params![id, now_timestamp()],
-            )?;
-            tx.execute("DELETE FROM tenants WHERE tenant_id = ?1", [id])?;
+            if tenant.status == TenantStatus::Creating {
+                return Err(CatalogError::TenantBuilding(tenant.tenant_name));
+            }
+            delete_tenant_rows(&tx, tenant.tenant_id)?;
             tx.commit()?;
             tenant
         };
@@ -268,7 +262,27 @@ impl Catalog {
     }
 }
 
-fn bind_pool(tx: &rusqlite::Transaction, pool: &str, tenant_id: i64, now: &str) -> Result<()> {
+/// Removes a tenant's rows (users, grants, databases, parameters, snapshots) and frees its pool.
+pub(crate) fn delete_tenant_rows(tx: &rusqlite::Transaction, id: i64) -> Result<()> {
+    tx.execute("DELETE FROM grants WHERE tenant_id = ?1", [id])?;
+    tx.execute("DELETE FROM users WHERE tenant_id = ?1", [id])?;
+    tx.execute("DELETE FROM databases WHERE tenant_id = ?1", [id])?;
+    tx.execute("DELETE FROM parameters WHERE tenant_id = ?1", [id])?;
+    tx.execute("DELETE FROM tenant_snapshots WHERE tenant_id = ?1", [id])?;
+    tx.execute(
+        "UPDATE resource_pools SET tenant_id = NULL, modify_time = ?2 WHERE tenant_id = ?1",
+        params![id, now_timestamp()],
+    )?;
+    tx.execute("DELETE FROM tenants WHERE tenant_id = ?1", [id])?;
+    Ok(())
+}
+
+pub(crate) fn bind_pool(
+    tx: &rusqlite::Transaction,
+    pool: &str,
+    tenant_id: i64,
+    now: &str,
+) -> Result<()> {
     let owner: Option<Option<i64>> = tx
         .query_row(
             "SELECT tenant_id FROM resource_pools WHERE name = ?1",
@@ -296,7 +310,7 @@ fn create_sys_resources(tx: &rusqlite::Transaction, tenant_id: i64, now: &str) -
         [now],
     )?;
     tx.execute(
-        "INSERT INTO resource_pools VALUES (1, 'sys_pool', 1, 1, 'zone1', 'FULL', ?1, ?2, ?2)",
+        "INSERT INTO resource_pools (resource_pool_id, name, unit_count, unit_config_id, zone_list, replica_type, tenant_id, create_time, modify_time) VALUES (1, 'sys_pool', 1, 1, 'zone1', 'FULL', ?1, ?2, ?2)",
         params![tenant_id, now],
     )?;
     Ok(())

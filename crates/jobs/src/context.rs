@@ -100,15 +100,31 @@ impl JobContext {
 
     /// Sets the job's phase now (durably). Fails with [`JobError::Interrupted`] if this run was fenced off.
     pub fn set_phase(&self, phase: &str) -> Result<(), JobError> {
-        match self
-            .store
-            .lock()
-            .write_phase(self.job_id, self.epoch, phase)
-        {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(JobError::Interrupted),
-            Err(e) => Err(JobError::Retryable(e.to_string())),
+        let mut store = self.store.lock();
+        match store.write_phase(self.job_id, self.epoch, phase) {
+            Ok(true) => {}
+            Ok(false) => return Err(JobError::Interrupted),
+            Err(e) => return Err(JobError::Retryable(e.to_string())),
         }
+        // Figures reported during the step just ended become visible with the new phase, not a second later.
+        let pending = {
+            let mut p = self.progress.lock();
+            let dirty = std::mem::take(&mut p.dirty);
+            dirty.then(|| p.clone())
+        };
+        if let Some(p) = pending {
+            store
+                .write_progress(
+                    self.job_id,
+                    self.epoch,
+                    p.fraction,
+                    &p.running_status,
+                    &p.details,
+                    p.checkpoint.as_ref(),
+                )
+                .map_err(|e| JobError::Retryable(e.to_string()))?;
+        }
+        Ok(())
     }
 
     /// Commits the work and marks the job succeeded as one step: under the job store's lock, `commit` runs only

@@ -9,14 +9,14 @@
 
 use std::sync::Arc;
 
-use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
-use tenantry_backup::{backup_database, BackupError, BackupStore, Manifest};
+use tenantry_backup::{backup_database, BackupError, BackupStore, Manifest, SetInfo};
 use tenantry_catalog::Catalog;
 use tenantry_jobs::{JobContext, JobError, JobKind, JobRecord};
-use tenantry_storage::{open_database, PageSnapshot};
+use tenantry_storage::PageSnapshot;
 use tokio::runtime::Handle;
 
+use crate::cut::take_cut;
 use crate::Throttle;
 
 /// The job type name of backups.
@@ -64,8 +64,8 @@ impl BackupPayload {
     /// Where the set's manifest goes.
     pub fn manifest_path(&self) -> String {
         format!(
-            "tenant_{}/backup_set_{}/manifest.json",
-            self.tenant_id, self.set_id
+            "{}/manifest.json",
+            tenantry_backup::set_dir(self.tenant_id, self.set_id)
         )
     }
 }
@@ -129,42 +129,6 @@ impl Backup {
             Some((code, message)) => Err(JobError::Permanent { code, message }),
         }
     }
-
-    /// The catalog entries a set carries: databases, users (with their password verifiers) and grants.
-    fn catalog_entries(&self, tenant_id: i64) -> Result<serde_json::Value, JobError> {
-        let err = |e: tenantry_catalog::CatalogError| JobError::Retryable(e.to_string());
-        let databases: Vec<String> = self
-            .catalog
-            .databases(tenant_id)
-            .map_err(err)?
-            .into_iter()
-            .map(|d| d.name)
-            .collect();
-        let mut users = Vec::new();
-        for u in self.catalog.users(tenant_id).map_err(err)? {
-            let grants: Vec<serde_json::Value> = self
-                .catalog
-                .grants(tenant_id, &u.name)
-                .map_err(err)?
-                .into_iter()
-                .map(|g| {
-                    let level = match g.level {
-                        tenantry_catalog::GrantLevel::Global => "*".to_string(),
-                        tenantry_catalog::GrantLevel::Database(d) => d,
-                    };
-                    serde_json::json!({ "level": level, "privilege": g.privilege.as_str() })
-                })
-                .collect();
-            users.push(serde_json::json!({
-                "name": u.name,
-                "native_hash": u.native_hash,
-                "scram_verifier": u.scram_verifier,
-                "is_admin": u.is_admin,
-                "grants": grants,
-            }));
-        }
-        Ok(serde_json::json!({ "databases": databases, "users": users }))
-    }
 }
 
 fn from_backup(e: BackupError) -> JobError {
@@ -184,24 +148,6 @@ fn payload(job: &JobRecord) -> Result<BackupPayload, JobError> {
     })
 }
 
-/// Takes a database's write lock, stopping on a cancel while another writer holds it.
-fn lock_writes(conn: &Connection, ctx: &JobContext) -> Result<(), JobError> {
-    conn.busy_timeout(std::time::Duration::from_millis(20))
-        .map_err(|e| JobError::Retryable(e.to_string()))?;
-    loop {
-        match conn.execute_batch("BEGIN IMMEDIATE") {
-            Ok(()) => return Ok(()),
-            Err(rusqlite::Error::SqliteFailure(f, _))
-                if f.code == rusqlite::ErrorCode::DatabaseBusy =>
-            {
-                ctx.check()?;
-                std::thread::sleep(std::time::Duration::from_millis(2));
-            }
-            Err(e) => return Err(JobError::Retryable(e.to_string())),
-        }
-    }
-}
-
 impl JobKind for Backup {
     fn run(&self, job: &JobRecord, ctx: &JobContext) -> Result<(), JobError> {
         let p = payload(job)?;
@@ -217,29 +163,27 @@ impl JobKind for Backup {
             databases.retain(|d| p.databases.iter().any(|n| n.eq_ignore_ascii_case(&d.name)));
         }
         ctx.set_phase("BACKUP_DATA")?;
-        // The cut: every database's writers wait a moment while all snapshots open together.
-        let mut snapshots = Vec::new();
-        {
-            let mut locks = Vec::new();
-            for d in &databases {
-                let path = self
-                    .catalog
-                    .storage()
-                    .database_path(p.tenant_id, d.database_id);
-                let conn = open_database(&path).map_err(|e| JobError::Retryable(e.to_string()))?;
-                lock_writes(&conn, ctx)?;
-                locks.push((d.name.clone(), path, conn));
-            }
-            for (name, path, _) in &locks {
-                let snap =
-                    PageSnapshot::open(path).map_err(|e| JobError::Retryable(e.to_string()))?;
-                snapshots.push((name.clone(), snap));
-            }
-            for (_, _, conn) in &locks {
-                let _ = conn.execute_batch("ROLLBACK");
-            }
-        }
-        let catalog = self.catalog_entries(p.tenant_id)?;
+        store
+            .put_set_info(&SetInfo {
+                tenant_id: p.tenant_id,
+                tenant_name: p.tenant_name.clone(),
+                set_id: p.set_id,
+                start_time_us: job.started.unwrap_or(job.created),
+            })
+            .map_err(from_backup)?;
+        let (cut, cut_time_us) = take_cut(&self.catalog, p.tenant_id, databases, &|| {
+            ctx.is_interrupted()
+        })?;
+        let snapshots: Vec<(String, PageSnapshot)> = cut
+            .into_iter()
+            .map(|d| (d.entry.name, d.snapshot))
+            .collect();
+        let catalog = serde_json::to_value(
+            self.catalog
+                .tenant_image(p.tenant_id)
+                .map_err(|e| JobError::Retryable(e.to_string()))?,
+        )
+        .map_err(|e| JobError::Retryable(e.to_string()))?;
         let total: u64 = snapshots
             .iter()
             .map(|(_, s)| u64::from(s.page_count()) * u64::from(s.page_size()))
@@ -279,6 +223,10 @@ impl JobKind for Backup {
             format: 1,
             databases: images,
             catalog,
+            tenant_id: p.tenant_id,
+            tenant_name: p.tenant_name.clone(),
+            set_id: p.set_id,
+            cut_time_us,
         };
         let bytes = serde_json::to_vec(&manifest).map_err(|e| JobError::Permanent {
             code: -4016,

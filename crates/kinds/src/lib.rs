@@ -2,7 +2,11 @@
 //! [`tenantry_jobs::JobKind`]; the SQL layer creates jobs with a kind's payload.
 
 pub mod backup;
+pub mod clone;
+mod cut;
+pub mod restore;
 pub mod schema_change;
+pub mod tenant_snapshot;
 mod throttle;
 
 pub use throttle::Throttle;

@@ -266,7 +266,9 @@ fn catalog_wire(e: &CatalogError) -> WireError {
     let (mysql_code, mysql_state, pg_state): (u16, &'static str, &'static str) = match e {
         C::TenantExists(_) => (5156, "HY000", "42710"),
         C::TenantNotExist(_) => (5157, "HY000", "42704"),
-        C::SysTenant(_) => (4179, "HY000", "55000"),
+        C::SysTenant(_) | C::TenantBuilding(_) => (4179, "HY000", "55000"),
+        C::SnapshotExists(_) => (9104, "HY000", "42710"),
+        C::SnapshotNotExist(_) => (9106, "HY000", "42704"),
         C::UnitExists(_) => (4649, "HY000", "42710"),
         C::UnitNotExist(_) => (4648, "HY000", "42704"),
         C::UnitInUse(_) => (4634, "HY000", "2BP01"),

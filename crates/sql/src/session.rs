@@ -173,6 +173,15 @@ impl Session {
             | C::CancelBackup { .. }
             | C::ValidateBackupSet(_)
             | C::BackupInto { .. } => exec::backup::run(self, cmd),
+            C::RestoreTenant { .. }
+            | C::CancelRestore(_)
+            | C::ShowBackups { .. }
+            | C::ShowBackup { .. }
+            | C::RestoreInto { .. } => exec::restore::run(self, cmd),
+            C::CreateSnapshot { .. }
+            | C::DropSnapshot { .. }
+            | C::CloneTenant { .. }
+            | C::CancelClone(_) => exec::clone::run(self, cmd),
             C::CreateUser { .. }
             | C::DropUser { .. }
             | C::SetPassword { .. }

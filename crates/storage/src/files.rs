@@ -8,6 +8,7 @@ use crate::open::open_database;
 #[derive(Debug, Clone)]
 pub struct Storage {
     root: PathBuf,
+    snapshots: PathBuf,
 }
 
 /// Names of databases, tenants, users, pools and units: letters, digits, `_` and `$`, not starting with a digit
@@ -30,7 +31,28 @@ impl Storage {
             path: root.clone(),
             source,
         })?;
-        Ok(Self { root })
+        let snapshots = data_dir.join("snapshots");
+        fs::create_dir_all(&snapshots).map_err(|source| StorageError::Io {
+            op: "create directory",
+            path: snapshots.clone(),
+            source,
+        })?;
+        Ok(Self { root, snapshots })
+    }
+
+    /// Directory holding a tenant snapshot's database files (`<database name>.sqlite`).
+    pub fn snapshot_dir(&self, snapshot_id: i64) -> PathBuf {
+        self.snapshots.join(snapshot_id.to_string())
+    }
+
+    /// Removes a snapshot's directory; a missing one is fine.
+    pub fn drop_snapshot(&self, snapshot_id: i64) -> Result<(), StorageError> {
+        remove_dir(&self.snapshot_dir(snapshot_id))
+    }
+
+    /// Snapshot ids that have a directory on disk.
+    pub fn snapshot_ids_on_disk(&self) -> Result<Vec<i64>, StorageError> {
+        numbered_dirs(&self.snapshots)
     }
 
     /// Directory holding every database file of a tenant.
@@ -68,29 +90,12 @@ impl Storage {
 
     /// Removes a tenant's whole directory; a missing directory is fine.
     pub fn drop_tenant(&self, tenant_id: i64) -> Result<(), StorageError> {
-        let dir = self.tenant_dir(tenant_id);
-        match fs::remove_dir_all(&dir) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(StorageError::Io {
-                op: "remove directory",
-                path: dir,
-                source,
-            }),
-        }
+        remove_dir(&self.tenant_dir(tenant_id))
     }
 
     /// Tenant ids that have a directory on disk (used at start-up to remove what the catalog no longer knows).
     pub fn tenant_ids_on_disk(&self) -> Result<Vec<i64>, StorageError> {
-        let entries = fs::read_dir(&self.root).map_err(|source| StorageError::Io {
-            op: "read directory",
-            path: self.root.clone(),
-            source,
-        })?;
-        Ok(entries
-            .filter_map(|e| e.ok())
-            .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse().ok()))
-            .collect())
+        numbered_dirs(&self.root)
     }
 
     /// Database ids that have a file on disk for a tenant.
@@ -119,6 +124,31 @@ impl Storage {
             })
             .collect())
     }
+}
+
+fn remove_dir(dir: &Path) -> Result<(), StorageError> {
+    match fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(StorageError::Io {
+            op: "remove directory",
+            path: dir.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// The entries of `dir` whose names are numbers (tenant or snapshot ids).
+fn numbered_dirs(dir: &Path) -> Result<Vec<i64>, StorageError> {
+    let entries = fs::read_dir(dir).map_err(|source| StorageError::Io {
+        op: "read directory",
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    Ok(entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse().ok()))
+        .collect())
 }
 
 fn remove_database_files(path: &Path) -> Result<(), StorageError> {

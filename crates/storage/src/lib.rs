@@ -4,11 +4,13 @@
 //! Files are named by the database's catalog id, not its name, so that a dropped and re-created
 //! database never aliases the old file in a session that still has it attached.
 
+mod copy;
 mod error;
 mod files;
 mod open;
 mod snapshot;
 
+pub use copy::copy_file;
 pub use error::StorageError;
 pub use files::{is_valid_name, Storage};
 pub use open::{configure_connection, open_database};

@@ -57,6 +57,15 @@ impl PageSnapshot {
         self.page_count
     }
 
+    /// The names of the tables in the snapshot (SQLite's own excepted).
+    pub fn tables(&self) -> Result<Vec<String>, StorageError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+        )?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Reads pages `first ..= first + count - 1` (clamped to the snapshot's size).
     pub fn read(&self, first: u32, count: u32) -> Result<PageChunk, StorageError> {
         let last = first
@@ -79,6 +88,41 @@ impl PageSnapshot {
     }
 }
 
+impl PageSnapshot {
+    /// Copies every page into a new database file at `path`, `pages_per_chunk` at a time. `step` is told the
+    /// bytes of each run and returns false to stop, in which case the partial file is removed. Returns whether
+    /// the copy completed.
+    pub fn copy_to(
+        &self,
+        path: &Path,
+        pages_per_chunk: u32,
+        mut step: impl FnMut(u64) -> bool,
+    ) -> Result<bool, StorageError> {
+        let mut writer = PageWriter::create(path, self.page_size)?;
+        let mut first = 1;
+        while first <= self.page_count {
+            let result = self.read(first, pages_per_chunk.max(1)).and_then(|chunk| {
+                writer.write(&chunk)?;
+                Ok(chunk.data.len() as u64)
+            });
+            match result {
+                Ok(bytes) if step(bytes) => {}
+                Ok(_) => {
+                    writer.abandon();
+                    return Ok(false);
+                }
+                Err(e) => {
+                    writer.abandon();
+                    return Err(e);
+                }
+            }
+            first = first.saturating_add(pages_per_chunk.max(1));
+        }
+        writer.finish()?;
+        Ok(true)
+    }
+}
+
 /// Writes a stream of pages into a new database file; the file appears under its final name only when whole.
 pub struct PageWriter {
     file: File,
@@ -90,6 +134,13 @@ pub struct PageWriter {
 impl PageWriter {
     /// Starts writing a database of `page_size`-byte pages to `path` (through `path.partial`).
     pub fn create(path: &Path, page_size: u32) -> Result<Self, StorageError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| StorageError::Io {
+                op: "create directory",
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
         let mut tmp = path.as_os_str().to_owned();
         tmp.push(".partial");
         let tmp = PathBuf::from(tmp);

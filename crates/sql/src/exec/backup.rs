@@ -84,49 +84,13 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
             }
             check_destination(&uri)?;
             let job_id = start(session, uri, false, false, String::new(), databases)?;
-            if detached {
-                let mut rs = ResultSet {
-                    columns: vec![Column::new("job_id", ColumnKind::Int)],
-                    rows: Vec::new(),
-                };
-                rs.rows.push(vec![Value::Int(job_id)]);
-                return Ok(Output::Rows(rs));
-            }
-            // Without DETACHED the statement waits for its job, as CockroachDB's does.
-            let done = session.engine.jobs().wait(job_id, &session.interrupt)?;
-            let progress = session.engine.jobs().progress(job_id)?.unwrap_or_default();
-            match done.state {
-                tenantry_jobs::JobState::Succeeded => {
-                    let bytes = progress
-                        .details
-                        .get("input_bytes")
-                        .and_then(|v| v.as_i64())
-                        .unwrap_or(0);
-                    let rs = ResultSet {
-                        columns: vec![
-                            Column::new("job_id", ColumnKind::Int),
-                            Column::new("status", ColumnKind::Text),
-                            Column::new("fraction_completed", ColumnKind::Float),
-                            Column::new("bytes", ColumnKind::Int),
-                        ],
-                        rows: vec![vec![
-                            Value::Int(job_id),
-                            Value::from("succeeded"),
-                            Value::Float(1.0),
-                            Value::Int(bytes),
-                        ]],
-                    };
-                    Ok(Output::Rows(rs))
-                }
-                tenantry_jobs::JobState::Canceled => Err(SqlError::JobCanceled {
-                    job_id,
-                    message: "the backup set is incomplete".into(),
-                }),
-                _ => Err(SqlError::JobFailed {
-                    job_id,
-                    message: done.error_message.unwrap_or_default(),
-                }),
-            }
+            crate::exec::jobs::detached_or_wait(
+                session,
+                job_id,
+                detached,
+                "input_bytes",
+                "the backup set is incomplete",
+            )
         }
         other => Err(SqlError::Internal(format!(
             "not a backup statement: {other:?}"

@@ -11,7 +11,7 @@ use crate::error::{Result, SqlError};
 use crate::exec::{privileges, tenant_sql};
 use crate::parser::{Command, JobAction, JobTarget};
 use crate::session::Session;
-use crate::value::{Column, Output, ResultSet, Value};
+use crate::value::{Column, ColumnKind, Output, ResultSet, Value};
 use crate::views::jobs::{SHOW_JOBS_COLUMNS, SHOW_JOB_COLUMNS};
 
 /// How long finished jobs stay in SHOW JOBS (they stay in SHOW JOB and crdb_internal.jobs until retention).
@@ -22,6 +22,59 @@ pub fn timestamp(micros: i64) -> String {
     chrono::DateTime::from_timestamp_micros(micros)
         .map(|d| d.format("%Y-%m-%d %H:%M:%S%.6f").to_string())
         .unwrap_or_default()
+}
+
+/// CockroachDB's bulk statements: with DETACHED the job id comes back at once; without, the statement waits
+/// for its job and returns `job_id, status, fraction_completed, bytes` (`bytes` from the job's `bytes_detail`
+/// progress figure), or the job's cancel or failure as an error.
+pub fn detached_or_wait(
+    session: &Session,
+    job_id: i64,
+    detached: bool,
+    bytes_detail: &str,
+    canceled_message: &str,
+) -> Result<Output> {
+    if detached {
+        let mut rs = ResultSet {
+            columns: vec![Column::new("job_id", ColumnKind::Int)],
+            rows: Vec::new(),
+        };
+        rs.rows.push(vec![Value::Int(job_id)]);
+        return Ok(Output::Rows(rs));
+    }
+    let done = session.engine.jobs().wait(job_id, &session.interrupt)?;
+    let progress = session.engine.jobs().progress(job_id)?.unwrap_or_default();
+    match done.state {
+        JobState::Succeeded => {
+            let bytes = progress
+                .details
+                .get(bytes_detail)
+                .and_then(|v| v.as_i64())
+                .unwrap_or(0);
+            Ok(Output::Rows(ResultSet {
+                columns: vec![
+                    Column::new("job_id", ColumnKind::Int),
+                    Column::new("status", ColumnKind::Text),
+                    Column::new("fraction_completed", ColumnKind::Float),
+                    Column::new("bytes", ColumnKind::Int),
+                ],
+                rows: vec![vec![
+                    Value::Int(job_id),
+                    Value::from("succeeded"),
+                    Value::Float(1.0),
+                    Value::Int(bytes),
+                ]],
+            }))
+        }
+        JobState::Canceled => Err(SqlError::JobCanceled {
+            job_id,
+            message: canceled_message.into(),
+        }),
+        _ => Err(SqlError::JobFailed {
+            job_id,
+            message: done.error_message.unwrap_or_default(),
+        }),
+    }
 }
 
 fn error_text(rec: &JobRecord) -> String {

@@ -2,12 +2,14 @@
 
 pub mod accounts;
 pub mod backup;
+pub mod clone;
 pub mod cluster;
 pub mod filter;
 pub mod jobs;
 pub mod parameters;
 pub mod privileges;
 pub mod processes;
+pub mod restore;
 pub mod schema;
 pub mod tenant_sql;
 pub mod variables;

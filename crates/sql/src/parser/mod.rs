@@ -3,12 +3,15 @@
 //! sqlparser's MySQL dialect and later translated for SQLite.
 
 mod account;
+mod clone;
 mod cluster;
 pub mod cursor;
 mod jobs;
+mod restore;
 mod session_stmts;
 
 pub use jobs::{JobAction, JobTarget};
+pub use restore::{RestoreObject, RestoreUntil};
 
 use sqlparser::ast::Statement;
 use sqlparser::dialect::MySqlDialect;
@@ -276,6 +279,75 @@ pub enum Command {
     },
     /// `ROLLBACK`.
     Rollback,
+    /// `ALTER SYSTEM RESTORE t FROM 'uri' [UNTIL ...] WITH 'pool_list=p' [DESCRIPTION 'x']` (root@sys).
+    RestoreTenant {
+        /// The new tenant.
+        name: String,
+        /// The destination holding the sets.
+        uri: String,
+        /// The newest set at or before this point.
+        until: Option<RestoreUntil>,
+        /// The pool the tenant is bound to.
+        pool: String,
+        /// DESCRIPTION.
+        description: String,
+    },
+    /// `ALTER SYSTEM CANCEL RESTORE t`.
+    CancelRestore(String),
+    /// CockroachDB's `SHOW BACKUPS IN 'uri'`.
+    ShowBackups {
+        /// The destination.
+        uri: String,
+    },
+    /// CockroachDB's `SHOW BACKUP [FROM] {LATEST | 'subdir'} IN 'uri'`.
+    ShowBackup {
+        /// The set (None: the latest).
+        subdir: Option<String>,
+        /// The destination.
+        uri: String,
+    },
+    /// CockroachDB's `RESTORE {DATABASE d | TABLE d.t} FROM {LATEST | 'subdir'} IN 'uri' [WITH ...]`.
+    RestoreInto {
+        /// What is restored.
+        object: RestoreObject,
+        /// The set (None: the latest).
+        subdir: Option<String>,
+        /// The destination.
+        uri: String,
+        /// `new_db_name` of a database restore.
+        new_db_name: Option<String>,
+        /// Return the job id at once.
+        detached: bool,
+    },
+    /// `ALTER SYSTEM CREATE SNAPSHOT [name] [FOR TENANT t]`.
+    CreateSnapshot {
+        /// Its name (one is made up if none).
+        name: Option<String>,
+        /// FOR TENANT (sys only).
+        tenant: Option<String>,
+    },
+    /// `ALTER SYSTEM DROP SNAPSHOT name [FOR TENANT t]`.
+    DropSnapshot {
+        /// Its name.
+        name: String,
+        /// FOR TENANT (sys only).
+        tenant: Option<String>,
+    },
+    /// `CREATE TENANT new FROM source [USING SNAPSHOT s] WITH RESOURCE_POOL = p, UNIT = u` (root@sys).
+    CloneTenant {
+        /// The new tenant.
+        name: String,
+        /// The tenant cloned.
+        source: String,
+        /// USING SNAPSHOT: a RESTORE-type clone from that snapshot; else a FORK.
+        snapshot: Option<String>,
+        /// The pool the clone creates.
+        pool: String,
+        /// The unit config of that pool.
+        unit: String,
+    },
+    /// `ALTER SYSTEM CANCEL CLONE new_tenant` (root@sys).
+    CancelClone(String),
 }
 
 /// A grant level as written: `*.*`, `db.*`, `*` (current database).
@@ -325,6 +397,12 @@ pub fn parse(sql: &str) -> Result<Parsed> {
         return Err(SqlError::EmptyQuery);
     }
     if let Some(cmd) = jobs::parse(&mut c)? {
+        return Ok(Parsed::Command(cmd));
+    }
+    if let Some(cmd) = restore::parse(&mut c)? {
+        return Ok(Parsed::Command(cmd));
+    }
+    if let Some(cmd) = clone::parse(&mut c)? {
         return Ok(Parsed::Command(cmd));
     }
     if let Some(cmd) = cluster::parse(&mut c)? {

@@ -3,9 +3,11 @@
 //! Because they are real tables for that statement, any SELECT works on them (joins, WHERE, ORDER BY).
 
 mod backup;
+mod clone;
 mod information_schema;
 pub(crate) mod jobs;
 mod resources;
+mod restore;
 mod tenants;
 
 use std::collections::BTreeSet;
@@ -47,6 +49,54 @@ fn all() -> impl Iterator<Item = &'static ViewDef> {
         .chain(jobs::VIEWS.iter())
         .chain(information_schema::VIEWS.iter())
         .chain(backup::VIEWS.iter())
+        .chain(restore::VIEWS.iter())
+        .chain(clone::VIEWS.iter())
+}
+
+/// A job of one type with its kind's payload and its progress figures, for the views over that type.
+pub(crate) struct TypedJob<P> {
+    /// The control row.
+    pub rec: tenantry_jobs::JobRecord,
+    /// The kind's payload.
+    pub payload: P,
+    /// Its progress figures.
+    pub progress: tenantry_jobs::JobProgress,
+}
+
+impl<P> TypedJob<P> {
+    /// A progress figure, 0 if not reported yet.
+    pub fn detail(&self, key: &str) -> i64 {
+        self.progress
+            .details
+            .get(key)
+            .and_then(|v| v.as_i64())
+            .unwrap_or(0)
+    }
+}
+
+/// Every job of `job_type` whose payload parses, by id. Callers filter by tenant (the sys-only views need not).
+pub(crate) fn typed_jobs<P: serde::de::DeserializeOwned>(
+    session: &Session,
+    job_type: &str,
+) -> Result<Vec<TypedJob<P>>> {
+    let registry = session.engine.jobs();
+    let mut out = Vec::new();
+    for rec in registry.list()? {
+        if rec.job_type != job_type {
+            continue;
+        }
+        let Ok(payload) = serde_json::from_value::<P>(rec.payload.clone()) else {
+            continue;
+        };
+        let progress = registry.progress(rec.job_id)?.unwrap_or_default();
+        out.push(TypedJob {
+            rec,
+            payload,
+            progress,
+        });
+    }
+    out.sort_by_key(|j| j.rec.job_id);
+    Ok(out)
 }
 
 fn visible(view: &ViewDef, identity: &Identity) -> bool {

@@ -1,0 +1,54 @@
+//! Copying a finished database file (a snapshot's) into a new place in bounded steps.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::StorageError;
+
+/// Copies `src` to `dest` through `dest.partial`, `chunk_bytes` at a time. `step` is told each chunk's size
+/// and returns false to stop, in which case the partial file is removed. Returns whether the copy completed.
+pub fn copy_file(
+    src: &Path,
+    dest: &Path,
+    chunk_bytes: usize,
+    mut step: impl FnMut(u64) -> bool,
+) -> Result<bool, StorageError> {
+    let io = |op: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| StorageError::Io { op, path, source }
+    };
+    if let Some(dir) = dest.parent() {
+        std::fs::create_dir_all(dir).map_err(io("create directory", dir))?;
+    }
+    let mut tmp = dest.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = PathBuf::from(tmp);
+    let mut input = File::open(src).map_err(io("open", src))?;
+    let mut output = File::create(&tmp).map_err(io("create file", &tmp))?;
+    let mut buf = vec![0u8; chunk_bytes.max(4096)];
+    let outcome = loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break Ok(true),
+            Ok(n) => n,
+            Err(e) => break Err(io("read", src)(e)),
+        };
+        if let Err(e) = output.write_all(&buf[..n]) {
+            break Err(io("write", &tmp)(e));
+        }
+        if !step(n as u64) {
+            break Ok(false);
+        }
+    };
+    match outcome {
+        Ok(true) => {
+            output.sync_all().map_err(io("sync", &tmp))?;
+            std::fs::rename(&tmp, dest).map_err(io("rename", &tmp))?;
+            Ok(true)
+        }
+        other => {
+            let _ = std::fs::remove_file(&tmp);
+            other
+        }
+    }
+}
