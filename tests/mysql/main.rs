@@ -9,5 +9,6 @@ mod durability;
 mod jobs;
 mod privileges;
 mod processes;
+mod restore;
 mod robustness;
 mod tenant_sql;

@@ -6,5 +6,6 @@ mod jobs;
 mod login;
 mod psql_smoke;
 mod queries;
+mod restore;
 mod robustness;
 mod settings;

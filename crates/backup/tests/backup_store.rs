@@ -61,6 +61,10 @@ fn full_then_incremental_then_restore_each() {
         format: 1,
         databases: vec![inc.clone()],
         catalog: serde_json::json!({}),
+        tenant_id: 1001,
+        tenant_name: "t".into(),
+        set_id: 1,
+        cut_time_us: 0,
     };
     store
         .put_object(

@@ -132,12 +132,13 @@ impl Restore {
         &self,
         job: &JobRecord,
         p: &RestorePayload,
-        name: &str,
-        pool: &str,
         manifest: &Manifest,
         store: &BackupStore,
         ctx: &JobContext,
     ) -> Result<(), JobError> {
+        let RestoreTarget::Tenant { name, pool } = &p.target else {
+            return Err(permanent(-4016, "not a tenant restore"));
+        };
         ctx.set_phase("CREATE_TENANT")?;
         let image: TenantImage = serde_json::from_value(manifest.catalog.clone())
             .map_err(|e| permanent(-9068, format!("backup set {}: catalog: {e}", p.set_id)))?;
@@ -415,9 +416,7 @@ impl JobKind for Restore {
                 )
             })?;
         match &p.target {
-            RestoreTarget::Tenant { name, pool } => {
-                self.run_tenant(job, &p, name, pool, &manifest, &store, ctx)
-            }
+            RestoreTarget::Tenant { .. } => self.run_tenant(job, &p, &manifest, &store, ctx),
             _ => self.run_database(job, &p, &manifest, &store, ctx),
         }?;
         ctx.set_progress(1.0, "restored");

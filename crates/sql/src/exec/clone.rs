@@ -241,8 +241,10 @@ fn cancel_clone(session: &mut Session, name: &str) -> Result<Output> {
     match registry.request_cancel(job.job_id) {
         Ok(_) => {}
         // Already being canceled by someone else: wait for it like they do. Otherwise it finished meanwhile.
-        Err(tenantry_jobs::RegistryError::WrongState { state, .. })
-            if matches!(state, JobState::CancelRequested | JobState::Reverting) => {}
+        Err(tenantry_jobs::RegistryError::WrongState {
+            state: JobState::CancelRequested | JobState::Reverting,
+            ..
+        }) => {}
         Err(tenantry_jobs::RegistryError::WrongState { .. }) => {
             return Err(op_not_allowed(
                 "The new tenant has completed the cloning operation, or this is not the name of a cloning tenant. Cancel cloning not allowed",

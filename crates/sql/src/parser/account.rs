@@ -186,7 +186,7 @@ fn level(c: &mut Cursor) -> Result<ParsedLevel> {
 #[cfg(test)]
 mod tests {
     use super::super::tests::cmd;
-    use super::super::{parse as parse_any, Command, Parsed, ParsedLevel};
+    use super::super::{Command, ParsedLevel};
     use tenantry_catalog::{GrantLevel, Privilege};
 
     #[test]

@@ -1,0 +1,177 @@
+//! Restore and clone figures beside their anchor, in one run, on one tenant of `--mb` megabytes (default 500):
+//! restore of a full set into a new tenant and a FORK clone, each vs `cp` of the tenant's database files;
+//! cancel latency mid-restore and mid-clone (the statement returns once the undo is done).
+//!
+//! `cargo bench --bench restore_clone` (`-- --mb 100` for a quicker run).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use mysql_async::prelude::*;
+use mysql_async::{Conn, OptsBuilder};
+
+fn arg(name: &str, default: u64) -> u64 {
+    std::env::args()
+        .skip_while(|a| a != name)
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+async fn conn(port: u16, user: &str) -> Conn {
+    let opts = OptsBuilder::default()
+        .ip_or_hostname("127.0.0.1")
+        .tcp_port(port)
+        .user(Some(user))
+        .pass(Some(""))
+        .prefer_socket(false);
+    Conn::new(opts).await.expect("connect")
+}
+
+async fn restore_done(sys: &mut Conn, name: &str) -> String {
+    loop {
+        let s: Option<String> = sys
+            .exec_first(
+                "SELECT STATUS FROM oceanbase.DBA_OB_RESTORE_HISTORY WHERE RESTORE_TENANT_NAME = ? \
+                 AND JOB_ID = (SELECT MAX(job_id) FROM [SHOW JOBS] WHERE job_type = 'RESTORE')",
+                (name,),
+            )
+            .await
+            .unwrap();
+        if let Some(s) = s {
+            return s;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn main() {
+    let mb = arg("--mb", 500);
+    let runs = arg("--runs", 10);
+    let server = common::start();
+    let dest = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut sys = conn(server.port, "root@sys").await;
+        sys.query_drop("CREATE RESOURCE UNIT u1 MAX_CPU 1, MEMORY_SIZE '2G'").await.unwrap();
+        sys.query_drop("CREATE RESOURCE POOL p1 UNIT = 'u1', UNIT_NUM = 1").await.unwrap();
+        sys.query_drop("CREATE RESOURCE POOL rp UNIT = 'u1', UNIT_NUM = 1").await.unwrap();
+        sys.query_drop("CREATE TENANT t1 RESOURCE_POOL_LIST = ('p1')").await.unwrap();
+        let mut t = conn(server.port, "root@t1").await;
+        let rows = mb * 1024;
+        t.query_drop("CREATE TABLE test.big (id INTEGER PRIMARY KEY, v TEXT)").await.unwrap();
+        t.query_drop(format!(
+            "INSERT INTO test.big (id, v) WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < {rows}) SELECT x, hex(randomblob(500)) FROM s"
+        ))
+        .await
+        .unwrap();
+        t.query_drop(format!("ALTER SYSTEM SET DATA_BACKUP_DEST = 'file://{}'", dest.path().display()))
+            .await
+            .unwrap();
+        t.query_drop("ALTER SYSTEM BACKUP DATABASE").await.unwrap();
+        let id: i64 = t.query_first("SELECT job_id FROM [SHOW JOBS] WHERE job_type = 'BACKUP'").await.unwrap().unwrap();
+        t.query_drop(format!("SHOW JOB WHEN COMPLETE {id}")).await.unwrap();
+
+        let tenant_dir = server.dir.path().join("tenants/1001");
+        let size: u64 = std::fs::read_dir(&tenant_dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum();
+        let copy_dir = tempfile::tempdir_in(server.dir.path()).unwrap();
+        let t0 = Instant::now();
+        let status = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(&tenant_dir)
+            .arg(copy_dir.path())
+            .status()
+            .expect("cp");
+        assert!(status.success());
+        let cp = t0.elapsed();
+
+        let t0 = Instant::now();
+        sys.query_drop(format!("ALTER SYSTEM RESTORE r1 FROM 'file://{}' WITH 'pool_list=rp'", dest.path().display()))
+            .await
+            .unwrap();
+        assert_eq!(restore_done(&mut sys, "r1").await, "SUCCESS");
+        let restore = t0.elapsed();
+        sys.query_drop("DROP TENANT r1").await.unwrap();
+
+        let t0 = Instant::now();
+        sys.query_drop("CREATE TENANT c1 FROM t1 WITH RESOURCE_POOL = cp1, UNIT = u1").await.unwrap();
+        let clone = t0.elapsed();
+        sys.query_drop("DROP TENANT c1").await.unwrap();
+        sys.query_drop("DROP RESOURCE POOL cp1").await.unwrap();
+
+        let mut restore_cancel = Vec::new();
+        for _ in 0..runs {
+            sys.query_drop(format!("ALTER SYSTEM RESTORE r2 FROM 'file://{}' WITH 'pool_list=rp'", dest.path().display()))
+                .await
+                .unwrap();
+            loop {
+                let done: Option<i64> = sys
+                    .query_first("SELECT FINISH_BYTES FROM oceanbase.DBA_OB_RESTORE_PROGRESS")
+                    .await
+                    .unwrap();
+                if done.unwrap_or(0) > 0 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            let t0 = Instant::now();
+            sys.query_drop("ALTER SYSTEM CANCEL RESTORE r2").await.unwrap();
+            restore_cancel.push(t0.elapsed().as_secs_f64() * 1000.0);
+        }
+        restore_cancel.sort_by(|a, b| a.partial_cmp(b).unwrap());
+
+        let mut clone_cancel = Vec::new();
+        for _ in 0..runs {
+            let opts = sys.opts().clone();
+            let create = tokio::spawn(async move {
+                let mut c = Conn::new(opts).await.unwrap();
+                c.query_drop("CREATE TENANT c2 FROM t1 WITH RESOURCE_POOL = cp2, UNIT = u1").await
+            });
+            loop {
+                let s: Option<String> = sys
+                    .query_first("SELECT STATUS FROM oceanbase.DBA_OB_CLONE_PROGRESS")
+                    .await
+                    .unwrap();
+                if s.as_deref() == Some("CLONE_SYS_WAIT_TENANT_RESTORE_FINISH") {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let t0 = Instant::now();
+            if sys.query_drop("ALTER SYSTEM CANCEL CLONE c2").await.is_ok() {
+                clone_cancel.push(t0.elapsed().as_secs_f64() * 1000.0);
+            }
+            let _ = create.await;
+            let _ = sys.query_drop("DROP TENANT IF EXISTS c2").await;
+            let _ = sys.query_drop("DROP RESOURCE POOL IF EXISTS cp2").await;
+        }
+        clone_cancel.sort_by(|a, b| a.partial_cmp(b).unwrap());
+
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        println!("tenant of {} MB ({} rows)", size / 1_000_000, rows);
+        println!("{:<46} {:>10} {:>12}", "", "tenantry", "anchor");
+        println!("{:<46} {:>7.0} ms {:>9.0} ms   (cp -r of the database files; bar ≤ 1.5x)", "restore of a full set", ms(restore), ms(cp));
+        println!("{:<46} {:>7.0} ms {:>9.0} ms   (cp -r of the database files; bar ≤ 1.5x)", "clone (FORK)", ms(clone), ms(cp));
+        println!("{:<46} {:>7.1} ms   ({} runs; bar p99 ≤ 100 ms)", "cancel mid-restore → undone: p50", percentile(&restore_cancel, 0.5), restore_cancel.len());
+        println!("{:<46} {:>7.1} ms", "cancel mid-restore → undone: p99", percentile(&restore_cancel, 0.99));
+        println!("{:<46} {:>7.1} ms   ({} runs)", "cancel mid-clone → undone: p50", percentile(&clone_cancel, 0.5), clone_cancel.len());
+        println!("{:<46} {:>7.1} ms", "cancel mid-clone → undone: p99", percentile(&clone_cancel, 0.99));
+    });
+}

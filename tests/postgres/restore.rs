@@ -1,0 +1,73 @@
+//! CockroachDB's backup and restore statements over the PostgreSQL wire: BACKUP INTO, SHOW BACKUPS IN,
+//! RESTORE DATABASE ... WITH new_db_name, DETACHED, and CANCEL JOB on a restore.
+
+use crate::common::{simple_rows, TestServer};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_into_and_restore_a_database() {
+    let server = TestServer::start();
+    let mut sys = server.mysql("root@sys", "", None).await;
+    for sql in [
+        "CREATE RESOURCE UNIT u1 MAX_CPU 1, MEMORY_SIZE '2G'",
+        "CREATE RESOURCE POOL p1 UNIT = 'u1', UNIT_NUM = 1",
+        "CREATE TENANT t1 RESOURCE_POOL_LIST = ('p1')",
+    ] {
+        mysql_async::prelude::Queryable::query_drop(&mut sys, sql)
+            .await
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let uri = format!("file://{}", dir.path().display());
+    let c = server.pg("root@t1", "", None).await;
+    c.batch_execute("CREATE TABLE accounts (id INT PRIMARY KEY, balance INT)")
+        .await
+        .unwrap();
+    c.batch_execute("INSERT INTO accounts VALUES (1, 100), (2, 250)")
+        .await
+        .unwrap();
+    let out = simple_rows(&c, &format!("BACKUP INTO '{uri}'")).await;
+    assert_eq!(out[0][1].as_deref(), Some("succeeded"));
+    let paths = simple_rows(&c, &format!("SHOW BACKUPS IN '{uri}'")).await;
+    assert_eq!(paths, [[Some("/tenant_1001/backup_set_1".to_string())]]);
+    c.batch_execute("UPDATE accounts SET balance = 0")
+        .await
+        .unwrap();
+
+    let out = simple_rows(
+        &c,
+        &format!("RESTORE DATABASE test FROM LATEST IN '{uri}' WITH new_db_name = 'test_restored'"),
+    )
+    .await;
+    assert_eq!(out[0][1].as_deref(), Some("succeeded"));
+    let rows = c
+        .query(
+            "SELECT balance FROM test_restored.accounts ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap();
+    let balances: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(balances, [100, 250]);
+
+    // DETACHED returns the job id; the job is a RESTORE in SHOW JOBS.
+    let out = simple_rows(
+        &c,
+        &format!(
+            "RESTORE DATABASE test FROM LATEST IN '{uri}' WITH new_db_name = 'again', DETACHED"
+        ),
+    )
+    .await;
+    let id: i64 = out[0][0].as_deref().unwrap().parse().unwrap();
+    let done = simple_rows(&c, &format!("SHOW JOB WHEN COMPLETE {id}")).await;
+    assert!(done[0].iter().any(|v| v.as_deref() == Some("RESTORE")));
+    assert!(done[0].iter().any(|v| v.as_deref() == Some("succeeded")));
+    let err = c
+        .simple_query(&format!("RESTORE DATABASE test FROM LATEST IN '{uri}'"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code().map(|s| s.code()),
+        Some("42P04"),
+        "the database exists"
+    );
+}
