@@ -610,3 +610,44 @@ async fn a_clone_killed_mid_copy_resumes_after_restart() {
     let mut src = server.connect("root@src").await;
     assert_eq!(tenant_digest(&mut c1).await, tenant_digest(&mut src).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_job_on_a_clone_is_the_same_cancel() {
+    let server = TestServer::start();
+    source_tenant(&server, "src", 40_000).await;
+    let mut sys = server.connect("root@sys").await;
+    sys.query_drop("CREATE RESOURCE UNIT u1 MAX_CPU 1, MEMORY_SIZE '2G'")
+        .await
+        .unwrap();
+    set_rate(&server, "256KB").await;
+    let create = spawn_clone(
+        &server,
+        "CREATE TENANT c1 FROM src WITH RESOURCE_POOL = p1, UNIT = u1".into(),
+    );
+    let row = wait_for_status(&mut sys, "c1", "CLONE_SYS_WAIT_TENANT_RESTORE_FINISH").await;
+    let job_id: i64 = row.get("CLONE_JOB_ID").unwrap();
+    sys.query_drop(format!("CANCEL JOB {job_id}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        crate::common::final_status(&mut sys, job_id).await,
+        "canceled"
+    );
+    let (status, message): (String, String) = sys
+        .query_first("SELECT STATUS, ERROR_MESSAGE FROM oceanbase.DBA_OB_CLONE_HISTORY")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status, "CLONE_SYS_CANCELED");
+    assert_eq!(
+        message,
+        "clone job has been canceled in CLONE_SYS_WAIT_TENANT_RESTORE_FINISH status"
+    );
+    assert!(create.await.unwrap().is_err());
+    let left: i64 = sys
+        .query_first("SELECT (SELECT COUNT(*) FROM oceanbase.DBA_OB_TENANTS WHERE TENANT_NAME = 'c1') + (SELECT COUNT(*) FROM oceanbase.DBA_OB_RESOURCE_POOLS WHERE NAME = 'p1')")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(left, 0, "the tenant and the pool are gone");
+}
