@@ -88,10 +88,18 @@ async fn serve(args: StartArgs) -> Result<(), ServerError> {
                     Arc::downgrade(&jobs),
                 )),
             );
-            let engine = Engine::new(catalog, jobs.clone());
+            jobs.register_kind(
+                tenantry_kinds::import::IMPORT,
+                Arc::new(tenantry_kinds::import::Import::new(
+                    catalog.clone(),
+                    tokio::runtime::Handle::current(),
+                )),
+            );
+            let engine = Engine::new(catalog.clone(), jobs.clone());
             engine.apply_parameters()?;
             // Recovery runs before the listeners open: interrupted jobs resume or revert first.
             jobs.start()?;
+            tenantry_kinds::import::remove_orphaned_staging(&catalog, &jobs);
             Ok(engine)
         })
         .await

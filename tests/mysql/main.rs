@@ -5,6 +5,7 @@ mod cli_smoke;
 mod cluster;
 mod common;
 mod durability;
+mod import;
 mod jobs;
 mod privileges;
 mod processes;

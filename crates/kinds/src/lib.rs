@@ -2,6 +2,7 @@
 //! [`tenantry_jobs::JobKind`]; the SQL layer creates jobs with a kind's payload.
 
 pub mod backup;
+pub mod import;
 pub mod schema_change;
 mod throttle;
 

@@ -192,6 +192,7 @@ impl Session {
                 exec::processes::run(self, cmd)
             }
             C::ShowJobs { .. } | C::ControlJobs { .. } => exec::jobs::run(self, cmd),
+            C::Import(stmt) => exec::import::run(self, *stmt),
             C::Set(_)
             | C::ShowVariables(_)
             | C::ShowStatus(_)

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod backup;
 pub mod cluster;
 pub mod filter;
+pub mod import;
 pub mod jobs;
 pub mod parameters;
 pub mod privileges;

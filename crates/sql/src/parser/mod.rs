@@ -5,9 +5,11 @@
 mod account;
 mod cluster;
 pub mod cursor;
+mod import;
 mod jobs;
 mod session_stmts;
 
+pub use import::{ImportForm, ImportStatement};
 pub use jobs::{JobAction, JobTarget};
 
 use sqlparser::ast::Statement;
@@ -276,6 +278,8 @@ pub enum Command {
     },
     /// `ROLLBACK`.
     Rollback,
+    /// `IMPORT INTO ...` (CockroachDB's or TiDB's) or `LOAD DATA INFILE`: an IMPORT job.
+    Import(Box<ImportStatement>),
 }
 
 /// A grant level as written: `*.*`, `db.*`, `*` (current database).
@@ -325,6 +329,9 @@ pub fn parse(sql: &str) -> Result<Parsed> {
         return Err(SqlError::EmptyQuery);
     }
     if let Some(cmd) = jobs::parse(&mut c)? {
+        return Ok(Parsed::Command(cmd));
+    }
+    if let Some(cmd) = import::parse(&mut c)? {
         return Ok(Parsed::Command(cmd));
     }
     if let Some(cmd) = cluster::parse(&mut c)? {
