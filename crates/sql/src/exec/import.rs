@@ -85,7 +85,7 @@ pub fn run(session: &mut Session, stmt: ImportStatement) -> Result<Output> {
         return Ok(match stmt.form {
             ImportForm::TiDb => tidb_row(session, &job, &payload)?,
             _ => Output::Rows(ResultSet {
-                columns: vec![Column::new("job_id", ColumnKind::Int)],
+                columns: result_columns(&stmt),
                 rows: vec![vec![Value::Int(job_id)]],
             }),
         });
@@ -123,21 +123,14 @@ pub fn run(session: &mut Session, stmt: ImportStatement) -> Result<Output> {
         ImportForm::Cockroach => {
             let indexes: i64 = session.conn.conn().query_row(
                 &format!(
-                    "SELECT count(*) FROM {}.sqlite_master WHERE type = 'index' AND tbl_name = ?1",
+                    "SELECT count(*) FROM {}.sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL",
                     quote(&db)
                 ),
                 [&table],
                 |r| r.get(0),
             )?;
             Output::Rows(ResultSet {
-                columns: vec![
-                    Column::new("job_id", ColumnKind::Int),
-                    Column::new("status", ColumnKind::Text),
-                    Column::new("fraction_completed", ColumnKind::Float),
-                    Column::new("rows", ColumnKind::Int),
-                    Column::new("index_entries", ColumnKind::Int),
-                    Column::new("bytes", ColumnKind::Int),
-                ],
+                columns: result_columns(&stmt),
                 rows: vec![vec![
                     Value::Int(job_id),
                     Value::from("succeeded"),
@@ -149,6 +142,37 @@ pub fn run(session: &mut Session, stmt: ImportStatement) -> Result<Output> {
             })
         }
     })
+}
+
+/// The columns an import statement returns (none for LOAD DATA), known before it runs.
+pub fn result_columns(stmt: &ImportStatement) -> Vec<Column> {
+    match (stmt.form, stmt.detached) {
+        (ImportForm::MySql, _) => Vec::new(),
+        (ImportForm::TiDb, _) => tidb_columns(),
+        (ImportForm::Cockroach, true) => vec![Column::new("job_id", ColumnKind::Int)],
+        (ImportForm::Cockroach, false) => vec![
+            Column::new("job_id", ColumnKind::Int),
+            Column::new("status", ColumnKind::Text),
+            Column::new("fraction_completed", ColumnKind::Float),
+            Column::new("rows", ColumnKind::Int),
+            Column::new("index_entries", ColumnKind::Int),
+            Column::new("bytes", ColumnKind::Int),
+        ],
+    }
+}
+
+fn tidb_columns() -> Vec<Column> {
+    vec![
+        Column::new("Job_ID", ColumnKind::Int),
+        Column::new("Data_Source", ColumnKind::Text),
+        Column::new("Target_Table", ColumnKind::Text),
+        Column::new("Phase", ColumnKind::Text),
+        Column::new("Status", ColumnKind::Text),
+        Column::new("Source_File_Size", ColumnKind::Int),
+        Column::new("Imported_Rows", ColumnKind::Int),
+        Column::new("Result_Message", ColumnKind::Text),
+        Column::new("Created_By", ColumnKind::Text),
+    ]
 }
 
 /// TiDB's row for an import job (as `IMPORT INTO` and `SHOW IMPORT JOB` return it).
@@ -177,17 +201,7 @@ fn tidb_row(
         _ => "running",
     };
     Ok(Output::Rows(ResultSet {
-        columns: vec![
-            Column::new("Job_ID", ColumnKind::Int),
-            Column::new("Data_Source", ColumnKind::Text),
-            Column::new("Target_Table", ColumnKind::Text),
-            Column::new("Phase", ColumnKind::Text),
-            Column::new("Status", ColumnKind::Text),
-            Column::new("Source_File_Size", ColumnKind::Int),
-            Column::new("Imported_Rows", ColumnKind::Int),
-            Column::new("Result_Message", ColumnKind::Text),
-            Column::new("Created_By", ColumnKind::Text),
-        ],
+        columns: tidb_columns(),
         rows: vec![vec![
             Value::Int(job.job_id),
             Value::from(payload.sources.join(", ")),
