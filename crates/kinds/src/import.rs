@@ -38,7 +38,7 @@ pub const IMPORT: &str = "IMPORT";
 /// Rows per batch handed from the reader to the inserter: the unit between cancellation checks.
 const BATCH_ROWS: usize = 2048;
 /// Rows per staging transaction; each commit is also the point a pause or a crash resumes from.
-const COMMIT_ROWS: u64 = 250_000;
+const COMMIT_ROWS: u64 = 50_000;
 /// Progress handler period of the final copy, in SQLite VM steps.
 const STEPS_PER_CHECK: i32 = 10_000;
 
@@ -540,6 +540,7 @@ impl Import {
         .map_err(retryable)?;
         ctx.set_progress(0.9, format!("committing {rows} rows"));
         begin_write(&conn, ctx)?;
+        let locked = Instant::now();
         {
             let ctx = ctx.clone();
             let mut steps: u64 = 0;
@@ -585,6 +586,14 @@ impl Import {
             let _ = conn.execute_batch("ROLLBACK");
         }
         let _ = conn.execute_batch("DETACH DATABASE import_staging");
+        if result.is_ok() {
+            tracing::info!(
+                job_id = ctx.job_id(),
+                rows,
+                write_lock_ms = locked.elapsed().as_millis() as u64,
+                "import committed"
+            );
+        }
         result
     }
 }
