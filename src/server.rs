@@ -96,13 +96,21 @@ async fn serve(args: StartArgs) -> Result<(), ServerError> {
                 )),
             );
             jobs.register_kind(
+                tenantry_kinds::import::IMPORT,
+                Arc::new(tenantry_kinds::import::Import::new(
+                    catalog.clone(),
+                    tokio::runtime::Handle::current(),
+                )),
+            );
+            jobs.register_kind(
                 tenantry_kinds::clone::CLONE,
                 Arc::new(tenantry_kinds::clone::Clone::new(catalog.clone())),
             );
-            let engine = Engine::new(catalog, jobs.clone());
+            let engine = Engine::new(catalog.clone(), jobs.clone());
             engine.apply_parameters()?;
             // Recovery runs before the listeners open: interrupted jobs resume or revert first.
             jobs.start()?;
+            tenantry_kinds::import::remove_orphaned_staging(&catalog, &jobs);
             Ok(engine)
         })
         .await

@@ -6,6 +6,7 @@ mod clone;
 mod cluster;
 mod common;
 mod durability;
+mod import;
 mod jobs;
 mod privileges;
 mod processes;

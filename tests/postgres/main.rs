@@ -2,6 +2,7 @@
 
 mod cancel;
 mod common;
+mod import;
 mod jobs;
 mod login;
 mod psql_smoke;

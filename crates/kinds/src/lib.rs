@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod clone;
 mod cut;
+pub mod import;
 pub mod restore;
 pub mod schema_change;
 pub mod tenant_snapshot;

@@ -93,38 +93,47 @@ impl SchemaChange {
     }
 
     fn connect(&self, p: &SchemaChangePayload) -> Result<Connection, JobError> {
-        let entry = self
-            .catalog
-            .database(p.tenant_id, &p.database)
-            .map_err(|e| JobError::Retryable(e.to_string()))?
-            .filter(|d| d.database_id == p.database_id)
-            .ok_or_else(|| JobError::Permanent {
-                code: -5154,
-                message: format!("database '{}' no longer exists", p.database),
-            })?;
-        let path = self
-            .catalog
-            .storage()
-            .database_path(p.tenant_id, entry.database_id);
-        let conn = Connection::open_in_memory().map_err(retryable)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(retryable)?;
-        conn.execute(
-            &format!("ATTACH DATABASE ?1 AS {}", quote(&p.database)),
-            [path.to_string_lossy()],
-        )
-        .map_err(retryable)?;
-        tenantry_storage::configure_connection(&conn, &p.database)
-            .map_err(|e| JobError::Retryable(e.to_string()))?;
-        Ok(conn)
+        connect_database(&self.catalog, p.tenant_id, &p.database, p.database_id)
     }
 }
 
-fn retryable(e: rusqlite::Error) -> JobError {
+/// A connection with the database `database` (catalog id `database_id`) of a tenant attached under its name;
+/// fails permanently if the database was dropped (or dropped and created again) since the job was created.
+pub(crate) fn connect_database(
+    catalog: &Catalog,
+    tenant_id: i64,
+    database: &str,
+    database_id: i64,
+) -> Result<Connection, JobError> {
+    let entry = catalog
+        .database(tenant_id, database)
+        .map_err(|e| JobError::Retryable(e.to_string()))?
+        .filter(|d| d.database_id == database_id)
+        .ok_or_else(|| JobError::Permanent {
+            code: -5154,
+            message: format!("database '{database}' no longer exists"),
+        })?;
+    let path = catalog
+        .storage()
+        .database_path(tenant_id, entry.database_id);
+    let conn = Connection::open_in_memory().map_err(retryable)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(retryable)?;
+    conn.execute(
+        &format!("ATTACH DATABASE ?1 AS {}", quote(database)),
+        [path.to_string_lossy()],
+    )
+    .map_err(retryable)?;
+    tenantry_storage::configure_connection(&conn, database)
+        .map_err(|e| JobError::Retryable(e.to_string()))?;
+    Ok(conn)
+}
+
+pub(crate) fn retryable(e: rusqlite::Error) -> JobError {
     JobError::Retryable(e.to_string())
 }
 
-fn quote(name: &str) -> String {
+pub(crate) fn quote(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
 
@@ -519,7 +528,7 @@ fn qualify_index_sql(sql: &str, db: &str, old_column: &str, new_column: &str) ->
 
 /// Takes the database's write lock, waiting as long as another writer holds it but stopping at once on a cancel
 /// (SQLite's own busy wait would not notice one).
-fn begin_write(conn: &Connection, ctx: &JobContext) -> Result<(), JobError> {
+pub(crate) fn begin_write(conn: &Connection, ctx: &JobContext) -> Result<(), JobError> {
     conn.busy_timeout(std::time::Duration::from_millis(20))
         .map_err(retryable)?;
     let mut waited = false;

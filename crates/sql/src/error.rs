@@ -184,6 +184,28 @@ pub enum SqlError {
         /// Its error.
         message: String,
     },
+    /// An import source that is not there (or cannot be read).
+    #[error("{0}")]
+    FileNotFound(String),
+    /// An import source the server must not read (inside its data directory).
+    #[error("{0}")]
+    FileAccessDenied(String),
+    /// A column named twice in a column list.
+    #[error("Column '{0}' specified twice")]
+    DuplicateColumn(String),
+    /// A NOT NULL column without a default that a statement gives no value.
+    #[error("Field '{0}' doesn't have a default value")]
+    NoDefault(String),
+    /// An import that waited for its job, which failed; `code` is the job's (negative MySQL number).
+    #[error("import job {job_id} failed: {message}")]
+    ImportFailed {
+        /// The job.
+        job_id: i64,
+        /// The job's error code, e.g. -1366 for a value that does not fit its column.
+        code: i64,
+        /// The job's error, naming the file, line and column.
+        message: String,
+    },
     /// A catalog error (mapped per variant in [`SqlError::wire`]).
     #[error(transparent)]
     Catalog(#[from] CatalogError),
@@ -248,6 +270,11 @@ impl SqlError {
             Self::JobPrivilege(_) => (1227, "42000", "42501"),
             Self::JobCanceled { .. } => (1317, "70100", "57014"),
             Self::JobFailed { .. } => (1105, "HY000", "XX000"),
+            Self::FileNotFound(_) => (29, "HY000", "58P01"),
+            Self::FileAccessDenied(_) => (1290, "HY000", "42501"),
+            Self::DuplicateColumn(_) => (1110, "42000", "42701"),
+            Self::NoDefault(_) => (1364, "HY000", "23502"),
+            Self::ImportFailed { code, .. } => import_wire(*code),
             Self::OceanBase { code, .. } => (code.unsigned_abs() as u16, "HY000", "XXUUU"),
             Self::Catalog(e) => return catalog_wire(e),
             Self::Sqlite(_) | Self::Internal(_) => (1105, "HY000", "XX000"),
@@ -258,6 +285,22 @@ impl SqlError {
             pg_state,
             message: self.to_string(),
         }
+    }
+}
+
+/// An import job's error code (a negative MySQL number) as wire codes.
+fn import_wire(code: i64) -> (u16, &'static str, &'static str) {
+    match -code {
+        1366 => (1366, "HY000", "22P02"),
+        1261 => (1261, "HY000", "22P04"),
+        1262 => (1262, "HY000", "22P04"),
+        1300 => (1300, "HY000", "22021"),
+        1048 => (1048, "23000", "23502"),
+        1062 => (1062, "23000", "23505"),
+        1452 => (1452, "23000", "23503"),
+        3819 => (3819, "HY000", "23514"),
+        29 => (29, "HY000", "58P01"),
+        _ => (1105, "HY000", "XX000"),
     }
 }
 

@@ -133,6 +133,15 @@ impl Session {
     /// Checks a statement for later execution and describes its parameters and columns.
     pub fn prepare(&mut self, sql: &str) -> Result<Prepared> {
         match parser::parse(sql)? {
+            Parsed::Command(Command::Import(stmt)) => {
+                let columns = exec::import::result_columns(&stmt);
+                Ok(Prepared {
+                    params: 0,
+                    param_kinds: Vec::new(),
+                    kinds: columns.iter().map(|c| c.kind).collect(),
+                    columns: columns.into_iter().map(|c| c.name).collect(),
+                })
+            }
             Parsed::Command(_) => Ok(Prepared {
                 params: 0,
                 param_kinds: Vec::new(),
@@ -201,6 +210,7 @@ impl Session {
                 exec::processes::run(self, cmd)
             }
             C::ShowJobs { .. } | C::ControlJobs { .. } => exec::jobs::run(self, cmd),
+            C::Import(stmt) => exec::import::run(self, *stmt),
             C::Set(_)
             | C::ShowVariables(_)
             | C::ShowStatus(_)

@@ -5,6 +5,7 @@ pub mod backup;
 pub mod clone;
 pub mod cluster;
 pub mod filter;
+pub mod import;
 pub mod jobs;
 pub mod parameters;
 pub mod privileges;

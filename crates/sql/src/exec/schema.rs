@@ -188,7 +188,7 @@ pub fn use_database(session: &mut Session, db: &str) -> Result<()> {
 
 /// The named database (or the current one), checked to exist and to be one the user holds some privilege on,
 /// and attached.
-fn resolve_db(session: &mut Session, db: Option<String>) -> Result<String> {
+pub(crate) fn resolve_db(session: &mut Session, db: Option<String>) -> Result<String> {
     let db = match db {
         Some(d) => d.to_ascii_lowercase(),
         None => session.db.clone().ok_or(SqlError::NoDatabaseSelected)?,

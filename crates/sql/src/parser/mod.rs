@@ -6,10 +6,12 @@ mod account;
 mod clone;
 mod cluster;
 pub mod cursor;
+mod import;
 mod jobs;
 mod restore;
 mod session_stmts;
 
+pub use import::{ImportForm, ImportStatement};
 pub use jobs::{JobAction, JobTarget};
 pub use restore::{RestoreObject, RestoreUntil};
 
@@ -348,6 +350,8 @@ pub enum Command {
     },
     /// `ALTER SYSTEM CANCEL CLONE new_tenant` (root@sys).
     CancelClone(String),
+    /// `IMPORT INTO ...` (CockroachDB's or TiDB's) or `LOAD DATA INFILE`: an IMPORT job.
+    Import(Box<ImportStatement>),
 }
 
 /// A grant level as written: `*.*`, `db.*`, `*` (current database).
@@ -403,6 +407,9 @@ pub fn parse(sql: &str) -> Result<Parsed> {
         return Ok(Parsed::Command(cmd));
     }
     if let Some(cmd) = clone::parse(&mut c)? {
+        return Ok(Parsed::Command(cmd));
+    }
+    if let Some(cmd) = import::parse(&mut c)? {
         return Ok(Parsed::Command(cmd));
     }
     if let Some(cmd) = cluster::parse(&mut c)? {
