@@ -242,25 +242,25 @@ pub(crate) async fn login(
     let engine = state.engine.clone();
     let killed = CancellationToken::new();
     let host = addr.ip().to_string();
-    let session = {
-        let killed = killed.clone();
-        tokio::task::spawn_blocking(move || {
-            open_session(&engine, &req.user, &req.password, &host, killed)
-        })
-        .await??
-    };
-    let me = me_of(&session);
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    state.logins.insert(
-        token.clone(),
-        Arc::new(Login {
-            session: Mutex::new(session),
-            last_used: Mutex::new(Instant::now()),
-            killed,
-        }),
-    );
+    let logins = state.logins.clone();
+    // Opening the session and storing it (which may close the least recently used login) block on SQLite.
+    let (me, token) = tokio::task::spawn_blocking(move || -> Result<(Me, String), SqlError> {
+        let session = open_session(&engine, &req.user, &req.password, &host, killed.clone())?;
+        let me = me_of(&session);
+        let mut bytes = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        logins.insert(
+            token.clone(),
+            Arc::new(Login {
+                session: Mutex::new(session),
+                last_used: Mutex::new(Instant::now()),
+                killed,
+            }),
+        );
+        Ok((me, token))
+    })
+    .await??;
     tracing::info!(user = %me.user, tenant = %me.tenant, session = me.session_id, "console login");
     let cookie = format!("{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Strict");
     let mut response = Json(me).into_response();

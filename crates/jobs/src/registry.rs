@@ -271,7 +271,7 @@ impl JobRegistry {
                 verb: "canceled",
             });
         }
-        let live = self.live.lock().get(&id).map(|l| l.token.clone());
+        let live = self.live_run(&rec);
         let rec = match live {
             Some(token) => {
                 let rec = store
@@ -309,6 +309,17 @@ impl JobRegistry {
         Ok(rec)
     }
 
+    /// The token of the run doing the job's work or undo, if one is live. A pending or paused job has no
+    /// work running, even if its last run has not yet left the live set (settling makes a job paused, or
+    /// RESUME makes it pending, a moment before that run is forgotten): signalling that finished run would
+    /// leave the request with nobody to serve it. Called under the store lock.
+    fn live_run(&self, rec: &JobRecord) -> Option<CancellationToken> {
+        if matches!(rec.state, JobState::Pending | JobState::Paused) {
+            return None;
+        }
+        self.live.lock().get(&rec.job_id).map(|l| l.token.clone())
+    }
+
     /// PAUSE: written durably, then signalled. Pausing a pause-requested or paused job is a no-op.
     pub fn request_pause(self: &Arc<Self>, id: i64) -> Result<JobRecord, RegistryError> {
         let mut store = self.store.lock();
@@ -328,7 +339,7 @@ impl JobRegistry {
         } else {
             JobState::Running
         };
-        let live = self.live.lock().get(&id).map(|l| l.token.clone());
+        let live = self.live_run(&rec);
         let (to, changes) = match live {
             Some(_) => (
                 JobState::PauseRequested,
