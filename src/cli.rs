@@ -19,6 +19,8 @@ pub struct Cli {
 pub enum Command {
     /// Start the server.
     Start(StartArgs),
+    /// Show jobs (a table with progress bars) through the server's REST API.
+    Jobs(JobsArgs),
     /// Print the version.
     Version,
 }
@@ -41,4 +43,33 @@ pub struct StartArgs {
     /// Password of root@sys, set on first start only (empty if not given, as in OceanBase).
     #[arg(long)]
     pub root_password: Option<String>,
+}
+
+/// Options of `tenantry jobs`.
+#[derive(Args, Debug, Clone)]
+pub struct JobsArgs {
+    /// Keep the table on screen, refreshed every second, until interrupted.
+    #[arg(long)]
+    pub watch: bool,
+    /// Only this tenant's jobs (root@sys sees every tenant's; others only their own).
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Only jobs of this type (e.g. BACKUP).
+    #[arg(long = "type")]
+    pub job_type: Option<String>,
+    /// Only jobs in these states (comma-separated; `active` means every unfinished state).
+    #[arg(long)]
+    pub state: Option<String>,
+    /// At most this many jobs, newest first.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    /// Address of the server's HTTP listener.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub http_addr: String,
+    /// Login, `user@tenant`.
+    #[arg(long, short = 'u', default_value = "root@sys")]
+    pub user: String,
+    /// Password (empty if not given).
+    #[arg(long, short = 'p', default_value = "")]
+    pub password: String,
 }

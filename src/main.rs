@@ -1,6 +1,7 @@
 //! `tenantry`: the server binary.
 
 mod cli;
+mod jobs_cli;
 mod server;
 
 use clap::Parser;
@@ -12,6 +13,13 @@ fn main() -> std::process::ExitCode {
             println!("tenantry {}", env!("CARGO_PKG_VERSION"));
             std::process::ExitCode::SUCCESS
         }
+        cli::Command::Jobs(args) => match jobs_cli::run(&args) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("tenantry: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
         cli::Command::Start(args) => match server::run(args) {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {

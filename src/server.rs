@@ -135,14 +135,19 @@ async fn serve(args: StartArgs) -> Result<(), ServerError> {
         shutdown.clone(),
     ));
 
+    let http = bind(args.http_addr).await?;
+    let http_addr = http.local_addr()?;
+    let http_task = tokio::spawn(tenantry_http::serve(http, engine.clone(), shutdown.clone()));
+
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening mysql {mysql_addr}")?;
         writeln!(out, "listening pg {pg_addr}")?;
+        writeln!(out, "listening http {http_addr}")?;
         writeln!(out, "ready")?;
         out.flush()?;
     }
-    tracing::info!(data_dir = %args.data_dir.display(), "ready");
+    tracing::info!(data_dir = %args.data_dir.display(), console = %format!("http://{http_addr}/"), "ready");
 
     wait_for_signal().await?;
     tracing::info!("shutting down");
@@ -154,6 +159,7 @@ async fn serve(args: StartArgs) -> Result<(), ServerError> {
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), async {
         let _ = mysql_task.await;
         let _ = pg_task.await;
+        let _ = http_task.await;
     })
     .await;
     Ok(())

@@ -72,6 +72,18 @@ pub fn verify_native(stored: &str, scramble: &[u8], response: &[u8]) -> bool {
     constant_time_eq(candidate.as_slice(), &stage2)
 }
 
+/// Checks a password sent in clear (over HTTP on loopback, or TLS in front) against the stored `*HEX` hash.
+pub fn verify_plain(stored: &str, password: &str) -> bool {
+    if stored.is_empty() || password.is_empty() {
+        return stored.is_empty() && password.is_empty();
+    }
+    let candidate = format!(
+        "*{}",
+        hex::encode_upper(Sha1::digest(Sha1::digest(password.as_bytes())))
+    );
+    constant_time_eq(candidate.as_bytes(), stored.as_bytes())
+}
+
 /// The parts of a SCRAM-SHA-256 verifier, for the PostgreSQL front end's authentication exchange.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScramVerifier {
@@ -131,6 +143,16 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_passwords_check_against_the_native_hash() {
+        let h = PasswordHash::new("s3cret");
+        assert!(verify_plain(&h.native, "s3cret"));
+        assert!(!verify_plain(&h.native, "s3cret!"));
+        assert!(!verify_plain(&h.native, ""));
+        assert!(verify_plain("", ""));
+        assert!(!verify_plain("", "x"));
+    }
 
     fn client_response(password: &str, scramble: &[u8]) -> Vec<u8> {
         let stage1 = Sha1::digest(password.as_bytes());

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 
+use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::JobError;
 
@@ -27,6 +28,8 @@ pub struct JobContext {
     store: Arc<Mutex<Store>>,
     pub(crate) progress: Arc<Mutex<ProgressCell>>,
     resume_from: Option<serde_json::Value>,
+    metrics: Arc<Metrics>,
+    job_type: String,
 }
 
 impl JobContext {
@@ -36,6 +39,8 @@ impl JobContext {
         token: CancellationToken,
         store: Arc<Mutex<Store>>,
         resume_from: Option<serde_json::Value>,
+        metrics: Arc<Metrics>,
+        job_type: String,
     ) -> Self {
         Self {
             job_id,
@@ -44,7 +49,14 @@ impl JobContext {
             store,
             progress: Arc::new(Mutex::new(ProgressCell::default())),
             resume_from,
+            metrics,
+            job_type,
         }
+    }
+
+    /// Counts bytes the work moved (read, copied or written in bulk), for the server's metrics.
+    pub fn add_bytes_moved(&self, n: u64) {
+        self.metrics.add_bytes(&self.job_type, n);
     }
 
     /// The job's id.

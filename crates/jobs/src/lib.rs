@@ -7,6 +7,7 @@
 mod context;
 mod error;
 mod kind;
+mod metrics;
 mod record;
 mod registry;
 mod state;
@@ -15,6 +16,7 @@ mod store;
 pub use context::JobContext;
 pub use error::{JobError, RegistryError};
 pub use kind::JobKind;
-pub use record::{now_micros, JobProgress, JobRecord, NewJob};
+pub use metrics::{Histogram, MetricsSnapshot, CANCEL_LATENCY_BUCKETS};
+pub use record::{now_micros, JobEvent, JobProgress, JobRecord, NewJob};
 pub use registry::{JobRegistry, RegistryConfig};
 pub use state::JobState;

@@ -95,3 +95,19 @@ pub struct JobProgress {
     /// When they were last written.
     pub updated: i64,
 }
+
+/// One entry of a job's history: its state, phase and progress at a moment. An entry is written at every
+/// state or phase change, and progress is sampled every few seconds while it moves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobEvent {
+    /// When (µs since the epoch).
+    pub at: i64,
+    /// The state then.
+    pub state: JobState,
+    /// The phase then.
+    pub phase: String,
+    /// The fraction done then.
+    pub fraction_completed: f64,
+    /// The running status then.
+    pub running_status: String,
+}

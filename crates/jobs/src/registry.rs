@@ -20,6 +20,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::ProgressCell;
+use crate::metrics::Metrics;
 use crate::record::now_micros;
 use crate::store::{Changes, Store};
 use crate::{
@@ -75,6 +76,7 @@ pub struct JobRegistry {
     changed: Condvar,
     runtime: Handle,
     shutdown: CancellationToken,
+    metrics: Arc<Metrics>,
 }
 
 impl JobRegistry {
@@ -95,6 +97,7 @@ impl JobRegistry {
             changed: Condvar::new(),
             runtime,
             shutdown: CancellationToken::new(),
+            metrics: Arc::new(Metrics::default()),
         }))
     }
 
@@ -227,6 +230,16 @@ impl JobRegistry {
         Ok(self.store.lock().list()?)
     }
 
+    /// A job's history (state and phase changes, progress samples), oldest first.
+    pub fn events(&self, id: i64) -> Result<Vec<crate::JobEvent>, RegistryError> {
+        Ok(self.store.lock().events(id)?)
+    }
+
+    /// The figures kept in memory since start: cancel latency, bytes moved by bulk work.
+    pub fn metrics(&self) -> crate::MetricsSnapshot {
+        self.metrics.snapshot()
+    }
+
     /// A job's progress details.
     pub fn progress(&self, id: i64) -> Result<Option<JobProgress>, RegistryError> {
         Ok(self.store.lock().progress(id)?)
@@ -234,6 +247,7 @@ impl JobRegistry {
 
     /// CANCEL: written durably, then signalled to the work. Canceling a cancel-requested or canceled job is a no-op.
     pub fn request_cancel(self: &Arc<Self>, id: i64) -> Result<JobRecord, RegistryError> {
+        let asked = std::time::Instant::now();
         let mut store = self.store.lock();
         let rec = store.get(id)?.ok_or(RegistryError::NotFound(id))?;
         if matches!(rec.state, JobState::CancelRequested | JobState::Canceled) {
@@ -257,7 +271,7 @@ impl JobRegistry {
                 verb: "canceled",
             });
         }
-        let live = self.live.lock().get(&id).map(|l| l.token.clone());
+        let live = self.live_run(&rec);
         let rec = match live {
             Some(token) => {
                 let rec = store
@@ -289,9 +303,21 @@ impl JobRegistry {
                 rec
             }
         };
+        self.metrics.cancel_requested(id, asked);
         tracing::info!(job_id = id, "cancel requested");
         self.notify_changed();
         Ok(rec)
+    }
+
+    /// The token of the run doing the job's work or undo, if one is live. A pending or paused job has no
+    /// work running, even if its last run has not yet left the live set (settling makes a job paused, or
+    /// RESUME makes it pending, a moment before that run is forgotten): signalling that finished run would
+    /// leave the request with nobody to serve it. Called under the store lock.
+    fn live_run(&self, rec: &JobRecord) -> Option<CancellationToken> {
+        if matches!(rec.state, JobState::Pending | JobState::Paused) {
+            return None;
+        }
+        self.live.lock().get(&rec.job_id).map(|l| l.token.clone())
     }
 
     /// PAUSE: written durably, then signalled. Pausing a pause-requested or paused job is a no-op.
@@ -313,7 +339,7 @@ impl JobRegistry {
         } else {
             JobState::Running
         };
-        let live = self.live.lock().get(&id).map(|l| l.token.clone());
+        let live = self.live_run(&rec);
         let (to, changes) = match live {
             Some(_) => (
                 JobState::PauseRequested,
@@ -565,6 +591,8 @@ impl JobRegistry {
             token.clone(),
             self.store.clone(),
             resume_from,
+            self.metrics.clone(),
+            rec.job_type.clone(),
         ));
         let flusher = {
             let this = self.clone();
@@ -755,7 +783,15 @@ impl JobRegistry {
                     let Some(epoch) = self.blocking(move |s| s.bump_epoch(id)).await else {
                         break;
                     };
-                    let ctx = JobContext::new(id, epoch, token.clone(), self.store.clone(), None);
+                    let ctx = JobContext::new(
+                        id,
+                        epoch,
+                        token.clone(),
+                        self.store.clone(),
+                        None,
+                        self.metrics.clone(),
+                        rec.job_type.clone(),
+                    );
                     let rec = rec.clone();
                     tokio::task::spawn_blocking(move || kind.undo(&rec, &ctx))
                         .await
@@ -791,6 +827,8 @@ impl JobRegistry {
                         s.transition(id, &[JobState::Reverting], final_state, changes)
                     })
                     .await;
+                    self.metrics
+                        .job_ended(id, final_state == JobState::Canceled);
                     tracing::info!(job_id = id, state = %final_state, "undo finished");
                     break;
                 }

@@ -6,7 +6,33 @@ use std::path::Path;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::record::now_micros;
-use crate::{JobProgress, JobRecord, JobState, NewJob};
+use crate::{JobEvent, JobProgress, JobRecord, JobState, NewJob};
+
+/// Progress samples closer together than this are not recorded in a job's history (state and phase
+/// changes always are): a long job keeps a readable history without a row per second.
+const SAMPLE_GAP_MICROS: i64 = 5_000_000;
+
+/// Appends the job's current state, phase and progress to its history, unless `min_gap` is set and the
+/// last entry is more recent than that.
+fn record_event(
+    conn: &Connection,
+    id: i64,
+    now: i64,
+    min_gap: Option<i64>,
+) -> rusqlite::Result<()> {
+    match min_gap {
+        None => conn.execute(
+            "INSERT INTO job_events SELECT job_id, ?2, state, phase, fraction_completed, running_status FROM jobs WHERE job_id = ?1",
+            params![id, now],
+        )?,
+        Some(gap) => conn.execute(
+            "INSERT INTO job_events SELECT job_id, ?2, state, phase, fraction_completed, running_status FROM jobs WHERE job_id = ?1 \
+             AND NOT EXISTS (SELECT 1 FROM job_events WHERE job_id = ?1 AND at > ?2 - ?3)",
+            params![id, now, gap],
+        )?,
+    };
+    Ok(())
+}
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS jobs (
@@ -36,6 +62,15 @@ CREATE TABLE IF NOT EXISTS jobs (
     epoch INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, created);
+CREATE TABLE IF NOT EXISTS job_events (
+    job_id INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    fraction_completed REAL NOT NULL,
+    running_status TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS job_events_by_job ON job_events (job_id, at);
 CREATE TABLE IF NOT EXISTS job_progress (
     job_id INTEGER PRIMARY KEY,
     checkpoint TEXT,
@@ -140,6 +175,7 @@ impl Store {
             "INSERT INTO job_progress (job_id, updated) VALUES (?1, ?2)",
             params![id, now],
         )?;
+        record_event(&tx, id, now, None)?;
         let rec = tx.query_row(
             &format!("SELECT {COLUMNS} FROM jobs WHERE job_id = ?1"),
             [id],
@@ -249,6 +285,7 @@ impl Store {
                 params![id, r.map(JobState::as_str)],
             )?;
         }
+        record_event(&tx, id, now, None)?;
         let rec = tx.query_row(
             &format!("SELECT {COLUMNS} FROM jobs WHERE job_id = ?1"),
             [id],
@@ -292,17 +329,44 @@ impl Store {
             "UPDATE job_progress SET details = ?2, checkpoint = coalesce(?3, checkpoint), updated = ?4 WHERE job_id = ?1",
             params![id, serde_json::Value::Object(details.clone()).to_string(), checkpoint.map(|c| c.to_string()), now],
         )?;
+        record_event(&tx, id, now, Some(SAMPLE_GAP_MICROS))?;
         tx.commit()?;
         Ok(true)
     }
 
     /// Sets a job's phase if `epoch` is still the job's; false when fenced.
     pub fn write_phase(&mut self, id: i64, epoch: i64, phase: &str) -> rusqlite::Result<bool> {
-        let n = self.conn.execute(
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let now = now_micros();
+        let n = tx.execute(
             "UPDATE jobs SET phase = ?3, modified = ?4 WHERE job_id = ?1 AND epoch = ?2",
-            params![id, epoch, phase, now_micros()],
+            params![id, epoch, phase, now],
         )?;
+        if n > 0 {
+            record_event(&tx, id, now, None)?;
+        }
+        tx.commit()?;
         Ok(n > 0)
+    }
+
+    /// A job's history, oldest first.
+    pub fn events(&self, id: i64) -> rusqlite::Result<Vec<JobEvent>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT at, state, phase, fraction_completed, running_status FROM job_events WHERE job_id = ?1 ORDER BY at, rowid",
+        )?;
+        let rows = stmt.query_map([id], |r| {
+            let state: String = r.get(1)?;
+            Ok(JobEvent {
+                at: r.get(0)?,
+                state: JobState::parse(&state).unwrap_or(JobState::Failed),
+                phase: r.get(2)?,
+                fraction_completed: r.get(3)?,
+                running_status: r.get(4)?,
+            })
+        })?;
+        rows.collect()
     }
 
     /// Whether `epoch` is still the job's.
@@ -342,6 +406,10 @@ impl Store {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             "DELETE FROM job_progress WHERE job_id IN (SELECT job_id FROM jobs WHERE finished IS NOT NULL AND finished < ?1)",
+            [cutoff],
+        )?;
+        tx.execute(
+            "DELETE FROM job_events WHERE job_id IN (SELECT job_id FROM jobs WHERE finished IS NOT NULL AND finished < ?1)",
             [cutoff],
         )?;
         let n = tx.execute(

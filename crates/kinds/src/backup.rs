@@ -200,6 +200,7 @@ impl JobKind for Backup {
                 }
                 input += read;
                 output += stored;
+                ctx.add_bytes_moved(read);
                 files += u64::from(stored > 0);
                 let rate = output as f64 / started.elapsed().as_secs_f64().max(0.001);
                 ctx.set_detail("input_bytes", input);

@@ -341,6 +341,42 @@ fn catalog_wire(e: &CatalogError) -> WireError {
     }
 }
 
+/// How an error goes out over HTTP: a status, a stable machine-readable code and the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpError {
+    /// The HTTP status.
+    pub status: u16,
+    /// A stable code clients can match on (`job_not_found`, `job_state`, `forbidden` ...).
+    pub code: &'static str,
+    /// The message (the same text the SQL wire sends).
+    pub message: String,
+}
+
+impl SqlError {
+    /// The HTTP form of this error (the REST API's status and code).
+    pub fn http(&self) -> HttpError {
+        let (status, code) = match self {
+            Self::JobNotFound(_) => (404, "job_not_found"),
+            Self::JobState(_) => (409, "job_state"),
+            Self::JobPrivilege(_)
+            | Self::NeedPrivilege(_)
+            | Self::TableAccessDenied { .. }
+            | Self::DbAccessDenied { .. }
+            | Self::NotThreadOwner(_) => (403, "forbidden"),
+            Self::AccessDenied { .. } => (401, "unauthorized"),
+            Self::Syntax { .. } | Self::EmptyQuery | Self::Unsupported(_) => (400, "bad_request"),
+            Self::Interrupted => (503, "interrupted"),
+            Self::Deadlock | Self::LockWaitTimeout => (503, "busy"),
+            _ => (500, "internal"),
+        };
+        HttpError {
+            status,
+            code,
+            message: self.to_string(),
+        }
+    }
+}
+
 impl From<tenantry_jobs::RegistryError> for SqlError {
     fn from(e: tenantry_jobs::RegistryError) -> Self {
         use tenantry_jobs::RegistryError as R;

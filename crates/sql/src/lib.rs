@@ -7,6 +7,7 @@
 mod engine;
 mod error;
 mod exec;
+mod job_api;
 mod login;
 pub mod parser;
 pub mod pg_dialect;
@@ -18,8 +19,13 @@ mod value;
 mod views;
 
 pub use engine::{Engine, SERVER_VERSION};
-pub use error::{Result, SqlError, WireError};
+pub use error::{HttpError, Result, SqlError, WireError};
+pub use job_api::{JobDetail, JobEntry};
 pub use login::{Identity, LoginName};
 pub use processlist::{SessionHandle, SessionRegistry};
 pub use session::{Prepared, Session};
+pub use tenantry_jobs::{
+    now_micros, Histogram, JobEvent, JobProgress, JobRecord, JobState, MetricsSnapshot,
+    CANCEL_LATENCY_BUCKETS,
+};
 pub use value::{format_float, Column, ColumnKind, Output, ResultSet, Value};

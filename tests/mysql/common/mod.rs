@@ -15,28 +15,32 @@ pub struct TestServer {
     dir: tempfile::TempDir,
     /// The MySQL port.
     pub mysql_port: u16,
+    /// The HTTP port (console, REST API, metrics).
+    pub http_port: u16,
 }
 
 impl TestServer {
     /// Starts a server on a fresh data directory.
     pub fn start() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let (child, mysql_port) = spawn(dir.path(), &[]);
+        let (child, mysql_port, http_port) = spawn(dir.path(), &[]);
         Self {
             child: Some(child),
             dir,
             mysql_port,
+            http_port,
         }
     }
 
     /// Starts a server with extra arguments to `tenantry start`.
     pub fn start_with(args: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let (child, mysql_port) = spawn(dir.path(), args);
+        let (child, mysql_port, http_port) = spawn(dir.path(), args);
         Self {
             child: Some(child),
             dir,
             mysql_port,
+            http_port,
         }
     }
 
@@ -76,9 +80,10 @@ impl TestServer {
     /// Starts the server again on the same data directory (after `kill9` or `terminate`).
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "server still running");
-        let (child, port) = spawn(self.dir.path(), &[]);
+        let (child, port, http_port) = spawn(self.dir.path(), &[]);
         self.child = Some(child);
         self.mysql_port = port;
+        self.http_port = http_port;
     }
 
     /// Whether the process is still alive.
@@ -144,7 +149,7 @@ fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_tenantry"))
 }
 
-fn spawn(data_dir: &Path, extra: &[&str]) -> (Child, u16) {
+fn spawn(data_dir: &Path, extra: &[&str]) -> (Child, u16, u16) {
     let mut child = Command::new(binary())
         .arg("start")
         .arg("--data-dir")
@@ -164,11 +169,14 @@ fn spawn(data_dir: &Path, extra: &[&str]) -> (Child, u16) {
         .expect("start tenantry");
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
-    let mut mysql_port = None;
+    let (mut mysql_port, mut http_port) = (None, None);
     for line in lines.by_ref() {
         let line = line.expect("read stdout");
         if let Some(addr) = line.strip_prefix("listening mysql ") {
             mysql_port = addr.rsplit(':').next().and_then(|p| p.parse().ok());
+        }
+        if let Some(addr) = line.strip_prefix("listening http ") {
+            http_port = addr.rsplit(':').next().and_then(|p| p.parse().ok());
         }
         if line == "ready" {
             break;
@@ -179,6 +187,7 @@ fn spawn(data_dir: &Path, extra: &[&str]) -> (Child, u16) {
     (
         child,
         mysql_port.expect("server printed its mysql port before ready"),
+        http_port.expect("server printed its http port before ready"),
     )
 }
 

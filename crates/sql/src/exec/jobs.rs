@@ -134,7 +134,7 @@ fn result(columns: &[(&str, &str)], rows: Vec<Vec<Value>>) -> ResultSet {
 }
 
 /// The job if it exists for this session (another tenant's job does not).
-fn lookup(session: &Session, id: i64) -> Result<JobRecord> {
+pub(crate) fn lookup(session: &Session, id: i64) -> Result<JobRecord> {
     let rec = session
         .engine
         .jobs()
@@ -147,7 +147,7 @@ fn lookup(session: &Session, id: i64) -> Result<JobRecord> {
     }
 }
 
-fn no_privileges(session: &Session, id: i64) -> SqlError {
+pub(crate) fn no_privileges(session: &Session, id: i64) -> SqlError {
     SqlError::JobPrivilege(format!(
         "user {} does not have privileges for job {id}",
         session.identity.user.name
