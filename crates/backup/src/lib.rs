@@ -9,9 +9,10 @@
 //! Every chunk read is verified against its hash; a mismatch names the set's chunk.
 
 mod error;
+pub mod gc;
 mod image;
 mod store;
 
 pub use error::BackupError;
 pub use image::{backup_database, restore_database, ChunkEntry, DatabaseImage, Manifest};
-pub use store::{BackupStore, ChunkWrite};
+pub use store::{BackupStore, ChunkWrite, StoredObject};

@@ -138,3 +138,76 @@ impl BackupStore {
         })
     }
 }
+
+/// One object under a destination, as listing finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    /// Its path under the destination.
+    pub path: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// When it was last written (µs since the Unix epoch).
+    pub modified_micros: i64,
+}
+
+/// Listing and deleting, for backup cleanup.
+impl BackupStore {
+    /// Every object under `prefix` (whole path segments; `None`: the whole destination), in no particular order.
+    pub fn list(&self, prefix: Option<&str>) -> Result<Vec<StoredObject>, BackupError> {
+        use futures::TryStreamExt;
+        let prefix = prefix.map(ObjectPath::from);
+        self.runtime.block_on(async {
+            self.store
+                .list(prefix.as_ref())
+                .map_ok(|m| StoredObject {
+                    path: m.location.to_string(),
+                    size: m.size,
+                    modified_micros: m.last_modified.timestamp_micros(),
+                })
+                .try_collect()
+                .await
+                .map_err(dest_err)
+        })
+    }
+
+    /// The directories right under `prefix` (`None`: the destination's top level), e.g. `tenant_1001`.
+    pub fn list_dirs(&self, prefix: Option<&str>) -> Result<Vec<String>, BackupError> {
+        let prefix = prefix.map(ObjectPath::from);
+        let listed = self
+            .runtime
+            .block_on(self.store.list_with_delimiter(prefix.as_ref()))
+            .map_err(dest_err)?;
+        Ok(listed
+            .common_prefixes
+            .iter()
+            .map(|p| p.to_string())
+            .collect())
+    }
+
+    /// The hashes of every chunk the destination holds.
+    pub fn list_chunks(&self) -> Result<Vec<String>, BackupError> {
+        Ok(self
+            .list(Some("chunks"))?
+            .into_iter()
+            .filter_map(|o| o.path.rsplit('/').next().map(str::to_string))
+            // object_store's local store may leave `<name>#<n>` staging files of interrupted writes.
+            .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .collect())
+    }
+
+    /// Deletes an object; one that is already gone is not an error.
+    pub fn delete_object(&self, path: &str) -> Result<(), BackupError> {
+        match self
+            .runtime
+            .block_on(self.store.delete(&ObjectPath::from(path)))
+        {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(dest_err(e)),
+        }
+    }
+
+    /// Deletes a chunk; one that is already gone is not an error.
+    pub fn delete_chunk(&self, hash: &str) -> Result<(), BackupError> {
+        self.delete_object(Self::chunk_path(hash).as_ref())
+    }
+}

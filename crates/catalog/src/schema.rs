@@ -2,7 +2,8 @@
 
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE sequences (
     name TEXT PRIMARY KEY,
     next_value INTEGER NOT NULL
@@ -81,7 +82,26 @@ CREATE TABLE parameters (
     modify_time TEXT NOT NULL,
     PRIMARY KEY (tenant_id, name)
 );
-"#];
+"#,
+    // Backup cleanup: a tenant's delete policy, and what became of sets that cleanup removed.
+    r#"
+CREATE TABLE backup_delete_policies (
+    tenant_id INTEGER PRIMARY KEY REFERENCES tenants(tenant_id) ON DELETE CASCADE,
+    policy_name TEXT NOT NULL,
+    recovery_window TEXT NOT NULL,
+    create_time TEXT NOT NULL
+);
+
+CREATE TABLE backup_set_deletions (
+    tenant_id INTEGER NOT NULL,
+    set_id INTEGER NOT NULL,
+    file_status TEXT NOT NULL,
+    job_id INTEGER NOT NULL,
+    modify_time TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, set_id)
+);
+"#,
+];
 
 /// Brings the catalog's tables up to date.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -5,7 +5,8 @@
 //! paced to `bulk_io_max_rate`. Chunks the destination already holds are not written again. The manifest, which
 //! makes the set complete, is written in the same step as the job's success ([`JobContext::finish`]), so a
 //! canceled or failed backup never leaves a complete-looking set. Nothing needs undoing: chunks without a
-//! manifest are garbage for the cleanup job.
+//! manifest are garbage for the cleanup job (`crate::backup_cleanup`), which the undo starts if the tenant has
+//! a delete policy.
 
 use std::sync::Arc;
 
@@ -209,6 +210,10 @@ impl JobKind for Backup {
             return self.run_cluster(job, ctx);
         }
         let store = BackupStore::open(&p.dest, self.runtime.clone()).map_err(from_backup)?;
+        // Held until the work returns: no cleanup sweep may delete chunks this backup counts on.
+        let _writing = crate::gate::destination_gate()
+            .enter_backup(&p.dest, || ctx.is_interrupted())
+            .ok_or(JobError::Interrupted)?;
         let mut databases = self
             .catalog
             .databases(p.tenant_id)
@@ -295,13 +300,17 @@ impl JobKind for Backup {
     }
 
     /// A set without a manifest is incomplete by definition, and chunks may be shared with complete sets:
-    /// removing an incomplete set's own chunks is the cleanup job's work, not the undo's. A cluster-level backup
-    /// cancels its children (the cancel cascades) and ends once they have.
+    /// removing an incomplete set's own chunks is the cleanup job's work, not the undo's. With a delete policy
+    /// the undo starts that cleanup (once, however often it runs); without one the set stays, incomplete.
+    /// A cluster-level backup cancels its children (the cancel cascades) and ends once they have.
     fn undo(&self, job: &JobRecord, ctx: &JobContext) -> Result<(), JobError> {
-        if payload(job)?.level != CLUSTER_LEVEL {
+        let p = payload(job)?;
+        let registry = self.registry()?;
+        if p.level != CLUSTER_LEVEL {
+            crate::backup_cleanup::start_cleanup_after(&self.catalog, &registry, job, &p)
+                .map_err(|e| JobError::Retryable(e.to_string()))?;
             return Ok(());
         }
-        let registry = self.registry()?;
         let children = registry
             .children(job.job_id)
             .map_err(|e| JobError::Retryable(e.to_string()))?;

@@ -2,6 +2,8 @@
 //! [`tenantry_jobs::JobKind`]; the SQL layer creates jobs with a kind's payload.
 
 pub mod backup;
+pub mod backup_cleanup;
+pub mod gate;
 pub mod schema_change;
 mod throttle;
 

@@ -173,6 +173,10 @@ impl Session {
             | C::CancelBackup { .. }
             | C::ValidateBackupSet(_)
             | C::BackupInto { .. } => exec::backup::run(self, cmd),
+            C::AddDeleteBackupPolicy { .. }
+            | C::DropDeleteBackupPolicy { .. }
+            | C::DeleteBackupSets { .. }
+            | C::CancelDeleteBackup { .. } => exec::backup_cleanup::run(self, cmd),
             C::CreateUser { .. }
             | C::DropUser { .. }
             | C::SetPassword { .. }

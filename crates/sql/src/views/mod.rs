@@ -3,6 +3,7 @@
 //! Because they are real tables for that statement, any SELECT works on them (joins, WHERE, ORDER BY).
 
 mod backup;
+mod backup_cleanup;
 mod information_schema;
 pub(crate) mod jobs;
 mod resources;
@@ -47,6 +48,7 @@ fn all() -> impl Iterator<Item = &'static ViewDef> {
         .chain(jobs::VIEWS.iter())
         .chain(information_schema::VIEWS.iter())
         .chain(backup::VIEWS.iter())
+        .chain(backup_cleanup::VIEWS.iter())
 }
 
 fn visible(view: &ViewDef, identity: &Identity) -> bool {
