@@ -14,5 +14,7 @@ mod image;
 mod store;
 
 pub use error::BackupError;
-pub use image::{backup_database, restore_database, ChunkEntry, DatabaseImage, Manifest};
-pub use store::{BackupStore, ChunkWrite, StoredObject};
+pub use image::{
+    backup_database, backup_database_with, restore_database, ChunkEntry, DatabaseImage, Manifest,
+};
+pub use store::{BackupStore, ChunkWrite, KnownChunks, StoredObject, CHUNK_ZSTD_LEVEL};

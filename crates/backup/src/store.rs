@@ -211,3 +211,65 @@ impl BackupStore {
         self.delete_object(Self::chunk_path(hash).as_ref())
     }
 }
+
+/// The chunks a destination holds, listed once at the start of a backup so that no chunk costs an existence
+/// check. Backups only add chunks and a sweep never runs beside a backup (the caller keeps them apart), so the
+/// set stays true for the backup's life.
+#[derive(Debug, Default)]
+pub struct KnownChunks(std::sync::Mutex<std::collections::HashSet<String>>);
+
+impl KnownChunks {
+    /// Whether the destination holds `hash`.
+    pub fn contains(&self, hash: &str) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(hash)
+    }
+
+    /// Records that the destination holds `hash`; false if it was known already.
+    pub fn insert(&self, hash: String) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(hash)
+    }
+}
+
+/// zstd's level for chunks: its fastest regular level. Page images compress about as well at 1 as at 3, and
+/// compression is most of a full backup's CPU.
+pub const CHUNK_ZSTD_LEVEL: i32 = 1;
+
+impl BackupStore {
+    /// Lists the destination's chunks once.
+    pub fn known_chunks(&self) -> Result<KnownChunks, BackupError> {
+        Ok(KnownChunks(std::sync::Mutex::new(
+            self.list_chunks()?.into_iter().collect(),
+        )))
+    }
+
+    /// Stores a chunk unless `known` says the destination holds it; returns what was written.
+    pub fn put_chunk_if_new(
+        &self,
+        raw: &[u8],
+        known: &KnownChunks,
+    ) -> Result<ChunkWrite, BackupError> {
+        let hash = blake3::hash(raw).to_hex().to_string();
+        if known.contains(&hash) {
+            return Ok(ChunkWrite {
+                hash,
+                stored_bytes: 0,
+            });
+        }
+        let compressed = zstd::bulk::compress(raw, CHUNK_ZSTD_LEVEL).map_err(dest_err)?;
+        let stored_bytes = compressed.len() as u64;
+        self.runtime
+            .block_on(self.store.put(
+                &Self::chunk_path(&hash),
+                PutPayload::from(Bytes::from(compressed)),
+            ))
+            .map_err(dest_err)?;
+        known.insert(hash.clone());
+        Ok(ChunkWrite { hash, stored_bytes })
+    }
+}

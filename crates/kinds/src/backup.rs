@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
-use tenantry_backup::{backup_database, BackupError, BackupStore, Manifest};
+use tenantry_backup::{backup_database_with, BackupError, BackupStore, Manifest};
 use tenantry_catalog::Catalog;
 use tenantry_jobs::{JobContext, JobError, JobKind, JobRecord};
 use tenantry_storage::{open_database, PageSnapshot};
@@ -254,29 +254,38 @@ impl JobKind for Backup {
         let started = std::time::Instant::now();
         let (mut input, mut output, mut files) = (0u64, 0u64, 0u64);
         let mut images = Vec::new();
+        // Listed once, under the gate (no sweep can remove what it lists until this backup ends).
+        let known = store.known_chunks().map_err(from_backup)?;
         for (name, snap) in &snapshots {
-            let image = backup_database(name, snap, &store, PAGES_PER_CHUNK, |read, stored| {
-                if ctx.is_interrupted() {
-                    return Err(BackupError::Stopped);
-                }
-                input += read;
-                output += stored;
-                files += u64::from(stored > 0);
-                let rate = output as f64 / started.elapsed().as_secs_f64().max(0.001);
-                ctx.set_detail("input_bytes", input);
-                ctx.set_detail("output_bytes", output);
-                ctx.set_detail("file_count", files);
-                ctx.set_detail("output_rate_bytes", rate as u64);
-                ctx.set_progress(
-                    input as f64 / total.max(1) as f64 * 0.99,
-                    format!("{input} of {total} bytes read"),
-                );
-                if throttle.pace(input, || ctx.is_interrupted()) {
-                    Ok(())
-                } else {
-                    Err(BackupError::Stopped)
-                }
-            })
+            let image = backup_database_with(
+                name,
+                snap,
+                &store,
+                PAGES_PER_CHUNK,
+                &known,
+                |read, stored| {
+                    if ctx.is_interrupted() {
+                        return Err(BackupError::Stopped);
+                    }
+                    input += read;
+                    output += stored;
+                    files += u64::from(stored > 0);
+                    let rate = output as f64 / started.elapsed().as_secs_f64().max(0.001);
+                    ctx.set_detail("input_bytes", input);
+                    ctx.set_detail("output_bytes", output);
+                    ctx.set_detail("file_count", files);
+                    ctx.set_detail("output_rate_bytes", rate as u64);
+                    ctx.set_progress(
+                        input as f64 / total.max(1) as f64 * 0.99,
+                        format!("{input} of {total} bytes read"),
+                    );
+                    if throttle.pace(input, || ctx.is_interrupted()) {
+                        Ok(())
+                    } else {
+                        Err(BackupError::Stopped)
+                    }
+                },
+            )
             .map_err(from_backup)?;
             images.push(image);
         }
