@@ -53,7 +53,8 @@ pub fn backup_database_with(
     mut step: impl FnMut(u64, u64) -> Result<(), BackupError>,
 ) -> Result<DatabaseImage, BackupError> {
     let pages_per_chunk = pages_per_chunk.max(1);
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8));
+    // One core is left to the reading thread and to the foreground (a backup must not starve writers).
+    let workers = std::thread::available_parallelism().map_or(1, |n| (n.get() - 1).clamp(1, 8));
     let page_size = snapshot.page_size() as usize;
     let mut entries: Vec<Option<ChunkEntry>> = Vec::new();
     std::thread::scope(|scope| -> Result<(), BackupError> {
