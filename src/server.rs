@@ -106,6 +106,14 @@ async fn serve(args: StartArgs) -> Result<(), ServerError> {
                 tenantry_kinds::clone::CLONE,
                 Arc::new(tenantry_kinds::clone::Clone::new(catalog.clone())),
             );
+            jobs.register_kind(
+                tenantry_kinds::backup_cleanup::BACKUP_CLEANUP,
+                Arc::new(tenantry_kinds::backup_cleanup::BackupCleanup::new(
+                    catalog.clone(),
+                    tokio::runtime::Handle::current(),
+                    Arc::downgrade(&jobs),
+                )),
+            );
             let engine = Engine::new(catalog.clone(), jobs.clone());
             engine.apply_parameters()?;
             // Recovery runs before the listeners open: interrupted jobs resume or revert first.
@@ -117,6 +125,12 @@ async fn serve(args: StartArgs) -> Result<(), ServerError> {
         .map_err(|e| std::io::Error::other(e.to_string()))??
     };
     let shutdown = CancellationToken::new();
+    // Delete policies are looked at now (sets that expired while the server was down) and then periodically.
+    let cleanup_task = tenantry_kinds::backup_cleanup::spawn_periodic(
+        catalog.clone(),
+        engine.jobs().clone(),
+        tenantry_kinds::backup_cleanup::CLEANUP_PERIOD,
+    );
 
     let mysql = bind(args.mysql_addr).await?;
     let mysql_addr = mysql.local_addr()?;
@@ -152,6 +166,7 @@ async fn serve(args: StartArgs) -> Result<(), ServerError> {
     wait_for_signal().await?;
     tracing::info!("shutting down");
     shutdown.cancel();
+    cleanup_task.abort();
     engine.jobs().shutdown();
     for s in engine.sessions().all() {
         s.kill();

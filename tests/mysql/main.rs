@@ -1,6 +1,7 @@
 //! End-to-end tests of the MySQL surface: the real server binary, real sockets, real clients.
 
 mod backup;
+mod backup_cleanup;
 mod cli_smoke;
 mod clone;
 mod cluster;

@@ -10,11 +10,14 @@
 //! Every chunk read is verified against its hash; a mismatch names the set's chunk.
 
 mod error;
+pub mod gc;
 mod image;
 mod sets;
 mod store;
 
 pub use error::BackupError;
-pub use image::{backup_database, restore_database, ChunkEntry, DatabaseImage, Manifest};
+pub use image::{
+    backup_database, backup_database_with, restore_database, ChunkEntry, DatabaseImage, Manifest,
+};
 pub use sets::{set_dir, SetInfo, SetListing};
-pub use store::{BackupStore, ChunkWrite};
+pub use store::{BackupStore, ChunkWrite, KnownChunks, StoredObject, CHUNK_ZSTD_LEVEL};

@@ -1,7 +1,6 @@
 //! The backup sets a destination holds: `tenant_<id>/backup_set_<n>/`, with `set_info.json` written when the
 //! backup starts and `manifest.json` written last. A set with the first and not the second is incomplete.
 
-use object_store::path::Path as ObjectPath;
 use serde::{Deserialize, Serialize};
 
 use crate::{BackupError, BackupStore, Manifest};
@@ -91,17 +90,5 @@ impl BackupStore {
             &format!("{}/set_info.json", set_dir(info.tenant_id, info.set_id)),
             serde_json::to_vec(info)?,
         )
-    }
-
-    fn list_dirs(&self, prefix: Option<&str>) -> Result<Vec<String>, BackupError> {
-        let prefix = prefix.map(ObjectPath::from);
-        let listing = self.block_on_store(|store| async move {
-            store.list_with_delimiter(prefix.as_ref()).await
-        })?;
-        Ok(listing
-            .common_prefixes
-            .into_iter()
-            .map(|p| p.to_string())
-            .collect())
     }
 }

@@ -116,19 +116,6 @@ impl BackupStore {
         Ok(raw)
     }
 
-    /// Runs one `object_store` call to completion on the store's runtime.
-    pub(crate) fn block_on_store<T, F>(
-        &self,
-        call: impl FnOnce(std::sync::Arc<dyn ObjectStore>) -> F,
-    ) -> Result<T, BackupError>
-    where
-        F: std::future::Future<Output = object_store::Result<T>>,
-    {
-        self.runtime
-            .block_on(call(self.store.clone()))
-            .map_err(dest_err)
-    }
-
     /// Writes an object (a manifest) at `path`.
     pub fn put_object(&self, path: &str, bytes: Vec<u8>) -> Result<(), BackupError> {
         self.runtime
@@ -149,5 +136,140 @@ impl BackupStore {
                 Err(e) => Err(dest_err(e)),
             }
         })
+    }
+}
+
+/// One object under a destination, as listing finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    /// Its path under the destination.
+    pub path: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// When it was last written (µs since the Unix epoch).
+    pub modified_micros: i64,
+}
+
+/// Listing and deleting, for backup cleanup.
+impl BackupStore {
+    /// Every object under `prefix` (whole path segments; `None`: the whole destination), in no particular order.
+    pub fn list(&self, prefix: Option<&str>) -> Result<Vec<StoredObject>, BackupError> {
+        use futures::TryStreamExt;
+        let prefix = prefix.map(ObjectPath::from);
+        self.runtime.block_on(async {
+            self.store
+                .list(prefix.as_ref())
+                .map_ok(|m| StoredObject {
+                    path: m.location.to_string(),
+                    size: m.size,
+                    modified_micros: m.last_modified.timestamp_micros(),
+                })
+                .try_collect()
+                .await
+                .map_err(dest_err)
+        })
+    }
+
+    /// The directories right under `prefix` (`None`: the destination's top level), e.g. `tenant_1001`.
+    pub fn list_dirs(&self, prefix: Option<&str>) -> Result<Vec<String>, BackupError> {
+        let prefix = prefix.map(ObjectPath::from);
+        let listed = self
+            .runtime
+            .block_on(self.store.list_with_delimiter(prefix.as_ref()))
+            .map_err(dest_err)?;
+        Ok(listed
+            .common_prefixes
+            .iter()
+            .map(|p| p.to_string())
+            .collect())
+    }
+
+    /// The hashes of every chunk the destination holds.
+    pub fn list_chunks(&self) -> Result<Vec<String>, BackupError> {
+        Ok(self
+            .list(Some("chunks"))?
+            .into_iter()
+            .filter_map(|o| o.path.rsplit('/').next().map(str::to_string))
+            // object_store's local store may leave `<name>#<n>` staging files of interrupted writes.
+            .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .collect())
+    }
+
+    /// Deletes an object; one that is already gone is not an error.
+    pub fn delete_object(&self, path: &str) -> Result<(), BackupError> {
+        match self
+            .runtime
+            .block_on(self.store.delete(&ObjectPath::from(path)))
+        {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(dest_err(e)),
+        }
+    }
+
+    /// Deletes a chunk; one that is already gone is not an error.
+    pub fn delete_chunk(&self, hash: &str) -> Result<(), BackupError> {
+        self.delete_object(Self::chunk_path(hash).as_ref())
+    }
+}
+
+/// The chunks a destination holds, listed once at the start of a backup so that no chunk costs an existence
+/// check. Backups only add chunks and a sweep never runs beside a backup (the caller keeps them apart), so the
+/// set stays true for the backup's life.
+#[derive(Debug, Default)]
+pub struct KnownChunks(std::sync::Mutex<std::collections::HashSet<String>>);
+
+impl KnownChunks {
+    /// Whether the destination holds `hash`.
+    pub fn contains(&self, hash: &str) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(hash)
+    }
+
+    /// Records that the destination holds `hash`; false if it was known already.
+    pub fn insert(&self, hash: String) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(hash)
+    }
+}
+
+/// zstd's level for chunks: its fastest regular level. Page images compress about as well at 1 as at 3, and
+/// compression is most of a full backup's CPU.
+pub const CHUNK_ZSTD_LEVEL: i32 = 1;
+
+impl BackupStore {
+    /// Lists the destination's chunks once.
+    pub fn known_chunks(&self) -> Result<KnownChunks, BackupError> {
+        Ok(KnownChunks(std::sync::Mutex::new(
+            self.list_chunks()?.into_iter().collect(),
+        )))
+    }
+
+    /// Stores a chunk unless `known` says the destination holds it; returns what was written.
+    pub fn put_chunk_if_new(
+        &self,
+        raw: &[u8],
+        known: &KnownChunks,
+    ) -> Result<ChunkWrite, BackupError> {
+        let hash = blake3::hash(raw).to_hex().to_string();
+        if known.contains(&hash) {
+            return Ok(ChunkWrite {
+                hash,
+                stored_bytes: 0,
+            });
+        }
+        let compressed = zstd::bulk::compress(raw, CHUNK_ZSTD_LEVEL).map_err(dest_err)?;
+        let stored_bytes = compressed.len() as u64;
+        self.runtime
+            .block_on(self.store.put(
+                &Self::chunk_path(&hash),
+                PutPayload::from(Bytes::from(compressed)),
+            ))
+            .map_err(dest_err)?;
+        known.insert(hash.clone());
+        Ok(ChunkWrite { hash, stored_bytes })
     }
 }

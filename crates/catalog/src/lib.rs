@@ -5,6 +5,7 @@
 //! Every method is synchronous and may block on SQLite: callers on an async runtime run them on a
 //! blocking thread.
 
+pub mod backup_policies;
 mod databases;
 mod error;
 pub mod parameters;
@@ -19,6 +20,7 @@ mod tenants;
 mod time;
 mod users;
 
+pub use backup_policies::DeletePolicy;
 pub use databases::DatabaseEntry;
 pub use error::CatalogError;
 pub use privileges::{Grant, GrantLevel, Privilege};

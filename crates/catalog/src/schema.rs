@@ -101,6 +101,24 @@ CREATE TABLE tenant_snapshots (
 );
 INSERT INTO sequences VALUES ('snapshot', 1);
 "#,
+    // Backup cleanup: a tenant's delete policy, and what became of sets that cleanup removed.
+    r#"
+CREATE TABLE backup_delete_policies (
+    tenant_id INTEGER PRIMARY KEY REFERENCES tenants(tenant_id) ON DELETE CASCADE,
+    policy_name TEXT NOT NULL,
+    recovery_window TEXT NOT NULL,
+    create_time TEXT NOT NULL
+);
+
+CREATE TABLE backup_set_deletions (
+    tenant_id INTEGER NOT NULL,
+    set_id INTEGER NOT NULL,
+    file_status TEXT NOT NULL,
+    job_id INTEGER NOT NULL,
+    modify_time TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, set_id)
+);
+"#,
 ];
 
 /// Brings the catalog's tables up to date.

@@ -5,12 +5,13 @@
 //! paced to `bulk_io_max_rate`. Chunks the destination already holds are not written again. The manifest, which
 //! makes the set complete, is written in the same step as the job's success ([`JobContext::finish`]), so a
 //! canceled or failed backup never leaves a complete-looking set. Nothing needs undoing: chunks without a
-//! manifest are garbage for the cleanup job.
+//! manifest are garbage for the cleanup job (`crate::backup_cleanup`), which the undo starts if the tenant has
+//! a delete policy.
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use tenantry_backup::{backup_database, BackupError, BackupStore, Manifest, SetInfo};
+use tenantry_backup::{backup_database_with, BackupError, BackupStore, Manifest, SetInfo};
 use tenantry_catalog::Catalog;
 use tenantry_jobs::{JobContext, JobError, JobKind, JobRecord};
 use tenantry_storage::PageSnapshot;
@@ -155,6 +156,10 @@ impl JobKind for Backup {
             return self.run_cluster(job, ctx);
         }
         let store = BackupStore::open(&p.dest, self.runtime.clone()).map_err(from_backup)?;
+        // Held until the work returns: no cleanup sweep may delete chunks this backup counts on.
+        let _writing = crate::gate::destination_gate()
+            .enter_backup(&p.dest, || ctx.is_interrupted())
+            .ok_or(JobError::Interrupted)?;
         let mut databases = self
             .catalog
             .databases(p.tenant_id)
@@ -193,30 +198,39 @@ impl JobKind for Backup {
         let started = std::time::Instant::now();
         let (mut input, mut output, mut files) = (0u64, 0u64, 0u64);
         let mut images = Vec::new();
+        // Listed once, under the gate (no sweep can remove what it lists until this backup ends).
+        let known = store.known_chunks().map_err(from_backup)?;
         for (name, snap) in &snapshots {
-            let image = backup_database(name, snap, &store, PAGES_PER_CHUNK, |read, stored| {
-                if ctx.is_interrupted() {
-                    return Err(BackupError::Stopped);
-                }
-                input += read;
-                output += stored;
-                ctx.add_bytes_moved(read);
-                files += u64::from(stored > 0);
-                let rate = output as f64 / started.elapsed().as_secs_f64().max(0.001);
-                ctx.set_detail("input_bytes", input);
-                ctx.set_detail("output_bytes", output);
-                ctx.set_detail("file_count", files);
-                ctx.set_detail("output_rate_bytes", rate as u64);
-                ctx.set_progress(
-                    input as f64 / total.max(1) as f64 * 0.99,
-                    format!("{input} of {total} bytes read"),
-                );
-                if throttle.pace(input, || ctx.is_interrupted()) {
-                    Ok(())
-                } else {
-                    Err(BackupError::Stopped)
-                }
-            })
+            let image = backup_database_with(
+                name,
+                snap,
+                &store,
+                PAGES_PER_CHUNK,
+                &known,
+                |read, stored| {
+                    if ctx.is_interrupted() {
+                        return Err(BackupError::Stopped);
+                    }
+                    input += read;
+                    output += stored;
+                    ctx.add_bytes_moved(read);
+                    files += u64::from(stored > 0);
+                    let rate = output as f64 / started.elapsed().as_secs_f64().max(0.001);
+                    ctx.set_detail("input_bytes", input);
+                    ctx.set_detail("output_bytes", output);
+                    ctx.set_detail("file_count", files);
+                    ctx.set_detail("output_rate_bytes", rate as u64);
+                    ctx.set_progress(
+                        input as f64 / total.max(1) as f64 * 0.99,
+                        format!("{input} of {total} bytes read"),
+                    );
+                    if throttle.pace(input, || ctx.is_interrupted()) {
+                        Ok(())
+                    } else {
+                        Err(BackupError::Stopped)
+                    }
+                },
+            )
             .map_err(from_backup)?;
             images.push(image);
         }
@@ -244,13 +258,17 @@ impl JobKind for Backup {
     }
 
     /// A set without a manifest is incomplete by definition, and chunks may be shared with complete sets:
-    /// removing an incomplete set's own chunks is the cleanup job's work, not the undo's. A cluster-level backup
-    /// cancels its children (the cancel cascades) and ends once they have.
+    /// removing an incomplete set's own chunks is the cleanup job's work, not the undo's. With a delete policy
+    /// the undo starts that cleanup (once, however often it runs); without one the set stays, incomplete.
+    /// A cluster-level backup cancels its children (the cancel cascades) and ends once they have.
     fn undo(&self, job: &JobRecord, ctx: &JobContext) -> Result<(), JobError> {
-        if payload(job)?.level != CLUSTER_LEVEL {
+        let p = payload(job)?;
+        let registry = self.registry()?;
+        if p.level != CLUSTER_LEVEL {
+            crate::backup_cleanup::start_cleanup_after(&self.catalog, &registry, job, &p)
+                .map_err(|e| JobError::Retryable(e.to_string()))?;
             return Ok(());
         }
-        let registry = self.registry()?;
         let children = registry
             .children(job.job_id)
             .map_err(|e| JobError::Retryable(e.to_string()))?;

@@ -2,8 +2,10 @@
 //! [`tenantry_jobs::JobKind`]; the SQL layer creates jobs with a kind's payload.
 
 pub mod backup;
+pub mod backup_cleanup;
 pub mod clone;
 mod cut;
+pub mod gate;
 pub mod import;
 pub mod restore;
 pub mod schema_change;

@@ -191,6 +191,10 @@ impl Session {
             | C::DropSnapshot { .. }
             | C::CloneTenant { .. }
             | C::CancelClone(_) => exec::clone::run(self, cmd),
+            C::AddDeleteBackupPolicy { .. }
+            | C::DropDeleteBackupPolicy { .. }
+            | C::DeleteBackupSets { .. }
+            | C::CancelDeleteBackup { .. } => exec::backup_cleanup::run(self, cmd),
             C::CreateUser { .. }
             | C::DropUser { .. }
             | C::SetPassword { .. }

@@ -73,13 +73,17 @@ impl PageSnapshot {
             .min(self.page_count);
         let mut data =
             Vec::with_capacity((last.saturating_sub(first) as usize + 1) * self.page_size as usize);
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT data FROM sqlite_dbpage WHERE pgno BETWEEN ?1 AND ?2 ORDER BY pgno",
-        )?;
-        let mut rows = stmt.query([first, last])?;
-        while let Some(row) = rows.next()? {
-            let page: &[u8] = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
-            data.extend_from_slice(page);
+        // sqlite_dbpage answers only `pgno = ?` by lookup; a range would scan every page of the file per call
+        // (quadratic over a backup), so each page is looked up on its own.
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT data FROM sqlite_dbpage WHERE pgno = ?1")?;
+        for pgno in first..=last {
+            let mut rows = stmt.query([pgno])?;
+            if let Some(row) = rows.next()? {
+                let page: &[u8] = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
+                data.extend_from_slice(page);
+            }
         }
         Ok(PageChunk {
             first_page: first,

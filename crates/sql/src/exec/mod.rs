@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod backup;
+pub mod backup_cleanup;
 pub mod clone;
 pub mod cluster;
 pub mod filter;

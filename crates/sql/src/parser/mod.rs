@@ -3,6 +3,7 @@
 //! sqlparser's MySQL dialect and later translated for SQLite.
 
 mod account;
+mod backup_cleanup;
 mod clone;
 mod cluster;
 pub mod cursor;
@@ -136,6 +137,34 @@ pub enum Command {
     CancelBackup {
         /// The tenants named (None: the caller's scope).
         tenants: Option<Vec<String>>,
+    },
+    /// `ALTER SYSTEM ADD DELETE BACKUP POLICY [=] 'default' [RECOVERY_WINDOW [=] '7d'] [TENANT [=] t]`.
+    AddDeleteBackupPolicy {
+        /// The policy's name (must be `default`).
+        name: String,
+        /// RECOVERY_WINDOW, if given.
+        recovery_window: Option<String>,
+        /// The tenant named by TENANT.
+        tenant: Option<String>,
+    },
+    /// `ALTER SYSTEM DROP DELETE BACKUP POLICY [=] 'default' [TENANT [=] t]`.
+    DropDeleteBackupPolicy {
+        /// The policy's name.
+        name: String,
+        /// The tenant named by TENANT.
+        tenant: Option<String>,
+    },
+    /// `ALTER SYSTEM DELETE BACKUPSET [=] n[, n] [TENANT [=] t]`.
+    DeleteBackupSets {
+        /// The sets.
+        set_ids: Vec<i64>,
+        /// The tenant named by TENANT.
+        tenant: Option<String>,
+    },
+    /// `ALTER SYSTEM CANCEL DELETE BACKUP [TENANT [=] t]`.
+    CancelDeleteBackup {
+        /// The tenant named by TENANT.
+        tenant: Option<String>,
     },
     /// CockroachDB's `SET CLUSTER SETTING name = value`: a parameter, set by root@sys only.
     SetClusterSetting {
@@ -410,6 +439,9 @@ pub fn parse(sql: &str) -> Result<Parsed> {
         return Ok(Parsed::Command(cmd));
     }
     if let Some(cmd) = import::parse(&mut c)? {
+        return Ok(Parsed::Command(cmd));
+    }
+    if let Some(cmd) = backup_cleanup::parse(&mut c)? {
         return Ok(Parsed::Command(cmd));
     }
     if let Some(cmd) = cluster::parse(&mut c)? {

@@ -168,7 +168,8 @@ fn detail(j: &BackupJob, key: &str) -> i64 {
         .unwrap_or(0)
 }
 
-fn result_code(rec: &JobRecord) -> i64 {
+/// A job's RESULT: 0, -4072 for a cancel, or its error code.
+pub(super) fn result_code(rec: &JobRecord) -> i64 {
     match rec.state {
         JobState::Succeeded => 0,
         JobState::Canceled => -4072,
@@ -275,16 +276,29 @@ fn tasks(session: &Session) -> Result<Vec<Vec<Value>>> {
 }
 
 fn set_files(session: &Session) -> Result<Vec<Vec<Value>>> {
+    // Cleanup records what it removes (DELETING, then DELETED); that overrides the backup's own outcome.
+    let marks = session
+        .engine
+        .catalog()
+        .backup_set_marks(session.identity.tenant.tenant_id)?;
     Ok(backup_jobs(session, false)?
         .iter()
+        .filter(|j| j.payload.level != tenantry_kinds::backup::CLUSTER_LEVEL)
         .map(|j| {
             let rec = &j.rec;
-            let (status, file_status) = match rec.state {
+            let (status, mut file_status) = match rec.state {
                 JobState::Succeeded => ("SUCCESS", "AVAILABLE"),
                 s if s.is_terminal() => ("FAILED", "INCOMPLETE"),
                 JobState::CancelRequested | JobState::Reverting => ("FAILED", "INCOMPLETE"),
                 _ => ("DOING", "COPYING"),
             };
+            if let Some(mark) = marks.get(&j.payload.set_id) {
+                file_status = if mark == "DELETED" {
+                    "DELETED"
+                } else {
+                    "DELETING"
+                };
+            }
             vec![
                 Value::Int(j.payload.set_id),
                 Value::Int(1),

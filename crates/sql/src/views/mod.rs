@@ -3,6 +3,7 @@
 //! Because they are real tables for that statement, any SELECT works on them (joins, WHERE, ORDER BY).
 
 mod backup;
+mod backup_cleanup;
 mod clone;
 mod information_schema;
 pub(crate) mod jobs;
@@ -51,6 +52,7 @@ fn all() -> impl Iterator<Item = &'static ViewDef> {
         .chain(backup::VIEWS.iter())
         .chain(restore::VIEWS.iter())
         .chain(clone::VIEWS.iter())
+        .chain(backup_cleanup::VIEWS.iter())
 }
 
 /// A job of one type with its kind's payload and its progress figures, for the views over that type.
