@@ -147,8 +147,13 @@ mod tests {
                         pages: 1,
                     })
                     .collect(),
+                tables: Vec::new(),
             }],
             catalog: serde_json::json!({}),
+            tenant_id: 1001,
+            tenant_name: "t".into(),
+            set_id: 1,
+            cut_time_us: 0,
         };
         serde_json::to_vec(&m).unwrap()
     }

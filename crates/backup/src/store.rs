@@ -42,7 +42,12 @@ impl BackupStore {
                     .to_file_path()
                     .map_err(|_| BackupError::BadDestination(uri.to_string()))?;
                 std::fs::create_dir_all(&path).map_err(dest_err)?;
-                Arc::new(LocalFileSystem::new_with_prefix(&path).map_err(dest_err)?)
+                // Empty directories go with their last object, so a removed set leaves no trace on disk.
+                Arc::new(
+                    LocalFileSystem::new_with_prefix(&path)
+                        .map_err(dest_err)?
+                        .with_automatic_cleanup(true),
+                )
             }
             _ => return Err(BackupError::BadDestination(uri.to_string())),
         };
