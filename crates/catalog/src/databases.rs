@@ -52,34 +52,12 @@ impl Catalog {
 
     /// Creates a database and its file, atomically: the entry commits only once the file exists.
     pub fn create_database(&self, tenant_id: i64, name: &str) -> Result<DatabaseEntry> {
-        if !tenantry_storage::is_valid_name(name) {
-            return Err(CatalogError::InvalidName(name.to_string()));
-        }
-        let name = name.to_ascii_lowercase();
         let mut conn = self.conn.lock();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let exists: bool = tx.query_row(
-            "SELECT EXISTS(SELECT 1 FROM databases WHERE tenant_id = ?1 AND name = ?2)",
-            params![tenant_id, name],
-            |r| r.get(0),
-        )?;
-        if exists {
-            return Err(CatalogError::DatabaseExists(name));
-        }
-        let id = next_id(&tx, "database")?;
-        let now = now_timestamp();
-        tx.execute(
-            "INSERT INTO databases VALUES (?1, ?2, ?3, ?4)",
-            params![id, tenant_id, name, now],
-        )?;
-        self.storage.create_database(tenant_id, id)?;
+        let entry = insert_entry(&tx, tenant_id, name)?;
+        self.storage.create_database(tenant_id, entry.database_id)?;
         tx.commit()?;
-        Ok(DatabaseEntry {
-            database_id: id,
-            tenant_id,
-            name,
-            create_time: now,
-        })
+        Ok(entry)
     }
 
     /// Makes a database of a finished file (a restore's staged copy): the file is moved to the new database's
@@ -90,27 +68,10 @@ impl Catalog {
         name: &str,
         file: &std::path::Path,
     ) -> Result<DatabaseEntry> {
-        if !tenantry_storage::is_valid_name(name) {
-            return Err(CatalogError::InvalidName(name.to_string()));
-        }
-        let name = name.to_ascii_lowercase();
         let mut conn = self.conn.lock();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let exists: bool = tx.query_row(
-            "SELECT EXISTS(SELECT 1 FROM databases WHERE tenant_id = ?1 AND name = ?2)",
-            params![tenant_id, name],
-            |r| r.get(0),
-        )?;
-        if exists {
-            return Err(CatalogError::DatabaseExists(name));
-        }
-        let id = next_id(&tx, "database")?;
-        let now = now_timestamp();
-        tx.execute(
-            "INSERT INTO databases VALUES (?1, ?2, ?3, ?4)",
-            params![id, tenant_id, name, now],
-        )?;
-        let path = self.storage.database_path(tenant_id, id);
+        let entry = insert_entry(&tx, tenant_id, name)?;
+        let path = self.storage.database_path(tenant_id, entry.database_id);
         std::fs::rename(file, &path).map_err(|source| tenantry_storage::StorageError::Io {
             op: "rename",
             path: file.to_path_buf(),
@@ -120,12 +81,7 @@ impl Catalog {
             let _ = std::fs::rename(&path, file);
             return Err(e.into());
         }
-        Ok(DatabaseEntry {
-            database_id: id,
-            tenant_id,
-            name,
-            create_time: now,
-        })
+        Ok(entry)
     }
 
     /// Drops a database: the entry and its grants go in one transaction, then the file is removed.
@@ -156,4 +112,32 @@ impl Catalog {
             .drop_database(entry.tenant_id, entry.database_id)?;
         Ok(entry)
     }
+}
+
+/// Inserts the entry of a new database (a valid name not used in the tenant) inside the caller's transaction.
+fn insert_entry(tx: &rusqlite::Transaction, tenant_id: i64, name: &str) -> Result<DatabaseEntry> {
+    if !tenantry_storage::is_valid_name(name) {
+        return Err(CatalogError::InvalidName(name.to_string()));
+    }
+    let name = name.to_ascii_lowercase();
+    let exists: bool = tx.query_row(
+        "SELECT EXISTS(SELECT 1 FROM databases WHERE tenant_id = ?1 AND name = ?2)",
+        params![tenant_id, name],
+        |r| r.get(0),
+    )?;
+    if exists {
+        return Err(CatalogError::DatabaseExists(name));
+    }
+    let id = next_id(tx, "database")?;
+    let now = now_timestamp();
+    tx.execute(
+        "INSERT INTO databases VALUES (?1, ?2, ?3, ?4)",
+        params![id, tenant_id, name, now],
+    )?;
+    Ok(DatabaseEntry {
+        database_id: id,
+        tenant_id,
+        name,
+        create_time: now,
+    })
 }
