@@ -58,6 +58,17 @@ async fn source_tenant(server: &TestServer, name: &str, rows: i64) {
     big_table(&mut t, "test", rows).await;
 }
 
+/// root@sys, with unit config `unit` created for the clone's pool.
+async fn sys_with_unit(server: &TestServer, unit: &str) -> Conn {
+    let mut sys = server.connect("root@sys").await;
+    sys.query_drop(format!(
+        "CREATE RESOURCE UNIT {unit} MAX_CPU 1, MEMORY_SIZE '2G'"
+    ))
+    .await
+    .unwrap();
+    sys
+}
+
 async fn clone_progress(sys: &mut Conn, clone: &str) -> Option<Row> {
     sys.exec_first(
         "SELECT * FROM oceanbase.DBA_OB_CLONE_PROGRESS WHERE CLONE_TENANT_NAME = ?",
@@ -95,10 +106,7 @@ fn spawn_clone(
 async fn seed_001_cancel_a_fork_clone_mid_copy_then_clone_again() {
     let server = TestServer::start();
     source_tenant(&server, "mysql001", 40_000).await;
-    let mut sys = server.connect("root@sys").await;
-    sys.query_drop("CREATE RESOURCE UNIT unit001 MAX_CPU 1, MEMORY_SIZE '2G'")
-        .await
-        .unwrap();
+    let mut sys = sys_with_unit(&server, "unit001").await;
     set_rate(&server, "256KB").await;
     let statement = "CREATE TENANT clone_mysql001 FROM mysql001 WITH RESOURCE_POOL = clone_mysql001_resource_pool, UNIT = unit001";
     let create = spawn_clone(&server, statement.to_string());
@@ -302,10 +310,7 @@ async fn seed_001_cancel_a_fork_clone_mid_copy_then_clone_again() {
 async fn seed_003_cancel_while_waiting_for_the_snapshot() {
     let server = TestServer::start();
     source_tenant(&server, "mysql", 100).await;
-    let mut sys = server.connect("root@sys").await;
-    sys.query_drop("CREATE RESOURCE UNIT S1_unit_config MAX_CPU 1, MEMORY_SIZE '2G'")
-        .await
-        .unwrap();
+    let mut sys = sys_with_unit(&server, "S1_unit_config").await;
     // An open write transaction on the source holds the cut back: the clone waits for its snapshot.
     let mut writer = server.connect_with("root@mysql", "", Some("test")).await;
     writer.query_drop("BEGIN").await.unwrap();
@@ -373,10 +378,7 @@ async fn seed_003_cancel_while_waiting_for_the_snapshot() {
 async fn clone_statements_are_for_root_at_sys_and_checked_first() {
     let server = TestServer::start();
     source_tenant(&server, "src", 10).await;
-    let mut sys = server.connect("root@sys").await;
-    sys.query_drop("CREATE RESOURCE UNIT u1 MAX_CPU 1, MEMORY_SIZE '2G'")
-        .await
-        .unwrap();
+    let mut sys = sys_with_unit(&server, "u1").await;
     let mut tenant_root = server.connect("root@src").await;
     for sql in [
         "CREATE TENANT c1 FROM src WITH RESOURCE_POOL = p1, UNIT = u1",
@@ -445,10 +447,7 @@ async fn clone_statements_are_for_root_at_sys_and_checked_first() {
 async fn snapshots_and_a_clone_from_one() {
     let server = TestServer::start();
     source_tenant(&server, "src", 2_000).await;
-    let mut sys = server.connect("root@sys").await;
-    sys.query_drop("CREATE RESOURCE UNIT u1 MAX_CPU 1, MEMORY_SIZE '2G'")
-        .await
-        .unwrap();
+    let mut sys = sys_with_unit(&server, "u1").await;
     let mut src = server.connect("root@src").await;
     // A tenant administrator snapshots its own tenant; sys names the tenant.
     src.query_drop("ALTER SYSTEM CREATE SNAPSHOT before_change")
@@ -545,10 +544,7 @@ async fn a_clone_under_a_steady_writer_finishes_consistent() {
         })
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut sys = server.connect("root@sys").await;
-    sys.query_drop("CREATE RESOURCE UNIT u1 MAX_CPU 1, MEMORY_SIZE '2G'")
-        .await
-        .unwrap();
+    let mut sys = sys_with_unit(&server, "u1").await;
     sys.query_drop("CREATE TENANT c1 FROM busy WITH RESOURCE_POOL = p1, UNIT = u1")
         .await
         .unwrap();
@@ -574,10 +570,7 @@ async fn a_clone_under_a_steady_writer_finishes_consistent() {
 async fn a_clone_killed_mid_copy_resumes_after_restart() {
     let mut server = TestServer::start();
     source_tenant(&server, "src", 40_000).await;
-    let mut sys = server.connect("root@sys").await;
-    sys.query_drop("CREATE RESOURCE UNIT u1 MAX_CPU 1, MEMORY_SIZE '2G'")
-        .await
-        .unwrap();
+    let mut sys = sys_with_unit(&server, "u1").await;
     set_rate(&server, "256KB").await;
     let _create = spawn_clone(
         &server,
@@ -615,10 +608,7 @@ async fn a_clone_killed_mid_copy_resumes_after_restart() {
 async fn cancel_job_on_a_clone_is_the_same_cancel() {
     let server = TestServer::start();
     source_tenant(&server, "src", 40_000).await;
-    let mut sys = server.connect("root@sys").await;
-    sys.query_drop("CREATE RESOURCE UNIT u1 MAX_CPU 1, MEMORY_SIZE '2G'")
-        .await
-        .unwrap();
+    let mut sys = sys_with_unit(&server, "u1").await;
     set_rate(&server, "256KB").await;
     let create = spawn_clone(
         &server,

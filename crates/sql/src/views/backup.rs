@@ -2,10 +2,10 @@
 //! `CDB_OB_BACKUP_JOBS` / `_JOB_HISTORY` (sys: every tenant, TENANT_ID first), `DBA_OB_BACKUP_TASKS`
 //! (live byte counts) and `DBA_OB_BACKUP_SET_FILES`.
 
-use tenantry_jobs::{JobProgress, JobRecord, JobState};
+use tenantry_jobs::{JobRecord, JobState};
 use tenantry_kinds::backup::{BackupPayload, BACKUP};
 
-use super::{ViewDef, Visibility};
+use super::{typed_jobs, TypedJob, ViewDef, Visibility};
 use crate::error::Result;
 use crate::exec::jobs::timestamp;
 use crate::session::Session;
@@ -130,42 +130,12 @@ pub(super) static VIEWS: [ViewDef; 6] = [
     },
 ];
 
-struct BackupJob {
-    rec: JobRecord,
-    payload: BackupPayload,
-    progress: JobProgress,
-}
+type BackupJob = TypedJob<BackupPayload>;
 
 /// Backup jobs of the session's tenant (or of every tenant).
 fn backup_jobs(session: &Session, every_tenant: bool) -> Result<Vec<BackupJob>> {
-    let registry = session.engine.jobs();
-    let mut out = Vec::new();
-    for rec in registry.list()? {
-        if rec.job_type != BACKUP
-            || (!every_tenant && rec.tenant_id != session.identity.tenant.tenant_id)
-        {
-            continue;
-        }
-        let Ok(payload) = serde_json::from_value::<BackupPayload>(rec.payload.clone()) else {
-            continue;
-        };
-        let progress = registry.progress(rec.job_id)?.unwrap_or_default();
-        out.push(BackupJob {
-            rec,
-            payload,
-            progress,
-        });
-    }
-    out.sort_by_key(|j| j.rec.job_id);
-    Ok(out)
-}
-
-fn detail(j: &BackupJob, key: &str) -> i64 {
-    j.progress
-        .details
-        .get(key)
-        .and_then(|v| v.as_i64())
-        .unwrap_or(0)
+    let tenant = (!every_tenant).then_some(session.identity.tenant.tenant_id);
+    typed_jobs(session, BACKUP, tenant)
 }
 
 /// A job's RESULT: 0, -4072 for a cancel, or its error code.
@@ -262,10 +232,10 @@ fn tasks(session: &Session) -> Result<Vec<Vec<Value>>> {
                 Value::from(rec.started.map(timestamp)),
                 Value::from(rec.finished.map(timestamp)),
                 Value::from(ob_status(rec.state)),
-                Value::Int(detail(j, "input_bytes")),
-                Value::Int(detail(j, "output_bytes")),
-                Value::Int(detail(j, "output_rate_bytes")),
-                Value::Int(detail(j, "file_count")),
+                Value::Int(j.detail("input_bytes")),
+                Value::Int(j.detail("output_bytes")),
+                Value::Int(j.detail("output_rate_bytes")),
+                Value::Int(j.detail("file_count")),
                 Value::Int(result_code(rec)),
                 Value::from(""),
                 Value::from(j.payload.dest.as_str()),
@@ -313,9 +283,9 @@ fn set_files(session: &Session) -> Result<Vec<Vec<Value>>> {
                 } else {
                     "OFF"
                 }),
-                Value::Int(detail(j, "input_bytes")),
-                Value::Int(detail(j, "output_bytes")),
-                Value::Int(detail(j, "file_count")),
+                Value::Int(j.detail("input_bytes")),
+                Value::Int(j.detail("output_bytes")),
+                Value::Int(j.detail("file_count")),
                 Value::Int(result_code(rec)),
                 Value::from(""),
                 Value::from(format!(

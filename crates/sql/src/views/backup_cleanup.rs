@@ -1,11 +1,10 @@
 //! OceanBase's backup cleanup views: `DBA_OB_BACKUP_DELETE_JOBS` / `_JOB_HISTORY` over `BACKUP CLEANUP` jobs
 //! (`CDB_` variants for sys, TENANT_ID first), and `DBA_OB_BACKUP_DELETE_POLICY` / `CDB_OB_BACKUP_DELETE_POLICY`.
 
-use tenantry_jobs::JobRecord;
 use tenantry_kinds::backup_cleanup::{CleanupPayload, BACKUP_CLEANUP};
 
 use super::backup::{ob_status, result_code};
-use super::{ViewDef, Visibility};
+use super::{typed_jobs, ViewDef, Visibility};
 use crate::error::Result;
 use crate::exec::jobs::timestamp;
 use crate::session::Session;
@@ -91,31 +90,14 @@ pub(super) static VIEWS: [ViewDef; 6] = [
 ];
 
 fn rows(session: &Session, every_tenant: bool, finished: bool) -> Result<Vec<Vec<Value>>> {
-    let registry = session.engine.jobs();
-    let mut jobs: Vec<(JobRecord, CleanupPayload)> = registry
-        .list()?
-        .into_iter()
-        .filter(|r| {
-            r.job_type == BACKUP_CLEANUP
-                && r.state.is_terminal() == finished
-                && (every_tenant || r.tenant_id == session.identity.tenant.tenant_id)
-        })
-        .filter_map(|r| {
-            let p = serde_json::from_value(r.payload.clone()).ok()?;
-            Some((r, p))
-        })
-        .collect();
-    jobs.sort_by_key(|(r, _)| r.job_id);
+    let tenant = (!every_tenant).then_some(session.identity.tenant.tenant_id);
     let mut out = Vec::new();
-    for (rec, p) in jobs {
-        let progress = registry.progress(rec.job_id)?.unwrap_or_default();
-        let detail = |key: &str| {
-            progress
-                .details
-                .get(key)
-                .and_then(|v| v.as_i64())
-                .unwrap_or(0)
-        };
+    for job in typed_jobs::<CleanupPayload>(session, BACKUP_CLEANUP, tenant)? {
+        if job.rec.state.is_terminal() != finished {
+            continue;
+        }
+        let (rec, p) = (&job.rec, &job.payload);
+        let detail = |key: &str| job.detail(key);
         let mut row = Vec::new();
         if every_tenant {
             row.push(Value::Int(rec.tenant_id));
@@ -134,7 +116,7 @@ fn rows(session: &Session, every_tenant: bool, finished: bool) -> Result<Vec<Vec
             Value::from(ob_status(rec.state)),
             Value::Int(detail("task_count")),
             Value::Int(detail("success_task_count")),
-            Value::Int(result_code(&rec)),
+            Value::Int(result_code(rec)),
             Value::Text(
                 rec.error_message
                     .clone()

@@ -165,7 +165,7 @@ fn row(j: &TypedJob<ClonePayload>) -> Vec<Value> {
 }
 
 fn rows(session: &Session, finished: bool) -> Result<Vec<Vec<Value>>> {
-    Ok(typed_jobs::<ClonePayload>(session, CLONE)?
+    Ok(typed_jobs::<ClonePayload>(session, CLONE, None)?
         .iter()
         .filter(|j| j.rec.state.is_terminal() == finished)
         .map(row)

@@ -76,15 +76,17 @@ impl<P> TypedJob<P> {
     }
 }
 
-/// Every job of `job_type` whose payload parses, by id. Callers filter by tenant (the sys-only views need not).
+/// Every job of `job_type` (of one tenant, or of all if `tenant` is None) whose payload parses, by id.
+/// Progress rows are read only for the jobs returned.
 pub(crate) fn typed_jobs<P: serde::de::DeserializeOwned>(
     session: &Session,
     job_type: &str,
+    tenant: Option<i64>,
 ) -> Result<Vec<TypedJob<P>>> {
     let registry = session.engine.jobs();
     let mut out = Vec::new();
     for rec in registry.list()? {
-        if rec.job_type != job_type {
+        if rec.job_type != job_type || tenant.is_some_and(|t| t != rec.tenant_id) {
             continue;
         }
         let Ok(payload) = serde_json::from_value::<P>(rec.payload.clone()) else {

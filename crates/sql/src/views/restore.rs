@@ -124,7 +124,7 @@ fn row(j: &TypedJob<RestorePayload>, finished: bool) -> Option<Vec<Value>> {
 }
 
 fn rows(session: &Session, finished: bool) -> Result<Vec<Vec<Value>>> {
-    Ok(typed_jobs::<RestorePayload>(session, RESTORE)?
+    Ok(typed_jobs::<RestorePayload>(session, RESTORE, None)?
         .iter()
         .filter(|j| j.rec.state.is_terminal() == finished)
         .filter_map(|j| row(j, finished))
