@@ -68,6 +68,10 @@ async fn serve(args: StartArgs) -> Result<(), ServerError> {
             source,
         })?;
     let catalog = Arc::new(catalog);
+    // Tenant databases leave their checkpoints to this thread, which records the pages each one changes
+    // (incremental backups read only those); it runs until the server stops.
+    let _checkpointer = tenantry_storage::Checkpointer::spawn(catalog.storage().clone())
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
     let runtime = tokio::runtime::Handle::current();
     let catalog_path = args.data_dir.join("catalog.sqlite");
     let engine = {

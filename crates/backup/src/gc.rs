@@ -148,6 +148,7 @@ mod tests {
                     })
                     .collect(),
                 tables: Vec::new(),
+                change_mark: None,
             }],
             catalog: serde_json::json!({}),
             tenant_id: 1001,

@@ -1,7 +1,7 @@
 //! Database images: a database's pages as a list of chunks, written from a snapshot and read back into a file.
 
 use serde::{Deserialize, Serialize};
-use tenantry_storage::{PageChunk, PageSnapshot, PageWriter};
+use tenantry_storage::{ChangeMark, PageChanges, PageChunk, PageSnapshot, PageWriter};
 
 use crate::{BackupError, BackupStore, KnownChunks};
 
@@ -30,6 +30,84 @@ pub struct DatabaseImage {
     /// Its tables at the cut (for SHOW BACKUP).
     #[serde(default)]
     pub tables: Vec<String>,
+    /// Where the database's page change record stood at the cut, for a later incremental backup.
+    #[serde(default)]
+    pub change_mark: Option<ImageChangeMark>,
+}
+
+/// A [`ChangeMark`] as a manifest keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageChangeMark {
+    /// The change record's lineage.
+    pub lineage: u64,
+    /// The first epoch after the cut.
+    pub epoch: u32,
+}
+
+impl From<ChangeMark> for ImageChangeMark {
+    fn from(m: ChangeMark) -> Self {
+        Self {
+            lineage: m.lineage,
+            epoch: m.epoch,
+        }
+    }
+}
+
+impl From<ImageChangeMark> for ChangeMark {
+    fn from(m: ImageChangeMark) -> Self {
+        Self {
+            lineage: m.lineage,
+            epoch: m.epoch,
+        }
+    }
+}
+
+/// What one database's image is made from.
+pub struct ImageSource<'a> {
+    /// The database's name.
+    pub name: &'a str,
+    /// Its pages at the cut.
+    pub snapshot: &'a PageSnapshot,
+    /// Its page change record at the cut, if it has one.
+    pub changes: Option<&'a PageChanges>,
+    /// The same database in the set this backup is incremental to: a chunk whose pages have not changed since is
+    /// named again without being read.
+    pub base: Option<&'a DatabaseImage>,
+}
+
+/// What one chunk of a backup cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChunkDone {
+    /// Bytes read from the database.
+    pub read: u64,
+    /// Bytes written to the destination.
+    pub stored: u64,
+    /// Bytes not read because the base set's chunk still holds them.
+    pub reused: u64,
+}
+
+/// The base image's chunks that the current pages still equal, by first page.
+fn reusable_chunks<'a>(
+    source: &ImageSource<'a>,
+    known: &KnownChunks,
+) -> std::collections::HashMap<u32, &'a ChunkEntry> {
+    let (Some(base), Some(changes)) = (source.base, source.changes) else {
+        return Default::default();
+    };
+    let Some(mark) = base.change_mark else {
+        return Default::default();
+    };
+    if base.page_size != source.snapshot.page_size() {
+        return Default::default();
+    }
+    base.chunks
+        .iter()
+        .filter(|c| {
+            changes.changed_since(mark.into(), c.first_page, c.pages) == Some(false)
+                && known.contains(&c.hash)
+        })
+        .map(|c| (c.first_page, c))
+        .collect()
 }
 
 /// What makes a backup set complete; written last.
@@ -67,19 +145,21 @@ impl Manifest {
 
 /// Writes a snapshot's pages as chunks of `pages_per_chunk` pages, hashing, compressing and storing them on
 /// worker threads while this one reads pages (SQLite's connection is not shared). Chunks `known` lists are not
-/// written again. `step` is called on this thread after each chunk is stored, with (bytes read, bytes stored),
-/// and may stop the work by returning an error; at most a few chunks are in flight when it does.
+/// written again, and chunks of pages unchanged since the base image are not even read. `step` is called on this
+/// thread after each chunk with what it cost, and may stop the work by returning an error; at most a few chunks
+/// are in flight when it does.
 pub fn backup_database_with(
-    name: &str,
-    snapshot: &PageSnapshot,
+    source: ImageSource<'_>,
     store: &BackupStore,
     pages_per_chunk: u32,
     known: &KnownChunks,
-    mut step: impl FnMut(u64, u64) -> Result<(), BackupError>,
+    mut step: impl FnMut(ChunkDone) -> Result<(), BackupError>,
 ) -> Result<DatabaseImage, BackupError> {
     let pages_per_chunk = pages_per_chunk.max(1);
-    // One core is left to the reading thread and to the foreground (a backup must not starve writers).
-    let workers = std::thread::available_parallelism().map_or(1, |n| (n.get() - 1).clamp(1, 8));
+    let snapshot = source.snapshot;
+    let reusable = reusable_chunks(&source, known);
+    // One worker per core, each at a lower CPU priority: idle cores go to the backup, busy ones to queries.
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 8));
     let page_size = snapshot.page_size() as usize;
     let mut entries: Vec<Option<ChunkEntry>> = Vec::new();
     std::thread::scope(|scope| -> Result<(), BackupError> {
@@ -89,40 +169,47 @@ pub fn backup_database_with(
             std::sync::mpsc::channel::<Result<(usize, ChunkEntry, u64, u64), BackupError>>();
         for _ in 0..workers {
             let (work_rx, done_tx) = (work_rx.clone(), done_tx.clone());
-            scope.spawn(move || loop {
-                let next = work_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                let Ok((index, first_page, data)) = next else {
-                    return;
-                };
-                let result = store.put_chunk_if_new(&data, known).map(|written| {
-                    let entry = ChunkEntry {
-                        hash: written.hash,
-                        first_page,
-                        pages: (data.len() / page_size) as u32,
+            scope.spawn(move || {
+                yield_cores_to_queries();
+                loop {
+                    let next = work_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    let Ok((index, first_page, data)) = next else {
+                        return;
                     };
-                    (index, entry, data.len() as u64, written.stored_bytes)
-                });
-                if done_tx.send(result).is_err() {
-                    return;
+                    let result = store.put_chunk_if_new(&data, known).map(|written| {
+                        let entry = ChunkEntry {
+                            hash: written.hash,
+                            first_page,
+                            pages: (data.len() / page_size) as u32,
+                        };
+                        (index, entry, data.len() as u64, written.stored_bytes)
+                    });
+                    if done_tx.send(result).is_err() {
+                        return;
+                    }
                 }
             });
         }
         drop(done_tx);
-        let mut settle = |entries: &mut Vec<Option<ChunkEntry>>,
-                          r: Result<(usize, ChunkEntry, u64, u64), BackupError>|
-         -> Result<(), BackupError> {
-            let (index, entry, read, stored) = r?;
-            entries[index] = Some(entry);
-            step(read, stored)
-        };
+        let step = &mut step;
         let mut first = 1;
         let mut sent = 0;
         let mut received = 0;
         while first <= snapshot.page_count() {
+            let pages = pages_per_chunk.min(snapshot.page_count() - first + 1);
+            if let Some(entry) = reusable.get(&first).filter(|c| c.pages == pages) {
+                entries.push(Some((*entry).clone()));
+                step(ChunkDone {
+                    reused: u64::from(pages) * page_size as u64,
+                    ..ChunkDone::default()
+                })?;
+                first = first.saturating_add(pages_per_chunk);
+                continue;
+            }
             let chunk = snapshot.read(first, pages_per_chunk)?;
             entries.push(None);
             // A full queue means the workers are behind: settle what they finished first.
-            let mut item = (sent, first, chunk.data);
+            let mut item = (entries.len() - 1, first, chunk.data);
             loop {
                 match work_tx.try_send(item) {
                     Ok(()) => break,
@@ -132,7 +219,7 @@ pub fn backup_database_with(
                             .recv()
                             .map_err(|_| BackupError::Destination("chunk workers ended".into()))?;
                         received += 1;
-                        settle(&mut entries, r)?;
+                        settle(&mut entries, r, step)?;
                     }
                     Err(std::sync::mpsc::TrySendError::Disconnected(_)) => {
                         return Err(BackupError::Destination("chunk workers ended".into()))
@@ -142,7 +229,7 @@ pub fn backup_database_with(
             sent += 1;
             while let Ok(r) = done_rx.try_recv() {
                 received += 1;
-                settle(&mut entries, r)?;
+                settle(&mut entries, r, step)?;
             }
             first = first.saturating_add(pages_per_chunk);
         }
@@ -152,16 +239,42 @@ pub fn backup_database_with(
                 .recv()
                 .map_err(|_| BackupError::Destination("chunk workers ended".into()))?;
             received += 1;
-            settle(&mut entries, r)?;
+            settle(&mut entries, r, step)?;
         }
         Ok(())
     })?;
     Ok(DatabaseImage {
-        name: name.to_string(),
+        name: source.name.to_string(),
         page_size: snapshot.page_size(),
         page_count: snapshot.page_count(),
         chunks: entries.into_iter().flatten().collect(),
         tables: snapshot.tables()?,
+        change_mark: source.changes.map(|c| c.mark().into()),
+    })
+}
+
+/// Lowers the calling thread's CPU priority (nice 10), so that queries running beside a backup win the cores its
+/// workers would take, while idle cores still go to the backup.
+fn yield_cores_to_queries() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority on the calling thread's own id only changes its scheduling weight.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
+    }
+}
+
+/// Records a worker's finished chunk in its place and reports it.
+fn settle(
+    entries: &mut [Option<ChunkEntry>],
+    finished: Result<(usize, ChunkEntry, u64, u64), BackupError>,
+    step: &mut impl FnMut(ChunkDone) -> Result<(), BackupError>,
+) -> Result<(), BackupError> {
+    let (index, entry, read, stored) = finished?;
+    entries[index] = Some(entry);
+    step(ChunkDone {
+        read,
+        stored,
+        reused: 0,
     })
 }
 
@@ -195,6 +308,7 @@ pub fn backup_database(
         page_count: snapshot.page_count(),
         chunks,
         tables: snapshot.tables()?,
+        change_mark: None,
     })
 }
 

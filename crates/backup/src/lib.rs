@@ -17,7 +17,8 @@ mod store;
 
 pub use error::BackupError;
 pub use image::{
-    backup_database, backup_database_with, restore_database, ChunkEntry, DatabaseImage, Manifest,
+    backup_database, backup_database_with, restore_database, ChunkDone, ChunkEntry, DatabaseImage,
+    ImageChangeMark, ImageSource, Manifest,
 };
 pub use sets::{set_dir, SetInfo, SetListing};
 pub use store::{BackupStore, ChunkWrite, KnownChunks, StoredObject, CHUNK_ZSTD_LEVEL};

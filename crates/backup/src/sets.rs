@@ -84,6 +84,31 @@ impl BackupStore {
         }
     }
 
+    /// The newest complete set of a tenant numbered below `before`, the base of an incremental backup.
+    pub fn latest_manifest(
+        &self,
+        tenant_id: i64,
+        before: i64,
+    ) -> Result<Option<Manifest>, BackupError> {
+        let mut ids: Vec<i64> = self
+            .list_dirs(Some(&format!("tenant_{tenant_id}")))?
+            .iter()
+            .filter_map(|d| {
+                d.rsplit('/')
+                    .next()
+                    .and_then(|s| number_after(s, "backup_set_"))
+            })
+            .filter(|id| *id < before)
+            .collect();
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        for id in ids {
+            if let Some(m) = self.manifest(tenant_id, id)? {
+                return Ok(Some(m));
+            }
+        }
+        Ok(None)
+    }
+
     /// Records that a set has started.
     pub fn put_set_info(&self, info: &SetInfo) -> Result<(), BackupError> {
         self.put_object(

@@ -11,10 +11,11 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use tenantry_backup::{backup_database_with, BackupError, BackupStore, Manifest, SetInfo};
+use tenantry_backup::{
+    backup_database_with, BackupError, BackupStore, ChunkDone, ImageSource, Manifest, SetInfo,
+};
 use tenantry_catalog::Catalog;
 use tenantry_jobs::{JobContext, JobError, JobKind, JobRecord};
-use tenantry_storage::PageSnapshot;
 use tokio::runtime::Handle;
 
 use crate::cut::take_cut;
@@ -179,39 +180,55 @@ impl JobKind for Backup {
         let (cut, cut_time_us) = take_cut(&self.catalog, p.tenant_id, databases, &|| {
             ctx.is_interrupted()
         })?;
-        let snapshots: Vec<(String, PageSnapshot)> = cut
-            .into_iter()
-            .map(|d| (d.entry.name, d.snapshot))
-            .collect();
+        // An incremental backup reads only the pages changed since the newest complete set.
+        let base = if p.incremental {
+            store
+                .latest_manifest(p.tenant_id, p.set_id)
+                .map_err(from_backup)?
+        } else {
+            None
+        };
         let catalog = serde_json::to_value(
             self.catalog
                 .tenant_image(p.tenant_id)
                 .map_err(|e| JobError::Retryable(e.to_string()))?,
         )
         .map_err(|e| JobError::Retryable(e.to_string()))?;
-        let total: u64 = snapshots
+        let total: u64 = cut
             .iter()
-            .map(|(_, s)| u64::from(s.page_count()) * u64::from(s.page_size()))
+            .map(|d| u64::from(d.snapshot.page_count()) * u64::from(d.snapshot.page_size()))
             .sum();
         ctx.set_detail("bytes_total", total);
         let throttle = Throttle::new(self.catalog.bulk_io_max_rate().unwrap_or(0));
         let started = std::time::Instant::now();
-        let (mut input, mut output, mut files) = (0u64, 0u64, 0u64);
+        let (mut input, mut output, mut files, mut covered) = (0u64, 0u64, 0u64, 0u64);
         let mut images = Vec::new();
         // Listed once, under the gate (no sweep can remove what it lists until this backup ends).
         let known = store.known_chunks().map_err(from_backup)?;
-        for (name, snap) in &snapshots {
+        for d in &cut {
+            let source = ImageSource {
+                name: &d.entry.name,
+                snapshot: &d.snapshot,
+                changes: d.changes.as_ref(),
+                base: base
+                    .as_ref()
+                    .and_then(|m| m.databases.iter().find(|i| i.name == d.entry.name)),
+            };
             let image = backup_database_with(
-                name,
-                snap,
+                source,
                 &store,
                 PAGES_PER_CHUNK,
                 &known,
-                |read, stored| {
+                |ChunkDone {
+                     read,
+                     stored,
+                     reused,
+                 }| {
                     if ctx.is_interrupted() {
                         return Err(BackupError::Stopped);
                     }
                     input += read;
+                    covered += read + reused;
                     output += stored;
                     ctx.add_bytes_moved(read);
                     files += u64::from(stored > 0);
@@ -221,8 +238,8 @@ impl JobKind for Backup {
                     ctx.set_detail("file_count", files);
                     ctx.set_detail("output_rate_bytes", rate as u64);
                     ctx.set_progress(
-                        input as f64 / total.max(1) as f64 * 0.99,
-                        format!("{input} of {total} bytes read"),
+                        covered as f64 / total.max(1) as f64 * 0.99,
+                        format!("{covered} of {total} bytes done, {input} read"),
                     );
                     if throttle.pace(input, || ctx.is_interrupted()) {
                         Ok(())

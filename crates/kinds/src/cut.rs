@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 use tenantry_catalog::{Catalog, DatabaseEntry};
 use tenantry_jobs::JobError;
-use tenantry_storage::{open_database, PageSnapshot};
+use tenantry_storage::{mark_cut, open_database, PageChanges, PageSnapshot};
 
 /// One database of a cut.
 pub struct CutDatabase {
@@ -12,6 +12,8 @@ pub struct CutDatabase {
     pub entry: DatabaseEntry,
     /// Its pages as of the cut.
     pub snapshot: PageSnapshot,
+    /// Which pages changed since earlier cuts (`None` if the record could not be read: then nothing is known).
+    pub changes: Option<PageChanges>,
 }
 
 /// Takes a cut of `databases` of a tenant. Waits (stopping with [`JobError::Interrupted`] once `interrupted`
@@ -33,10 +35,19 @@ pub fn take_cut(
     let cut_time = tenantry_jobs::now_micros();
     let mut cut = Vec::new();
     for (entry, path, _) in &locks {
+        // Writers are held, so the record ends exactly where the snapshot begins.
+        let changes = match mark_cut(path) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!(db = %path.display(), error = %e, "page change record unavailable; an incremental backup will read every page");
+                None
+            }
+        };
         let snapshot = PageSnapshot::open(path).map_err(retry)?;
         cut.push(CutDatabase {
             entry: entry.clone(),
             snapshot,
+            changes,
         });
     }
     for (_, _, conn) in &locks {

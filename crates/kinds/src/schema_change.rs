@@ -124,7 +124,7 @@ pub(crate) fn connect_database(
         [path.to_string_lossy()],
     )
     .map_err(retryable)?;
-    tenantry_storage::configure_connection(&conn, database)
+    tenantry_storage::configure_tenant_connection(&conn, database)
         .map_err(|e| JobError::Retryable(e.to_string()))?;
     Ok(conn)
 }

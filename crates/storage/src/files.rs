@@ -90,7 +90,9 @@ impl Storage {
 
     /// Removes a tenant's whole directory; a missing directory is fine.
     pub fn drop_tenant(&self, tenant_id: i64) -> Result<(), StorageError> {
-        remove_dir(&self.tenant_dir(tenant_id))
+        let dir = self.tenant_dir(tenant_id);
+        crate::changes::forget_under(&dir);
+        remove_dir(&dir)
     }
 
     /// Tenant ids that have a directory on disk (used at start-up to remove what the catalog no longer knows).
@@ -152,7 +154,8 @@ fn numbered_dirs(dir: &Path) -> Result<Vec<i64>, StorageError> {
 }
 
 fn remove_database_files(path: &Path) -> Result<(), StorageError> {
-    for suffix in ["", "-wal", "-shm"] {
+    crate::changes::forget(path);
+    for suffix in ["", "-wal", "-shm", "-pages"] {
         let mut p = path.as_os_str().to_owned();
         p.push(suffix);
         let p = PathBuf::from(p);

@@ -4,14 +4,19 @@
 //! Files are named by the database's catalog id, not its name, so that a dropped and re-created
 //! database never aliases the old file in a session that still has it attached.
 
+mod changes;
+mod checkpoint;
 mod copy;
 mod error;
 mod files;
 mod open;
 mod snapshot;
+mod wal;
 
+pub use changes::{mark_cut, ChangeMark, PageChanges};
+pub use checkpoint::{checkpoint_database, hand_checkpoints_to_server, Checkpointer};
 pub use copy::copy_file;
 pub use error::StorageError;
 pub use files::{is_valid_name, Storage};
-pub use open::{configure_connection, open_database};
+pub use open::{configure_connection, configure_tenant_connection, open_database};
 pub use snapshot::{PageChunk, PageSnapshot, PageWriter};

@@ -8,11 +8,18 @@ use crate::error::StorageError;
 /// How long a writer waits for another writer's lock before reporting busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Opens (creating if needed) a SQLite database file in WAL mode with the server's settings.
+/// Opens (creating if needed) a tenant database file in WAL mode with the server's settings.
 pub fn open_database(path: &Path) -> Result<Connection, StorageError> {
     let conn = Connection::open(path)?;
-    configure_connection(&conn, "main")?;
+    configure_tenant_connection(&conn, "main")?;
     Ok(conn)
+}
+
+/// [`configure_connection`] for a tenant database: its checkpoints are left to the server's checkpointer, which
+/// records the pages they change (see [`crate::changes`]).
+pub fn configure_tenant_connection(conn: &Connection, schema: &str) -> Result<(), StorageError> {
+    configure_connection(conn, schema)?;
+    crate::checkpoint::hand_checkpoints_to_server(conn)
 }
 
 /// Applies the server's settings to schema `schema` of a connection (`main` or an attached name).

@@ -36,6 +36,7 @@ impl PageSnapshot {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        crate::checkpoint::hand_checkpoints_to_server(&conn)?;
         conn.execute_batch("BEGIN")?;
         // The first read pins the snapshot: page count and every page read later come from the same state.
         let page_count: u32 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;

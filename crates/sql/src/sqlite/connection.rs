@@ -71,7 +71,7 @@ impl TenantConnection {
             &format!("ATTACH DATABASE ?1 AS {}", crate::translate::quote(db)),
             [path.to_string_lossy()],
         )?;
-        tenantry_storage::configure_connection(&self.conn, db)?;
+        tenantry_storage::configure_tenant_connection(&self.conn, db)?;
         self.attached.insert(db.to_string(), entry.database_id);
         Ok(())
     }
