@@ -103,7 +103,15 @@ fn main() {
                 .unwrap();
             server.dir.path().join("tenants/1001").join(format!("db_{id}.sqlite"))
         };
-        let size = std::fs::metadata(&db_file).unwrap().len();
+        // The server's checkpointer copies the WAL into the file in the background; start once it has.
+        let size = loop {
+            let before = std::fs::metadata(&db_file).unwrap().len();
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let after = std::fs::metadata(&db_file).unwrap().len();
+            if after == before && after >= rows * 1000 {
+                break after;
+            }
+        };
 
         let (full, _) = backup(&mut c, false).await;
         let copy = dest.path().join("anchor.sqlite");

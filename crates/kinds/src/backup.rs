@@ -19,6 +19,7 @@ use tenantry_jobs::{JobContext, JobError, JobKind, JobRecord};
 use tokio::runtime::Handle;
 
 use crate::cut::take_cut;
+use crate::interruptible::run_interruptibly;
 use crate::Throttle;
 
 /// The job type name of backups.
@@ -181,9 +182,10 @@ impl JobKind for Backup {
             ctx.is_interrupted()
         })?;
         // An incremental backup reads only the pages changed since the newest complete set.
+        // Listings have no cancellation point of their own: a cancel must not wait for one.
         let base = if p.incremental {
-            store
-                .latest_manifest(p.tenant_id, p.set_id)
+            let (store, tenant, set) = (store.clone(), p.tenant_id, p.set_id);
+            run_interruptibly(ctx, move || store.latest_manifest(tenant, set))?
                 .map_err(from_backup)?
         } else {
             None
@@ -204,7 +206,10 @@ impl JobKind for Backup {
         let (mut input, mut output, mut files, mut covered) = (0u64, 0u64, 0u64, 0u64);
         let mut images = Vec::new();
         // Listed once, under the gate (no sweep can remove what it lists until this backup ends).
-        let known = store.known_chunks().map_err(from_backup)?;
+        let known = {
+            let store = store.clone();
+            run_interruptibly(ctx, move || store.known_chunks())?.map_err(from_backup)?
+        };
         for d in &cut {
             let source = ImageSource {
                 name: &d.entry.name,

@@ -7,6 +7,7 @@ pub mod clone;
 mod cut;
 pub mod gate;
 pub mod import;
+mod interruptible;
 pub mod restore;
 pub mod schema_change;
 pub mod tenant_snapshot;
