@@ -171,19 +171,29 @@ pub fn backup_database_with(
             let (work_rx, done_tx) = (work_rx.clone(), done_tx.clone());
             scope.spawn(move || {
                 yield_cores_to_queries();
+                let mut compressor = match BackupStore::chunk_compressor() {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let _ = done_tx.send(Err(e));
+                        return;
+                    }
+                };
                 loop {
                     let next = work_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
                     let Ok((index, first_page, data)) = next else {
                         return;
                     };
-                    let result = store.put_chunk_if_new(&data, known).map(|written| {
-                        let entry = ChunkEntry {
-                            hash: written.hash,
-                            first_page,
-                            pages: (data.len() / page_size) as u32,
-                        };
-                        (index, entry, data.len() as u64, written.stored_bytes)
-                    });
+                    let result =
+                        store
+                            .put_chunk_if_new(&data, known, &mut compressor)
+                            .map(|written| {
+                                let entry = ChunkEntry {
+                                    hash: written.hash,
+                                    first_page,
+                                    pages: (data.len() / page_size) as u32,
+                                };
+                                (index, entry, data.len() as u64, written.stored_bytes)
+                            });
                     if done_tx.send(result).is_err() {
                         return;
                     }

@@ -253,11 +253,18 @@ impl BackupStore {
         )))
     }
 
+    /// A zstd compressor for chunks; one per thread, reused for every chunk it compresses (a fresh context per
+    /// chunk costs as much as a good part of compressing it).
+    pub fn chunk_compressor() -> Result<zstd::bulk::Compressor<'static>, BackupError> {
+        zstd::bulk::Compressor::new(CHUNK_ZSTD_LEVEL).map_err(dest_err)
+    }
+
     /// Stores a chunk unless `known` says the destination holds it; returns what was written.
     pub fn put_chunk_if_new(
         &self,
         raw: &[u8],
         known: &KnownChunks,
+        compressor: &mut zstd::bulk::Compressor<'static>,
     ) -> Result<ChunkWrite, BackupError> {
         let hash = blake3::hash(raw).to_hex().to_string();
         if known.contains(&hash) {
@@ -266,7 +273,7 @@ impl BackupStore {
                 stored_bytes: 0,
             });
         }
-        let compressed = zstd::bulk::compress(raw, CHUNK_ZSTD_LEVEL).map_err(dest_err)?;
+        let compressed = compressor.compress(raw).map_err(dest_err)?;
         let stored_bytes = compressed.len() as u64;
         self.runtime
             .block_on(self.store.put(
