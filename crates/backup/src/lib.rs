@@ -12,12 +12,12 @@
 mod error;
 pub mod gc;
 mod image;
+mod restore;
 mod sets;
 mod store;
 
 pub use error::BackupError;
-pub use image::{
-    backup_database, backup_database_with, restore_database, ChunkEntry, DatabaseImage, Manifest,
-};
+pub use image::{backup_database, backup_database_with, ChunkEntry, DatabaseImage, Manifest};
+pub use restore::restore_database;
 pub use sets::{set_dir, SetInfo, SetListing};
 pub use store::{BackupStore, ChunkWrite, KnownChunks, StoredObject, CHUNK_ZSTD_LEVEL};
