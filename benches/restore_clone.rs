@@ -1,6 +1,11 @@
 //! Restore and clone figures beside their anchor, in one run, on one tenant of `--mb` megabytes (default 500):
 //! restore of a full set into a new tenant and a FORK clone, each vs `cp` of the tenant's database files;
-//! cancel latency mid-restore and mid-clone (the statement returns once the undo is done).
+//! cancel latency mid-restore and mid-clone (the statement returns once the undo is done). The anchor is the
+//! median of three `cp -r` runs; `cp -r` followed by `sync` of the copies is printed beside it for context
+//! (restore and clone fsync what they write, `cp` does not). The file system is flushed (untimed) before each
+//! figure, so that one figure's write-back does not land in the next.
+//!
+//! `TENANTRY_BENCH_LOG=/tmp/server.log RUST_LOG=info,tenantry_kinds=debug` keeps the server's log.
 //!
 //! `cargo bench --bench restore_clone` (`-- --mb 100` for a quicker run).
 
@@ -44,7 +49,8 @@ async fn restore_done(sys: &mut Conn, name: &str) -> String {
         if let Some(s) = s {
             return s;
         }
-        tokio::time::sleep(Duration::from_millis(2)).await;
+        // Each look is a query the 2-core server answers beside the restore: not too often.
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
@@ -161,20 +167,23 @@ fn main() {
         flush_file_system(server.dir.path());
 
         let mut restore_cancel = Vec::new();
-        for _ in 0..runs {
+        for run in 0..runs {
             sys.query_drop(format!("ALTER SYSTEM RESTORE r2 FROM 'file://{}' WITH 'pool_list=rp'", dest.path().display()))
                 .await
                 .unwrap();
+            // Mid-copy: the data phase has begun, and each run waits a little longer into it (the whole copy
+            // may take well under a second, less than the once-a-second FINISH_BYTES refresh).
             loop {
-                let done: Option<i64> = sys
-                    .query_first("SELECT FINISH_BYTES FROM oceanbase.DBA_OB_RESTORE_PROGRESS")
+                let s: Option<String> = sys
+                    .query_first("SELECT STATUS FROM oceanbase.DBA_OB_RESTORE_PROGRESS WHERE RESTORE_TENANT_NAME = 'r2'")
                     .await
                     .unwrap();
-                if done.unwrap_or(0) > 0 {
+                if s.as_deref() != Some("CREATE_TENANT") {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
+            tokio::time::sleep(Duration::from_millis(10 + 20 * (run % 10))).await;
             let t0 = Instant::now();
             match sys.query_drop("ALTER SYSTEM CANCEL RESTORE r2").await {
                 Ok(()) => restore_cancel.push(t0.elapsed().as_secs_f64() * 1000.0),
@@ -227,6 +236,7 @@ fn main() {
         println!("{:<46} {:>10} {:>9.0} ms   (cp -r then sync of the copies, {}; context only)", "  anchor: cp -r + sync", "", cp_sync, spread(&anchor.cp_sync));
         println!("{:<46} {:>7.1} ms   ({} runs; bar p99 ≤ 100 ms)", "cancel mid-restore → undone: p50", percentile(&restore_cancel, 0.5), restore_cancel.len());
         println!("{:<46} {:>7.1} ms", "cancel mid-restore → undone: p99", percentile(&restore_cancel, 0.99));
+        println!("{:<46} {:?}", "  each (ms, sorted)", restore_cancel.iter().map(|v| (v * 10.0).round() / 10.0).collect::<Vec<_>>());
         println!("{:<46} {:>7.1} ms   ({} runs)", "cancel mid-clone → undone: p50", percentile(&clone_cancel, 0.5), clone_cancel.len());
         println!("{:<46} {:>7.1} ms", "cancel mid-clone → undone: p99", percentile(&clone_cancel, 0.99));
     });

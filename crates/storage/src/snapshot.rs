@@ -188,9 +188,10 @@ impl PageWriter {
         Ok(self.path)
     }
 
-    /// Removes the unfinished file.
+    /// Removes the unfinished file: its name goes now, its space as soon as the kernel has released it.
     pub fn abandon(self) {
         let _ = std::fs::remove_file(&self.tmp);
+        crate::copy::close_in_background(self.file);
     }
 }
 
