@@ -117,7 +117,22 @@ fn write_chunks(
                     let result = match &mut decompressor {
                         Ok(d) => {
                             let buf = spare.lock().unwrap_or_else(|p| p.into_inner()).pop();
-                            read_chunk(store, &chunks[index], page_size, d, buf.unwrap_or_default())
+                            // A chunk that never came back would leave the writer waiting for it forever.
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                read_chunk(
+                                    store,
+                                    &chunks[index],
+                                    page_size,
+                                    d,
+                                    buf.unwrap_or_default(),
+                                )
+                            }))
+                            .unwrap_or_else(|_| {
+                                Err(BackupError::Destination(format!(
+                                    "reading chunk {} failed unexpectedly",
+                                    chunks[index].hash
+                                )))
+                            })
                         }
                         Err(e) => Err(BackupError::Destination(format!("zstd: {e}"))),
                     };
