@@ -38,7 +38,11 @@ pub fn start() -> Server {
         ])
         .arg(dir.path())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        // TENANTRY_BENCH_LOG=<file> keeps the server's log (RUST_LOG sets its level) to see where time goes.
+        .stderr(match std::env::var_os("TENANTRY_BENCH_LOG") {
+            Some(path) => Stdio::from(std::fs::File::create(path).expect("bench log")),
+            None => Stdio::null(),
+        })
         .spawn()
         .expect("start tenantry");
     let mut port = 0;

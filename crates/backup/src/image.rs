@@ -1,7 +1,7 @@
 //! Database images: a database's pages as a list of chunks, written from a snapshot and read back into a file.
 
 use serde::{Deserialize, Serialize};
-use tenantry_storage::{ChangeMark, PageChanges, PageChunk, PageSnapshot, PageWriter};
+use tenantry_storage::{ChangeMark, PageChanges, PageSnapshot};
 
 use crate::{BackupError, BackupStore, KnownChunks};
 
@@ -320,31 +320,4 @@ pub fn backup_database(
         tables: snapshot.tables()?,
         change_mark: None,
     })
-}
-
-/// Writes an image's pages into a new database file at `path`, verifying every chunk. `step` is called after
-/// each chunk with its size and may stop the work; a stopped or failed restore leaves no file behind.
-pub fn restore_database(
-    image: &DatabaseImage,
-    store: &BackupStore,
-    path: &std::path::Path,
-    mut step: impl FnMut(u64) -> Result<(), BackupError>,
-) -> Result<(), BackupError> {
-    let mut writer = PageWriter::create(path, image.page_size)?;
-    for entry in &image.chunks {
-        let result = store.get_chunk(&entry.hash).and_then(|data| {
-            let chunk = PageChunk {
-                first_page: entry.first_page,
-                data,
-            };
-            writer.write(&chunk)?;
-            step(chunk.data.len() as u64)
-        });
-        if let Err(e) = result {
-            writer.abandon();
-            return Err(e);
-        }
-    }
-    writer.finish()?;
-    Ok(())
 }

@@ -12,13 +12,15 @@
 mod error;
 pub mod gc;
 mod image;
+mod restore;
 mod sets;
 mod store;
 
 pub use error::BackupError;
 pub use image::{
-    backup_database, backup_database_with, restore_database, ChunkDone, ChunkEntry, DatabaseImage,
-    ImageChangeMark, ImageSource, Manifest,
+    backup_database, backup_database_with, ChunkDone, ChunkEntry, DatabaseImage, ImageChangeMark,
+    ImageSource, Manifest,
 };
+pub use restore::restore_database;
 pub use sets::{set_dir, SetInfo, SetListing};
 pub use store::{BackupStore, ChunkWrite, KnownChunks, StoredObject, CHUNK_ZSTD_LEVEL};

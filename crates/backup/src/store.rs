@@ -26,6 +26,8 @@ pub struct BackupStore {
     store: Arc<dyn ObjectStore>,
     runtime: Handle,
     uri: String,
+    /// Whether the destination is a local directory (`file://`).
+    local: bool,
 }
 
 fn dest_err(e: impl std::fmt::Display) -> BackupError {
@@ -55,6 +57,7 @@ impl BackupStore {
             store,
             runtime,
             uri: uri.to_string(),
+            local: url.scheme() == "file",
         })
     }
 
@@ -101,10 +104,10 @@ impl BackupStore {
         Ok(ChunkWrite { hash, stored_bytes })
     }
 
-    /// Reads a chunk and verifies it against its hash.
-    pub fn get_chunk(&self, hash: &str) -> Result<Vec<u8>, BackupError> {
+    /// Reads a chunk's stored (compressed, unverified) bytes.
+    pub(crate) fn get_stored_chunk(&self, hash: &str) -> Result<Bytes, BackupError> {
         let path = Self::chunk_path(hash);
-        let stored = self.runtime.block_on(async {
+        let fetch = async {
             match self.store.get(&path).await {
                 Ok(r) => r.bytes().await.map_err(dest_err),
                 Err(object_store::Error::NotFound { .. }) => {
@@ -112,7 +115,19 @@ impl BackupStore {
                 }
                 Err(e) => Err(dest_err(e)),
             }
-        })?;
+        };
+        if self.local && tokio::runtime::Handle::try_current().is_err() {
+            // The local store reads files inline when no runtime is current, and through two
+            // `spawn_blocking` hops when one is: a restore's worker threads take the short way.
+            futures::executor::block_on(fetch)
+        } else {
+            self.runtime.block_on(fetch)
+        }
+    }
+
+    /// Reads a chunk and verifies it against its hash.
+    pub fn get_chunk(&self, hash: &str) -> Result<Vec<u8>, BackupError> {
+        let stored = self.get_stored_chunk(hash)?;
         let raw = zstd::stream::decode_all(&stored[..])
             .map_err(|_| BackupError::CorruptChunk(hash.to_string()))?;
         if blake3::hash(&raw).to_hex().as_str() != hash {

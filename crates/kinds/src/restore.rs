@@ -111,8 +111,10 @@ impl Restore {
             progress.add(bytes, ctx);
             return Ok(());
         }
-        restore_database(image, store, path, |n| {
+        let mut stopped_at = None;
+        let result = restore_database(image, store, path, |n| {
             if ctx.is_interrupted() {
+                stopped_at = Some(std::time::Instant::now());
                 return Err(BackupError::Stopped);
             }
             progress.add(n, ctx);
@@ -122,10 +124,18 @@ impl Restore {
             {
                 Ok(())
             } else {
+                stopped_at = Some(std::time::Instant::now());
                 Err(BackupError::Stopped)
             }
-        })
-        .map_err(|e| from_backup(e, &progress.set_name))
+        });
+        if let Some(at) = stopped_at {
+            // A stop's cost (the chunks in flight, removing the partial file) is part of cancel latency.
+            tracing::debug!(
+                elapsed_ms = at.elapsed().as_secs_f64() * 1e3,
+                "restore stopped, partial file removed"
+            );
+        }
+        result.map_err(|e| from_backup(e, &progress.set_name))
     }
 
     fn run_tenant(
@@ -426,6 +436,8 @@ impl JobKind for Restore {
     /// Removes the tenant the job was building (entries, files, pool binding) or the staged file.
     fn undo(&self, job: &JobRecord, _ctx: &JobContext) -> Result<(), JobError> {
         let p = payload(job)?;
+        let started = std::time::Instant::now();
+        let _span = tracing::info_span!("restore_undo", job_id = job.job_id).entered();
         match &p.target {
             RestoreTarget::Tenant { name, .. } => {
                 self.catalog
@@ -443,6 +455,10 @@ impl JobKind for Restore {
                 }
             }
         }
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+            "restore undone"
+        );
         Ok(())
     }
 }

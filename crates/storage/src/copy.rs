@@ -48,7 +48,20 @@ pub fn copy_file(
         }
         other => {
             let _ = std::fs::remove_file(&tmp);
+            close_in_background(output);
             other
         }
     }
+}
+
+/// Closes a file whose name was already removed, on a thread of its own. The kernel frees an unlinked file's
+/// pages and blocks in its last close, which for a file of hundreds of megabytes takes 50–200 ms here; a
+/// canceled job waits for its work to stop, so that must not happen on the work's thread. Nothing can reach the
+/// file any more, and a crash before the close is cleaned up by the file system (an unlinked open file is an
+/// orphan it frees at mount).
+pub(crate) fn close_in_background(file: File) {
+    // Without a thread the closure, and with it the file, is dropped here: closed inline, as before.
+    let _ = std::thread::Builder::new()
+        .name("close-unlinked".into())
+        .spawn(move || drop(file));
 }

@@ -5,7 +5,7 @@
 //! between chunks. Backup, restore and clone are built on these two halves.
 
 use std::fs::File;
-use std::io::{Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
@@ -170,8 +170,8 @@ impl PageWriter {
             source,
         };
         let offset = u64::from(chunk.first_page.saturating_sub(1)) * u64::from(self.page_size);
-        self.file.seek(SeekFrom::Start(offset)).map_err(io)?;
-        self.file.write_all(&chunk.data).map_err(io)
+        // One positioned write per chunk (no seek first).
+        self.file.write_all_at(&chunk.data, offset).map_err(io)
     }
 
     /// Syncs the file and moves it to its final name.
@@ -189,9 +189,10 @@ impl PageWriter {
         Ok(self.path)
     }
 
-    /// Removes the unfinished file.
+    /// Removes the unfinished file: its name goes now, its space as soon as the kernel has released it.
     pub fn abandon(self) {
         let _ = std::fs::remove_file(&self.tmp);
+        crate::copy::close_in_background(self.file);
     }
 }
 
