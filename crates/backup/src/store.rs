@@ -107,7 +107,7 @@ impl BackupStore {
     /// Reads a chunk's stored (compressed, unverified) bytes.
     pub(crate) fn get_stored_chunk(&self, hash: &str) -> Result<Bytes, BackupError> {
         let path = Self::chunk_path(hash);
-        let fetch = async {
+        self.block_on_inline(async {
             match self.store.get(&path).await {
                 Ok(r) => r.bytes().await.map_err(dest_err),
                 Err(object_store::Error::NotFound { .. }) => {
@@ -115,13 +115,17 @@ impl BackupStore {
                 }
                 Err(e) => Err(dest_err(e)),
             }
-        };
+        })
+    }
+
+    /// Drives a future of the store on this thread. The local store does its file I/O inline when no runtime is
+    /// current, and through two `spawn_blocking` hops when one is: backup and restore worker threads take the
+    /// short way (which also keeps the I/O on the worker, at its priority).
+    fn block_on_inline<T>(&self, work: impl std::future::Future<Output = T>) -> T {
         if self.local && tokio::runtime::Handle::try_current().is_err() {
-            // The local store reads files inline when no runtime is current, and through two
-            // `spawn_blocking` hops when one is: a restore's worker threads take the short way.
-            futures::executor::block_on(fetch)
+            futures::executor::block_on(work)
         } else {
-            self.runtime.block_on(fetch)
+            self.runtime.block_on(work)
         }
     }
 
@@ -290,12 +294,11 @@ impl BackupStore {
         }
         let compressed = compressor.compress(raw).map_err(dest_err)?;
         let stored_bytes = compressed.len() as u64;
-        self.runtime
-            .block_on(self.store.put(
-                &Self::chunk_path(&hash),
-                PutPayload::from(Bytes::from(compressed)),
-            ))
-            .map_err(dest_err)?;
+        self.block_on_inline(self.store.put(
+            &Self::chunk_path(&hash),
+            PutPayload::from(Bytes::from(compressed)),
+        ))
+        .map_err(dest_err)?;
         known.insert(hash.clone());
         Ok(ChunkWrite { hash, stored_bytes })
     }
