@@ -94,7 +94,7 @@ fn write_chunks(
     let page_size = image.page_size;
     let ahead = workers * AHEAD_PER_WORKER;
     let stop = AtomicBool::new(false);
-    // Written chunks' buffers go back to the workers: fresh 256 KiB buffers cost page faults on every chunk.
+    // Written chunks' buffers go back to the workers, so a restore allocates a handful of buffers, not one per chunk.
     let spare: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
     let ended = || BackupError::Destination("chunk workers ended".into());
     std::thread::scope(|scope| {
