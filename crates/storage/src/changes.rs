@@ -148,12 +148,8 @@ pub(crate) fn note_checkpointed(db: &Path, generation: WalGeneration) -> Result<
     let rec = loaded(&mut guard, db)?;
     if let Some(seen) = rec.wal.as_mut().filter(|s| s.generation == generation) {
         seen.complete = true;
-        let mut payload = Vec::with_capacity(9);
-        payload.extend_from_slice(&generation.salt1.to_le_bytes());
-        payload.extend_from_slice(&generation.salt2.to_le_bytes());
-        payload.push(1);
         // Not synced: if it is lost, the next scan distrusts the restart and starts a new lineage, which is safe.
-        rec.append(KIND_WAL, &payload)?;
+        rec.append(KIND_WAL, &wal_payload(generation, true))?;
     }
     Ok(())
 }
@@ -246,26 +242,8 @@ impl Record {
             });
         }
         let lineage = RandomState::new().build_hasher().finish();
-        let mut header = Vec::with_capacity(20);
-        header.extend_from_slice(MAGIC);
-        header.extend_from_slice(&FORMAT.to_le_bytes());
-        header.extend_from_slice(&lineage.to_le_bytes());
-        let tmp = journal_path.with_extension("sqlite-pages.new");
-        let io = |op: &'static str, path: &Path| {
-            let path = path.to_path_buf();
-            move |source| StorageError::Io { op, path, source }
-        };
-        {
-            let mut f = File::create(&tmp).map_err(io("create change journal", &tmp))?;
-            f.write_all(&header)
-                .map_err(io("write change journal", &tmp))?;
-            f.sync_all().map_err(io("sync change journal", &tmp))?;
-        }
-        std::fs::rename(&tmp, &journal_path).map_err(io("rename change journal", &tmp))?;
-        let journal = OpenOptions::new()
-            .write(true)
-            .open(&journal_path)
-            .map_err(io("open change journal", &journal_path))?;
+        let header = journal_header(lineage);
+        let journal = replace_journal(&journal_path, &header)?;
         let mut rec = Self {
             journal_path,
             journal,
@@ -334,11 +312,7 @@ impl Record {
                 .wal
                 .is_some_and(|s| s.complete && s.committed_frames == scan.committed_frames);
         if !same {
-            let mut payload = Vec::with_capacity(9);
-            payload.extend_from_slice(&scan.generation.salt1.to_le_bytes());
-            payload.extend_from_slice(&scan.generation.salt2.to_le_bytes());
-            payload.push(0);
-            self.append(KIND_WAL, &payload)?;
+            self.append(KIND_WAL, &wal_payload(scan.generation, false))?;
         }
         self.wal = Some(WalSeen {
             generation: scan.generation,
@@ -360,10 +334,7 @@ impl Record {
     /// Appends one record: length, kind, payload, and 8 bytes of BLAKE3 over kind and payload.
     fn append(&mut self, kind: u8, payload: &[u8]) -> Result<(), StorageError> {
         let mut bytes = Vec::with_capacity(payload.len() + 13);
-        bytes.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        bytes.push(kind);
-        bytes.extend_from_slice(payload);
-        bytes.extend_from_slice(&checksum(kind, payload));
+        push_record(&mut bytes, kind, payload);
         self.journal
             .write_all(&bytes)
             .map_err(|source| StorageError::Io {
@@ -389,10 +360,7 @@ impl Record {
         if self.journal_len <= whole {
             return Ok(());
         }
-        let mut bytes = Vec::with_capacity(20 + 4 * self.epochs.len() + 64);
-        bytes.extend_from_slice(MAGIC);
-        bytes.extend_from_slice(&FORMAT.to_le_bytes());
-        bytes.extend_from_slice(&self.lineage.to_le_bytes());
+        let mut bytes = journal_header(self.lineage);
         let mut all = Vec::with_capacity(4 + 4 * self.epochs.len());
         all.extend_from_slice(&self.epoch.to_le_bytes());
         for e in &self.epochs {
@@ -400,32 +368,57 @@ impl Record {
         }
         push_record(&mut bytes, KIND_ALL, &all);
         if let Some(seen) = self.wal {
-            let mut w = Vec::with_capacity(9);
-            w.extend_from_slice(&seen.generation.salt1.to_le_bytes());
-            w.extend_from_slice(&seen.generation.salt2.to_le_bytes());
-            w.push(u8::from(seen.complete));
-            push_record(&mut bytes, KIND_WAL, &w);
+            push_record(
+                &mut bytes,
+                KIND_WAL,
+                &wal_payload(seen.generation, seen.complete),
+            );
         }
-        let tmp = self.journal_path.with_extension("sqlite-pages.new");
-        let io = |op: &'static str| {
-            let path = tmp.clone();
-            move |source| StorageError::Io { op, path, source }
-        };
-        {
-            let mut f = File::create(&tmp).map_err(io("create change journal"))?;
-            f.write_all(&bytes).map_err(io("write change journal"))?;
-            f.sync_all().map_err(io("sync change journal"))?;
-        }
-        std::fs::rename(&tmp, &self.journal_path).map_err(io("rename change journal"))?;
-        self.journal = OpenOptions::new()
-            .write(true)
-            .open(&self.journal_path)
-            .map_err(io("open change journal"))?;
+        self.journal = replace_journal(&self.journal_path, &bytes)?;
         self.journal_len = bytes.len() as u64;
         self.seek_end()
     }
 }
 
+/// A journal's first bytes: magic, format and lineage.
+fn journal_header(lineage: u64) -> Vec<u8> {
+    let mut header = Vec::with_capacity(20);
+    header.extend_from_slice(MAGIC);
+    header.extend_from_slice(&FORMAT.to_le_bytes());
+    header.extend_from_slice(&lineage.to_le_bytes());
+    header
+}
+
+/// A WAL-generation record's payload.
+fn wal_payload(generation: WalGeneration, complete: bool) -> Vec<u8> {
+    let mut payload = Vec::with_capacity(9);
+    payload.extend_from_slice(&generation.salt1.to_le_bytes());
+    payload.extend_from_slice(&generation.salt2.to_le_bytes());
+    payload.push(u8::from(complete));
+    payload
+}
+
+/// Replaces a journal with `bytes` (written and synced beside it, then renamed over it) and opens it for appends.
+fn replace_journal(journal_path: &Path, bytes: &[u8]) -> Result<File, StorageError> {
+    let tmp = journal_path.with_extension("sqlite-pages.new");
+    let io = |op: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| StorageError::Io { op, path, source }
+    };
+    {
+        let mut f = File::create(&tmp).map_err(io("create change journal", &tmp))?;
+        f.write_all(bytes)
+            .map_err(io("write change journal", &tmp))?;
+        f.sync_all().map_err(io("sync change journal", &tmp))?;
+    }
+    std::fs::rename(&tmp, journal_path).map_err(io("rename change journal", &tmp))?;
+    OpenOptions::new()
+        .write(true)
+        .open(journal_path)
+        .map_err(io("open change journal", journal_path))
+}
+
+/// Appends one record: length, kind, payload, and 8 bytes of BLAKE3 over kind and payload.
 fn push_record(out: &mut Vec<u8>, kind: u8, payload: &[u8]) {
     out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     out.push(kind);
@@ -623,6 +616,47 @@ mod tests {
         let second = mark_cut(&db).unwrap();
         assert_ne!(second.mark().lineage, first.mark().lineage);
         assert_eq!(second.changed_since(first.mark(), 1, 1), None);
+    }
+
+    #[test]
+    fn a_compacted_journal_keeps_the_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("db_4.sqlite");
+        let conn = open_database(&db).unwrap();
+        conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+            .unwrap();
+        write(&conn, 0, 3000);
+        let first = mark_cut(&db).unwrap();
+        // Rewriting every row many times appends far more page records than the compacted form holds.
+        for _ in 0..80 {
+            conn.execute("UPDATE t SET v = v || 'x'", []).unwrap();
+            checkpoint_database(&db).unwrap();
+        }
+        let second = mark_cut(&db).unwrap();
+        write(&conn, 10, 20);
+        let third = mark_cut(&db).unwrap();
+        let len = std::fs::metadata(journal_path(&db)).unwrap().len();
+        // Over 200 KB of page records were appended; compaction keeps the file near 64 KB plus 4 bytes a page.
+        assert!(len < 100 * 1024, "journal of {len} bytes");
+        forget(&db);
+        let reloaded = mark_cut(&db).unwrap();
+        assert_eq!(reloaded.mark().lineage, first.mark().lineage);
+        let pages: u32 = conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap();
+        for p in 1..=pages {
+            assert_eq!(
+                reloaded.changed_since(second.mark(), p, 1),
+                third
+                    .changed_since(second.mark(), p, 1)
+                    .map(|c| c || reloaded.changed_since(third.mark(), p, 1) == Some(true)),
+                "page {p}"
+            );
+        }
+        assert_eq!(
+            reloaded.changed_since(first.mark(), 2, pages - 1),
+            Some(true)
+        );
     }
 
     #[test]
