@@ -158,7 +158,7 @@ pub fn backup_database_with(
     let pages_per_chunk = pages_per_chunk.max(1);
     let snapshot = source.snapshot;
     let reusable = reusable_chunks(&source, known);
-    let _reader_priority = NiceGuard::lower();
+    let _reader_priority = crate::priority::BackgroundGuard::lower_if_reversible();
     // One worker per core, each at a lower CPU priority: idle cores go to the backup, busy ones to queries.
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 8));
     let page_size = snapshot.page_size() as usize;
@@ -171,7 +171,7 @@ pub fn backup_database_with(
         for _ in 0..workers {
             let (work_rx, done_tx) = (work_rx.clone(), done_tx.clone());
             scope.spawn(move || {
-                yield_cores_to_queries();
+                crate::priority::run_in_background();
                 let mut compressor = match BackupStore::chunk_compressor() {
                     Ok(c) => c,
                     Err(e) => {
@@ -262,80 +262,6 @@ pub fn backup_database_with(
         tables: snapshot.tables()?,
         change_mark: source.changes.map(|c| c.mark().into()),
     })
-}
-
-/// Lowers the calling thread's CPU priority (nice 10), so that queries running beside a backup win the cores its
-/// threads would take, while idle cores still go to the backup. Returns the priority it had.
-fn yield_cores_to_queries() -> i32 {
-    set_thread_nice(10)
-}
-
-/// Sets the calling thread's nice value; returns the previous one.
-fn set_thread_nice(nice: i32) -> i32 {
-    #[cfg(target_os = "linux")]
-    // SAFETY: getpriority/setpriority on the calling thread's own id only read and change its scheduling weight.
-    unsafe {
-        let tid = libc::gettid() as libc::id_t;
-        let before = libc::getpriority(libc::PRIO_PROCESS, tid);
-        libc::setpriority(libc::PRIO_PROCESS, tid, nice);
-        before
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = nice;
-        0
-    }
-}
-
-/// Whether this process may raise a thread's priority back to `nice` after lowering it (root, or RLIMIT_NICE).
-fn may_restore_nice(nice: i32) -> bool {
-    #[cfg(target_os = "linux")]
-    // SAFETY: geteuid and getrlimit only read process attributes into a local.
-    unsafe {
-        let mut limit: libc::rlimit = std::mem::zeroed();
-        libc::geteuid() == 0
-            || (libc::getrlimit(libc::RLIMIT_NICE, &mut limit) == 0
-                && 20 - (limit.rlim_cur.min(40) as i32) <= nice)
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = nice;
-        false
-    }
-}
-
-/// Lowers the calling thread's priority for as long as it lives, if it can be given back afterwards (the reading
-/// thread belongs to the job system's pool and runs other jobs later).
-struct NiceGuard(Option<i32>);
-
-impl NiceGuard {
-    fn lower() -> Self {
-        let current = thread_nice();
-        if may_restore_nice(current) {
-            Self(Some(yield_cores_to_queries()))
-        } else {
-            Self(None)
-        }
-    }
-}
-
-/// The calling thread's nice value.
-fn thread_nice() -> i32 {
-    #[cfg(target_os = "linux")]
-    // SAFETY: getpriority on the calling thread's own id only reads it.
-    unsafe {
-        libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t)
-    }
-    #[cfg(not(target_os = "linux"))]
-    0
-}
-
-impl Drop for NiceGuard {
-    fn drop(&mut self) {
-        if let Some(before) = self.0 {
-            set_thread_nice(before);
-        }
-    }
 }
 
 /// Records a worker's finished chunk in its place and reports it.

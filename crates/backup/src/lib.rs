@@ -12,6 +12,7 @@
 mod error;
 pub mod gc;
 mod image;
+mod priority;
 mod restore;
 mod sets;
 mod store;

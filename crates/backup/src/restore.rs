@@ -243,9 +243,7 @@ mod tests {
 
     fn leaves_nothing(path: &Path) {
         assert!(!path.exists());
-        let mut partial = path.as_os_str().to_owned();
-        partial.push(".partial");
-        assert!(!Path::new(&partial).exists());
+        assert!(!tenantry_storage::with_suffix(path, ".partial").exists());
     }
 
     #[test]

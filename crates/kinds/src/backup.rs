@@ -178,7 +178,7 @@ impl JobKind for Backup {
                 start_time_us: job.started.unwrap_or(job.created),
             })
             .map_err(from_backup)?;
-        let (cut, cut_time_us) = take_cut(&self.catalog, p.tenant_id, databases, &|| {
+        let (cut, cut_time_us) = take_cut(&self.catalog, p.tenant_id, databases, true, &|| {
             ctx.is_interrupted()
         })?;
         // An incremental backup reads only the pages changed since the newest complete set.

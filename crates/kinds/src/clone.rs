@@ -124,9 +124,10 @@ impl Clone {
             .databases(p.source_tenant_id)
             .map_err(catalog_err(step))?;
         let names = databases.iter().map(|d| d.name.clone()).collect();
-        let (cut, cut_time) = take_cut(&self.catalog, p.source_tenant_id, databases, &|| {
-            ctx.is_interrupted()
-        })?;
+        let (cut, cut_time) =
+            take_cut(&self.catalog, p.source_tenant_id, databases, false, &|| {
+                ctx.is_interrupted()
+            })?;
         let image = self
             .catalog
             .tenant_image(p.source_tenant_id)

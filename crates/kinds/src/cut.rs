@@ -12,16 +12,19 @@ pub struct CutDatabase {
     pub entry: DatabaseEntry,
     /// Its pages as of the cut.
     pub snapshot: PageSnapshot,
-    /// Which pages changed since earlier cuts (`None` if the record could not be read: then nothing is known).
+    /// Which pages changed since earlier cuts (`None` if not asked for, or if the record could not be read: then
+    /// nothing is known).
     pub changes: Option<PageChanges>,
 }
 
 /// Takes a cut of `databases` of a tenant. Waits (stopping with [`JobError::Interrupted`] once `interrupted`
-/// says so) while another writer holds a lock. Returns the cut and its time (microseconds since the epoch).
+/// says so) while another writer holds a lock. With `mark_changes` (backups) each database's page change record
+/// starts a new epoch at the cut. Returns the cut and its time (microseconds since the epoch).
 pub fn take_cut(
     catalog: &Catalog,
     tenant_id: i64,
     databases: Vec<DatabaseEntry>,
+    mark_changes: bool,
     interrupted: &dyn Fn() -> bool,
 ) -> Result<(Vec<CutDatabase>, i64), JobError> {
     let retry = |e: tenantry_storage::StorageError| JobError::Retryable(e.to_string());
@@ -36,8 +39,8 @@ pub fn take_cut(
     let mut cut = Vec::new();
     for (entry, path, _) in &locks {
         // Writers are held, so the record ends exactly where the snapshot begins.
-        let changes = match mark_cut(path) {
-            Ok(c) => Some(c),
+        let changes = match mark_changes.then(|| mark_cut(path)).transpose() {
+            Ok(c) => c,
             Err(e) => {
                 tracing::warn!(db = %path.display(), error = %e, "page change record unavailable; an incremental backup will read every page");
                 None

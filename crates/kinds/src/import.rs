@@ -77,9 +77,7 @@ pub fn staging_path(catalog: &Catalog, tenant_id: i64, job_id: i64) -> PathBuf {
 
 fn remove_staging(path: &Path) -> std::io::Result<()> {
     for suffix in ["", "-journal"] {
-        let mut p = path.as_os_str().to_owned();
-        p.push(suffix);
-        match std::fs::remove_file(PathBuf::from(p)) {
+        match std::fs::remove_file(tenantry_storage::with_suffix(path, suffix)) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),

@@ -67,7 +67,7 @@ fn fill_snapshot(
 ) -> Result<i64, SnapshotError> {
     let databases = catalog.databases(tenant_id)?;
     let (cut, cut_time) =
-        take_cut(catalog, tenant_id, databases, interrupted).map_err(SnapshotError::Job)?;
+        take_cut(catalog, tenant_id, databases, false, interrupted).map_err(SnapshotError::Job)?;
     let image = catalog.tenant_image(tenant_id)?;
     for db in &cut {
         let path = snapshot_database_path(catalog, snapshot_id, &db.entry.name);

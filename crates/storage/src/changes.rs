@@ -41,7 +41,6 @@ pub struct ChangeMark {
 /// A copy of a database's change record, taken at a cut.
 #[derive(Debug, Clone)]
 pub struct PageChanges {
-    lineage: u64,
     epochs: Vec<u32>,
     /// Where this cut's record ends: the mark a later cut compares against.
     mark: ChangeMark,
@@ -56,7 +55,7 @@ impl PageChanges {
     /// Whether any of pages `first ..= first + count - 1` changed after `since`; `None` if the record cannot
     /// tell (another lineage: the record was restarted since).
     pub fn changed_since(&self, since: ChangeMark, first: u32, count: u32) -> Option<bool> {
-        if since.lineage != self.lineage {
+        if since.lineage != self.mark.lineage {
             return None;
         }
         let start = first as usize;
@@ -124,9 +123,7 @@ pub(crate) fn forget_under(dir: &Path) {
 
 /// The journal beside a database file.
 pub(crate) fn journal_path(db: &Path) -> PathBuf {
-    let mut p = db.as_os_str().to_owned();
-    p.push("-pages");
-    PathBuf::from(p)
+    crate::files::with_suffix(db, "-pages")
 }
 
 /// Records the pages of `db`'s WAL. The caller must hold something that keeps SQLite from restarting the
@@ -165,7 +162,6 @@ pub fn mark_cut(db: &Path) -> Result<PageChanges, StorageError> {
     rec.append(KIND_EPOCH, &rec.epoch.to_le_bytes())?;
     rec.sync()?;
     Ok(PageChanges {
-        lineage: rec.lineage,
         epochs: rec.epochs.clone(),
         mark: ChangeMark {
             lineage: rec.lineage,
@@ -300,7 +296,7 @@ impl Record {
             payload.extend_from_slice(&self.epoch.to_le_bytes());
             for page in &scan.pages {
                 payload.extend_from_slice(&page.to_le_bytes());
-                self.set_epoch(*page, self.epoch);
+                set_epoch(&mut self.epochs, *page, self.epoch);
             }
             self.append(KIND_PAGES, &payload)?;
         }
@@ -321,14 +317,6 @@ impl Record {
         });
         self.compact_if_large()?;
         Ok(Some(scan.generation))
-    }
-
-    fn set_epoch(&mut self, page: u32, epoch: u32) {
-        let i = page as usize;
-        if self.epochs.len() <= i {
-            self.epochs.resize(i + 1, 0);
-        }
-        self.epochs[i] = epoch;
     }
 
     /// Appends one record: length, kind, payload, and 8 bytes of BLAKE3 over kind and payload.
@@ -378,6 +366,15 @@ impl Record {
         self.journal_len = bytes.len() as u64;
         self.seek_end()
     }
+}
+
+/// Notes that `page` changed in `epoch`.
+fn set_epoch(epochs: &mut Vec<u32>, page: u32, epoch: u32) {
+    let i = page as usize;
+    if epochs.len() <= i {
+        epochs.resize(i + 1, 0);
+    }
+    epochs[i] = epoch;
 }
 
 /// A journal's first bytes: magic, format and lineage.
@@ -479,11 +476,7 @@ fn replay(bytes: &[u8]) -> Option<Replayed> {
             KIND_PAGES => {
                 let epoch = u32_at(payload, 0)?;
                 for i in (4..payload.len()).step_by(4) {
-                    let page = u32_at(payload, i)? as usize;
-                    if state.epochs.len() <= page {
-                        state.epochs.resize(page + 1, 0);
-                    }
-                    state.epochs[page] = epoch;
+                    set_epoch(&mut state.epochs, u32_at(payload, i)?, epoch);
                 }
             }
             KIND_EPOCH => state.epoch = u32_at(payload, 0)?,
@@ -657,6 +650,24 @@ mod tests {
             reloaded.changed_since(first.mark(), 2, pages - 1),
             Some(true)
         );
+    }
+
+    #[test]
+    fn a_wal_removed_behind_our_back_makes_marks_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("db_5.sqlite");
+        let conn = open_database(&db).unwrap();
+        conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+            .unwrap();
+        write(&conn, 0, 50);
+        let first = mark_cut(&db).unwrap();
+        drop(conn);
+        for suffix in ["-wal", "-shm"] {
+            std::fs::remove_file(crate::with_suffix(&db, suffix)).unwrap();
+        }
+        let second = mark_cut(&db).unwrap();
+        assert_ne!(second.mark().lineage, first.mark().lineage);
+        assert_eq!(second.changed_since(first.mark(), 1, 1), None);
     }
 
     #[test]

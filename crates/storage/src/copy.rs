@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::StorageError;
 
@@ -21,9 +21,7 @@ pub fn copy_file(
     if let Some(dir) = dest.parent() {
         std::fs::create_dir_all(dir).map_err(io("create directory", dir))?;
     }
-    let mut tmp = dest.as_os_str().to_owned();
-    tmp.push(".partial");
-    let tmp = PathBuf::from(tmp);
+    let tmp = crate::files::with_suffix(dest, ".partial");
     let mut input = File::open(src).map_err(io("open", src))?;
     let mut output = File::create(&tmp).map_err(io("create file", &tmp))?;
     let mut buf = vec![0u8; chunk_bytes.max(4096)];

@@ -153,12 +153,17 @@ fn numbered_dirs(dir: &Path) -> Result<Vec<i64>, StorageError> {
         .collect())
 }
 
+/// `path` with `suffix` appended to its file name (`db.sqlite` → `db.sqlite-wal`), as SQLite names companions.
+pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(suffix);
+    PathBuf::from(p)
+}
+
 fn remove_database_files(path: &Path) -> Result<(), StorageError> {
     crate::changes::forget(path);
     for suffix in ["", "-wal", "-shm", "-pages"] {
-        let mut p = path.as_os_str().to_owned();
-        p.push(suffix);
-        let p = PathBuf::from(p);
+        let p = with_suffix(path, suffix);
         match fs::remove_file(&p) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

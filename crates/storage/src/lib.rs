@@ -17,6 +17,6 @@ pub use changes::{mark_cut, ChangeMark, PageChanges};
 pub use checkpoint::{checkpoint_database, hand_checkpoints_to_server, Checkpointer};
 pub use copy::copy_file;
 pub use error::StorageError;
-pub use files::{is_valid_name, Storage};
+pub use files::{is_valid_name, with_suffix, Storage};
 pub use open::{configure_connection, configure_tenant_connection, open_database};
 pub use snapshot::{PageChunk, PageSnapshot, PageWriter};

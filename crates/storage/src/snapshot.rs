@@ -146,9 +146,7 @@ impl PageWriter {
                 source,
             })?;
         }
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".partial");
-        let tmp = PathBuf::from(tmp);
+        let tmp = crate::files::with_suffix(path, ".partial");
         let file = File::create(&tmp).map_err(|source| StorageError::Io {
             op: "create file",
             path: tmp.clone(),

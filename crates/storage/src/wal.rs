@@ -37,9 +37,7 @@ pub(crate) struct WalScan {
 
 /// The WAL file beside a database file.
 pub(crate) fn wal_path(db: &Path) -> PathBuf {
-    let mut p = db.as_os_str().to_owned();
-    p.push("-wal");
-    PathBuf::from(p)
+    crate::files::with_suffix(db, "-wal")
 }
 
 /// Scans the frames of `db`'s WAL from frame `from + 1` on. `None` if there is no WAL (or only an empty or
