@@ -4,6 +4,7 @@
 
 mod auth;
 mod conn;
+mod pg_dialect;
 mod query;
 mod results;
 mod server;

@@ -3,6 +3,7 @@
 use std::fmt::Debug;
 use std::sync::Arc;
 
+use crate::pg_dialect::{normalize, split_statements, Normalized};
 use async_trait::async_trait;
 use futures::Sink;
 use pgwire::api::portal::{Format, Portal};
@@ -15,7 +16,6 @@ use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, Type};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
-use tenantry_sql::pg_dialect::{normalize, split_statements, Normalized};
 use tenantry_sql::{Output, SqlError, Value};
 
 use crate::conn::ConnState;

@@ -391,6 +391,21 @@ impl From<tenantry_jobs::RegistryError> for SqlError {
     }
 }
 
+impl From<tenantry_parser::ParseError> for SqlError {
+    fn from(e: tenantry_parser::ParseError) -> Self {
+        use tenantry_parser::ParseError as P;
+        match e {
+            P::Syntax { near, line } => Self::Syntax { near, line },
+            P::EmptyQuery => Self::EmptyQuery,
+            P::Unsupported(what) => Self::Unsupported(what),
+            P::InvalidArgument(msg) => Self::Catalog(CatalogError::InvalidArgument(msg)),
+            P::OceanBase { code, message } => Self::OceanBase { code, message },
+            P::UnknownVariable(name) => Self::UnknownVariable(name),
+            P::UnknownThread(id) => Self::UnknownThread(id),
+        }
+    }
+}
+
 impl From<rusqlite::Error> for SqlError {
     fn from(e: rusqlite::Error) -> Self {
         crate::sqlite::errors::map_sqlite_error(e)

@@ -9,14 +9,15 @@ mod error;
 mod exec;
 mod job_api;
 mod login;
-pub mod parser;
-pub mod pg_dialect;
 mod processlist;
 mod session;
 mod sqlite;
 mod translate;
 mod value;
 mod views;
+
+/// The administrative grammar and tenant SQL parsing (the `tenantry-parser` crate).
+pub use tenantry_parser as parser;
 
 pub use engine::{Engine, SERVER_VERSION};
 pub use error::{HttpError, Result, SqlError, WireError};

@@ -5,7 +5,7 @@ use sqlparser::tokenizer::Token;
 
 use super::cursor::Cursor;
 use super::Command;
-use crate::error::{Result, SqlError};
+use crate::error::{ParseError, Result};
 
 /// UNTIL of `ALTER SYSTEM RESTORE`.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,9 +92,7 @@ fn restore_tenant(c: &mut Cursor) -> Result<Command> {
         }
     }
     let options = options.ok_or_else(|| {
-        SqlError::Catalog(tenantry_catalog::CatalogError::InvalidArgument(
-            "ALTER SYSTEM RESTORE needs WITH 'pool_list=<pool>'".into(),
-        ))
+        ParseError::InvalidArgument("ALTER SYSTEM RESTORE needs WITH 'pool_list=<pool>'".into())
     })?;
     let pool = options
         .split('&')
@@ -107,12 +105,12 @@ fn restore_tenant(c: &mut Cursor) -> Result<Command> {
         })
         .filter(|v| !v.is_empty())
         .ok_or_else(|| {
-            SqlError::Catalog(tenantry_catalog::CatalogError::InvalidArgument(format!(
+            ParseError::InvalidArgument(format!(
                 "restore option '{options}' names no pool (use WITH 'pool_list=<pool>')"
-            )))
+            ))
         })?;
     if pool.contains(',') {
-        return Err(SqlError::Unsupported(
+        return Err(ParseError::Unsupported(
             "restoring into more than one resource pool".into(),
         ));
     }
@@ -157,7 +155,7 @@ fn restore_into(c: &mut Cursor) -> Result<Command> {
                 c.eat_eq();
                 new_db_name = Some(c.literal_text()?.to_ascii_lowercase());
             } else {
-                return Err(SqlError::Unsupported(format!(
+                return Err(ParseError::Unsupported(format!(
                     "RESTORE option {}",
                     c.rest().chars().take(30).collect::<String>()
                 )));

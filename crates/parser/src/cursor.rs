@@ -3,7 +3,7 @@
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::tokenizer::{Location, Token, Tokenizer};
 
-use crate::error::{Result, SqlError};
+use crate::error::{ParseError, Result};
 
 /// Tokens of one statement without whitespace and comments, each with its byte offset in the text.
 pub struct Cursor<'a> {
@@ -211,10 +211,10 @@ impl<'a> Cursor<'a> {
     }
 
     /// A syntax error at the next token, worded as MySQL words it.
-    pub fn error(&self) -> SqlError {
+    pub fn error(&self) -> ParseError {
         match self.tokens.get(self.pos) {
             Some((_, off)) => syntax_error_at_offset(self.sql, *off),
-            None => SqlError::Syntax {
+            None => ParseError::Syntax {
                 near: String::new(),
                 line: self.sql.lines().count().max(1),
             },
@@ -239,17 +239,17 @@ fn offset_of(sql: &str, line_starts: &[usize], loc: Location) -> usize {
 }
 
 /// A MySQL-worded syntax error pointing at a line and column of `sql`.
-pub fn syntax_error_at(sql: &str, loc: Location) -> SqlError {
+pub fn syntax_error_at(sql: &str, loc: Location) -> ParseError {
     let starts = line_starts(sql);
     syntax_error_at_offset(sql, offset_of(sql, &starts, loc))
 }
 
 /// A MySQL-worded syntax error pointing at a byte offset of `sql`.
-pub fn syntax_error_at_offset(sql: &str, offset: usize) -> SqlError {
+pub fn syntax_error_at_offset(sql: &str, offset: usize) -> ParseError {
     let offset = offset.min(sql.len());
     let line = sql[..offset].matches('\n').count() + 1;
     let near: String = sql[offset..].chars().take(80).collect();
-    SqlError::Syntax { near, line }
+    ParseError::Syntax { near, line }
 }
 
 impl Cursor<'_> {
@@ -301,7 +301,7 @@ mod tests {
     fn syntax_errors_point_at_the_token() {
         let c = Cursor::new("SELECT 1").unwrap();
         match c.error() {
-            SqlError::Syntax { near, line } => {
+            ParseError::Syntax { near, line } => {
                 assert_eq!(near, "SELECT 1");
                 assert_eq!(line, 1);
             }
@@ -309,7 +309,7 @@ mod tests {
         }
         assert!(matches!(
             Cursor::new("SELECT 'abc"),
-            Err(SqlError::Syntax { .. })
+            Err(ParseError::Syntax { .. })
         ));
     }
 }

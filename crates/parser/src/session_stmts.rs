@@ -4,7 +4,7 @@ use sqlparser::tokenizer::Token;
 
 use super::cursor::Cursor;
 use super::{if_exists, if_not_exists, show_filter, Command, SetTarget, ShowFilter, TableRef};
-use crate::error::{Result, SqlError};
+use crate::error::{ParseError, Result};
 
 pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
     let cmd = if c.eat_words(&["CREATE", "DATABASE"]) || c.eat_words(&["CREATE", "SCHEMA"]) {
@@ -65,7 +65,7 @@ pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
         let id = text
             .trim()
             .parse::<u64>()
-            .map_err(|_| SqlError::UnknownThread(0))?;
+            .map_err(|_| ParseError::UnknownThread(0))?;
         Command::Kill { query_only, id }
     } else if c.eat_word("KILL") {
         let query_only = c.eat_word("QUERY");
@@ -94,7 +94,7 @@ pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
     } else if c.eat_word("ROLLBACK") {
         c.eat_word("WORK");
         if c.is_word("TO") {
-            return Err(SqlError::Unsupported("ROLLBACK TO SAVEPOINT".into()));
+            return Err(ParseError::Unsupported("ROLLBACK TO SAVEPOINT".into()));
         }
         Command::Rollback
     } else {
@@ -183,7 +183,7 @@ fn show(c: &mut Cursor) -> Result<Command> {
     } else if c.eat_word("ENGINES") {
         Command::ShowStatic("engines")
     } else {
-        return Err(SqlError::Unsupported(format!(
+        return Err(ParseError::Unsupported(format!(
             "SHOW {}",
             c.rest().chars().take(60).collect::<String>()
         )));

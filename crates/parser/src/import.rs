@@ -8,7 +8,7 @@ use tenantry_kinds::import::CsvFormat;
 
 use super::cursor::Cursor;
 use super::{Command, TableRef};
-use crate::error::{Result, SqlError};
+use crate::error::{ParseError, Result};
 
 /// The dialect an import was written in: it decides the defaults and what the statement returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,8 +65,8 @@ pub fn parse(c: &mut Cursor) -> Result<Option<Command>> {
     Ok(None)
 }
 
-fn unsupported(what: impl Into<String>) -> SqlError {
-    SqlError::Unsupported(what.into())
+fn unsupported(what: impl Into<String>) -> ParseError {
+    ParseError::Unsupported(what.into())
 }
 
 fn table_ref(c: &mut Cursor) -> Result<TableRef> {
@@ -309,7 +309,7 @@ fn mysql(c: &mut Cursor) -> Result<ImportStatement> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parser::tests::cmd;
+    use crate::tests::cmd;
 
     fn import(sql: &str) -> ImportStatement {
         match cmd(sql) {
@@ -336,7 +336,7 @@ mod tests {
         assert!(s.detached);
         assert!(matches!(
             parse_err("IMPORT INTO t CSV DATA ('file:///a') WITH row_limit = '5'"),
-            SqlError::Unsupported(_)
+            ParseError::Unsupported(_)
         ));
     }
 
@@ -363,15 +363,15 @@ mod tests {
         assert_eq!((d.format.delimiter, d.format.quote), (b'\t', None));
         assert!(matches!(
             parse_err("LOAD DATA LOCAL INFILE '/x' INTO TABLE t"),
-            SqlError::Unsupported(_)
+            ParseError::Unsupported(_)
         ));
         assert!(matches!(
             parse_err("LOAD DATA INFILE '/x' INTO t"),
-            SqlError::Syntax { .. }
+            ParseError::Syntax { .. }
         ));
     }
 
-    fn parse_err(sql: &str) -> SqlError {
-        crate::parser::parse(sql).unwrap_err()
+    fn parse_err(sql: &str) -> ParseError {
+        crate::parse(sql).unwrap_err()
     }
 }

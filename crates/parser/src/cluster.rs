@@ -6,7 +6,7 @@ use tenantry_catalog::NewUnitConfig;
 
 use super::cursor::Cursor;
 use super::{if_exists, if_not_exists, Command};
-use crate::error::{Result, SqlError};
+use crate::error::{ParseError, Result};
 
 pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
     let cmd = if c.eat_words(&["CREATE", "RESOURCE", "UNIT"]) {
@@ -79,7 +79,7 @@ pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
                 if c.eat_word("DETACHED") {
                     detached = true;
                 } else {
-                    return Err(SqlError::Unsupported(format!(
+                    return Err(ParseError::Unsupported(format!(
                         "BACKUP option {}",
                         c.rest().chars().take(30).collect::<String>()
                     )));
@@ -146,7 +146,7 @@ pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
             description,
         }
     } else if c.is_word("ALTER") && c.is_word_at(1, "SYSTEM") {
-        return Err(SqlError::Unsupported(format!(
+        return Err(ParseError::Unsupported(format!(
             "'{}'",
             c.rest().chars().take(60).collect::<String>()
         )));
@@ -177,7 +177,7 @@ fn create_unit(c: &mut Cursor) -> Result<Command> {
             // Accepted for compatibility; nothing here enforces disk or network quotas.
             "DATA_DISK_SIZE" | "MAX_NET_BANDWIDTH" | "NET_BANDWIDTH_WEIGHT" => {}
             _ => {
-                return Err(SqlError::Unsupported(format!(
+                return Err(ParseError::Unsupported(format!(
                     "resource unit option {option}"
                 )))
             }
@@ -207,10 +207,8 @@ fn capacity(option: &str, v: &str) -> Result<i64> {
         .ok_or_else(|| invalid(option, v))
 }
 
-fn invalid(option: &str, v: &str) -> SqlError {
-    SqlError::Catalog(tenantry_catalog::CatalogError::InvalidArgument(format!(
-        "Incorrect arguments to {option}: '{v}'"
-    )))
+fn invalid(option: &str, v: &str) -> ParseError {
+    ParseError::InvalidArgument(format!("Incorrect arguments to {option}: '{v}'"))
 }
 
 fn create_pool(c: &mut Cursor) -> Result<Command> {
@@ -236,11 +234,8 @@ fn create_pool(c: &mut Cursor) -> Result<Command> {
             break;
         }
     }
-    let unit = unit.ok_or_else(|| {
-        SqlError::Catalog(tenantry_catalog::CatalogError::InvalidArgument(
-            "resource pool needs UNIT".into(),
-        ))
-    })?;
+    let unit =
+        unit.ok_or_else(|| ParseError::InvalidArgument("resource pool needs UNIT".into()))?;
     Ok(Command::CreateResourcePool {
         name,
         unit,
@@ -273,7 +268,7 @@ fn create_tenant(c: &mut Cursor) -> Result<Command> {
     let if_not_exists = if_not_exists(c);
     let name = c.name()?;
     if c.is_word("FROM") {
-        return Err(SqlError::Unsupported(
+        return Err(ParseError::Unsupported(
             "CREATE TENANT ... FROM (tenant clone)".into(),
         ));
     }
@@ -316,7 +311,7 @@ fn create_tenant(c: &mut Cursor) -> Result<Command> {
                 | "ob_timestamp_service"
                 | "parallel_servers_target"
                 | "recyclebin" => {}
-                _ => return Err(SqlError::UnknownVariable(var)),
+                _ => return Err(ParseError::UnknownVariable(var)),
             }
             if !c.eat(&Token::Comma) {
                 break;

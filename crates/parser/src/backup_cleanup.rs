@@ -58,8 +58,8 @@ fn tenant(c: &mut Cursor) -> Result<Option<String>> {
 
 #[cfg(test)]
 mod tests {
-    use crate::parser::tests::cmd;
-    use crate::parser::{parse, Command};
+    use crate::tests::cmd;
+    use crate::{parse, Command};
 
     #[test]
     fn cleanup_statements() {

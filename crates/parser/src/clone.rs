@@ -5,7 +5,7 @@ use sqlparser::tokenizer::Token;
 
 use super::cursor::Cursor;
 use super::Command;
-use crate::error::{Result, SqlError};
+use crate::error::{ParseError, Result};
 
 pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
     let cmd = if c.eat_words(&["ALTER", "SYSTEM", "CREATE", "SNAPSHOT"]) {
@@ -30,7 +30,7 @@ pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
         c.advance();
         c.advance();
         if c.eat_words(&["IF", "NOT", "EXISTS"]) {
-            return Err(SqlError::Unsupported(
+            return Err(ParseError::Unsupported(
                 "IF NOT EXISTS with CREATE TENANT ... FROM".into(),
             ));
         }
@@ -86,11 +86,8 @@ fn clone_tenant(c: &mut Cursor) -> Result<Command> {
         }
     }
     let (Some(pool), Some(unit)) = (pool, unit) else {
-        return Err(SqlError::Catalog(
-            tenantry_catalog::CatalogError::InvalidArgument(
-                "CREATE TENANT ... FROM needs WITH RESOURCE_POOL = <pool>, UNIT = <unit config>"
-                    .into(),
-            ),
+        return Err(ParseError::InvalidArgument(
+            "CREATE TENANT ... FROM needs WITH RESOURCE_POOL = <pool>, UNIT = <unit config>".into(),
         ));
     };
     Ok(Command::CloneTenant {

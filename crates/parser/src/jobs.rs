@@ -4,7 +4,7 @@ use sqlparser::tokenizer::Token;
 
 use super::cursor::Cursor;
 use super::Command;
-use crate::error::{Result, SqlError};
+use crate::error::{ParseError, Result};
 
 /// What a job control statement does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,7 +101,7 @@ fn show(c: &mut Cursor) -> Result<Command> {
 fn job_id(c: &mut Cursor) -> Result<i64> {
     match c.peek() {
         Some(Token::Number(n, _)) => {
-            let id = n.parse().map_err(|_| SqlError::OceanBase {
+            let id = n.parse().map_err(|_| ParseError::OceanBase {
                 code: -4018,
                 message: format!("job with ID {n} does not exist"),
             })?;
@@ -195,8 +195,8 @@ pub fn rewrite_bracket_statements(sql: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parser::tests::cmd;
-    use crate::parser::{parse as parse_any, Parsed};
+    use crate::tests::cmd;
+    use crate::{parse as parse_any, Parsed};
 
     #[test]
     fn job_statements() {

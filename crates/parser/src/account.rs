@@ -5,7 +5,7 @@ use tenantry_catalog::{GrantLevel, Privilege};
 
 use super::cursor::Cursor;
 use super::{if_exists, if_not_exists, Command, ParsedLevel, UserName};
-use crate::error::{Result, SqlError};
+use crate::error::{ParseError, Result};
 
 pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
     let cmd = if c.eat_words(&["CREATE", "USER"]) {
@@ -151,7 +151,7 @@ fn privilege_list(c: &mut Cursor) -> Result<Vec<Privilege>> {
             // USAGE grants nothing.
         } else {
             let p = Privilege::parse(&word)
-                .ok_or_else(|| SqlError::Unsupported(format!("privilege {word}")))?;
+                .ok_or_else(|| ParseError::Unsupported(format!("privilege {word}")))?;
             privileges.push(p);
         }
         if !c.eat(&Token::Comma) {
@@ -180,7 +180,7 @@ fn level(c: &mut Cursor) -> Result<ParsedLevel> {
         }
         c.name()?;
     }
-    Err(SqlError::Unsupported("table-level privileges".into()))
+    Err(ParseError::Unsupported("table-level privileges".into()))
 }
 
 #[cfg(test)]

@@ -1,17 +1,19 @@
-//! Statement parsing. Administrative statements (cluster, accounts, SHOW, SET, USE, KILL, transactions)
-//! have their own grammar here, on sqlparser's tokenizer; everything else is tenant SQL, parsed by
-//! sqlparser's MySQL dialect and later translated for SQLite.
+//! The administrative grammar (cluster, accounts, SHOW, SET, USE, KILL, transactions, jobs) on sqlparser's
+//! tokenizer; everything else is tenant SQL, parsed by sqlparser's MySQL dialect and later translated for SQLite
+//! by the SQL layer.
 
 mod account;
 mod backup_cleanup;
 mod clone;
 mod cluster;
 pub mod cursor;
+mod error;
 mod import;
 mod jobs;
 mod restore;
 mod session_stmts;
 
+pub use error::{ParseError, Result};
 pub use import::{ImportForm, ImportStatement};
 pub use jobs::{JobAction, JobTarget};
 pub use restore::{RestoreObject, RestoreUntil};
@@ -21,7 +23,6 @@ use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::{Parser, ParserError};
 use tenantry_catalog::{GrantLevel, NewUnitConfig, Privilege};
 
-use crate::error::{Result, SqlError};
 use cursor::Cursor;
 
 /// A user as named in account statements: `'name'@'host'` (the host is accepted and ignored: users are `%`).
@@ -427,7 +428,7 @@ pub fn parse(sql: &str) -> Result<Parsed> {
     let sql = &*jobs::rewrite_bracket_statements(sql);
     let mut c = Cursor::new(sql)?;
     if c.at_end() {
-        return Err(SqlError::EmptyQuery);
+        return Err(ParseError::EmptyQuery);
     }
     if let Some(cmd) = jobs::parse(&mut c)? {
         return Ok(Parsed::Command(cmd));
@@ -464,16 +465,16 @@ pub fn parse_tenant_sql(sql: &str) -> Result<Statement> {
         .and_then(|mut p| p.parse_statements())
         .map_err(|e| parser_error(sql, e))?;
     match statements.len() {
-        0 => Err(SqlError::EmptyQuery),
+        0 => Err(ParseError::EmptyQuery),
         1 => Ok(statements.remove(0)),
-        _ => Err(SqlError::Unsupported(
+        _ => Err(ParseError::Unsupported(
             "Multiple statements in one query".into(),
         )),
     }
 }
 
 /// Turns sqlparser's error (which names a line and column) into MySQL's wording.
-fn parser_error(sql: &str, e: ParserError) -> SqlError {
+fn parser_error(sql: &str, e: ParserError) -> ParseError {
     let msg = e.to_string();
     let loc = msg.rsplit_once("at Line: ").and_then(|(_, rest)| {
         let (line, col) = rest.split_once(", Column: ")?;
@@ -485,7 +486,7 @@ fn parser_error(sql: &str, e: ParserError) -> SqlError {
     });
     match loc {
         Some(loc) => cursor::syntax_error_at(sql, loc),
-        None => SqlError::Syntax {
+        None => ParseError::Syntax {
             near: sql.chars().take(80).collect(),
             line: 1,
         },
