@@ -6,6 +6,7 @@ mod cli_smoke;
 mod clone;
 mod cluster;
 mod common;
+mod compat_drivers;
 mod durability;
 mod import;
 mod jobs;

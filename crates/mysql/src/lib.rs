@@ -1,9 +1,14 @@
 //! The MySQL protocol front end. It authenticates `user@tenant` logins, hands statements to the SQL
 //! layer's sessions on blocking threads, and writes their results and errors as MySQL packets.
+//!
+//! The protocol layer is our own (framing, handshake and value codecs come from `mysql_common`):
+//! the status flags of every packet, column character sets and decimals, and error numbers must be
+//! exactly MySQL's, which the previous library (opensrv-mysql) could not express.
 
-mod error_packets;
+mod conn;
+mod packets;
+mod protocol;
 mod results;
 mod server;
-mod shim;
 
 pub use server::serve;

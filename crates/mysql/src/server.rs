@@ -3,13 +3,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use opensrv_mysql::AsyncMysqlIntermediary;
 use tenantry_sql::Engine;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::error_packets::{ErrorOverride, ErrorPacketWriter};
-use crate::shim::Shim;
+use crate::conn::Connection;
 
 /// How long a client may take to log in before its connection is closed.
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -38,11 +36,12 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: Cancell
         connections.spawn(async move {
             let killed = CancellationToken::new();
             let logged_in = CancellationToken::new();
-            let errors = ErrorOverride::default();
-            let shim = Shim::new(
+            let id = engine.sessions().next_id();
+            let conn = Connection::new(
+                stream,
                 engine,
+                id,
                 peer.ip().to_string(),
-                errors.clone(),
                 killed.clone(),
                 logged_in.clone(),
             );
@@ -52,11 +51,8 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: Cancell
                     std::future::pending::<()>().await;
                 }
             };
-            let id = shim.id();
-            let (reader, writer) = stream.into_split();
-            let writer = ErrorPacketWriter::new(writer, errors);
             tokio::select! {
-                r = AsyncMysqlIntermediary::run_on(shim, reader, writer) => {
+                r = conn.run() => {
                     if let Err(e) = r {
                         tracing::debug!(%peer, "mysql connection ended: {e}");
                     }

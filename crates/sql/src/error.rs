@@ -206,6 +206,26 @@ pub enum SqlError {
         /// The job's error, naming the file, line and column.
         message: String,
     },
+    /// A client packet larger than max_allowed_packet (the connection closes after it).
+    #[error("Got a packet bigger than 'max_allowed_packet' bytes")]
+    PacketTooLarge,
+    /// A client packet that does not parse as its command says.
+    #[error("Malformed communication packet.")]
+    MalformedPacket,
+    /// A protocol command the server does not implement.
+    #[error("Unknown command")]
+    UnknownCommand,
+    /// A prepared-statement command naming a statement the connection does not hold.
+    #[error("Unknown prepared statement handler ({id}) given to {command}")]
+    UnknownStatement {
+        /// The statement id the client sent.
+        id: u32,
+        /// MySQL's name for the command (mysqld_stmt_execute, ...).
+        command: &'static str,
+    },
+    /// A connection holding as many prepared statements as it may.
+    #[error("Can't create more than max_prepared_stmt_count statements (current value: {0})")]
+    TooManyPreparedStatements(usize),
     /// A catalog error (mapped per variant in [`SqlError::wire`]).
     #[error(transparent)]
     Catalog(#[from] CatalogError),
@@ -275,6 +295,11 @@ impl SqlError {
             Self::DuplicateColumn(_) => (1110, "42000", "42701"),
             Self::NoDefault(_) => (1364, "HY000", "23502"),
             Self::ImportFailed { code, .. } => import_wire(*code),
+            Self::PacketTooLarge => (1153, "08S01", "08P01"),
+            Self::MalformedPacket => (1835, "HY000", "08P01"),
+            Self::UnknownCommand => (1047, "08S01", "08P01"),
+            Self::UnknownStatement { .. } => (1243, "HY000", "26000"),
+            Self::TooManyPreparedStatements(_) => (1461, "42000", "53400"),
             Self::OceanBase { code, .. } => (code.unsigned_abs() as u16, "HY000", "XXUUU"),
             Self::Catalog(e) => return catalog_wire(e),
             Self::Sqlite(_) | Self::Internal(_) => (1105, "HY000", "XX000"),

@@ -130,6 +130,19 @@ impl Session {
         result
     }
 
+    /// Resets the session as a fresh login would have it (COM_RESET_CONNECTION): an open transaction
+    /// rolls back, autocommit is on again, user and session variables are gone; the database stays.
+    pub fn reset(&mut self) -> Result<()> {
+        if self.conn.in_transaction() {
+            self.conn.conn().execute_batch("ROLLBACK")?;
+        }
+        self.autocommit = true;
+        self.vars.clear();
+        self.user_vars.clear();
+        self.last_insert_id = 0;
+        Ok(())
+    }
+
     /// Checks a statement for later execution and describes its parameters and columns.
     pub fn prepare(&mut self, sql: &str) -> Result<Prepared> {
         match parser::parse(sql)? {

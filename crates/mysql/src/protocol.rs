@@ -1,0 +1,251 @@
+//! The payloads of the server's packets: handshake, OK, EOF, ERR, column definitions and rows.
+//!
+//! Every packet that ends a command carries the session's exact status flags (autocommit, in
+//! transaction): drivers such as PyMySQL and Connector/J decide from them whether to send
+//! `SET autocommit=0`, so a wrong flag silently turns a ROLLBACK into a commit.
+
+use mysql_common::constants::{CapabilityFlags, ColumnFlags, ColumnType, StatusFlags};
+use mysql_common::io::BufMutExt;
+use mysql_common::packets::{Column, HandshakePacket};
+use mysql_common::proto::MySerialize;
+
+/// `mysql_native_password`, the only authentication method the server offers.
+pub const NATIVE_PASSWORD: &str = "mysql_native_password";
+
+/// utf8mb4_general_ci: the character set of text values and the connection.
+pub const UTF8MB4_GENERAL_CI: u16 = 45;
+
+/// The `binary` character set, for bytes and for numbers and dates (as MySQL labels them).
+pub const BINARY_CHARSET: u16 = 63;
+
+/// The capabilities the server offers; a connection uses those its client asks for too.
+pub fn server_capabilities() -> CapabilityFlags {
+    CapabilityFlags::CLIENT_LONG_PASSWORD
+        | CapabilityFlags::CLIENT_FOUND_ROWS
+        | CapabilityFlags::CLIENT_LONG_FLAG
+        | CapabilityFlags::CLIENT_CONNECT_WITH_DB
+        | CapabilityFlags::CLIENT_PROTOCOL_41
+        | CapabilityFlags::CLIENT_INTERACTIVE
+        | CapabilityFlags::CLIENT_TRANSACTIONS
+        | CapabilityFlags::CLIENT_SECURE_CONNECTION
+        | CapabilityFlags::CLIENT_MULTI_RESULTS
+        | CapabilityFlags::CLIENT_PS_MULTI_RESULTS
+        | CapabilityFlags::CLIENT_PLUGIN_AUTH
+        | CapabilityFlags::CLIENT_CONNECT_ATTRS
+        | CapabilityFlags::CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA
+        | CapabilityFlags::CLIENT_DEPRECATE_EOF
+}
+
+/// The status flags of a session: autocommit and an open transaction.
+pub fn status_flags(autocommit: bool, in_transaction: bool) -> StatusFlags {
+    let mut flags = StatusFlags::empty();
+    flags.set(StatusFlags::SERVER_STATUS_AUTOCOMMIT, autocommit);
+    flags.set(StatusFlags::SERVER_STATUS_IN_TRANS, in_transaction);
+    flags
+}
+
+/// The initial handshake (protocol 10) with the 20-byte scramble `salt`.
+pub fn handshake(
+    version: &str,
+    connection_id: u32,
+    salt: &[u8; 20],
+    status: StatusFlags,
+) -> Vec<u8> {
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&salt[..8]);
+    // The second part is NUL-terminated on the wire; the terminator counts in the announced length.
+    let mut second = salt[8..].to_vec();
+    second.push(0);
+    let packet = HandshakePacket::new(
+        10,
+        version.as_bytes(),
+        connection_id,
+        first,
+        Some(second),
+        server_capabilities(),
+        UTF8MB4_GENERAL_CI as u8,
+        status,
+        Some(NATIVE_PASSWORD.as_bytes()),
+    );
+    let mut buf = Vec::with_capacity(96);
+    packet.serialize(&mut buf);
+    buf
+}
+
+/// An AuthSwitchRequest asking the client to answer the scramble with `mysql_native_password`.
+pub fn auth_switch(salt: &[u8; 20]) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(2 + NATIVE_PASSWORD.len() + salt.len() + 1);
+    buf.push(0xFE);
+    buf.extend_from_slice(NATIVE_PASSWORD.as_bytes());
+    buf.push(0);
+    buf.extend_from_slice(salt);
+    buf.push(0);
+    buf
+}
+
+/// An OK packet.
+pub fn ok(
+    caps: CapabilityFlags,
+    affected_rows: u64,
+    last_insert_id: u64,
+    status: StatusFlags,
+    warnings: u16,
+) -> Vec<u8> {
+    ok_with_header(0x00, caps, affected_rows, last_insert_id, status, warnings)
+}
+
+fn ok_with_header(
+    header: u8,
+    caps: CapabilityFlags,
+    affected_rows: u64,
+    last_insert_id: u64,
+    status: StatusFlags,
+    warnings: u16,
+) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(16);
+    buf.push(header);
+    buf.put_lenenc_int(affected_rows);
+    buf.put_lenenc_int(last_insert_id);
+    if caps.contains(CapabilityFlags::CLIENT_PROTOCOL_41) {
+        buf.extend_from_slice(&status.bits().to_le_bytes());
+        buf.extend_from_slice(&warnings.to_le_bytes());
+    } else if caps.contains(CapabilityFlags::CLIENT_TRANSACTIONS) {
+        buf.extend_from_slice(&status.bits().to_le_bytes());
+    }
+    buf
+}
+
+/// An EOF packet (before CLIENT_DEPRECATE_EOF): warnings, then status flags.
+pub fn eof(status: StatusFlags, warnings: u16) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(5);
+    buf.push(0xFE);
+    buf.extend_from_slice(&warnings.to_le_bytes());
+    buf.extend_from_slice(&status.bits().to_le_bytes());
+    buf
+}
+
+/// What ends a result set's rows: an EOF packet, or with CLIENT_DEPRECATE_EOF an OK packet with the EOF header.
+pub fn rows_end(caps: CapabilityFlags, status: StatusFlags, warnings: u16) -> Vec<u8> {
+    if caps.contains(CapabilityFlags::CLIENT_DEPRECATE_EOF) {
+        ok_with_header(0xFE, caps, 0, 0, status, warnings)
+    } else {
+        eof(status, warnings)
+    }
+}
+
+/// An ERR packet with MySQL error number `code`, SQLSTATE `state` and `message`.
+pub fn err(code: u16, state: &str, message: &str) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(9 + message.len());
+    buf.push(0xFF);
+    buf.extend_from_slice(&code.to_le_bytes());
+    buf.push(b'#');
+    let mut sqlstate = *b"HY000";
+    for (dst, src) in sqlstate.iter_mut().zip(state.bytes()) {
+        *dst = src;
+    }
+    buf.extend_from_slice(&sqlstate);
+    buf.extend_from_slice(message.as_bytes());
+    buf
+}
+
+/// How one result column or parameter is described on the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnDef {
+    /// Its name.
+    pub name: String,
+    /// Its MySQL type.
+    pub column_type: ColumnType,
+    /// Its flags (UNSIGNED, BINARY, ...).
+    pub flags: ColumnFlags,
+    /// Its character set: [`UTF8MB4_GENERAL_CI`] for text, [`BINARY_CHARSET`] otherwise.
+    pub charset: u16,
+    /// Its display length.
+    pub length: u32,
+    /// Its decimals (a DECIMAL's scale, a DATETIME's fractional digits).
+    pub decimals: u8,
+}
+
+/// A column definition packet.
+pub fn column_definition(c: &ColumnDef) -> Vec<u8> {
+    let column = Column::new(c.column_type)
+        .with_schema(b"")
+        .with_table(b"")
+        .with_org_table(b"")
+        .with_name(c.name.as_bytes())
+        .with_org_name(c.name.as_bytes())
+        .with_character_set(c.charset)
+        .with_column_length(c.length)
+        .with_flags(c.flags)
+        .with_decimals(c.decimals);
+    let mut buf = Vec::with_capacity(32 + 2 * c.name.len());
+    column.serialize(&mut buf);
+    buf
+}
+
+/// The first packet of a result set: its column count.
+pub fn column_count(n: usize) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(9);
+    buf.put_lenenc_int(n as u64);
+    buf
+}
+
+/// The reply to COM_STMT_PREPARE before its parameter and column definitions.
+pub fn prepare_ok(statement_id: u32, columns: u16, params: u16) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(12);
+    buf.push(0x00);
+    buf.extend_from_slice(&statement_id.to_le_bytes());
+    buf.extend_from_slice(&columns.to_le_bytes());
+    buf.extend_from_slice(&params.to_le_bytes());
+    buf.push(0x00);
+    buf.extend_from_slice(&0u16.to_le_bytes());
+    buf
+}
+
+/// Appends a length-encoded string (a text-protocol value).
+pub fn put_lenenc_bytes(buf: &mut Vec<u8>, bytes: &[u8]) {
+    buf.put_lenenc_str(bytes);
+}
+
+/// The text-protocol NULL.
+pub const TEXT_NULL: u8 = 0xFB;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mysql_common::io::ParseBuf;
+    use mysql_common::packets::{HandshakePacket, OkPacketDeserializer, ResultSetTerminator};
+    use mysql_common::proto::MyDeserialize;
+
+    #[test]
+    fn handshake_carries_status_and_scramble() {
+        let salt = *b"abcdefghijklmnopqrst";
+        let status = status_flags(true, false);
+        let bytes = handshake("5.7.25-x", 7, &salt, status);
+        let parsed = HandshakePacket::deserialize((), &mut ParseBuf(&bytes)).unwrap();
+        assert_eq!(parsed.status_flags(), StatusFlags::SERVER_STATUS_AUTOCOMMIT);
+        assert_eq!(parsed.connection_id(), 7);
+        assert_eq!(parsed.nonce(), salt.to_vec());
+        assert_eq!(
+            parsed.auth_plugin_name_ref(),
+            Some(NATIVE_PASSWORD.as_bytes())
+        );
+        assert!(parsed
+            .capabilities()
+            .contains(CapabilityFlags::CLIENT_TRANSACTIONS));
+    }
+
+    #[test]
+    fn rows_end_carries_status() {
+        let caps = server_capabilities();
+        let status = status_flags(false, true);
+        let bytes = rows_end(caps, status, 0);
+        let ok: OkPacketDeserializer<'_, ResultSetTerminator> =
+            MyDeserialize::deserialize(caps, &mut ParseBuf(&bytes)).unwrap();
+        assert_eq!(
+            ok.into_inner().status_flags(),
+            StatusFlags::SERVER_STATUS_IN_TRANS
+        );
+        let old = eof(status, 3);
+        assert_eq!(old, vec![0xFE, 3, 0, 1, 0]);
+    }
+}

@@ -1,0 +1,141 @@
+//! Real drivers against the real server: PyMySQL, SQLAlchemy, mysql-connector-python (python3) and
+//! MariaDB Connector/J (java). Each script lives in `tests/mysql/compat/` and exits non-zero on a
+//! failed check; the Rust side checks the outcome again over its own connection.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use mysql_async::prelude::*;
+
+use crate::common::TestServer;
+
+/// Where the driver scripts live.
+fn compat_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mysql/compat")
+}
+
+/// Installs the python drivers with pip if one is missing (`.ci/run` installs them up front).
+fn ensure_python_drivers() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let present = Command::new("python3")
+            .args(["-c", "import pymysql, sqlalchemy, mysql.connector"])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !present {
+            let ok = Command::new("python3")
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "-q",
+                    "PyMySQL",
+                    "SQLAlchemy>=2",
+                    "mysql-connector-python",
+                ])
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            assert!(ok, "python3 drivers missing and pip could not install them");
+        }
+    });
+}
+
+/// The MariaDB Connector/J jar, installing Debian's libmariadb-java and a JDK if missing.
+fn ensure_jdbc() -> &'static str {
+    const JAR: &str = "/usr/share/java/mariadb-java-client.jar";
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let java = Command::new("java").arg("-version").output().is_ok();
+        if !java || !Path::new(JAR).exists() {
+            let ok = Command::new("sh")
+                .args(["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmariadb-java default-jdk-headless"])
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            assert!(ok, "java or Connector/J missing and apt-get could not install them");
+        }
+    });
+    JAR
+}
+
+/// Runs a python script from `compat/` with `args`; panics with its output unless it exits 0.
+pub fn python(script: &str, args: &[&str]) -> String {
+    ensure_python_drivers();
+    let out = Command::new("python3")
+        .arg(compat_dir().join(script))
+        .args(args)
+        .output()
+        .expect("run python3");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// Runs a single-file java program from `compat/` with Connector/J on the class path.
+pub fn java(source: &str, args: &[&str]) -> String {
+    let jar = ensure_jdbc();
+    let out = Command::new("java")
+        .args(["-cp", jar])
+        .arg(compat_dir().join(source))
+        .args(args)
+        .output()
+        .expect("run java");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{source} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// A tenant `t1` with database `bank` and an empty `accounts` table; returns the login.
+async fn accounts_table(server: &TestServer) -> &'static str {
+    server.create_tenant("t1").await;
+    let mut c = server.connect("root@t1").await;
+    c.query_drop("CREATE DATABASE bank").await.unwrap();
+    c.query_drop("CREATE TABLE bank.accounts (id INT PRIMARY KEY, owner VARCHAR(40))")
+        .await
+        .unwrap();
+    "root@t1"
+}
+
+async fn account_ids(server: &TestServer) -> Vec<i64> {
+    let mut c = server.connect("root@t1").await;
+    c.query("SELECT id FROM bank.accounts ORDER BY id")
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn pymysql_rollback_discards_rows() {
+    let server = TestServer::start();
+    let login = accounts_table(&server).await;
+    let port = server.mysql_port.to_string();
+    python("rollback_pymysql.py", &[&port, login, "bank"]);
+    assert_eq!(account_ids(&server).await, vec![3]);
+}
+
+#[tokio::test]
+async fn sqlalchemy_rollback_discards_rows() {
+    let server = TestServer::start();
+    let login = accounts_table(&server).await;
+    let port = server.mysql_port.to_string();
+    python("rollback_sqlalchemy.py", &[&port, login, "bank"]);
+    assert_eq!(account_ids(&server).await, vec![12]);
+}
+
+#[tokio::test]
+async fn jdbc_rollback_discards_rows() {
+    let server = TestServer::start();
+    let login = accounts_table(&server).await;
+    let port = server.mysql_port.to_string();
+    java("RollbackJdbc.java", &[&port, login, "bank"]);
+    assert_eq!(account_ids(&server).await, vec![22]);
+}
