@@ -14,4 +14,5 @@ mod privileges;
 mod processes;
 mod restore;
 mod robustness;
+mod statement_limits;
 mod tenant_sql;

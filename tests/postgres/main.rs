@@ -10,3 +10,4 @@ mod queries;
 mod restore;
 mod robustness;
 mod settings;
+mod statement_limits;

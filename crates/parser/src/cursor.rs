@@ -1,7 +1,7 @@
 //! A cursor over a statement's tokens (sqlparser's MySQL tokenizer) for the administrative grammar.
 
 use sqlparser::dialect::MySqlDialect;
-use sqlparser::tokenizer::{Location, Token, Tokenizer};
+use sqlparser::tokenizer::{Location, Span, Token, TokenWithSpan, Tokenizer};
 
 use crate::error::{ParseError, Result};
 
@@ -9,30 +9,45 @@ use crate::error::{ParseError, Result};
 pub struct Cursor<'a> {
     sql: &'a str,
     tokens: Vec<(Token, usize)>,
+    /// Each token's span (line and column), for handing the tokens to sqlparser's parser.
+    spans: Vec<Span>,
     pos: usize,
 }
 
 impl<'a> Cursor<'a> {
-    /// Tokenizes `sql`; an unterminated string or quoted name is a syntax error.
+    /// Tokenizes `sql`; an unterminated string or quoted name is a syntax error, and so is a statement
+    /// nested deeper than [`crate::limits`] allows (checked here, before anything recursive runs).
     pub fn new(sql: &'a str) -> Result<Self> {
         let dialect = MySqlDialect {};
         let tokens = Tokenizer::new(&dialect, sql)
             .tokenize_with_location()
             .map_err(|e| syntax_error_at(sql, e.location))?;
-        let line_starts = line_starts(sql);
-        let tokens = tokens
-            .into_iter()
-            .filter(|t| !matches!(t.token, Token::Whitespace(_) | Token::EOF))
-            .map(|t| {
-                let offset = offset_of(sql, &line_starts, t.span.start);
-                (t.token, offset)
-            })
-            .collect();
+        let mut offsets = Offsets::new(sql);
+        let mut kept = Vec::with_capacity(tokens.len());
+        let mut spans = Vec::with_capacity(tokens.len());
+        for t in tokens {
+            if matches!(t.token, Token::Whitespace(_) | Token::EOF) {
+                continue;
+            }
+            kept.push((t.token, offsets.of(t.span.start)));
+            spans.push(t.span);
+        }
+        crate::limits::check_depth(kept.iter().map(|(t, _)| t))?;
         Ok(Self {
             sql,
-            tokens,
+            tokens: kept,
+            spans,
             pos: 0,
         })
+    }
+
+    /// All the statement's tokens with their spans, as sqlparser's parser takes them.
+    pub fn into_tokens(self) -> Vec<TokenWithSpan> {
+        self.tokens
+            .into_iter()
+            .zip(self.spans)
+            .map(|((token, _), span)| TokenWithSpan { token, span })
+            .collect()
     }
 
     /// The next token, if any.
@@ -205,6 +220,25 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// The statement's text.
+    pub fn sql(&self) -> &'a str {
+        self.sql
+    }
+
+    /// The tokens from the next one on (with their spans), consumed.
+    pub fn take_rest(&mut self) -> Vec<TokenWithSpan> {
+        let rest = self.tokens[self.pos..]
+            .iter()
+            .zip(&self.spans[self.pos..])
+            .map(|((token, _), span)| TokenWithSpan {
+                token: token.clone(),
+                span: *span,
+            })
+            .collect();
+        self.pos = self.tokens.len();
+        rest
+    }
+
     /// Skips the next token.
     pub fn advance(&mut self) {
         self.pos += 1;
@@ -226,6 +260,48 @@ fn line_starts(sql: &str) -> Vec<usize> {
     std::iter::once(0)
         .chain(sql.match_indices('\n').map(|(i, _)| i + 1))
         .collect()
+}
+
+/// Byte offsets of locations visited in increasing order: each call walks on from the previous one, so
+/// all the tokens of a long one-line statement cost one pass over it, not one pass each.
+pub(crate) struct Offsets<'a> {
+    sql: &'a str,
+    line_starts: Vec<usize>,
+    /// The last location found and its byte offset.
+    at: (Location, usize),
+}
+
+impl<'a> Offsets<'a> {
+    pub(crate) fn new(sql: &'a str) -> Self {
+        Self {
+            sql,
+            line_starts: line_starts(sql),
+            at: (Location { line: 1, column: 1 }, 0),
+        }
+    }
+
+    pub(crate) fn of(&mut self, loc: Location) -> usize {
+        let (mut cur, mut byte) = self.at;
+        if loc.line != cur.line || loc.column < cur.column {
+            let line = (loc.line.max(1) - 1) as usize;
+            byte = self
+                .line_starts
+                .get(line)
+                .copied()
+                .unwrap_or(self.sql.len());
+            cur = Location {
+                line: loc.line,
+                column: 1,
+            };
+        }
+        let skip = (loc.column.max(1) - cur.column.max(1)) as usize;
+        let offset = self.sql[byte..]
+            .char_indices()
+            .nth(skip)
+            .map_or(self.sql.len(), |(i, _)| byte + i);
+        self.at = (loc, offset);
+        offset
+    }
 }
 
 fn offset_of(sql: &str, line_starts: &[usize], loc: Location) -> usize {

@@ -32,6 +32,14 @@ pub enum ParseError {
     /// `SET` of an unknown system variable.
     #[error("Unknown system variable '{0}'")]
     UnknownVariable(String),
+    /// A statement nested or chained deeper than the server's limits (see `limits`).
+    #[error("the statement's {what} is over the limit of {limit}")]
+    TooDeep {
+        /// The limit.
+        limit: usize,
+        /// What is limited.
+        what: &'static str,
+    },
     /// `KILL` of an id that is no connection id.
     #[error("Unknown thread id: {0}")]
     UnknownThread(u64),

@@ -147,19 +147,7 @@ pub fn rewrite_bracket_statements(sql: &str) -> std::borrow::Cow<'_, str> {
     else {
         return std::borrow::Cow::Borrowed(sql);
     };
-    let line_starts: Vec<usize> = std::iter::once(0)
-        .chain(sql.match_indices('\n').map(|(i, _)| i + 1))
-        .collect();
-    let offset = |loc: sqlparser::tokenizer::Location| -> usize {
-        let start = line_starts
-            .get(loc.line.max(1) as usize - 1)
-            .copied()
-            .unwrap_or(sql.len());
-        sql[start..]
-            .char_indices()
-            .nth(loc.column.max(1) as usize - 1)
-            .map_or(sql.len(), |(i, _)| start + i)
-    };
+    let mut offsets = crate::cursor::Offsets::new(sql);
     let significant: Vec<_> = tokens
         .iter()
         .filter(|t| !matches!(t.token, Token::Whitespace(_)))
@@ -175,8 +163,8 @@ pub fn rewrite_bracket_statements(sql: &str) -> std::borrow::Cow<'_, str> {
             && matches!(&window[2].token, Token::Word(w) if w.value.eq_ignore_ascii_case("JOBS"))
             && window[3].token == Token::RBracket;
         if is_show_jobs {
-            let start = offset(window[0].span.start);
-            let end = offset(window[3].span.start) + 1;
+            let start = offsets.of(window[0].span.start);
+            let end = offsets.of(window[3].span.start) + 1;
             out.push_str(&sql[copied..start]);
             out.push_str("crdb_internal.show_jobs");
             copied = end;

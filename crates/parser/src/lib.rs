@@ -8,8 +8,10 @@ mod clone;
 mod cluster;
 pub mod cursor;
 mod error;
+pub mod exec_comments;
 mod import;
 mod jobs;
+pub mod limits;
 mod restore;
 mod session_stmts;
 
@@ -262,6 +264,8 @@ pub enum Command {
     ShowCreateTable(TableRef),
     /// `SHOW CREATE DATABASE d`.
     ShowCreateDatabase(String),
+    /// `ALTER TABLE t {DISABLE | ENABLE} KEYS` (as mysqldump writes it): accepted, changes nothing.
+    TableKeys(TableRef),
     /// `SHOW INDEX FROM t`.
     ShowIndex(TableRef),
     /// `SHOW [FULL] PROCESSLIST`.
@@ -410,8 +414,8 @@ pub enum ShowFilter {
     None,
     /// `LIKE 'pattern'` on the first column.
     Like(String),
-    /// `WHERE expr` over the result's columns (SQL text).
-    Where(String),
+    /// `WHERE expr` over the result's columns, parsed; the SQL layer evaluates it over the rows itself.
+    Where(Box<sqlparser::ast::Expr>),
 }
 
 /// A parsed statement: administrative, or tenant SQL for SQLite.
@@ -425,8 +429,9 @@ pub enum Parsed {
 
 /// Parses one statement (a trailing `;` is allowed).
 pub fn parse(sql: &str) -> Result<Parsed> {
-    let sql = &*jobs::rewrite_bracket_statements(sql);
-    let mut c = Cursor::new(sql)?;
+    let sql = exec_comments::expand(sql);
+    let sql = jobs::rewrite_bracket_statements(&sql);
+    let mut c = Cursor::new(&sql)?;
     if c.at_end() {
         return Err(ParseError::EmptyQuery);
     }
@@ -454,15 +459,28 @@ pub fn parse(sql: &str) -> Result<Parsed> {
     if let Some(cmd) = session_stmts::parse(&mut c)? {
         return Ok(Parsed::Command(cmd));
     }
-    parse_tenant_sql(sql).map(|s| Parsed::Tenant(Box::new(s)))
+    // sqlparser takes the tokens already made (and checked against the limits): one tokenization.
+    parse_tokens(&sql, c.into_tokens()).map(|s| Parsed::Tenant(Box::new(s)))
 }
 
 /// Parses tenant SQL with sqlparser's MySQL dialect; exactly one statement.
 pub fn parse_tenant_sql(sql: &str) -> Result<Statement> {
+    let sql = exec_comments::expand(sql);
+    let c = Cursor::new(&sql)?;
+    parse_tokens(&sql, c.into_tokens())
+}
+
+/// sqlparser's recursion limit: it counts a few levels for each bracket (an expression, a query, a
+/// table factor), and its own stack grows as it needs, so this only has to stay above what
+/// [`limits::MAX_NESTING`] lets through.
+const RECURSION_LIMIT: usize = 4 * limits::MAX_NESTING;
+
+fn parse_tokens(sql: &str, tokens: Vec<sqlparser::tokenizer::TokenWithSpan>) -> Result<Statement> {
     let dialect = MySqlDialect {};
     let mut statements = Parser::new(&dialect)
-        .try_with_sql(sql)
-        .and_then(|mut p| p.parse_statements())
+        .with_recursion_limit(RECURSION_LIMIT)
+        .with_tokens_with_locations(tokens)
+        .parse_statements()
         .map_err(|e| parser_error(sql, e))?;
     match statements.len() {
         0 => Err(ParseError::EmptyQuery),
@@ -475,6 +493,12 @@ pub fn parse_tenant_sql(sql: &str) -> Result<Statement> {
 
 /// Turns sqlparser's error (which names a line and column) into MySQL's wording.
 fn parser_error(sql: &str, e: ParserError) -> ParseError {
+    if matches!(e, ParserError::RecursionLimitExceeded) {
+        return ParseError::TooDeep {
+            limit: limits::MAX_NESTING,
+            what: "nesting",
+        };
+    }
     let msg = e.to_string();
     let loc = msg.rsplit_once("at Line: ").and_then(|(_, rest)| {
         let (line, col) = rest.split_once(", Column: ")?;
@@ -503,19 +527,33 @@ fn if_exists(c: &mut Cursor) -> bool {
     c.eat_words(&["IF", "EXISTS"])
 }
 
-/// Parses a `LIKE 'p'` or `WHERE expr` tail.
+/// Parses a `LIKE 'p'` or `WHERE expr` tail; the expression is parsed here, never kept as SQL text.
 fn show_filter(c: &mut Cursor) -> Result<ShowFilter> {
     if c.eat_word("LIKE") {
         Ok(ShowFilter::Like(c.string()?))
     } else if c.eat_word("WHERE") {
-        let text = c.rest().to_string();
-        if text.is_empty() {
+        if c.at_end() {
             return Err(c.error());
         }
-        while !c.at_end() {
-            c.advance();
+        let sql = c.sql();
+        let tokens = c.take_rest();
+        let dialect = MySqlDialect {};
+        let mut p = Parser::new(&dialect)
+            .with_recursion_limit(RECURSION_LIMIT)
+            .with_tokens_with_locations(tokens);
+        let expr = p.parse_expr().map_err(|e| parser_error(sql, e))?;
+        while p.consume_token(&sqlparser::tokenizer::Token::SemiColon) {}
+        if p.peek_token_ref().token != sqlparser::tokenizer::Token::EOF {
+            return Err(parser_error(
+                sql,
+                ParserError::ParserError(format!(
+                    "unexpected token at Line: {}, Column: {}",
+                    p.peek_token_ref().span.start.line,
+                    p.peek_token_ref().span.start.column
+                )),
+            ));
         }
-        Ok(ShowFilter::Where(text))
+        Ok(ShowFilter::Where(Box::new(expr)))
     } else {
         Ok(ShowFilter::None)
     }

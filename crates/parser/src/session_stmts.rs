@@ -91,6 +91,15 @@ pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
     } else if c.eat_word("COMMIT") {
         c.eat_word("WORK");
         Command::Commit
+    } else if keys_toggle(c) {
+        // mysqldump's `/*!40000 ALTER TABLE t DISABLE KEYS */`: SQLite has no deferred index
+        // maintenance, so the table's indexes simply stay enabled.
+        c.advance();
+        c.advance();
+        let table = table_ref(c)?;
+        c.advance();
+        c.advance();
+        Command::TableKeys(table)
     } else if c.eat_word("ROLLBACK") {
         c.eat_word("WORK");
         if c.is_word("TO") {
@@ -189,6 +198,20 @@ fn show(c: &mut Cursor) -> Result<Command> {
         )));
     };
     Ok(cmd)
+}
+
+/// Whether the statement is `ALTER TABLE [db.]t {DISABLE | ENABLE} KEYS`.
+fn keys_toggle(c: &Cursor) -> bool {
+    if !(c.is_word("ALTER") && c.is_word_at(1, "TABLE")) {
+        return false;
+    }
+    let name_len = if matches!(c.peek_nth(3), Some(Token::Period)) {
+        3
+    } else {
+        1
+    };
+    let at = 2 + name_len;
+    (c.is_word_at(at, "DISABLE") || c.is_word_at(at, "ENABLE")) && c.is_word_at(at + 1, "KEYS")
 }
 
 fn table_ref(c: &mut Cursor) -> Result<TableRef> {

@@ -232,6 +232,15 @@ pub enum SqlError {
     /// Anything else SQLite reported.
     #[error("{0}")]
     Sqlite(String),
+    /// A statement nested or chained deeper than the server's limits, refused before it is parsed (MySQL's
+    /// thread stack overrun, PostgreSQL's stack depth limit).
+    #[error("Thread stack overrun: stack depth limit exceeded: the statement's {what} is over the limit of {limit}; simplify the statement")]
+    TooDeep {
+        /// The limit.
+        limit: usize,
+        /// What is limited.
+        what: &'static str,
+    },
     /// An unexpected internal failure.
     #[error("internal error: {0}")]
     Internal(String),
@@ -255,6 +264,7 @@ impl SqlError {
     pub fn wire(&self) -> WireError {
         let (mysql_code, mysql_state, pg_state): (u16, &'static str, &'static str) = match self {
             Self::Syntax { .. } => (1064, "42000", "42601"),
+            Self::TooDeep { .. } => (1436, "HY000", "54001"),
             Self::EmptyQuery => (1065, "42000", "42601"),
             Self::Unsupported(_) | Self::NotSupportedFeature => (1235, "0A000", "0A000"),
             Self::NoDatabaseSelected => (1046, "3D000", "3D000"),
@@ -389,7 +399,10 @@ impl SqlError {
             | Self::DbAccessDenied { .. }
             | Self::NotThreadOwner(_) => (403, "forbidden"),
             Self::AccessDenied { .. } => (401, "unauthorized"),
-            Self::Syntax { .. } | Self::EmptyQuery | Self::Unsupported(_) => (400, "bad_request"),
+            Self::Syntax { .. }
+            | Self::EmptyQuery
+            | Self::Unsupported(_)
+            | Self::TooDeep { .. } => (400, "bad_request"),
             Self::Interrupted => (503, "interrupted"),
             Self::Deadlock | Self::LockWaitTimeout => (503, "busy"),
             _ => (500, "internal"),
@@ -427,6 +440,7 @@ impl From<tenantry_parser::ParseError> for SqlError {
             P::OceanBase { code, message } => Self::OceanBase { code, message },
             P::UnknownVariable(name) => Self::UnknownVariable(name),
             P::UnknownThread(id) => Self::UnknownThread(id),
+            P::TooDeep { limit, what } => Self::TooDeep { limit, what },
         }
     }
 }

@@ -222,7 +222,8 @@ impl Session {
             | C::ShowColumns { .. }
             | C::ShowCreateTable(_)
             | C::ShowCreateDatabase(_)
-            | C::ShowIndex(_) => exec::schema::run(self, cmd),
+            | C::ShowIndex(_)
+            | C::TableKeys(_) => exec::schema::run(self, cmd),
             C::ShowProcesslist { .. } | C::ShowSessions { .. } | C::Kill { .. } => {
                 exec::processes::run(self, cmd)
             }

@@ -121,6 +121,23 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
             };
             Ok(Output::Rows(filter::apply(session, rs, &f)?))
         }
+        Command::TableKeys(table) => {
+            // The table must exist and be the user's to change, as MySQL checks; nothing else happens.
+            let (db, table) = resolve_table(session, table)?;
+            if is_system_schema(&db) {
+                return Err(SqlError::NeedPrivilege("SUPER"));
+            }
+            privileges::check(
+                session,
+                &std::iter::once(crate::translate::Access {
+                    db,
+                    table: Some(table),
+                    privilege: tenantry_catalog::Privilege::Alter,
+                })
+                .collect(),
+            )?;
+            Ok(Output::ok())
+        }
         Command::ShowCreateTable(table) => {
             let (db, table) = resolve_table(session, table)?;
             if is_system_schema(&db) {
@@ -196,18 +213,20 @@ pub(crate) fn resolve_db(session: &mut Session, db: Option<String>) -> Result<St
     open_db(session, db)
 }
 
-/// Checks that `db` exists (1049) and that the user holds some privilege on it (1044), and attaches it.
+/// Checks that the user holds some privilege on `db` (1044) and that it exists (1049), and attaches it.
+/// The privilege comes first: a database the user may not use is neither attached nor told apart from a
+/// missing one, as MySQL does.
 fn open_db(session: &mut Session, db: String) -> Result<String> {
     if !is_system_schema(&db) {
-        session
-            .conn
-            .ensure_attached(session.engine.catalog(), &db)?;
         if !privileges::has_any(session, &db)? {
             return Err(SqlError::DbAccessDenied {
                 user: session.identity.user.name.clone(),
                 db,
             });
         }
+        session
+            .conn
+            .ensure_attached(session.engine.catalog(), &db)?;
     }
     Ok(db)
 }

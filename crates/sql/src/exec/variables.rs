@@ -281,3 +281,22 @@ fn evaluate(session: &mut Session, expr: &str) -> Result<Value> {
         Output::Done { .. } => Ok(Value::Null),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn executable_comments_compare_with_the_reported_version() {
+        let mut parts = super::SERVER_VERSION
+            .split(['.', '-'])
+            .map(|p| p.parse::<u32>().unwrap_or(0));
+        let (major, minor, patch) = (
+            parts.next().unwrap_or(0),
+            parts.next().unwrap_or(0),
+            parts.next().unwrap_or(0),
+        );
+        assert_eq!(
+            crate::parser::exec_comments::MYSQL_VERSION_ID,
+            major * 10000 + minor * 100 + patch
+        );
+    }
+}

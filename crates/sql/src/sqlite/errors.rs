@@ -51,6 +51,23 @@ pub fn map_sqlite_error(e: rusqlite::Error) -> SqlError {
         }
         _ => {}
     }
+    // SQLite's own depth limits (expression depth 1,000, 500 compound SELECT terms) are the same class of
+    // refusal as the server's (see the parser's limits) and go out with the same codes.
+    if let Some(limit) = msg
+        .strip_prefix("Expression tree is too large (maximum depth ")
+        .and_then(|r| r.strip_suffix(')'))
+    {
+        return SqlError::TooDeep {
+            limit: limit.parse().unwrap_or(1000),
+            what: "expression depth in SQLite",
+        };
+    }
+    if msg == "too many terms in compound SELECT" {
+        return SqlError::TooDeep {
+            limit: 500,
+            what: "number of compound SELECT terms",
+        };
+    }
     if let Some(name) = msg.strip_prefix("no such table: ") {
         let (db, table) = name.split_once('.').unwrap_or(("", name));
         return SqlError::NoSuchTable {
