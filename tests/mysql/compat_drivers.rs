@@ -139,3 +139,108 @@ async fn jdbc_rollback_discards_rows() {
     java("RollbackJdbc.java", &[&port, login, "bank"]);
     assert_eq!(account_ids(&server).await, vec![22]);
 }
+
+/// A tenant `t1` with database `shop` and a table of every common temporal, binary and numeric type.
+async fn typed_table(server: &TestServer) {
+    server.create_tenant("t1").await;
+    let mut c = server.connect("root@t1").await;
+    c.query_drop("CREATE DATABASE shop").await.unwrap();
+    c.query_drop(
+        "CREATE TABLE shop.typed (id INT PRIMARY KEY, dt DATETIME(6), ts TIMESTAMP NULL, d DATE, t TIME, \
+         b BLOB, vb VARBINARY(16), bn BINARY(4), amount DECIMAL(10,2), big BIGINT UNSIGNED)",
+    )
+    .await
+    .unwrap();
+}
+
+/// What is stored, as text: the canonical forms every driver's parameters must end up in.
+async fn stored(server: &TestServer, id: i64) -> Vec<Option<String>> {
+    let mut c = server.connect("root@t1").await;
+    let row: mysql_async::Row = c
+        .exec_first(
+            "SELECT CAST(dt AS CHAR), CAST(ts AS CHAR), CAST(d AS CHAR), CAST(t AS CHAR), hex(b), hex(vb), \
+             hex(bn), amount, CAST(big AS CHAR) FROM shop.typed WHERE id = ?",
+            (id,),
+        )
+        .await
+        .unwrap()
+        .expect("the row");
+    (0..row.len())
+        .map(|i| row.get::<Option<String>, _>(i).flatten())
+        .collect()
+}
+
+fn texts(v: &[Option<&str>]) -> Vec<Option<String>> {
+    v.iter().map(|s| s.map(str::to_string)).collect()
+}
+
+#[tokio::test]
+async fn pymysql_gets_typed_values_back() {
+    let server = TestServer::start();
+    typed_table(&server).await;
+    python(
+        "types_pymysql.py",
+        &[&server.mysql_port.to_string(), "root@t1", "shop"],
+    );
+    assert_eq!(
+        stored(&server, 1).await,
+        texts(&[
+            Some("2024-01-02 03:04:05.123456"),
+            Some("2024-05-06 07:08:09"),
+            Some("2024-12-31"),
+            Some("12:34:56"),
+            Some("00FF726177"),
+            Some("0102"),
+            Some("61626364"),
+            Some("12.34"),
+            Some("9007199254740993"),
+        ])
+    );
+}
+
+#[tokio::test]
+async fn connector_python_prepared_cursor_round_trips_types() {
+    let server = TestServer::start();
+    typed_table(&server).await;
+    python(
+        "types_connector.py",
+        &[&server.mysql_port.to_string(), "root@t1", "shop"],
+    );
+    assert_eq!(
+        stored(&server, 2).await,
+        texts(&[
+            Some("2023-03-04 05:06:07.890000"),
+            Some("2023-08-09 10:11:12"),
+            Some("2023-02-28"),
+            Some("01:02:03"),
+            Some("00FE"),
+            Some("0304"),
+            Some("7778797A"),
+            Some("99.50"),
+            Some("4294967296"),
+        ])
+    );
+}
+
+#[tokio::test]
+async fn jdbc_round_trips_types_in_both_protocols() {
+    let server = TestServer::start();
+    typed_table(&server).await;
+    let port = server.mysql_port.to_string();
+    java("TypesJdbc.java", &[&port, "root@t1", "shop", "3", "false"]);
+    java("TypesJdbc.java", &[&port, "root@t1", "shop", "4", "true"]);
+    // Client-side prepares send literals, stored as the client wrote them; bound values are canonical.
+    let text = stored(&server, 3).await;
+    assert_eq!(text[0].as_deref(), Some("2022-06-07 08:09:10.5"));
+    assert_eq!(
+        stored(&server, 4).await[0].as_deref(),
+        Some("2022-06-07 08:09:10.500000")
+    );
+    for id in [3, 4] {
+        let row = stored(&server, id).await;
+        assert_eq!(row[2].as_deref(), Some("2022-01-31"), "{id}");
+        assert_eq!(row[3].as_deref(), Some("23:59:58"), "{id}");
+        assert_eq!(row[5].as_deref(), Some("00807F"), "{id}");
+        assert_eq!(row[7].as_deref(), Some("7.25"), "{id}");
+    }
+}

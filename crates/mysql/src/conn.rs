@@ -11,12 +11,13 @@ use mysql_common::packets::{AuthPlugin, HandshakeResponse};
 use mysql_common::proto::MyDeserialize;
 use mysql_common::value::{BinValue, ValueDeserializer};
 use tenantry_catalog::password::verify_native;
-use tenantry_sql::{Engine, Output, Session, SqlError, Value, SERVER_VERSION};
+use tenantry_sql::{ColumnKind, Engine, Output, Session, SqlError, Value, SERVER_VERSION};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::sync::CancellationToken;
 
 use crate::packets::{PacketError, PacketStream};
 use crate::protocol::{self, ColumnDef};
+use crate::query_text::statement_text;
 use crate::results;
 
 /// Command bytes, for matching.
@@ -47,6 +48,8 @@ struct Statement {
     params: usize,
     /// The types the client last bound (sent with the first execute, then only when they change).
     bound: Vec<(ColumnType, ColumnFlags)>,
+    /// The type each parameter's place implies (the column it is stored into or compared with).
+    targets: Vec<Option<ColumnKind>>,
     /// Values sent ahead with COM_STMT_SEND_LONG_DATA, by parameter index.
     long_data: HashMap<usize, Vec<u8>>,
 }
@@ -243,7 +246,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
             match command {
                 COM_QUIT => return Ok(()),
                 COM_QUERY => {
-                    let sql = String::from_utf8_lossy(body).into_owned();
+                    let sql = statement_text(body);
                     self.query(sql, Vec::new(), RowFormat::Text).await?;
                 }
                 COM_INIT_DB => {
@@ -290,7 +293,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
                     self.send_ok(0, 0).await?
                 }
                 COM_STMT_PREPARE => {
-                    let sql = String::from_utf8_lossy(body).into_owned();
+                    let sql = statement_text(body);
                     self.prepare(sql).await?;
                 }
                 COM_STMT_EXECUTE => self.execute(body).await?,
@@ -374,11 +377,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
                 last_insert_id,
             }) => self.send_ok(affected, last_insert_id).await,
             Ok(Output::Rows(rs)) => {
-                let defs: Vec<ColumnDef> = rs
-                    .columns
-                    .iter()
-                    .map(|c| results::column_def(&c.name, c.kind))
-                    .collect();
+                let defs = results::column_defs(&rs);
                 self.io.write(&protocol::column_count(defs.len()))?;
                 for d in &defs {
                     self.io.write(&protocol::column_definition(d))?;
@@ -418,7 +417,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
         let id = self.next_statement;
         self.next_statement = self.next_statement.wrapping_add(1).max(1);
         let params: Vec<ColumnDef> = (0..prepared.params)
-            .map(|_| results::column_def("?", tenantry_sql::ColumnKind::Text))
+            .map(|_| results::column_def("?", ColumnKind::Text))
             .collect();
         let columns: Vec<ColumnDef> = prepared
             .columns
@@ -431,6 +430,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
             Statement {
                 sql,
                 params: prepared.params,
+                targets: prepared.param_kinds.clone(),
                 bound: Vec::new(),
                 long_data: HashMap::new(),
             },
@@ -532,7 +532,8 @@ fn decode_params(st: &mut Statement, mut input: &[u8]) -> Result<Vec<Value>, ()>
         let v = ValueDeserializer::<BinValue>::deserialize((ty, flags), &mut buf)
             .map_err(|_| ())?
             .0;
-        values.push(param_value(ty, v));
+        let target = st.targets.get(i).copied().flatten();
+        values.push(param_value(ty, v, target));
     }
     Ok(values)
 }
@@ -594,11 +595,14 @@ fn bytes_param(ty: ColumnType, b: &[u8]) -> Value {
     }
 }
 
-/// A bound parameter as the SQL layer's value; dates and times become their canonical text.
-fn param_value(ty: ColumnType, v: mysql_common::Value) -> Value {
+/// A bound parameter as the SQL layer's value. Dates and times become the canonical text of the
+/// column they go into (a DATETIME bound to a DATE column keeps its date; a DATE bound to a DATETIME
+/// column gets midnight), with six fractional digits when there is a fraction, as MySQL shows DATETIME(6).
+fn param_value(ty: ColumnType, v: mysql_common::Value, target: Option<ColumnKind>) -> Value {
     use mysql_common::Value as V;
     match v {
         V::NULL => Value::Null,
+        V::Bytes(b) if target == Some(ColumnKind::Blob) => Value::Blob(b),
         V::Bytes(b) => bytes_param(ty, &b),
         V::Int(i) => Value::Int(i),
         V::UInt(u) => i64::try_from(u).map_or_else(|_| Value::Text(u.to_string()), Value::Int),
@@ -607,7 +611,12 @@ fn param_value(ty: ColumnType, v: mysql_common::Value) -> Value {
         V::Double(f) => Value::Float(f),
         V::Date(y, m, d, h, mi, s, us) => {
             let date = format!("{y:04}-{m:02}-{d:02}");
-            if ty == ColumnType::MYSQL_TYPE_DATE {
+            let date_only = match target {
+                Some(ColumnKind::Date) => true,
+                Some(ColumnKind::DateTime | ColumnKind::Timestamp) => false,
+                _ => ty == ColumnType::MYSQL_TYPE_DATE,
+            };
+            if date_only {
                 Value::Text(date)
             } else if us == 0 {
                 Value::Text(format!("{date} {h:02}:{mi:02}:{s:02}"))

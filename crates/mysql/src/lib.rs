@@ -8,6 +8,7 @@
 mod conn;
 mod packets;
 mod protocol;
+mod query_text;
 mod results;
 mod server;
 

@@ -6,7 +6,7 @@
 
 use mysql_common::constants::{CapabilityFlags, ColumnFlags, ColumnType, StatusFlags};
 use mysql_common::io::BufMutExt;
-use mysql_common::packets::{Column, HandshakePacket};
+use mysql_common::packets::HandshakePacket;
 use mysql_common::proto::MySerialize;
 
 /// `mysql_native_password`, the only authentication method the server offers.
@@ -165,20 +165,23 @@ pub struct ColumnDef {
     pub decimals: u8,
 }
 
-/// A column definition packet.
+/// A column definition packet (Protocol::ColumnDefinition41). Written here rather than with
+/// `mysql_common::packets::Column`, whose serializer puts the length before the character set.
 pub fn column_definition(c: &ColumnDef) -> Vec<u8> {
-    let column = Column::new(c.column_type)
-        .with_schema(b"")
-        .with_table(b"")
-        .with_org_table(b"")
-        .with_name(c.name.as_bytes())
-        .with_org_name(c.name.as_bytes())
-        .with_character_set(c.charset)
-        .with_column_length(c.length)
-        .with_flags(c.flags)
-        .with_decimals(c.decimals);
     let mut buf = Vec::with_capacity(32 + 2 * c.name.len());
-    column.serialize(&mut buf);
+    buf.put_lenenc_str(b"def");
+    buf.put_lenenc_str(b""); // schema
+    buf.put_lenenc_str(b""); // table
+    buf.put_lenenc_str(b""); // org_table
+    buf.put_lenenc_str(c.name.as_bytes());
+    buf.put_lenenc_str(c.name.as_bytes()); // org_name
+    buf.put_lenenc_int(0x0C); // length of the fixed fields
+    buf.extend_from_slice(&c.charset.to_le_bytes());
+    buf.extend_from_slice(&c.length.to_le_bytes());
+    buf.push(c.column_type as u8);
+    buf.extend_from_slice(&c.flags.bits().to_le_bytes());
+    buf.push(c.decimals);
+    buf.extend_from_slice(&[0, 0]);
     buf
 }
 
@@ -232,6 +235,26 @@ mod tests {
         assert!(parsed
             .capabilities()
             .contains(CapabilityFlags::CLIENT_TRANSACTIONS));
+    }
+
+    #[test]
+    fn column_definitions_parse_back() {
+        let def = ColumnDef {
+            name: "amount".into(),
+            column_type: ColumnType::MYSQL_TYPE_NEWDECIMAL,
+            flags: ColumnFlags::NUM_FLAG,
+            charset: BINARY_CHARSET,
+            length: 67,
+            decimals: 2,
+        };
+        let bytes = column_definition(&def);
+        let parsed = mysql_common::packets::Column::deserialize((), &mut ParseBuf(&bytes)).unwrap();
+        assert_eq!(parsed.name_str(), "amount");
+        assert_eq!(parsed.character_set(), BINARY_CHARSET);
+        assert_eq!(parsed.column_length(), 67);
+        assert_eq!(parsed.column_type(), ColumnType::MYSQL_TYPE_NEWDECIMAL);
+        assert_eq!(parsed.decimals(), 2);
+        assert_eq!(parsed.flags(), ColumnFlags::NUM_FLAG);
     }
 
     #[test]

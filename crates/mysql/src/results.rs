@@ -2,14 +2,16 @@
 //! protocol (COM_QUERY) and the binary protocol (COM_STMT_EXECUTE).
 
 use mysql_common::constants::{ColumnFlags, ColumnType};
-use tenantry_sql::{ColumnKind, Value};
+use mysql_common::proto::MySerialize;
+use mysql_common::Value as MyValue;
+use tenantry_sql::{ColumnKind, ResultSet, Value};
 
 use crate::protocol::{put_lenenc_bytes, ColumnDef, BINARY_CHARSET, TEXT_NULL, UTF8MB4_GENERAL_CI};
 
 /// MySQL's "not a fixed number of decimals", for doubles and text computed by expressions.
 const NOT_FIXED_DEC: u8 = 31;
 
-/// The definition a result column of `kind` goes out with.
+/// The definition a result column of `kind` goes out with, before its values are known (prepare).
 pub fn column_def(name: &str, kind: ColumnKind) -> ColumnDef {
     let def = |column_type, flags, charset, length, decimals| ColumnDef {
         name: name.to_string(),
@@ -24,6 +26,13 @@ pub fn column_def(name: &str, kind: ColumnKind) -> ColumnDef {
         ColumnKind::Int => def(
             ColumnType::MYSQL_TYPE_LONGLONG,
             numeric,
+            BINARY_CHARSET,
+            20,
+            0,
+        ),
+        ColumnKind::UInt => def(
+            ColumnType::MYSQL_TYPE_LONGLONG,
+            numeric | ColumnFlags::UNSIGNED_FLAG,
             BINARY_CHARSET,
             20,
             0,
@@ -64,8 +73,35 @@ pub fn column_def(name: &str, kind: ColumnKind) -> ColumnDef {
             0,
             0,
         ),
-        // Dates are SQLite text; they go out as strings.
-        ColumnKind::Text | ColumnKind::Date | ColumnKind::DateTime => def(
+        ColumnKind::Date => def(
+            ColumnType::MYSQL_TYPE_DATE,
+            ColumnFlags::BINARY_FLAG,
+            BINARY_CHARSET,
+            10,
+            0,
+        ),
+        ColumnKind::DateTime => def(
+            ColumnType::MYSQL_TYPE_DATETIME,
+            ColumnFlags::BINARY_FLAG,
+            BINARY_CHARSET,
+            19,
+            0,
+        ),
+        ColumnKind::Timestamp => def(
+            ColumnType::MYSQL_TYPE_TIMESTAMP,
+            ColumnFlags::BINARY_FLAG,
+            BINARY_CHARSET,
+            19,
+            0,
+        ),
+        ColumnKind::Time => def(
+            ColumnType::MYSQL_TYPE_TIME,
+            ColumnFlags::BINARY_FLAG,
+            BINARY_CHARSET,
+            10,
+            0,
+        ),
+        ColumnKind::Text => def(
             ColumnType::MYSQL_TYPE_VAR_STRING,
             ColumnFlags::empty(),
             UTF8MB4_GENERAL_CI,
@@ -73,6 +109,136 @@ pub fn column_def(name: &str, kind: ColumnKind) -> ColumnDef {
             u32::MAX,
             NOT_FIXED_DEC,
         ),
+    }
+}
+
+/// The definitions of a result's columns, given its values: a date or time column whose values are not
+/// all dates or times (SQLite keeps whatever it is given) goes out as text, and a date-time column's
+/// decimals are the most fractional digits among its values.
+pub fn column_defs(rs: &ResultSet) -> Vec<ColumnDef> {
+    rs.columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let values = rs.rows.iter().map(|r| &r[i]);
+            match c.kind {
+                ColumnKind::Date
+                | ColumnKind::DateTime
+                | ColumnKind::Timestamp
+                | ColumnKind::Time => {
+                    let mut fraction = 0u8;
+                    let mut all_parse = true;
+                    for v in values {
+                        match v {
+                            Value::Null => {}
+                            Value::Text(s) => match temporal(c.kind, s) {
+                                Some((_, digits)) => fraction = fraction.max(digits),
+                                None => all_parse = false,
+                            },
+                            _ => all_parse = false,
+                        }
+                    }
+                    if all_parse {
+                        let mut def = column_def(&c.name, c.kind);
+                        if c.kind != ColumnKind::Date {
+                            def.decimals = fraction;
+                            if fraction > 0 {
+                                def.length += 1 + u32::from(fraction);
+                            }
+                        }
+                        def
+                    } else {
+                        column_def(&c.name, ColumnKind::Text)
+                    }
+                }
+                kind => column_def(&c.name, kind),
+            }
+        })
+        .collect()
+}
+
+/// A date, date-time or time in SQLite's text form as MySQL's binary value, with its count of
+/// fractional digits. Zero dates (`0000-00-00`) are valid, as in MySQL.
+fn temporal(kind: ColumnKind, s: &str) -> Option<(MyValue, u8)> {
+    let s = s.trim();
+    if kind == ColumnKind::Time {
+        return parse_time(s);
+    }
+    let (date, time) = match s.split_once([' ', 'T']) {
+        Some((d, t)) => (d, Some(t)),
+        None => (s, None),
+    };
+    let mut parts = date.splitn(3, '-');
+    let y: u16 = number(parts.next()?, 4)?;
+    let m: u8 = number(parts.next()?, 2)?;
+    let d: u8 = number(parts.next()?, 2)?;
+    if m > 12 || d > 31 {
+        return None;
+    }
+    let (h, mi, sec, us, digits) = match time {
+        None => (0, 0, 0, 0, 0),
+        Some(t) => {
+            let (hms, us, digits) = split_fraction(t)?;
+            let mut p = hms.splitn(3, ':');
+            let h: u8 = number(p.next()?, 2)?;
+            let mi: u8 = number(p.next()?, 2)?;
+            let sec: u8 = number(p.next()?, 2)?;
+            if h > 23 || mi > 59 || sec > 59 {
+                return None;
+            }
+            (h, mi, sec, us, digits)
+        }
+    };
+    if kind == ColumnKind::Date && time.is_some() {
+        return None;
+    }
+    Some((MyValue::Date(y, m, d, h, mi, sec, us), digits))
+}
+
+/// `[-]H+:MM:SS[.ffffff]` as MySQL's binary TIME (days split off the hours).
+fn parse_time(s: &str) -> Option<(MyValue, u8)> {
+    let (negative, s) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let (hms, us, digits) = split_fraction(s)?;
+    let mut p = hms.splitn(3, ':');
+    let hours: u32 = p
+        .next()
+        .filter(|h| !h.is_empty() && h.len() <= 3)?
+        .parse()
+        .ok()?;
+    let mi: u8 = number(p.next()?, 2)?;
+    let sec: u8 = number(p.next()?, 2)?;
+    if mi > 59 || sec > 59 || hours > 838 {
+        return None;
+    }
+    Some((
+        MyValue::Time(negative, hours / 24, (hours % 24) as u8, mi, sec, us),
+        digits,
+    ))
+}
+
+/// Splits `HH:MM:SS.ffffff` into the seconds part, microseconds and the number of fractional digits.
+fn split_fraction(t: &str) -> Option<(&str, u32, u8)> {
+    match t.split_once('.') {
+        None => Some((t, 0, 0)),
+        Some((hms, frac)) => {
+            if frac.is_empty() || frac.len() > 6 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let us: u32 = format!("{frac:0<6}").parse().ok()?;
+            Some((hms, us, frac.len() as u8))
+        }
+    }
+}
+
+/// A field of exactly `width` ASCII digits.
+fn number<T: std::str::FromStr>(s: &str, width: usize) -> Option<T> {
+    if s.len() == width && s.bytes().all(|b| b.is_ascii_digit()) {
+        s.parse().ok()
+    } else {
+        None
     }
 }
 
@@ -110,6 +276,24 @@ pub fn binary_row(values: &[Value], columns: &[ColumnDef]) -> Vec<u8> {
         match col.column_type {
             ColumnType::MYSQL_TYPE_LONGLONG => buf.extend_from_slice(&as_i64(value).to_le_bytes()),
             ColumnType::MYSQL_TYPE_DOUBLE => buf.extend_from_slice(&as_f64(value).to_le_bytes()),
+            ColumnType::MYSQL_TYPE_DATE
+            | ColumnType::MYSQL_TYPE_DATETIME
+            | ColumnType::MYSQL_TYPE_TIMESTAMP
+            | ColumnType::MYSQL_TYPE_TIME => {
+                let kind = match col.column_type {
+                    ColumnType::MYSQL_TYPE_DATE => ColumnKind::Date,
+                    ColumnType::MYSQL_TYPE_TIME => ColumnKind::Time,
+                    _ => ColumnKind::DateTime,
+                };
+                // column_defs sends a date column as one only when every value parses.
+                let parsed = match value {
+                    Value::Text(s) => temporal(kind, s).map(|(v, _)| v),
+                    _ => None,
+                };
+                parsed
+                    .unwrap_or(MyValue::Date(0, 0, 0, 0, 0, 0, 0))
+                    .serialize(&mut buf);
+            }
             _ => match value {
                 Value::Blob(b) => put_lenenc_bytes(&mut buf, b),
                 Value::Text(s) => put_lenenc_bytes(&mut buf, s.as_bytes()),
@@ -170,6 +354,45 @@ mod tests {
         assert_eq!(&row[2..10], &5i64.to_le_bytes());
         assert_eq!(&row[10..18], &2.5f64.to_le_bytes());
         assert_eq!(row.len(), 18);
+    }
+
+    #[test]
+    fn temporal_values_parse_to_binary_form() {
+        assert_eq!(
+            temporal(ColumnKind::DateTime, "2024-01-02 03:04:05.5"),
+            Some((MyValue::Date(2024, 1, 2, 3, 4, 5, 500_000), 1))
+        );
+        assert_eq!(
+            temporal(ColumnKind::Date, "2024-12-31"),
+            Some((MyValue::Date(2024, 12, 31, 0, 0, 0, 0), 0))
+        );
+        assert_eq!(
+            temporal(ColumnKind::Time, "-27:00:01"),
+            Some((MyValue::Time(true, 1, 3, 0, 1, 0), 0))
+        );
+        assert_eq!(temporal(ColumnKind::DateTime, "yesterday"), None);
+        assert_eq!(temporal(ColumnKind::Date, "2024-01-02 03:04:05"), None);
+    }
+
+    #[test]
+    fn date_columns_with_other_values_go_out_as_text() {
+        let rs = ResultSet {
+            columns: vec![
+                tenantry_sql::Column::new("a", ColumnKind::DateTime),
+                tenantry_sql::Column::new("b", ColumnKind::DateTime),
+            ],
+            rows: vec![
+                vec![
+                    Value::Text("2024-01-02 03:04:05.123456".into()),
+                    Value::Text("not a date".into()),
+                ],
+                vec![Value::Null, Value::Text("2024-01-02 03:04:05".into())],
+            ],
+        };
+        let defs = column_defs(&rs);
+        assert_eq!(defs[0].column_type, ColumnType::MYSQL_TYPE_DATETIME);
+        assert_eq!(defs[0].decimals, 6);
+        assert_eq!(defs[1].column_type, ColumnType::MYSQL_TYPE_VAR_STRING);
     }
 
     #[test]

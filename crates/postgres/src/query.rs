@@ -165,7 +165,7 @@ fn param_types(normalized: &Normalized, kinds: &[Option<tenantry_sql::ColumnKind
                 .position(|&o| o == n)
                 .and_then(|i| kinds.get(i).copied().flatten());
             match kind {
-                Some(tenantry_sql::ColumnKind::Int) => Type::INT8,
+                Some(tenantry_sql::ColumnKind::Int | tenantry_sql::ColumnKind::UInt) => Type::INT8,
                 Some(tenantry_sql::ColumnKind::Float) => Type::FLOAT8,
                 Some(tenantry_sql::ColumnKind::Bool) => Type::BOOL,
                 _ => Type::TEXT,

@@ -16,14 +16,14 @@ const CANCELED: &str = "canceling statement due to user request";
 /// protocol), so only types whose binary form we encode are used; dates and decimals then go as text.
 pub(crate) fn pg_type(kind: ColumnKind, binary_safe: bool) -> Type {
     match kind {
-        ColumnKind::Int => Type::INT8,
+        ColumnKind::Int | ColumnKind::UInt => Type::INT8,
         ColumnKind::Bool => Type::BOOL,
         ColumnKind::Float => Type::FLOAT8,
         ColumnKind::Blob => Type::BYTEA,
         ColumnKind::Decimal(_) if !binary_safe => Type::NUMERIC,
         ColumnKind::Date => Type::DATE,
         // Times are stored in UTC (the server's time zone), so they are timestamptz, as CockroachDB shows jobs'.
-        ColumnKind::DateTime => Type::TIMESTAMPTZ,
+        ColumnKind::DateTime | ColumnKind::Timestamp => Type::TIMESTAMPTZ,
         _ => Type::TEXT,
     }
 }

@@ -72,6 +72,8 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 pub enum ColumnKind {
     /// Integers.
     Int,
+    /// Integers declared UNSIGNED (MySQL sends them with the UNSIGNED flag).
+    UInt,
     /// Booleans stored as 0 / 1 (BOOLEAN columns): MySQL shows integers, PostgreSQL `bool`.
     Bool,
     /// Doubles.
@@ -84,8 +86,12 @@ pub enum ColumnKind {
     Blob,
     /// `YYYY-MM-DD`.
     Date,
-    /// `YYYY-MM-DD HH:MM:SS[.ffffff]`.
+    /// `YYYY-MM-DD HH:MM:SS[.ffffff]` (DATETIME).
     DateTime,
+    /// `YYYY-MM-DD HH:MM:SS[.ffffff]` (TIMESTAMP): the same values as DATETIME, a different MySQL type.
+    Timestamp,
+    /// `[-]HH:MM:SS[.ffffff]` (TIME, a time of day or a duration).
+    Time,
     /// Every value is NULL and nothing says otherwise.
     Null,
 }

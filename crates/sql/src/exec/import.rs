@@ -251,7 +251,7 @@ fn target_columns(
     let column = |c: &Info| ImportColumn {
         name: c.name.clone(),
         ty: match crate::sqlite::results::declared_kind(&c.decl) {
-            ColumnKind::Int | ColumnKind::Bool => ColumnType::Integer,
+            ColumnKind::Int | ColumnKind::UInt | ColumnKind::Bool => ColumnType::Integer,
             ColumnKind::Float | ColumnKind::Decimal(_) => ColumnType::Real,
             _ => ColumnType::Text,
         },

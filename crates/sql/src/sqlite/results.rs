@@ -76,8 +76,14 @@ pub fn declared_kind(decl: &str) -> ColumnKind {
             .unwrap_or(0);
         return ColumnKind::Decimal(scale);
     }
-    if upper.starts_with("DATETIME") || upper.starts_with("TIMESTAMP") {
+    if upper.starts_with("DATETIME") {
         return ColumnKind::DateTime;
+    }
+    if upper.starts_with("TIMESTAMP") {
+        return ColumnKind::Timestamp;
+    }
+    if upper == "TIME" || upper.starts_with("TIME(") {
+        return ColumnKind::Time;
     }
     if upper == "DATE" {
         return ColumnKind::Date;
@@ -86,7 +92,11 @@ pub fn declared_kind(decl: &str) -> ColumnKind {
         return ColumnKind::Bool;
     }
     if upper.contains("INT") || upper.starts_with("BIT") {
-        return ColumnKind::Int;
+        return if upper.contains("UNSIGNED") {
+            ColumnKind::UInt
+        } else {
+            ColumnKind::Int
+        };
     }
     if upper.contains("CHAR")
         || upper.contains("CLOB")
@@ -120,11 +130,14 @@ fn column_kind<'a>(decl: Option<&str>, values: impl Iterator<Item = &'a Value>) 
     }
     // SQLite stores whatever it is given: a declared type holds only if the values agree with it.
     match declared {
-        Some(ColumnKind::Int) if !floats && !texts && !blobs => ColumnKind::Int,
+        Some(k @ (ColumnKind::Int | ColumnKind::UInt)) if !floats && !texts && !blobs => k,
         Some(ColumnKind::Bool) if !floats && !texts && !blobs => ColumnKind::Bool,
         Some(ColumnKind::Float) if !texts && !blobs => ColumnKind::Float,
         Some(ColumnKind::Decimal(s)) if !texts && !blobs => ColumnKind::Decimal(s),
-        Some(k @ (ColumnKind::Date | ColumnKind::DateTime)) if !ints && !floats && !blobs => k,
+        Some(
+            k
+            @ (ColumnKind::Date | ColumnKind::DateTime | ColumnKind::Timestamp | ColumnKind::Time),
+        ) if !ints && !floats && !blobs => k,
         Some(ColumnKind::Blob) if !ints && !floats => ColumnKind::Blob,
         Some(ColumnKind::Text) if !blobs => ColumnKind::Text,
         _ if blobs => ColumnKind::Blob,
@@ -162,6 +175,12 @@ mod tests {
         );
         assert_eq!(column_kind(None, [Value::Null].iter()), ColumnKind::Null);
         assert_eq!(declared_kind("DECIMAL(10,2)"), ColumnKind::Decimal(2));
+        assert_eq!(declared_kind("BIGINT UNSIGNED"), ColumnKind::UInt);
+        assert_eq!(declared_kind("TIMESTAMP(6)"), ColumnKind::Timestamp);
+        assert_eq!(declared_kind("DATETIME"), ColumnKind::DateTime);
+        assert_eq!(declared_kind("TIME"), ColumnKind::Time);
+        assert_eq!(declared_kind("TINYTEXT"), ColumnKind::Text);
+        assert_eq!(declared_kind("VARBINARY(16)"), ColumnKind::Blob);
         assert_eq!(
             format_decimal(&Value::Float(10.5), 2),
             Value::Text("10.50".into())

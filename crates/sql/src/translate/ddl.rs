@@ -380,7 +380,9 @@ pub const TYPE_CHECK_PREFIX: &str = "type_check$";
 /// number is refused (reported as MySQL's 1366).
 fn type_check(column: &str, declared: &str) -> String {
     let allowed = match crate::sqlite::results::declared_kind(declared) {
-        crate::value::ColumnKind::Int | crate::value::ColumnKind::Bool => "'integer'",
+        crate::value::ColumnKind::Int
+        | crate::value::ColumnKind::UInt
+        | crate::value::ColumnKind::Bool => "'integer'",
         crate::value::ColumnKind::Float | crate::value::ColumnKind::Decimal(_) => {
             "'integer', 'real'"
         }

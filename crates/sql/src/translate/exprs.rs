@@ -93,6 +93,22 @@ fn rewrite_expr(expr: &mut Expr, ctx: &dyn SessionContext) -> Result<()> {
         Expr::CompoundIdentifier(parts) if parts.len() == 2 && parts[0].value.starts_with("@@") => {
             *expr = literal(ctx.system_variable(&parts[1].value.to_ascii_lowercase())?);
         }
+        // Character set introducers: `_binary'..'` is bytes, `_utf8mb4'..'` and the like are the string.
+        Expr::Prefixed { prefix, value } => {
+            let binary = prefix.value.eq_ignore_ascii_case("_binary");
+            let mut inner = std::mem::replace(value.as_mut(), Expr::value(AstValue::Null));
+            if binary {
+                if let Expr::Value(v) = &inner {
+                    if let AstValue::SingleQuotedString(s) | AstValue::DoubleQuotedString(s) =
+                        &v.value
+                    {
+                        inner = literal(Value::Blob(s.as_bytes().to_vec()));
+                    }
+                }
+            }
+            rewrite_expr(&mut inner, ctx)?;
+            *expr = inner;
+        }
         Expr::Value(v) => {
             if let AstValue::DoubleQuotedString(s) = &v.value {
                 v.value = AstValue::SingleQuotedString(s.clone());
