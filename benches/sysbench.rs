@@ -77,7 +77,13 @@ fn start_mariadb() -> MariaDb {
 /// Runs one statement with the `mariadb` CLI; true on success.
 fn sql(port: u16, user: &str, stmt: &str) -> bool {
     Command::new("mariadb")
-        .args(["-h127.0.0.1", &format!("-P{port}"), &format!("-u{user}"), "-e", stmt])
+        .args([
+            "-h127.0.0.1",
+            &format!("-P{port}"),
+            &format!("-u{user}"),
+            "-e",
+            stmt,
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()

@@ -75,3 +75,110 @@ fn mariadb_cli_tour() {
     assert!(!ok);
     assert!(err.contains("ERROR 1045 (28000)"), "{err}");
 }
+
+/// Runs `program args` with `input` on its standard input; (success, stdout, stderr).
+fn run_with_input(program: &str, args: &[String], input: &[u8]) -> (bool, String, String) {
+    use std::io::Write;
+    ensure_client();
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program} runs (mariadb-client; .ci/run installs it): {e}"));
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn client_args(port: u16, db: &str) -> Vec<String> {
+    vec![
+        "-h127.0.0.1".into(),
+        format!("-P{port}"),
+        "-uroot@sys".into(),
+        db.into(),
+    ]
+}
+
+/// A file of mysqldump's executable-comment lines, fed to the `mariadb` CLI, runs as SQL.
+#[test]
+fn executable_comments_from_a_file() {
+    let server = TestServer::start();
+    let port = server.mysql_port;
+    let script = "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10));
+/*!40100 SET @@SQL_MODE='' */;
+/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;
+/*!40103 SET TIME_ZONE='+00:00' */;
+/*!40014 SET @OLD_UNIQUE_CHECKS=@@UNIQUE_CHECKS, UNIQUE_CHECKS=0 */;
+/*!40000 ALTER TABLE t DISABLE KEYS */;
+INSERT INTO t VALUES (1, 'a'), (2, 'b');
+/*!40000 ALTER TABLE t ENABLE KEYS */;
+/*!40014 SET UNIQUE_CHECKS=@OLD_UNIQUE_CHECKS */;
+SELECT @OLD_CHARACTER_SET_CLIENT, @OLD_UNIQUE_CHECKS, @@unique_checks, count(*) FROM t;
+";
+    let (ok, out, err) = run_with_input(
+        "mariadb",
+        &[client_args(port, "test"), vec!["-N".into()]].concat(),
+        script.as_bytes(),
+    );
+    assert!(ok, "mariadb failed: {err}");
+    assert_eq!(out.trim(), "utf8mb4\t1\t1\t2", "{out}");
+}
+
+/// mysqldump of a database, reloaded with the `mariadb` CLI into another, gives the same rows and indexes.
+#[test]
+fn mysqldump_output_reloads() {
+    let server = TestServer::start();
+    let port = server.mysql_port;
+    let (ok, _, err) = mariadb(
+        port,
+        "root@sys",
+        "CREATE DATABASE shop;
+         CREATE TABLE shop.items (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL, price DECIMAL(10,2), note TEXT);
+         CREATE INDEX items_name ON shop.items (name);
+         INSERT INTO shop.items VALUES (1, 'apple', 1.50, NULL), (2, 'it''s', 2.25, 'line\\nbreak'), (3, 'x', NULL, '');
+         CREATE DATABASE copy;",
+    );
+    assert!(ok, "setup: {err}");
+    let dump = Command::new("mysqldump")
+        .args([
+            "-h127.0.0.1",
+            &format!("-P{port}"),
+            "-uroot@sys",
+            "--no-tablespaces",
+            "shop",
+        ])
+        .output()
+        .expect("mysqldump runs (mariadb-client; .ci/run installs it)");
+    let stderr = String::from_utf8_lossy(&dump.stderr);
+    assert!(dump.status.success(), "mysqldump failed: {stderr}");
+    let text = String::from_utf8_lossy(&dump.stdout);
+    assert!(
+        text.contains("/*!40000 ALTER TABLE `items` DISABLE KEYS */"),
+        "{text}"
+    );
+    let (ok, _, err) = run_with_input("mariadb", &client_args(port, "copy"), &dump.stdout);
+    assert!(ok, "reload failed: {err}");
+    let rows = |db: &str| {
+        mariadb(
+            port,
+            "root@sys",
+            &format!("SELECT * FROM {db}.items ORDER BY id; SHOW INDEX FROM {db}.items"),
+        )
+    };
+    let (ok_a, a, _) = rows("shop");
+    let (ok_b, b, _) = rows("copy");
+    assert!(ok_a && ok_b);
+    assert!(a.contains("it's") && a.contains("items_name"), "{a}");
+    assert_eq!(a, b);
+}

@@ -264,6 +264,10 @@ pub enum Command {
     ShowCreateTable(TableRef),
     /// `SHOW CREATE DATABASE d`.
     ShowCreateDatabase(String),
+    /// `LOCK TABLES ...` (mysqldump's): commits an open transaction, as MySQL does; locks nothing more.
+    LockTables,
+    /// `UNLOCK TABLES`: nothing to release.
+    UnlockTables,
     /// `ALTER TABLE t {DISABLE | ENABLE} KEYS` (as mysqldump writes it): accepted, changes nothing.
     TableKeys(TableRef),
     /// `SHOW INDEX FROM t`.
@@ -460,7 +464,38 @@ pub fn parse(sql: &str) -> Result<Parsed> {
         return Ok(Parsed::Command(cmd));
     }
     // sqlparser takes the tokens already made (and checked against the limits): one tokenization.
-    parse_tokens(&sql, c.into_tokens()).map(|s| Parsed::Tenant(Box::new(s)))
+    let mut tokens = c.into_tokens();
+    drop_select_hints(&mut tokens);
+    parse_tokens(&sql, tokens).map(|s| Parsed::Tenant(Box::new(s)))
+}
+
+/// MySQL's SELECT modifiers that only steer its query cache and temporary tables (mysqldump writes
+/// `SELECT /*!40001 SQL_NO_CACHE */ ...`); they mean nothing to SQLite and sqlparser would take them for
+/// column names. Dropped where they follow SELECT (or another of them).
+fn drop_select_hints(tokens: &mut Vec<sqlparser::tokenizer::TokenWithSpan>) {
+    const HINTS: [&str; 5] = [
+        "SQL_NO_CACHE",
+        "SQL_CACHE",
+        "SQL_BUFFER_RESULT",
+        "SQL_SMALL_RESULT",
+        "SQL_BIG_RESULT",
+    ];
+    let word = |t: &sqlparser::tokenizer::Token, names: &[&str]| {
+        matches!(t, sqlparser::tokenizer::Token::Word(w)
+            if w.quote_style.is_none() && names.iter().any(|n| w.value.eq_ignore_ascii_case(n)))
+    };
+    if !tokens.iter().any(|t| word(&t.token, &HINTS)) {
+        return;
+    }
+    let mut after_select = false;
+    tokens.retain(|t| {
+        if after_select && word(&t.token, &HINTS) {
+            return false;
+        }
+        after_select =
+            word(&t.token, &["SELECT"]) || (after_select && word(&t.token, &["ALL", "DISTINCT"]));
+        true
+    });
 }
 
 /// Parses tenant SQL with sqlparser's MySQL dialect; exactly one statement.

@@ -91,6 +91,15 @@ pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
     } else if c.eat_word("COMMIT") {
         c.eat_word("WORK");
         Command::Commit
+    } else if c.is_word("LOCK") && (c.is_word_at(1, "TABLES") || c.is_word_at(1, "TABLE")) {
+        // Table locks are implicit: a SQLite write transaction locks its whole database, and each
+        // statement outside a transaction is one. The list is read past, not checked.
+        while !c.at_end() {
+            c.advance();
+        }
+        Command::LockTables
+    } else if c.eat_words(&["UNLOCK", "TABLES"]) || c.eat_words(&["UNLOCK", "TABLE"]) {
+        Command::UnlockTables
     } else if keys_toggle(c) {
         // mysqldump's `/*!40000 ALTER TABLE t DISABLE KEYS */`: SQLite has no deferred index
         // maintenance, so the table's indexes simply stay enabled.

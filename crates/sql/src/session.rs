@@ -239,6 +239,11 @@ impl Session {
                 self.conn.conn().execute_batch("BEGIN")?;
                 Ok(Output::ok())
             }
+            C::LockTables => {
+                self.commit_if_open()?;
+                Ok(Output::ok())
+            }
+            C::UnlockTables => Ok(Output::ok()),
             C::Commit => {
                 self.commit_if_open()?;
                 Ok(Output::ok())

@@ -42,6 +42,8 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("query_cache_type", "OFF"),
     ("sql_auto_is_null", "0"),
     ("sql_mode", ""),
+    ("sql_notes", "1"),
+    ("sql_quote_show_create", "1"),
     ("sql_safe_updates", "0"),
     ("sql_select_limit", "18446744073709551615"),
     ("system_time_zone", "UTC"),

@@ -8,7 +8,7 @@ use crate::session::Session;
 use crate::translate::LISTED_SYSTEM_SCHEMAS;
 use crate::value::Value;
 
-pub(super) static VIEWS: [ViewDef; 3] = [
+pub(super) static VIEWS: [ViewDef; 4] = [
     ViewDef {
         schema: "information_schema",
         name: "SCHEMATA",
@@ -52,9 +52,28 @@ pub(super) static VIEWS: [ViewDef; 3] = [
             ("COLUMN_TYPE", "TEXT"),
             ("COLUMN_KEY", "VARCHAR(3)"),
             ("EXTRA", "VARCHAR(256)"),
+            // No generated columns: always empty (mysqldump reads it).
+            ("GENERATION_EXPRESSION", "TEXT"),
         ],
         visibility: Visibility::AllTenants,
         rows: columns,
+    },
+    // No triggers exist: an empty view, so tools that list them (mysqldump) go on.
+    ViewDef {
+        schema: "information_schema",
+        name: "TRIGGERS",
+        columns: &[
+            ("TRIGGER_CATALOG", "VARCHAR(64)"),
+            ("TRIGGER_SCHEMA", "VARCHAR(64)"),
+            ("TRIGGER_NAME", "VARCHAR(64)"),
+            ("EVENT_MANIPULATION", "VARCHAR(6)"),
+            ("EVENT_OBJECT_SCHEMA", "VARCHAR(64)"),
+            ("EVENT_OBJECT_TABLE", "VARCHAR(64)"),
+            ("ACTION_STATEMENT", "TEXT"),
+            ("ACTION_TIMING", "VARCHAR(6)"),
+        ],
+        visibility: Visibility::AllTenants,
+        rows: |_| Ok(Vec::new()),
     },
 ];
 
@@ -136,6 +155,7 @@ fn columns(session: &Session) -> Result<Vec<Vec<Value>>> {
                     Value::Text(column_type),
                     Value::Text(text(3)),
                     Value::Text(text(5)),
+                    Value::from(""),
                 ]);
             }
         }
