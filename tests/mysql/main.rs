@@ -10,6 +10,7 @@ mod compat_drivers;
 mod durability;
 mod import;
 mod jobs;
+mod limits;
 mod privileges;
 mod processes;
 mod restore;

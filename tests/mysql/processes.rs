@@ -97,3 +97,47 @@ async fn kill_query_interrupts_and_kill_closes() {
         .iter()
         .all(|r| r.get::<i64, _>("Id") != Some(victim_id as i64)));
 }
+
+/// A KILL QUERY sent the moment the statement shows in SHOW PROCESSLIST stops it, every time (issue 14,
+/// Found 6: an interrupt arriving before SQLite started, or between two of its statements, was lost).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_query_right_after_listing_always_stops_it() {
+    let server = TestServer::start();
+    let mut victim = server.connect("root@sys").await;
+    let victim_id = victim.id();
+    let mut admin = server.connect("root@sys").await;
+    // The second form fills a system view before SQLite runs the query.
+    let forms = [
+        ENDLESS.to_string(),
+        format!("{ENDLESS}, oceanbase.DBA_OB_TENANTS"),
+    ];
+    for round in 0..40 {
+        let sql = forms[round % 2].clone();
+        let running = tokio::spawn(async move {
+            let r = victim.query_drop(sql).await;
+            (victim, r)
+        });
+        loop {
+            let rows: Vec<Row> = admin.query("SHOW PROCESSLIST").await.unwrap();
+            if rows.iter().any(|r| {
+                r.get::<i64, _>("Id") == Some(victim_id as i64)
+                    && r.get::<String, _>("Command").as_deref() == Some("Query")
+            }) {
+                break;
+            }
+        }
+        admin
+            .query_drop(format!("KILL QUERY {victim_id}"))
+            .await
+            .unwrap();
+        let (conn, r) = tokio::time::timeout(Duration::from_secs(20), running)
+            .await
+            .unwrap_or_else(|_| panic!("round {round}: the killed query still runs"))
+            .unwrap();
+        victim = conn;
+        let (code, _, _) = server_error(r.expect_err("the query was interrupted"));
+        assert_eq!(code, 1317, "round {round}");
+    }
+    let one: Option<i64> = victim.query_first("SELECT 1").await.unwrap();
+    assert_eq!(one, Some(1));
+}

@@ -128,3 +128,52 @@ async fn show_sessions_cancel_query_and_cancel_session() {
         .await
         .is_err());
 }
+
+/// Statements that run forever; the second fills a system view before SQLite starts, which widens the window
+/// between being listed and running SQLite (where an interrupt used to be lost).
+const ENDLESS_FORMS: [&str; 2] = [
+    ENDLESS,
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) \
+     SELECT COUNT(*) FROM c, oceanbase.DBA_OB_TENANTS",
+];
+
+/// A cancel sent the moment the statement is listed stops it, every time: the stop request cannot be lost
+/// between the statement's start and its first SQLite step (issue 14, Found 6).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_query_right_after_listing_always_stops_it() {
+    let server = TestServer::start();
+    let victim = std::sync::Arc::new(server.pg("root@sys", "", None).await);
+    let admin = server.pg("root@sys", "", None).await;
+    let pid = simple_rows(&victim, "SELECT CONNECTION_ID()").await[0][0]
+        .clone()
+        .unwrap();
+    for round in 0..40 {
+        let sql = ENDLESS_FORMS[round % 2];
+        let running = {
+            let victim = victim.clone();
+            tokio::spawn(async move { victim.simple_query(sql).await.map(|_| ()) })
+        };
+        let query_id = loop {
+            let rows = admin.query("SHOW QUERIES", &[]).await.unwrap();
+            if let Some(r) = rows
+                .iter()
+                .find(|r| r.get::<_, String>("session_id") == pid)
+            {
+                break r.get::<_, String>("query_id");
+            }
+        };
+        admin
+            .batch_execute(&format!("CANCEL QUERY '{query_id}'"))
+            .await
+            .unwrap();
+        let r = tokio::time::timeout(Duration::from_secs(20), running)
+            .await
+            .unwrap_or_else(|_| panic!("round {round}: the canceled statement still runs"))
+            .unwrap();
+        assert_eq!(sqlstate(&r.unwrap_err()), "57014", "round {round}");
+    }
+    assert_eq!(
+        simple_rows(&victim, "SELECT 1").await,
+        vec![vec![Some("1".to_string())]]
+    );
+}

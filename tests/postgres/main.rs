@@ -4,6 +4,7 @@ mod cancel;
 mod common;
 mod import;
 mod jobs;
+mod limits;
 mod login;
 mod psql_smoke;
 mod queries;

@@ -30,6 +30,9 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: Cancell
             }
         };
         let _ = stream.set_nodelay(true);
+        let watch = tenantry_net::PeerWatch::new(&stream)
+            .map_err(|e| tracing::warn!(%peer, "cannot watch the connection: {e}"))
+            .ok();
         let engine = engine.clone();
         let engine_for_kill = engine.clone();
         let shutdown = shutdown.clone();
@@ -51,6 +54,14 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: Cancell
                     std::future::pending::<()>().await;
                 }
             };
+            // Nobody reads the socket while a statement runs: the watch notices a client that went away then.
+            let gone = async {
+                logged_in.cancelled().await;
+                match &watch {
+                    Some(w) => w.closed().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 r = conn.run() => {
                     if let Err(e) = r {
@@ -59,6 +70,7 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: Cancell
                 }
                 _ = killed.cancelled() => tracing::debug!(%peer, "mysql connection killed"),
                 _ = login_deadline => tracing::debug!(%peer, "mysql login timed out"),
+                _ = gone => tracing::debug!(%peer, "mysql client went away"),
                 _ = shutdown.cancelled() => {}
             }
             // The client is gone: a statement it left running must not go on holding a thread and locks.

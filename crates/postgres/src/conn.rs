@@ -21,6 +21,8 @@ pub(crate) struct ConnState {
     pub(crate) secret: i32,
     /// Cancelled by KILL (or shutdown): the connection closes.
     pub(crate) killed: CancellationToken,
+    /// Cancelled once the connection has a session (it logged in).
+    pub(crate) logged_in: CancellationToken,
     pub(crate) keys: Arc<CancelKeys>,
     session: Mutex<Option<Arc<Mutex<Session>>>>,
 }
@@ -34,6 +36,7 @@ impl ConnState {
             id,
             secret: rand::random::<i32>(),
             killed: CancellationToken::new(),
+            logged_in: CancellationToken::new(),
             keys,
             session: Mutex::new(None),
         })
@@ -48,6 +51,7 @@ impl ConnState {
     pub(crate) fn set_session(&self, session: Session) {
         *self.session.lock() = Some(Arc::new(Mutex::new(session)));
         self.keys.insert(self.pid(), self.secret);
+        self.logged_in.cancel();
     }
 
     pub(crate) fn session(&self) -> Result<Arc<Mutex<Session>>, SqlError> {

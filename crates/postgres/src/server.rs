@@ -80,11 +80,24 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: Cancell
             }
         };
         let _ = stream.set_nodelay(true);
+        let watch = tenantry_net::PeerWatch::new(&stream)
+            .map_err(|e| tracing::warn!(%peer, "cannot watch the connection: {e}"))
+            .ok();
         let state = ConnState::new(engine.clone(), peer.ip().to_string(), keys.clone());
         let handlers = Arc::new(Handlers::new(state.clone()));
         let shutdown = shutdown.clone();
         connections.spawn(async move {
             let killed = state.killed.clone();
+            // Nobody reads the socket while a statement runs: the watch notices a client that went away then.
+            // Only after login: a cancel request's connection closes right after sending it.
+            let logged_in = state.logged_in.clone();
+            let gone = async {
+                logged_in.cancelled().await;
+                match &watch {
+                    Some(w) => w.closed().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 r = pgwire::tokio::process_socket(stream, None, handlers) => {
                     if let Err(e) = r {
@@ -92,6 +105,7 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: Cancell
                     }
                 }
                 _ = killed.cancelled() => tracing::debug!(%peer, "pg connection killed"),
+                _ = gone => tracing::debug!(%peer, "pg client went away"),
                 _ = shutdown.cancelled() => {}
             }
             state.close();

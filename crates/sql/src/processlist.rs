@@ -1,7 +1,7 @@
 //! Every open session, for SHOW PROCESSLIST and KILL.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -22,6 +22,69 @@ pub struct Activity {
     pub since: Instant,
 }
 
+/// Why the running statement was told to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// KILL QUERY, a cancel request, KILL or a disconnect.
+    Canceled,
+    /// Its time limit (`max_execution_time`, `statement_timeout`) passed.
+    TimedOut,
+}
+
+/// The stop request of a session's running statement, read by every loop that runs it.
+///
+/// SQLite's own interrupt flag is cleared whenever no statement is running on the connection, so an interrupt
+/// that arrives between two SQLite statements of one client statement (or before the first) would be lost.
+/// This flag is not: it is set under the session's statement lock, lives until the statement ends, and the
+/// connection's progress handler and the server's own loops check it.
+#[derive(Debug, Default)]
+pub struct StopFlag(AtomicU8);
+
+impl StopFlag {
+    const RUNNING: u8 = 0;
+    const CANCELED: u8 = 1;
+    const TIMED_OUT: u8 = 2;
+
+    /// Why the statement must stop, if it must.
+    pub fn reason(&self) -> Option<StopReason> {
+        match self.0.load(Ordering::Acquire) {
+            Self::CANCELED => Some(StopReason::Canceled),
+            Self::TIMED_OUT => Some(StopReason::TimedOut),
+            _ => None,
+        }
+    }
+
+    /// Whether the statement must stop.
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::Acquire) != Self::RUNNING
+    }
+
+    /// Records a stop request; the first reason wins.
+    fn set(&self, reason: StopReason) {
+        let v = match reason {
+            StopReason::Canceled => Self::CANCELED,
+            StopReason::TimedOut => Self::TIMED_OUT,
+        };
+        let _ = self
+            .0
+            .compare_exchange(Self::RUNNING, v, Ordering::AcqRel, Ordering::Acquire);
+    }
+
+    fn clear(&self) {
+        self.0.store(Self::RUNNING, Ordering::Release);
+    }
+}
+
+/// The running statement's state, changed only under one lock so that a stop request and a statement's
+/// start or end can never interleave.
+struct Statement {
+    activity: Activity,
+    /// Counts statements; a timer set for one statement must not stop the next.
+    seq: u64,
+    /// Cancelled with the stop flag: the waits of a statement (for a job, a lock) watch it.
+    cancel: CancellationToken,
+}
+
 /// The shared handle of one session: who it is, what it does, and how to stop it.
 pub struct SessionHandle {
     /// Connection id.
@@ -38,34 +101,44 @@ pub struct SessionHandle {
     pub protocol: &'static str,
     /// When the session opened.
     pub connected_at: Instant,
-    activity: Mutex<Activity>,
+    statement: Mutex<Statement>,
+    stop: Arc<StopFlag>,
     interrupt: Mutex<Option<InterruptHandle>>,
-    statement_cancel: Mutex<CancellationToken>,
     killed: CancellationToken,
 }
 
 impl SessionHandle {
     /// What the session is doing now.
     pub fn activity(&self) -> Activity {
-        self.activity.lock().clone()
+        self.statement.lock().activity.clone()
     }
 
-    /// Marks a statement as running (it can be interrupted from now on).
-    pub fn start_statement(&self, sql: &str, db: Option<String>) -> CancellationToken {
-        let token = CancellationToken::new();
-        *self.statement_cancel.lock() = token.clone();
-        *self.activity.lock() = Activity {
+    /// The stop flag of this session's statements (the connection's progress handler checks it).
+    pub fn stop_flag(&self) -> Arc<StopFlag> {
+        self.stop.clone()
+    }
+
+    /// Marks a statement as running: from now on a stop request reaches it. Returns its sequence number and
+    /// the token its waits watch.
+    pub fn start_statement(&self, sql: &str, db: Option<String>) -> (u64, CancellationToken) {
+        let mut st = self.statement.lock();
+        self.stop.clear();
+        st.seq += 1;
+        st.cancel = CancellationToken::new();
+        st.activity = Activity {
             db,
             command: "Query",
             info: Some(sql.chars().take(4096).collect()),
             since: Instant::now(),
         };
-        token
+        (st.seq, st.cancel.clone())
     }
 
     /// Marks the session idle.
     pub fn end_statement(&self, db: Option<String>) {
-        *self.activity.lock() = Activity {
+        let mut st = self.statement.lock();
+        self.stop.clear();
+        st.activity = Activity {
             db,
             command: "Sleep",
             info: None,
@@ -80,13 +153,22 @@ impl SessionHandle {
 
     /// Interrupts the running statement, if any (KILL QUERY, a cancel request, a disconnect).
     pub fn interrupt_statement(&self) {
-        let running = self.activity.lock().command == "Query";
-        if running {
-            self.statement_cancel.lock().cancel();
-            if let Some(h) = self.interrupt.lock().as_ref() {
-                h.interrupt();
-            }
+        self.stop_statement(None, StopReason::Canceled);
+    }
+
+    /// Stops statement `seq` (or whichever runs, if None) for `reason`; false if it is not running.
+    pub fn stop_statement(&self, seq: Option<u64>, reason: StopReason) -> bool {
+        let st = self.statement.lock();
+        if st.activity.command != "Query" || seq.is_some_and(|s| s != st.seq) {
+            return false;
         }
+        // Under the statement lock: the statement cannot end (and a new one start) before all three are done.
+        self.stop.set(reason);
+        st.cancel.cancel();
+        if let Some(h) = self.interrupt.lock().as_ref() {
+            h.interrupt();
+        }
+        true
     }
 
     /// Kills the session: interrupts its statement and tells its front end to close the connection.
@@ -131,8 +213,13 @@ impl SessionRegistry {
     }
 
     /// Registers a session; `killed` is cancelled when it is killed, which its front end watches to close
-    /// the connection.
-    pub fn register(&self, who: SessionInfo, killed: CancellationToken) -> Arc<SessionHandle> {
+    /// the connection. `stop` is the flag its connection checks.
+    pub fn register(
+        &self,
+        who: SessionInfo,
+        killed: CancellationToken,
+        stop: Arc<StopFlag>,
+    ) -> Arc<SessionHandle> {
         let id = who.id;
         let handle = Arc::new(SessionHandle {
             id,
@@ -142,14 +229,18 @@ impl SessionRegistry {
             host: who.host,
             protocol: who.protocol,
             connected_at: Instant::now(),
-            activity: Mutex::new(Activity {
-                db: None,
-                command: "Sleep",
-                info: None,
-                since: Instant::now(),
+            statement: Mutex::new(Statement {
+                activity: Activity {
+                    db: None,
+                    command: "Sleep",
+                    info: None,
+                    since: Instant::now(),
+                },
+                seq: 0,
+                cancel: CancellationToken::new(),
             }),
+            stop,
             interrupt: Mutex::new(None),
-            statement_cancel: Mutex::new(CancellationToken::new()),
             killed,
         });
         self.sessions.lock().insert(id, handle.clone());

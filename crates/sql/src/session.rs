@@ -8,7 +8,7 @@ use crate::error::{Result, SqlError};
 use crate::exec;
 use crate::login::Identity;
 use crate::parser::{self, Command, Parsed};
-use crate::processlist::{SessionHandle, SessionInfo};
+use crate::processlist::{SessionHandle, SessionInfo, StopFlag, StopReason};
 use crate::sqlite::connection::TenantConnection;
 use crate::value::{Output, Value};
 
@@ -52,7 +52,8 @@ impl Session {
         protocol: &'static str,
         killed: tokio_util::sync::CancellationToken,
     ) -> Result<Self> {
-        let conn = TenantConnection::open(identity.tenant.tenant_id)?;
+        let stop = Arc::new(StopFlag::default());
+        let conn = TenantConnection::open(identity.tenant.tenant_id, stop.clone())?;
         let handle = engine.sessions().register(
             SessionInfo {
                 id,
@@ -63,6 +64,7 @@ impl Session {
                 protocol,
             },
             killed,
+            stop,
         );
         handle.set_interrupt(conn.interrupt_handle());
         Ok(Self {
@@ -117,7 +119,14 @@ impl Session {
 
     /// Runs one statement with `?` parameters.
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<Output> {
-        self.interrupt = self.handle.start_statement(sql, self.db.clone());
+        self.run_statement(sql, |s| s.dispatch(sql, params))
+    }
+
+    /// Runs `f` as statement `sql`: listed in SHOW PROCESSLIST, and stoppable by KILL QUERY, a cancel request
+    /// or a disconnect from the moment it is listed until it ends.
+    fn run_statement<T>(&mut self, sql: &str, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        let (_seq, token) = self.handle.start_statement(sql, self.db.clone());
+        self.interrupt = token;
         self.statement_text = sql.trim().trim_end_matches(';').trim_end().to_string();
         let span = tracing::debug_span!(
             "statement",
@@ -125,7 +134,7 @@ impl Session {
             tenant = %self.identity.tenant.tenant_name,
             user = %self.identity.user.name
         );
-        let result = span.in_scope(|| self.dispatch(sql, params));
+        let result = span.in_scope(|| f(self));
         self.handle.end_statement(self.db.clone());
         result
     }
@@ -143,8 +152,21 @@ impl Session {
         Ok(())
     }
 
+    /// Fails with the stop's error once the running statement was told to stop (KILL QUERY, a cancel request,
+    /// a disconnect). Loops of the server that run on behalf of a statement call it between bounded steps.
+    pub fn check_interrupted(&self) -> Result<()> {
+        match self.handle.stop_flag().reason() {
+            None => Ok(()),
+            Some(StopReason::Canceled) | Some(StopReason::TimedOut) => Err(SqlError::Interrupted),
+        }
+    }
+
     /// Checks a statement for later execution and describes its parameters and columns.
     pub fn prepare(&mut self, sql: &str) -> Result<Prepared> {
+        self.run_statement(sql, |s| s.describe(sql))
+    }
+
+    fn describe(&mut self, sql: &str) -> Result<Prepared> {
         match parser::parse(sql)? {
             Parsed::Command(Command::Import(stmt)) => {
                 let columns = exec::import::result_columns(&stmt);

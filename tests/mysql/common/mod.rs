@@ -145,8 +145,11 @@ impl Drop for TestServer {
     }
 }
 
+/// The server binary: this build's, or `TENANTRY_BIN` (to check that a new test fails on an older build).
 fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_tenantry"))
+    std::env::var_os("TENANTRY_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_tenantry")))
 }
 
 fn spawn(data_dir: &Path, extra: &[&str]) -> (Child, u16, u16) {

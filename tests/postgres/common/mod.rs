@@ -21,7 +21,11 @@ impl TestServer {
     /// Starts a server on a fresh data directory.
     pub fn start() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut child = Command::new(PathBuf::from(env!("CARGO_BIN_EXE_tenantry")))
+        // `TENANTRY_BIN` runs the tests against another build (to check that a new test fails on an older one).
+        let binary = std::env::var_os("TENANTRY_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_tenantry")));
+        let mut child = Command::new(binary)
             .arg("start")
             .arg("--data-dir")
             .arg(dir.path())

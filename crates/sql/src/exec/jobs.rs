@@ -194,6 +194,7 @@ pub fn visible_jobs(session: &Session, recent: bool) -> Result<Vec<JobRecord>> {
     let cutoff = tenantry_jobs::now_micros() - SHOW_JOBS_WINDOW_MICROS;
     let mut out = Vec::new();
     for rec in session.engine.jobs().list()? {
+        session.check_interrupted()?;
         if recent && rec.finished.is_some_and(|f| f < cutoff) {
             continue;
         }

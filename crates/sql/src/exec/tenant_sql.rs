@@ -72,6 +72,7 @@ fn prepare_plan(session: &mut Session, stmt: Statement) -> Result<Plan> {
         // inside one, it shows those already attached).
         let tenant_id = session.identity.tenant.tenant_id;
         for d in session.engine.catalog().databases(tenant_id)? {
+            session.check_interrupted()?;
             if privileges::has_any(session, &d.name)? && !session.conn.in_transaction() {
                 session
                     .conn

@@ -2,12 +2,18 @@
 //! under its own name, and in-memory schemas for the system views.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rusqlite::{Connection, InterruptHandle};
 use tenantry_catalog::Catalog;
 
 use crate::error::{Result, SqlError};
+use crate::processlist::StopFlag;
 use crate::translate::SYSTEM_SCHEMAS;
+
+/// SQLite virtual-machine steps between two looks at the stop flag: a few microseconds of work, so a stop
+/// is noticed at once, while the look itself (one atomic load) costs nothing measurable.
+const STEPS_PER_STOP_CHECK: i32 = 1000;
 
 /// A session's SQLite connection and which database file each attached schema is.
 pub struct TenantConnection {
@@ -17,10 +23,13 @@ pub struct TenantConnection {
 }
 
 impl TenantConnection {
-    /// Opens a connection for a tenant's session.
-    pub fn open(tenant_id: i64) -> Result<Self> {
+    /// Opens a connection for a tenant's session; every statement it runs stops once `stop` is set.
+    pub fn open(tenant_id: i64, stop: Arc<StopFlag>) -> Result<Self> {
         let conn = Connection::open_in_memory()?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // SQLite's interrupt is lost if it arrives while no SQLite statement runs (between the steps of one
+        // client statement); the progress handler makes every statement see a stop request whenever it came.
+        conn.progress_handler(STEPS_PER_STOP_CHECK, Some(move || stop.is_set()));
         super::functions::register(&conn)?;
         for schema in SYSTEM_SCHEMAS {
             conn.execute(&format!("ATTACH DATABASE ':memory:' AS {schema}"), [])?;

@@ -134,6 +134,7 @@ fn columns(session: &Session) -> Result<Vec<Vec<Value>>> {
     let mut rows = Vec::new();
     for db in databases(session)? {
         for (table, _) in list_tables(session, &db)? {
+            session.check_interrupted()?;
             let described = describe_table(session, &db, &table)?;
             for (i, r) in described.rows.into_iter().enumerate() {
                 let text = |k: usize| r.get(k).and_then(Value::to_text).unwrap_or_default();

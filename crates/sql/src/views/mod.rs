@@ -86,6 +86,7 @@ pub(crate) fn typed_jobs<P: serde::de::DeserializeOwned>(
     let registry = session.engine.jobs();
     let mut out = Vec::new();
     for rec in registry.list()? {
+        session.check_interrupted()?;
         if rec.job_type != job_type || tenant.is_some_and(|t| t != rec.tenant_id) {
             continue;
         }
@@ -153,6 +154,7 @@ pub fn describe(schema: &str, name: &str, identity: &Identity) -> Result<ResultS
 /// Fills the views a statement reads, so it sees their rows as of now.
 pub fn materialize(session: &Session, tables: &BTreeSet<(String, String)>) -> Result<()> {
     for (schema, name) in tables {
+        session.check_interrupted()?;
         let view = find(schema, name, &session.identity).ok_or_else(|| SqlError::NoSuchTable {
             db: schema.clone(),
             table: name.clone(),
@@ -173,6 +175,7 @@ pub fn materialize(session: &Session, tables: &BTreeSet<(String, String)>) -> Re
         let mut insert =
             conn.prepare_cached(&format!("INSERT INTO {target} VALUES ({placeholders})"))?;
         for row in rows {
+            session.check_interrupted()?;
             insert.execute(rusqlite::params_from_iter(
                 row.iter().map(crate::sqlite::results::to_sql),
             ))?;
