@@ -265,3 +265,52 @@ async fn name_resolution_never_reaches_past_the_privilege_check() {
     );
     assert!(alice.query_drop("SELECT * FROM logs.secret").await.is_err());
 }
+
+/// A user with SELECT on `d.*` who writes or creates gets MySQL's 1142 naming the command and the table;
+/// 1044 is for database-level statements on a database the user has nothing on.
+#[tokio::test]
+async fn select_only_user_gets_1142_for_each_table_command() {
+    let server = TestServer::start();
+    server.create_tenant("t1").await;
+    let mut root = server.connect("root@t1").await;
+    for sql in [
+        "CREATE DATABASE d",
+        "CREATE DATABASE other",
+        "CREATE TABLE d.t (id INT PRIMARY KEY, v INT)",
+        "CREATE USER u IDENTIFIED BY 'pw'",
+        "GRANT SELECT ON d.* TO u",
+    ] {
+        root.query_drop(sql).await.unwrap();
+    }
+    let mut u = server.connect_with("u@t1", "pw", Some("d")).await;
+    let _: Vec<i64> = u.query("SELECT id FROM t").await.unwrap();
+    for (sql, command, table) in [
+        ("INSERT INTO t VALUES (1, 1)", "INSERT", "t"),
+        ("UPDATE t SET v = 2", "UPDATE", "t"),
+        ("DELETE FROM d.t", "DELETE", "t"),
+        ("CREATE TABLE t2 (id INT)", "CREATE", "t2"),
+        ("CREATE TABLE d.t3 AS SELECT * FROM d.t", "CREATE", "t3"),
+        ("ALTER TABLE t ADD COLUMN w INT", "ALTER", "t"),
+        ("DROP TABLE t", "DROP", "t"),
+    ] {
+        let (code, state, message) = expect_error(&mut u, sql).await;
+        assert_eq!((code, state.as_str()), (1142, "42000"), "{sql}: {message}");
+        assert_eq!(
+            message,
+            format!("{command} command denied to user 'u'@'%' for table '{table}'"),
+            "{sql}"
+        );
+    }
+    // The same through a prepared statement.
+    let err = u
+        .exec_drop("INSERT INTO t VALUES (?, ?)", (5, 5))
+        .await
+        .expect_err("prepared INSERT refused");
+    assert_eq!(server_error(err).0, 1142);
+    // Database-level statements on a database the user has no privilege on at all.
+    assert_eq!(expect_error(&mut u, "USE other").await.0, 1044);
+    let (code, _, message) = expect_error(&mut u, "CREATE DATABASE mine").await;
+    assert_eq!(code, 1044, "{message}");
+    let rows: Vec<i64> = root.query("SELECT id FROM d.t").await.unwrap();
+    assert!(rows.is_empty(), "nothing was written");
+}

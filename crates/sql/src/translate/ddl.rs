@@ -104,7 +104,7 @@ pub(super) fn translate(stmt: Statement, current_db: Option<&str>) -> Result<Ddl
             );
             Ok(DdlPlan {
                 sql: vec![sql],
-                access: vec![access(&db, None, Privilege::Create)],
+                access: vec![access(&db, Some(&name), Privilege::Create)],
                 tables: vec![(db, name)],
                 steps: None,
             })
@@ -139,7 +139,7 @@ fn create_table(ct: CreateTable) -> Result<DdlPlan> {
         quote(&db),
         quote(&table)
     );
-    let plan_access = vec![access(&db, None, Privilege::Create)];
+    let plan_access = vec![access(&db, Some(&table), Privilege::Create)];
     if let Some(query) = ct.query {
         return Ok(DdlPlan {
             sql: vec![format!("{head} AS {query}")],

@@ -37,7 +37,7 @@ pub fn is_system_schema(db: &str) -> bool {
 pub struct Access {
     /// The database.
     pub db: String,
-    /// The table (`None` for database-level privileges, e.g. CREATE TABLE).
+    /// The table (`None` for database-level privileges; CREATE TABLE names the table it creates, as MySQL's 1142 does).
     pub table: Option<String>,
     /// The privilege needed.
     pub privilege: Privilege,
