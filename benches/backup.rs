@@ -75,7 +75,7 @@ async fn writer_rate(port: u16, secs: f64) -> f64 {
 fn main() {
     let mb = arg("--mb", 500);
     let server = common::start();
-    let dest = tempfile::tempdir().unwrap();
+    let dest = server.external_dir().join("t1/bk");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -95,7 +95,7 @@ fn main() {
         ))
         .await
         .unwrap();
-        c.query_drop(format!("ALTER SYSTEM SET DATA_BACKUP_DEST = 'file://{}'", dest.path().display())).await.unwrap();
+        c.query_drop(format!("ALTER SYSTEM SET DATA_BACKUP_DEST = 'file://{}'", dest.as_path().display())).await.unwrap();
         let db_file = {
             let catalog = rusqlite::Connection::open(server.dir.path().join("catalog.sqlite")).unwrap();
             let id: i64 = catalog
@@ -114,7 +114,7 @@ fn main() {
         };
 
         let (full, _) = backup(&mut c, false).await;
-        let copy = dest.path().join("anchor.sqlite");
+        let copy = dest.as_path().join("anchor.sqlite");
         let t = Instant::now();
         let status = std::process::Command::new("sqlite3")
             .arg(&db_file)

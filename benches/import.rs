@@ -35,8 +35,8 @@ fn main() {
         std::process::exit(2);
     }
     let server = common::start();
-    let files = tempfile::tempdir().unwrap();
-    let csv = files.path().join("items.csv");
+    let files = server.external_dir();
+    let csv = files.join("items.csv");
     {
         let mut w = std::io::BufWriter::new(std::fs::File::create(&csv).unwrap());
         for i in 1..=rows {
@@ -93,7 +93,7 @@ fn main() {
             )
             .unwrap()
         };
-        let anchor_db = files.path().join("anchor.sqlite");
+        let anchor_db = files.join("anchor.sqlite");
         let status = std::process::Command::new("sqlite3")
             .arg(&anchor_db)
             .arg(&schema)

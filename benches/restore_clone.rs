@@ -112,7 +112,7 @@ fn main() {
     let mb = arg("--mb", 500);
     let runs = arg("--runs", 10);
     let server = common::start();
-    let dest = tempfile::tempdir().unwrap();
+    let dest = server.external_dir().join("t1/bk");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -131,7 +131,7 @@ fn main() {
         ))
         .await
         .unwrap();
-        t.query_drop(format!("ALTER SYSTEM SET DATA_BACKUP_DEST = 'file://{}'", dest.path().display()))
+        t.query_drop(format!("ALTER SYSTEM SET DATA_BACKUP_DEST = 'file://{}'", dest.as_path().display()))
             .await
             .unwrap();
         t.query_drop("ALTER SYSTEM BACKUP DATABASE").await.unwrap();
@@ -155,7 +155,7 @@ fn main() {
         let mut clone = Vec::new();
         for _ in 0..CP_RUNS {
             let t0 = Instant::now();
-            sys.query_drop(format!("ALTER SYSTEM RESTORE r1 FROM 'file://{}' WITH 'pool_list=rp'", dest.path().display()))
+            sys.query_drop(format!("ALTER SYSTEM RESTORE r1 FROM 'file://{}' WITH 'pool_list=rp'", dest.as_path().display()))
                 .await
                 .unwrap();
             assert_eq!(restore_done(&mut sys, "r1").await, "SUCCESS");
@@ -175,7 +175,7 @@ fn main() {
 
         let mut restore_cancel = Vec::new();
         for run in 0..runs {
-            sys.query_drop(format!("ALTER SYSTEM RESTORE r2 FROM 'file://{}' WITH 'pool_list=rp'", dest.path().display()))
+            sys.query_drop(format!("ALTER SYSTEM RESTORE r2 FROM 'file://{}' WITH 'pool_list=rp'", dest.as_path().display()))
                 .await
                 .unwrap();
             // Mid-copy: the data phase has begun, and each run waits a little longer into it (the whole copy

@@ -43,6 +43,10 @@ pub struct StartArgs {
     /// Password of root@sys, set on first start only (empty if not given, as in OceanBase).
     #[arg(long)]
     pub root_password: Option<String>,
+    /// The only directory `file://` / `nodelocal://` locations and server-side `LOAD DATA INFILE` may read or
+    /// write; user tenants are confined to `DIR/<tenant>/`, sys may use all of it [default: <data-dir>/extern].
+    #[arg(long, value_name = "DIR")]
+    pub external_io_dir: Option<PathBuf>,
 }
 
 /// Options of `tenantry jobs`.

@@ -43,6 +43,13 @@ pub enum ServerError {
 
 /// Runs the server until SIGINT or SIGTERM.
 pub fn run(args: StartArgs) -> Result<(), ServerError> {
+    // Everything the server writes is for its own user only (files 0600, directories 0700): tenant databases,
+    // the catalog, and backup manifests, which hold password verifiers, and chunks. Set before any thread or
+    // file exists.
+    // SAFETY: umask only replaces the process's file-creation mask; it has no failure mode.
+    unsafe {
+        libc::umask(0o077);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -60,13 +67,16 @@ pub fn run(args: StartArgs) -> Result<(), ServerError> {
 async fn serve(args: StartArgs) -> Result<(), ServerError> {
     let dir = args.data_dir.clone();
     let password = args.root_password.clone();
-    let catalog = tokio::task::spawn_blocking(move || Catalog::open(&dir, password.as_deref()))
-        .await
-        .map_err(|e| std::io::Error::other(e.to_string()))?
-        .map_err(|source| ServerError::Catalog {
-            dir: args.data_dir.display().to_string(),
-            source,
-        })?;
+    let external = args.external_io_dir.clone();
+    let catalog = tokio::task::spawn_blocking(move || {
+        Catalog::open_with_external(&dir, password.as_deref(), external.as_deref())
+    })
+    .await
+    .map_err(|e| std::io::Error::other(e.to_string()))?
+    .map_err(|source| ServerError::Catalog {
+        dir: args.data_dir.display().to_string(),
+        source,
+    })?;
     let catalog = Arc::new(catalog);
     // Tenant databases leave their checkpoints to this thread, which records the pages each one changes
     // (incremental backups read only those); it runs until the server stops.
@@ -165,7 +175,12 @@ async fn serve(args: StartArgs) -> Result<(), ServerError> {
         writeln!(out, "ready")?;
         out.flush()?;
     }
-    tracing::info!(data_dir = %args.data_dir.display(), console = %format!("http://{http_addr}/"), "ready");
+    tracing::info!(
+        data_dir = %args.data_dir.display(),
+        external_io_dir = %catalog.storage().external().root().display(),
+        console = %format!("http://{http_addr}/"),
+        "ready"
+    );
 
     wait_for_signal().await?;
     tracing::info!("shutting down");

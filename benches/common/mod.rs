@@ -22,6 +22,14 @@ impl Drop for Server {
     }
 }
 
+impl Server {
+    /// The external-IO directory (`<data-dir>/extern`): where `file://` locations and `LOAD DATA INFILE` may
+    /// be. `tenant`'s part of it is `extern/<tenant>/`.
+    pub fn external_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("extern")
+    }
+}
+
 /// Starts `tenantry start` on free ports and waits for `ready`.
 pub fn start() -> Server {
     let dir = tempfile::tempdir().expect("temp dir");

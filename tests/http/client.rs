@@ -122,8 +122,7 @@ pub fn eventually<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) ->
 /// Starts a backup of tenant `tenant` that runs for a long while (a big table, a low bulk_io_max_rate)
 /// and returns its job id.
 pub async fn slow_backup(server: &TestServer, tenant: &str, rows: i64, rate: &str) -> i64 {
-    let dest = server.data_dir().join(format!("backup-{tenant}"));
-    std::fs::create_dir_all(&dest).unwrap();
+    let dest = server.data_dir().join(format!("extern/{tenant}/bk"));
     let mut t = server.connect(&format!("root@{tenant}")).await;
     big_table(&mut t, "test", rows).await;
     t.query_drop(format!(

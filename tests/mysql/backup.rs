@@ -49,8 +49,8 @@ async fn running_backup(c: &mut mysql_async::Conn) -> i64 {
 async fn backup_a_tenant_and_restore_the_set() {
     let server = TestServer::start();
     server.create_tenant("t1").await;
-    let dest_dir = tempfile::tempdir().unwrap();
-    let dest = format!("file://{}", dest_dir.path().display());
+    let dest_dir = server.external_dir().join("t1/bk");
+    let dest = format!("file://{}", dest_dir.as_path().display());
     let mut t = server.connect("root@t1").await;
     let (code, state, msg) = expect_error(&mut t, "ALTER SYSTEM BACKUP DATABASE").await;
     assert_eq!(
@@ -104,7 +104,7 @@ async fn backup_a_tenant_and_restore_the_set() {
         .unwrap()
         .unwrap();
     assert_eq!(final_status(&mut t, id).await, "succeeded");
-    let manifest = read_manifest(dest_dir.path(), 1);
+    let manifest = read_manifest(dest_dir.as_path(), 1);
     let names: Vec<&str> = manifest.databases.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(names, vec!["shop", "test"]);
     assert!(manifest.catalog["users"]
@@ -113,7 +113,7 @@ async fn backup_a_tenant_and_restore_the_set() {
         .iter()
         .any(|u| u["name"] == "plain"));
     // The set restores to exactly the data at the cut.
-    let restored = dest_dir.path().join("restored.sqlite");
+    let restored = dest_dir.as_path().join("restored.sqlite");
     restore_image(&dest, manifest.databases[0].clone(), &restored).await;
     let copy = rusqlite::Connection::open(&restored).unwrap();
     let (n, sum): (i64, i64) = copy
@@ -138,7 +138,7 @@ async fn backup_a_tenant_and_restore_the_set() {
     assert_eq!(final_status(&mut t, running).await, "canceled");
     assert!(
         !dest_dir
-            .path()
+            .as_path()
             .join("tenant_1001/backup_set_2/manifest.json")
             .exists(),
         "a canceled set is incomplete"
@@ -196,7 +196,7 @@ async fn cancel_backup_as_the_seeds_describe() {
         .unwrap();
         sys.query_drop(format!("CREATE TENANT {t} RESOURCE_POOL_LIST = ('pool_{t}') SET ob_compatibility_mode = '{mode}'")).await.unwrap();
     }
-    let dest_dir = tempfile::tempdir().unwrap();
+    let dest_dir = server.external_dir();
     let tenants = [
         ("root@mysql_tenant", "mysql_tenant"),
         ("SYS@oracle_tenant", "oracle_tenant"),
@@ -207,7 +207,7 @@ async fn cancel_backup_as_the_seeds_describe() {
         // sys may set a tenant's destination.
         sys.query_drop(format!(
             "ALTER SYSTEM SET DATA_BACKUP_DEST = 'file://{}/{name}' TENANT = {name}",
-            dest_dir.path().display()
+            dest_dir.as_path().display()
         ))
         .await
         .unwrap();
@@ -321,8 +321,8 @@ async fn cancel_backup_as_the_seeds_describe() {
 async fn cockroach_backup_into() {
     let server = TestServer::start();
     server.create_tenant("t1").await;
-    let dest_dir = tempfile::tempdir().unwrap();
-    let uri = format!("file://{}", dest_dir.path().display());
+    let dest_dir = server.external_dir().join("t1/bk");
+    let uri = format!("file://{}", dest_dir.as_path().display());
     let mut t = server.connect("root@t1").await;
     t.query_drop("CREATE DATABASE shop").await.unwrap();
     t.query_drop("CREATE TABLE shop.items (id INT PRIMARY KEY)")
@@ -335,7 +335,7 @@ async fn cockroach_backup_into() {
         .unwrap()
         .unwrap();
     assert_eq!(row.get::<String, _>("status").as_deref(), Some("succeeded"));
-    let manifest = read_manifest(dest_dir.path(), 1);
+    let manifest = read_manifest(dest_dir.as_path(), 1);
     assert_eq!(manifest.databases.len(), 2);
     // DETACHED returns the job id at once; one database only.
     let id: Option<i64> = t
@@ -353,7 +353,7 @@ async fn cockroach_backup_into() {
         done.get::<String, _>("status").as_deref(),
         Some("succeeded")
     );
-    let manifest = read_manifest(dest_dir.path(), 2);
+    let manifest = read_manifest(dest_dir.as_path(), 2);
     let names: Vec<&str> = manifest.databases.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(names, vec!["shop"]);
     assert_eq!(
@@ -362,10 +362,10 @@ async fn cockroach_backup_into() {
             .0,
         1049
     );
-    assert_eq!(
-        expect_error(&mut t, "BACKUP INTO 's3://bucket/x'").await.0,
-        4147
-    );
+    // Only file:// and nodelocal:// locations inside the external-IO directory are destinations.
+    let (code, _, msg) = expect_error(&mut t, "BACKUP INTO 's3://bucket/x'").await;
+    assert_eq!(code, 1235, "{msg}");
+    assert!(msg.contains("s3://bucket/x"), "{msg}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -374,14 +374,14 @@ async fn cluster_backups_from_sys_have_one_child_per_tenant() {
     server.create_tenant("t1").await;
     server.create_tenant("t2").await;
     server.create_tenant("nodest").await;
-    let dest_dir = tempfile::tempdir().unwrap();
+    let dest_dir = server.external_dir();
     let mut sys = server.connect("root@sys").await;
     for t in ["t1", "t2"] {
         let mut c = server.connect(&format!("root@{t}")).await;
         big_table(&mut c, "test", 50000).await;
         sys.query_drop(format!(
             "ALTER SYSTEM SET DATA_BACKUP_DEST = 'file://{}/{t}' TENANT = {t}",
-            dest_dir.path().display()
+            dest_dir.as_path().display()
         ))
         .await
         .unwrap();
@@ -480,12 +480,12 @@ async fn cluster_backups_from_sys_have_one_child_per_tenant() {
 async fn backup_under_a_steady_writer_finishes_and_is_consistent() {
     let server = TestServer::start();
     server.create_tenant("t1").await;
-    let dest_dir = tempfile::tempdir().unwrap();
+    let dest_dir = server.external_dir().join("t1/bk");
     let mut t = server.connect("root@t1").await;
     big_table(&mut t, "test", 50000).await;
     t.query_drop(format!(
         "ALTER SYSTEM SET DATA_BACKUP_DEST = 'file://{}'",
-        dest_dir.path().display()
+        dest_dir.as_path().display()
     ))
     .await
     .unwrap();
@@ -536,15 +536,15 @@ async fn backup_under_a_steady_writer_finishes_and_is_consistent() {
         .await
         .unwrap();
     // The set holds one consistent state: a whole prefix of the writer's rows, and a sound file.
-    let manifest = read_manifest(dest_dir.path(), 1);
+    let manifest = read_manifest(dest_dir.as_path(), 1);
     let image = manifest
         .databases
         .iter()
         .find(|d| d.name == "test")
         .unwrap()
         .clone();
-    let dest = format!("file://{}", dest_dir.path().display());
-    let restored = dest_dir.path().join("restored.sqlite");
+    let dest = format!("file://{}", dest_dir.as_path().display());
+    let restored = dest_dir.as_path().join("restored.sqlite");
     restore_image(&dest, image, &restored).await;
     let copy = rusqlite::Connection::open(&restored).unwrap();
     let ok: String = copy
@@ -564,12 +564,12 @@ async fn backup_under_a_steady_writer_finishes_and_is_consistent() {
 async fn sigkill_mid_backup_resumes_and_completes() {
     let mut server = TestServer::start();
     server.create_tenant("t1").await;
-    let dest_dir = tempfile::tempdir().unwrap();
+    let dest_dir = server.external_dir().join("t1/bk");
     let mut t = server.connect("root@t1").await;
     big_table(&mut t, "test", 50000).await;
     t.query_drop(format!(
         "ALTER SYSTEM SET DATA_BACKUP_DEST = 'file://{}'",
-        dest_dir.path().display()
+        dest_dir.as_path().display()
     ))
     .await
     .unwrap();
@@ -583,7 +583,7 @@ async fn sigkill_mid_backup_resumes_and_completes() {
     server.kill9();
     assert!(
         !dest_dir
-            .path()
+            .as_path()
             .join("tenant_1001/backup_set_1/manifest.json")
             .exists(),
         "not complete before the crash"
@@ -592,7 +592,7 @@ async fn sigkill_mid_backup_resumes_and_completes() {
     let mut t = server.connect("root@t1").await;
     assert_eq!(final_status(&mut t, id).await, "succeeded");
     assert!(dest_dir
-        .path()
+        .as_path()
         .join("tenant_1001/backup_set_1/manifest.json")
         .exists());
     let mut sys = server.connect("root@sys").await;
@@ -605,19 +605,19 @@ async fn sigkill_mid_backup_resumes_and_completes() {
 async fn validate_backupset_finds_flipped_bytes() {
     let server = TestServer::start();
     server.create_tenant("t1").await;
-    let dest_dir = tempfile::tempdir().unwrap();
+    let dest_dir = server.external_dir().join("t1/bk");
     let mut t = server.connect("root@t1").await;
     big_table(&mut t, "test", 20000).await;
     t.query_drop(format!(
         "ALTER SYSTEM SET DATA_BACKUP_DEST = 'file://{}'",
-        dest_dir.path().display()
+        dest_dir.as_path().display()
     ))
     .await
     .unwrap();
     let row: Row = t
         .query_first(format!(
             "BACKUP INTO 'file://{}'",
-            dest_dir.path().display()
+            dest_dir.as_path().display()
         ))
         .await
         .unwrap()
@@ -631,10 +631,10 @@ async fn validate_backupset_finds_flipped_bytes() {
     assert_eq!(code, 9068);
     assert!(msg.contains("backup set 7"), "{msg}");
     // Flip one byte in one stored chunk: validation names the set and the chunk.
-    let manifest = read_manifest(dest_dir.path(), 1);
+    let manifest = read_manifest(dest_dir.as_path(), 1);
     let victim = manifest.databases[0].chunks[1].hash.clone();
     let path = dest_dir
-        .path()
+        .as_path()
         .join("chunks")
         .join(&victim[..2])
         .join(&victim);
@@ -671,8 +671,8 @@ async fn backup_and_read_input(t: &mut mysql_async::Conn, sql: &str) -> i64 {
 async fn an_incremental_backup_reads_only_the_pages_that_changed() {
     let server = TestServer::start();
     server.create_tenant("t1").await;
-    let dest_dir = tempfile::tempdir().unwrap();
-    let dest = format!("file://{}", dest_dir.path().display());
+    let dest_dir = server.external_dir().join("t1/bk");
+    let dest = format!("file://{}", dest_dir.as_path().display());
     let mut t = server.connect("root@t1").await;
     t.query_drop(format!("ALTER SYSTEM SET DATA_BACKUP_DEST = '{dest}'"))
         .await
@@ -711,7 +711,7 @@ async fn an_incremental_backup_reads_only_the_pages_that_changed() {
 
     // The incremental set restores to exactly the data at its cut.
     for set in [2, 3] {
-        let manifest = read_manifest(dest_dir.path(), set);
+        let manifest = read_manifest(dest_dir.as_path(), set);
         let image = manifest
             .databases
             .iter()
@@ -719,7 +719,7 @@ async fn an_incremental_backup_reads_only_the_pages_that_changed() {
             .unwrap()
             .clone();
         assert!(image.change_mark.is_some());
-        let restored = dest_dir.path().join(format!("restored_{set}.sqlite"));
+        let restored = dest_dir.as_path().join(format!("restored_{set}.sqlite"));
         restore_image(&dest, image, &restored).await;
         let copy = rusqlite::Connection::open(&restored).unwrap();
         let got: (i64, i64, i64) = copy

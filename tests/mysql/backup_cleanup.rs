@@ -116,8 +116,8 @@ async fn tenant_with_dest(server: &TestServer, dest: &Path) -> Conn {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_a_policy_a_canceled_backup_is_cleaned_up() {
     let server = TestServer::start();
-    let dest_dir = tempfile::tempdir().unwrap();
-    let dest = dest_dir.path();
+    let dest_dir = server.external_dir().join("t1/bk");
+    let dest = dest_dir.as_path();
     let mut t = tenant_with_dest(&server, dest).await;
     t.query_drop("ALTER SYSTEM ADD DELETE BACKUP POLICY 'default'")
         .await
@@ -206,8 +206,8 @@ async fn with_a_policy_a_canceled_backup_is_cleaned_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_policy_an_incomplete_set_stays_until_one_is_added() {
     let server = TestServer::start();
-    let dest_dir = tempfile::tempdir().unwrap();
-    let dest = dest_dir.path();
+    let dest_dir = server.external_dir().join("t1/bk");
+    let dest = dest_dir.as_path();
     let mut t = tenant_with_dest(&server, dest).await;
     complete_backup(&mut t).await;
     t.query_drop("UPDATE test.big SET b = 'changed-' || id")
@@ -363,8 +363,8 @@ async fn policy_statements_scope_and_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_backupset_and_cancel_delete_backup() {
     let server = TestServer::start();
-    let dest_dir = tempfile::tempdir().unwrap();
-    let dest = dest_dir.path();
+    let dest_dir = server.external_dir().join("t1/bk");
+    let dest = dest_dir.as_path();
     let mut t = tenant_with_dest(&server, dest).await;
     complete_backup(&mut t).await;
     t.query_drop("UPDATE test.big SET b = 'changed-' || id")
@@ -451,8 +451,8 @@ async fn delete_backupset_and_cancel_delete_backup() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expiry_removes_old_sets_but_keeps_the_newest_complete_one() {
     let server = TestServer::start();
-    let dest_dir = tempfile::tempdir().unwrap();
-    let dest = dest_dir.path();
+    let dest_dir = server.external_dir().join("t1/bk");
+    let dest = dest_dir.as_path();
     let mut t = tenant_with_dest(&server, dest).await;
     complete_backup(&mut t).await;
     t.query_drop("UPDATE test.big SET b = 'changed-' || id")
@@ -492,9 +492,8 @@ async fn expiry_removes_old_sets_but_keeps_the_newest_complete_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_works_when_the_destination_vanishes() {
     let server = TestServer::start();
-    let dest_dir = tempfile::tempdir().unwrap();
-    let dest = dest_dir.path().join("dest");
-    std::fs::create_dir(&dest).unwrap();
+    let dest = server.external_dir().join("t1/dest");
+    std::fs::create_dir_all(&dest).unwrap();
     let mut t = tenant_with_dest(&server, &dest).await;
     let vanish = |dest: &Path| {
         std::fs::rename(dest, dest.with_extension("gone")).unwrap();

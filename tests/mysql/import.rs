@@ -82,7 +82,7 @@ fn staging_files(data_dir: &Path) -> Vec<PathBuf> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_data_and_tidb_import_add_every_row_and_keep_existing_ones() {
     let server = TestServer::start();
-    let files = tempfile::tempdir().unwrap();
+    let files = server.external_dir();
     let mut c = server.connect_with("root@sys", "", Some("test")).await;
     c.query_drop(TABLE).await.unwrap();
     c.query_drop("INSERT INTO items VALUES (0, 'kept', 1.5, 3)")
@@ -90,7 +90,7 @@ async fn load_data_and_tidb_import_add_every_row_and_keep_existing_ones() {
         .unwrap();
 
     let a = write(
-        files.path(),
+        &files,
         "a.csv",
         &format!("id,name,price,qty\n{}", item_lines(1..=1000)),
     );
@@ -124,7 +124,7 @@ async fn load_data_and_tidb_import_add_every_row_and_keep_existing_ones() {
     assert_eq!(row.get::<f64, _>("fraction_completed").unwrap(), 1.0);
 
     // TiDB's form, into a column subset, returns its job row.
-    let b = write(files.path(), "b.csv", "id,qty\n2001,5\n2002,\\N\n2003,7\n");
+    let b = write(&files, "b.csv", "id,qty\n2001,5\n2002,\\N\n2003,7\n");
     let row: Row = c
         .query_first(format!(
             "IMPORT INTO items (id, qty) FROM 'file://{}' WITH skip_rows = 1",
@@ -143,7 +143,7 @@ async fn load_data_and_tidb_import_add_every_row_and_keep_existing_ones() {
     assert_eq!(nulls, 1);
 
     // MySQL's defaults: tab separated, \N is NULL, backslash escapes.
-    let t = write(files.path(), "c.tsv", "3001\ttab\\there\t\\N\t1\n");
+    let t = write(&files, "c.tsv", "3001\ttab\\there\t\\N\t1\n");
     c.query_drop(format!(
         "LOAD DATA INFILE '{}' INTO TABLE items",
         t.display()
@@ -162,14 +162,14 @@ async fn load_data_and_tidb_import_add_every_row_and_keep_existing_ones() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gzip_and_zstd_sources_are_decompressed_by_extension() {
     let server = TestServer::start();
-    let files = tempfile::tempdir().unwrap();
+    let files = server.external_dir();
     let mut c = server.connect_with("root@sys", "", Some("test")).await;
     c.query_drop(TABLE).await.unwrap();
-    let gz = files.path().join("a.csv.gz");
+    let gz = files.join("a.csv.gz");
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     enc.write_all(item_lines(1..=500).as_bytes()).unwrap();
     std::fs::write(&gz, enc.finish().unwrap()).unwrap();
-    let zst = files.path().join("b.csv.zst");
+    let zst = files.join("b.csv.zst");
     std::fs::write(
         &zst,
         zstd::encode_all(item_lines(501..=1200).as_bytes(), 3).unwrap(),
@@ -195,7 +195,7 @@ async fn gzip_and_zstd_sources_are_decompressed_by_extension() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_fails_the_job_naming_file_line_and_column_and_changes_nothing() {
     let server = TestServer::start();
-    let files = tempfile::tempdir().unwrap();
+    let files = server.external_dir();
     let mut c = server.connect_with("root@sys", "", Some("test")).await;
     c.query_drop(TABLE).await.unwrap();
     c.query_drop("INSERT INTO items VALUES (7, 'kept', 1.5, 3)")
@@ -206,7 +206,7 @@ async fn bad_input_fails_the_job_naming_file_line_and_column_and_changes_nothing
     let mut text = item_lines(100..=102);
     text.push_str("103,\"x\",1.0,abc\n");
     text.push_str(&item_lines(104..=110));
-    let bad = write(files.path(), "bad_value.csv", &text);
+    let bad = write(&files, "bad_value.csv", &text);
     let (code, state, msg) = expect_error(&mut c, &csv_load(&bad, 0)).await;
     assert_eq!((code, state.as_str()), (1366, "HY000"), "{msg}");
     assert!(
@@ -217,7 +217,7 @@ async fn bad_input_fails_the_job_naming_file_line_and_column_and_changes_nothing
 
     // A wrong number of fields.
     let short = write(
-        files.path(),
+        &files,
         "short.csv",
         &format!("{}200,\"y\",2.0\n", item_lines(1..=5)),
     );
@@ -229,7 +229,7 @@ async fn bad_input_fails_the_job_naming_file_line_and_column_and_changes_nothing
     );
 
     // A key already in the table: rows already there are never touched.
-    let dup = write(files.path(), "dup.csv", &item_lines(1..=20));
+    let dup = write(&files, "dup.csv", &item_lines(1..=20));
     let (code, state, msg) = expect_error(&mut c, &csv_load(&dup, 0)).await;
     assert_eq!((code, state.as_str()), (1062, "23000"), "{msg}");
     assert!(msg.contains("dup.csv") && msg.contains("line 7"), "{msg}");
@@ -237,13 +237,13 @@ async fn bad_input_fails_the_job_naming_file_line_and_column_and_changes_nothing
     // A key repeated within the file.
     let mut text = item_lines(30..=35);
     text.push_str(&item_lines(33..=33));
-    let twice = write(files.path(), "twice.csv", &text);
+    let twice = write(&files, "twice.csv", &text);
     let (code, _, msg) = expect_error(&mut c, &csv_load(&twice, 0)).await;
     assert_eq!(code, 1062, "{msg}");
     assert!(msg.contains("twice.csv") && msg.contains("line 7"), "{msg}");
 
     // NULL for a NOT NULL column.
-    let nul = write(files.path(), "null.csv", "\\N,\"z\",1,1\n");
+    let nul = write(&files, "null.csv", "\\N,\"z\",1,1\n");
     let (code, _, msg) = expect_error(&mut c, &csv_load(&nul, 0)).await;
     assert_eq!(code, 1048, "{msg}");
     assert!(msg.contains("line 1, column 1 (id)"), "{msg}");
@@ -269,10 +269,10 @@ async fn bad_input_fails_the_job_naming_file_line_and_column_and_changes_nothing
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sources_that_cannot_be_read_are_refused_before_any_job() {
     let server = TestServer::start();
-    let files = tempfile::tempdir().unwrap();
+    let files = server.external_dir();
     let mut c = server.connect_with("root@sys", "", Some("test")).await;
     c.query_drop(TABLE).await.unwrap();
-    let missing = files.path().join("nope.csv");
+    let missing = files.join("nope.csv");
     let (code, state, msg) = expect_error(&mut c, &csv_load(&missing, 0)).await;
     assert_eq!((code, state.as_str()), (29, "HY000"), "{msg}");
     assert!(
@@ -290,10 +290,11 @@ async fn sources_that_cannot_be_read_are_refused_before_any_job() {
     let catalog = server.data_dir().join("catalog.sqlite");
     let (code, _, msg) = expect_error(&mut c, &csv_load(&catalog, 0)).await;
     assert_eq!(code, 1290, "{msg}");
-    let (code, _, _) =
+    // A relative path is relative to the tenant's part of the external-IO directory.
+    let (code, _, msg) =
         expect_error(&mut c, "LOAD DATA INFILE 'relative.csv' INTO TABLE items").await;
-    assert_eq!(code, 1235);
-    let a = write(files.path(), "a.csv", &item_lines(1..=3));
+    assert_eq!(code, 29, "{msg}");
+    let a = write(&files, "a.csv", &item_lines(1..=3));
     let (code, _, _) = expect_error(
         &mut c,
         &format!("LOAD DATA INFILE '{}' INTO TABLE nosuch", a.display()),
@@ -319,7 +320,7 @@ async fn sources_that_cannot_be_read_are_refused_before_any_job() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn insert_privilege_is_needed_and_other_tenants_see_nothing() {
     let server = TestServer::start();
-    let files = tempfile::tempdir().unwrap();
+    let files = server.external_dir();
     let mut admin = server.connect_with("root@sys", "", Some("test")).await;
     admin.query_drop(TABLE).await.unwrap();
     admin
@@ -330,7 +331,7 @@ async fn insert_privilege_is_needed_and_other_tenants_see_nothing() {
         .query_drop("GRANT SELECT ON test.* TO reader")
         .await
         .unwrap();
-    let a = write(files.path(), "a.csv", &item_lines(1..=10));
+    let a = write(&files, "a.csv", &item_lines(1..=10));
     let mut reader = server.connect_with("reader", "pw", Some("test")).await;
     let (code, _, msg) = expect_error(&mut reader, &csv_load(&a, 0)).await;
     assert_eq!(code, 1142, "{msg}");
@@ -338,6 +339,30 @@ async fn insert_privilege_is_needed_and_other_tenants_see_nothing() {
 
     admin
         .query_drop("GRANT INSERT ON test.* TO reader")
+        .await
+        .unwrap();
+    // INSERT is not enough to make the server read a file: that takes FILE, as in MySQL (1045 for LOAD DATA,
+    // 1227 for IMPORT).
+    let (code, state, msg) = expect_error(&mut reader, &csv_load(&a, 0)).await;
+    assert_eq!((code, state.as_str()), (1045, "28000"), "{msg}");
+    assert_eq!(
+        msg,
+        "Access denied for user 'reader'@'127.0.0.1' (using password: YES)"
+    );
+    let (code, _, msg) = expect_error(
+        &mut reader,
+        &format!("IMPORT INTO items FROM 'file://{}'", a.display()),
+    )
+    .await;
+    assert_eq!(code, 1227, "{msg}");
+    assert_eq!(
+        expect_error(&mut admin, "GRANT FILE ON test.* TO reader")
+            .await
+            .0,
+        1221
+    );
+    admin
+        .query_drop("GRANT FILE ON *.* TO reader")
         .await
         .unwrap();
     reader.query_drop(csv_load(&a, 0)).await.unwrap();
@@ -360,14 +385,14 @@ fn big_csv(dir: &Path, rows: i64) -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_mid_import_leaves_the_table_as_it_was_while_readers_and_writers_go_on() {
     let server = TestServer::start();
-    let files = tempfile::tempdir().unwrap();
+    let files = server.external_dir();
     let mut admin = server.connect_with("root@sys", "", Some("test")).await;
     admin.query_drop(TABLE).await.unwrap();
     admin
         .query_drop("INSERT INTO items VALUES (-1, 'kept', 1.5, 3)")
         .await
         .unwrap();
-    let big = big_csv(files.path(), 200_000);
+    let big = big_csv(&files, 200_000);
     set_rate(&server, "1MB").await;
 
     let sql = csv_load(&big, 0);
@@ -419,11 +444,11 @@ async fn cancel_mid_import_leaves_the_table_as_it_was_while_readers_and_writers_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pause_and_resume_continue_the_import_exactly() {
     let server = TestServer::start();
-    let files = tempfile::tempdir().unwrap();
+    let files = server.external_dir();
     let mut admin = server.connect_with("root@sys", "", Some("test")).await;
     admin.query_drop(TABLE).await.unwrap();
     let rows = 150_000;
-    let big = big_csv(files.path(), rows);
+    let big = big_csv(&files, rows);
     set_rate(&server, "1MB").await;
 
     let sql = format!(
@@ -468,11 +493,11 @@ async fn pause_and_resume_continue_the_import_exactly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_import_killed_mid_flight_resumes_after_restart() {
     let mut server = TestServer::start();
-    let files = tempfile::tempdir().unwrap();
+    let files = server.external_dir();
     let mut admin = server.connect_with("root@sys", "", Some("test")).await;
     admin.query_drop(TABLE).await.unwrap();
     let rows = 100_000;
-    let big = big_csv(files.path(), rows);
+    let big = big_csv(&files, rows);
     set_rate(&server, "1MB").await;
     let sql = format!(
         "IMPORT INTO items FROM 'file://{}' WITH DETACHED",

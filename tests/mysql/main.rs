@@ -8,7 +8,10 @@ mod cluster;
 mod common;
 mod compat_drivers;
 mod durability;
+#[path = "../http/client.rs"]
+mod http_client;
 mod import;
+mod isolation;
 mod jobs;
 mod limits;
 mod privileges;

@@ -10,10 +10,11 @@ use mysql_async::{Conn, Row};
 use crate::clone::tenant_digest;
 use crate::common::{big_table, expect_error, final_status, set_rate, TestServer};
 
-/// Points tenant `t`'s backups at a new directory and returns (dir guard, uri).
-async fn destination(server: &TestServer, tenant: &str) -> (tempfile::TempDir, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let uri = format!("file://{}", dir.path().display());
+/// Points tenant `t`'s backups at a new directory in its part of the external-IO directory and returns
+/// (dir, uri).
+async fn destination(server: &TestServer, tenant: &str) -> (std::path::PathBuf, String) {
+    let dir = server.external_dir().join(tenant).join("bk");
+    let uri = format!("file://{}", dir.display());
     let mut sys = server.connect("root@sys").await;
     sys.query_drop(format!(
         "ALTER SYSTEM SET DATA_BACKUP_DEST = '{uri}' TENANT = {tenant}"
@@ -281,11 +282,11 @@ async fn corrupted_and_incomplete_sets_are_refused() {
     big_table(&mut t, "test", 2_000).await;
     backup(&mut t, false).await;
     let manifest: tenantry_backup::Manifest = serde_json::from_slice(
-        &std::fs::read(dir.path().join("tenant_1001/backup_set_1/manifest.json")).unwrap(),
+        &std::fs::read(dir.join("tenant_1001/backup_set_1/manifest.json")).unwrap(),
     )
     .unwrap();
     let hash = manifest.databases[0].chunks.last().unwrap().hash.clone();
-    let chunk = dir.path().join(format!("chunks/{}/{hash}", &hash[..2]));
+    let chunk = dir.join(format!("chunks/{}/{hash}", &hash[..2]));
     let mut bytes = std::fs::read(&chunk).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x5a;
@@ -313,7 +314,7 @@ async fn corrupted_and_incomplete_sets_are_refused() {
     assert_eq!(n, 0, "a failed restore cleans up like a cancel");
 
     // A set without its manifest is never restored.
-    std::fs::remove_file(dir.path().join("tenant_1001/backup_set_1/manifest.json")).unwrap();
+    std::fs::remove_file(dir.join("tenant_1001/backup_set_1/manifest.json")).unwrap();
     let (code, _, msg) = expect_error(
         &mut sys,
         &format!("ALTER SYSTEM RESTORE r1 FROM '{uri}' WITH 'pool_list=rp'"),
@@ -371,8 +372,7 @@ async fn cockroach_restore_of_a_database_and_a_table() {
     let server = TestServer::start();
     server.create_tenant("t1").await;
     server.create_tenant("t2").await;
-    let dir = tempfile::tempdir().unwrap();
-    let uri = format!("file://{}", dir.path().display());
+    let uri = server.tenant_uri("t1", "bk");
     let mut t = server.connect("root@t1").await;
     t.query_drop("CREATE DATABASE shop").await.unwrap();
     t.query_drop("CREATE TABLE shop.items (id INT PRIMARY KEY AUTO_INCREMENT, name VARCHAR(20), KEY by_name (name))")
@@ -448,14 +448,18 @@ async fn cockroach_restore_of_a_database_and_a_table() {
         .await
         .unwrap();
     assert_eq!(final_status(&mut t, detached[0]).await, "succeeded");
-    // Another tenant cannot read t1's sets, even knowing where they are.
+    // Another tenant cannot read t1's sets, even knowing where they are: they lie outside its part of the
+    // external-IO directory.
     let mut t2 = server.connect("root@t2").await;
-    let paths: Vec<String> = t2.query(format!("SHOW BACKUPS IN '{uri}'")).await.unwrap();
-    assert!(paths.is_empty());
-    let (code, _, _) = expect_error(
-        &mut t2,
-        &format!("RESTORE DATABASE shop FROM LATEST IN '{uri}'"),
-    )
-    .await;
-    assert_eq!(code, 9068);
+    for sql in [
+        format!("SHOW BACKUPS IN '{uri}'"),
+        format!("RESTORE DATABASE shop FROM LATEST IN '{uri}'"),
+    ] {
+        let (code, _, msg) = expect_error(&mut t2, &sql).await;
+        assert_eq!(code, 1290, "{sql}: {msg}");
+        assert!(
+            msg.starts_with("local file access to paths outside of external-io-dir"),
+            "{msg}"
+        );
+    }
 }

@@ -30,15 +30,15 @@ const TABLE: &str = "CREATE TABLE customers (id INT PRIMARY KEY, name TEXT, scor
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_into_waits_and_returns_cockroachs_row() {
     let server = TestServer::start();
-    let files = tempfile::tempdir().unwrap();
+    let files = server.external_dir();
     let c = server.pg("root@sys", "", Some("test")).await;
     c.batch_execute(TABLE).await.unwrap();
     let a = write(
-        files.path(),
+        &files,
         "a.csv",
         &format!("id,name,score\n{}", lines(1..=300)),
     );
-    let b = write(files.path(), "b.csv", "id,name,score\n301,,\n302,x,1\n");
+    let b = write(&files, "b.csv", "id,name,score\n301,,\n302,x,1\n");
     let sql = format!(
         "IMPORT INTO customers (id, name, score) CSV DATA ('file://{}', 'file://{}') WITH skip = '1', nullif = ''",
         a.display(),
@@ -76,13 +76,13 @@ async fn import_into_waits_and_returns_cockroachs_row() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn detached_import_can_be_canceled_and_leaves_the_table_as_it_was() {
     let server = TestServer::start();
-    let files = tempfile::tempdir().unwrap();
+    let files = server.external_dir();
     let c = server.pg("root@sys", "", Some("test")).await;
     c.batch_execute(TABLE).await.unwrap();
     c.batch_execute("INSERT INTO customers VALUES (0, 'kept', 1)")
         .await
         .unwrap();
-    let big = write(files.path(), "big.csv", &lines(1..=200_000));
+    let big = write(&files, "big.csv", &lines(1..=200_000));
     c.batch_execute("SET CLUSTER SETTING bulk_io_max_rate = '1MB'")
         .await
         .unwrap();
@@ -135,11 +135,11 @@ async fn detached_import_can_be_canceled_and_leaves_the_table_as_it_was() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_rows_and_missing_files_get_their_sqlstates() {
     let server = TestServer::start();
-    let files = tempfile::tempdir().unwrap();
+    let files = server.external_dir();
     let c = server.pg("root@sys", "", Some("test")).await;
     c.batch_execute(TABLE).await.unwrap();
     let bad = write(
-        files.path(),
+        &files,
         "bad.csv",
         &format!("{}4,d,not-a-number\n", lines(1..=3)),
     );
@@ -159,7 +159,7 @@ async fn bad_rows_and_missing_files_get_their_sqlstates() {
     let e = c
         .batch_execute(&format!(
             "IMPORT INTO customers CSV DATA ('file://{}/missing.csv')",
-            files.path().display()
+            &files.display()
         ))
         .await
         .unwrap_err();

@@ -16,8 +16,7 @@ async fn backup_into_and_restore_a_database() {
             .await
             .unwrap();
     }
-    let dir = tempfile::tempdir().unwrap();
-    let uri = format!("file://{}", dir.path().display());
+    let uri = format!("file://{}/t1/bk", server.external_dir().display());
     let c = server.pg("root@t1", "", None).await;
     c.batch_execute("CREATE TABLE accounts (id INT PRIMARY KEY, balance INT)")
         .await

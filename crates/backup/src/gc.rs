@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 
-use crate::{BackupError, BackupStore, Manifest};
+use crate::{BackupError, BackupStore};
 
 /// Deletes between two calls of a sweep's step (the unit between cancellation checks).
 pub const SWEEP_BATCH: usize = 256;
@@ -81,10 +81,9 @@ pub fn referenced_chunks(
     for set in complete_sets(store, None)? {
         step()?;
         // A manifest removed since the listing belongs to a set being deleted: its chunks need no keeping.
-        let Some(bytes) = store.get_object(&manifest_path(set.tenant_id, set.set_id))? else {
+        let Some(manifest) = store.manifest(set.tenant_id, set.set_id)? else {
             continue;
         };
-        let manifest: Manifest = serde_json::from_slice(&bytes)?;
         for image in manifest.databases {
             used.extend(image.chunks.into_iter().map(|c| c.hash));
         }
@@ -129,7 +128,7 @@ pub fn sweep_chunks(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ChunkEntry, DatabaseImage};
+    use crate::{ChunkEntry, DatabaseImage, Manifest};
 
     fn manifest(hashes: &[&str]) -> Vec<u8> {
         let m = Manifest {
@@ -208,18 +207,18 @@ mod tests {
         let keep = referenced_chunks(&store, || Ok(())).unwrap();
         assert_eq!(sweep_chunks(&store, &keep, |_| Ok(())).unwrap(), 1);
         assert!(matches!(
-            store.get_chunk(&orphan),
+            store.get_chunk(&orphan, 28),
             Err(BackupError::MissingChunk(_))
         ));
-        assert_eq!(store.get_chunk(&only_a).unwrap(), b"only in set 1");
+        assert_eq!(store.get_chunk(&only_a, 13).unwrap(), b"only in set 1");
 
         // Removing set 1 of tenant 1001 frees its own chunk; the one tenant 1002's set uses stays.
         remove_set(&store, 1001, 1).unwrap();
         remove_set(&store, 1001, 1).unwrap();
         let keep = referenced_chunks(&store, || Ok(())).unwrap();
         assert_eq!(sweep_chunks(&store, &keep, |_| Ok(())).unwrap(), 1);
-        assert!(store.get_chunk(&only_a).is_err());
-        assert_eq!(store.get_chunk(&shared).unwrap(), b"shared");
+        assert!(store.get_chunk(&only_a, 13).is_err());
+        assert_eq!(store.get_chunk(&shared, 6).unwrap(), b"shared");
         assert!(complete_sets(&store, Some(1001)).unwrap().is_empty());
 
         // A stopped sweep stops between batches.

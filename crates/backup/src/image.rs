@@ -133,7 +133,86 @@ pub struct Manifest {
     pub cut_time_us: i64,
 }
 
+/// The largest manifest read (about 100 bytes per chunk: some ten million chunks).
+pub const MAX_MANIFEST_BYTES: u64 = 1 << 30;
+/// The most pages one chunk may hold (backups write 64-page chunks; this leaves room for other sizes).
+pub const MAX_CHUNK_PAGES: u32 = 1024;
+/// The most raw bytes one chunk may hold, which is what a restore allocates per chunk.
+pub const MAX_CHUNK_BYTES: u64 = 16 << 20;
+
+impl DatabaseImage {
+    /// Checks everything a restore sizes or names from the image against what a real image can be: a valid
+    /// name, a SQLite page size, chunks that tile pages 1..=page_count exactly, each of a bounded size and named
+    /// by a BLAKE3 hash. Nothing from a manifest may size an allocation, a file or a path before this passed.
+    pub fn validate(&self) -> Result<(), String> {
+        let name = &self.name;
+        if !tenantry_storage::is_valid_name(name) {
+            return Err(format!("database name '{name}' is not a valid name"));
+        }
+        if !(512..=65536).contains(&self.page_size) || !self.page_size.is_power_of_two() {
+            return Err(format!(
+                "database '{name}': page size {} is not a SQLite page size",
+                self.page_size
+            ));
+        }
+        let mut next: u64 = 1;
+        for (i, c) in self.chunks.iter().enumerate() {
+            if c.hash.len() != 64
+                || !c
+                    .hash
+                    .bytes()
+                    .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            {
+                return Err(format!("database '{name}': chunk {i} has no valid hash"));
+            }
+            if u64::from(c.first_page) != next {
+                return Err(format!(
+                    "database '{name}': chunk {i} starts at page {}, not {next}",
+                    c.first_page
+                ));
+            }
+            let bytes = u64::from(c.pages) * u64::from(self.page_size);
+            if c.pages == 0 || c.pages > MAX_CHUNK_PAGES || bytes > MAX_CHUNK_BYTES {
+                return Err(format!(
+                    "database '{name}': chunk {i} claims {} pages of {} bytes",
+                    c.pages, self.page_size
+                ));
+            }
+            next += u64::from(c.pages);
+        }
+        if next - 1 != u64::from(self.page_count) {
+            return Err(format!(
+                "database '{name}': its chunks hold {} pages, it claims {}",
+                next - 1,
+                self.page_count
+            ));
+        }
+        Ok(())
+    }
+
+    /// The bytes its file takes once restored.
+    pub fn file_bytes(&self) -> u64 {
+        u64::from(self.page_count) * u64::from(self.page_size)
+    }
+}
+
 impl Manifest {
+    /// Checks the manifest's format and every database image ([`DatabaseImage::validate`]); database names
+    /// must be unique (case-insensitively, as databases are).
+    pub fn validate(&self) -> Result<(), String> {
+        if self.format != 1 {
+            return Err(format!("unknown manifest format {}", self.format));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for d in &self.databases {
+            d.validate()?;
+            if !seen.insert(d.name.to_ascii_lowercase()) {
+                return Err(format!("database '{}' appears twice", d.name));
+            }
+        }
+        Ok(())
+    }
+
     /// The bytes a restore of the whole set writes.
     pub fn total_bytes(&self) -> u64 {
         self.databases

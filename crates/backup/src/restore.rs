@@ -39,6 +39,27 @@ pub(crate) fn restore_with_workers(
     workers: usize,
     step: impl FnMut(u64) -> Result<(), BackupError>,
 ) -> Result<(), BackupError> {
+    // What the image claims is checked against what a real image can be, and its size against the space
+    // really there, before anything is allocated or written.
+    image
+        .validate()
+        .map_err(|reason| BackupError::BadManifest {
+            path: format!("database '{}'", image.name),
+            reason,
+        })?;
+    if let Some(dir) = path.parent() {
+        let needed = image.file_bytes();
+        match tenantry_storage::available_space(dir) {
+            Ok(available) if available < needed => {
+                return Err(BackupError::NoSpace {
+                    needed,
+                    available,
+                    path: dir.display().to_string(),
+                })
+            }
+            _ => {}
+        }
+    }
     let mut writer = PageWriter::create(path, image.page_size)?;
     match write_chunks(image, store, &mut writer, workers.max(1), step) {
         Ok(()) => {
@@ -66,8 +87,8 @@ fn read_chunk(
     mut raw: Vec<u8>,
 ) -> Result<Vec<u8>, BackupError> {
     let corrupt = || BackupError::CorruptChunk(entry.hash.clone());
-    let stored = store.get_stored_chunk(&entry.hash)?;
     let expected = raw_len(entry, page_size);
+    let stored = store.get_stored_chunk(&entry.hash, crate::store::max_stored_len(expected))?;
     // The manifest gives the size, so the frame decodes in one call into one buffer; a frame that decodes to
     // more than that is as corrupt as one whose bytes do not hash right.
     raw.clear();
@@ -217,7 +238,7 @@ mod tests {
         }
         tx.commit().unwrap();
         let dest = format!("file://{}", dir.path().join("dest").display());
-        let store = BackupStore::open(&dest, rt.handle().clone()).unwrap();
+        let store = BackupStore::create(&dest, rt.handle().clone()).unwrap();
         let snap = PageSnapshot::open(&src).unwrap();
         let image = crate::backup_database("d", &snap, &store, 4, |_, _| Ok(())).unwrap();
         assert!(image.chunks.len() > 20, "{} chunks", image.chunks.len());

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::image::MAX_MANIFEST_BYTES;
 use crate::{BackupError, BackupStore, Manifest};
 
 /// What a backup writes when it starts, so that a set is known (as incomplete) before it is whole.
@@ -76,12 +77,23 @@ impl BackupStore {
         Ok(sets)
     }
 
-    /// A set's manifest, `None` if the set is incomplete or unknown.
+    /// A set's manifest, `None` if the set is incomplete or unknown. A manifest is read only up to
+    /// [`MAX_MANIFEST_BYTES`] and returned only once [`Manifest::validate`] passed, so nothing it claims is used
+    /// before it was checked.
     pub fn manifest(&self, tenant_id: i64, set_id: i64) -> Result<Option<Manifest>, BackupError> {
-        match self.get_object(&format!("{}/manifest.json", set_dir(tenant_id, set_id)))? {
-            Some(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
-            None => Ok(None),
-        }
+        let path = format!("{}/manifest.json", set_dir(tenant_id, set_id));
+        let Some(bytes) = self.get_object_bounded(&path, MAX_MANIFEST_BYTES)? else {
+            return Ok(None);
+        };
+        let manifest: Manifest =
+            serde_json::from_slice(&bytes).map_err(|e| BackupError::BadManifest {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+        manifest
+            .validate()
+            .map_err(|reason| BackupError::BadManifest { path, reason })?;
+        Ok(Some(manifest))
     }
 
     /// The newest complete set of a tenant numbered below `before`, the base of an incremental backup.

@@ -8,7 +8,25 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use tokio::runtime::Handle;
 
+use tenantry_storage::{ExternalDir, ExternalPathError, ExternalScope};
+
 use crate::BackupError;
+
+/// `mkdir -p`, owner-only for what it creates.
+fn create_private_dir(path: &std::path::Path) -> Result<(), BackupError> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(dest_err)
+}
+
+/// The most a chunk of `raw_len` bytes can take once compressed (zstd's bound); a stored chunk larger than
+/// this cannot be one.
+pub(crate) fn max_stored_len(raw_len: usize) -> u64 {
+    zstd::zstd_safe::compress_bound(raw_len) as u64
+}
 
 /// What writing one chunk did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,8 +41,8 @@ pub struct ChunkWrite {
 /// blocking threads, never from async code.
 #[derive(Clone)]
 pub struct BackupStore {
-    store: Arc<dyn ObjectStore>,
-    runtime: Handle,
+    pub(crate) store: Arc<dyn ObjectStore>,
+    pub(crate) runtime: Handle,
     uri: String,
     /// Whether the destination is a local directory (`file://`).
     local: bool,
@@ -35,29 +53,67 @@ fn dest_err(e: impl std::fmt::Display) -> BackupError {
 }
 
 impl BackupStore {
-    /// Opens a destination: `file:///absolute/path` (created if missing).
+    /// Opens an existing destination: `file:///absolute/path`. Nothing is created; callers that confine
+    /// destinations use [`BackupStore::open_confined`].
     pub fn open(uri: &str, runtime: Handle) -> Result<Self, BackupError> {
         let url = url::Url::parse(uri).map_err(|_| BackupError::BadDestination(uri.to_string()))?;
-        let store: Arc<dyn ObjectStore> = match url.scheme() {
-            "file" => {
-                let path = url
-                    .to_file_path()
-                    .map_err(|_| BackupError::BadDestination(uri.to_string()))?;
-                std::fs::create_dir_all(&path).map_err(dest_err)?;
-                // Empty directories go with their last object, so a removed set leaves no trace on disk.
-                Arc::new(
-                    LocalFileSystem::new_with_prefix(&path)
-                        .map_err(dest_err)?
-                        .with_automatic_cleanup(true),
-                )
+        if url.scheme() != "file" {
+            return Err(BackupError::BadDestination(uri.to_string()));
+        }
+        let path = url
+            .to_file_path()
+            .map_err(|_| BackupError::BadDestination(uri.to_string()))?;
+        Self::open_dir(&path, uri.to_string(), runtime)
+    }
+
+    /// Opens a destination, creating its directory (owner-only) if missing.
+    pub fn create(uri: &str, runtime: Handle) -> Result<Self, BackupError> {
+        let url = url::Url::parse(uri).map_err(|_| BackupError::BadDestination(uri.to_string()))?;
+        let path = url
+            .to_file_path()
+            .map_err(|_| BackupError::BadDestination(uri.to_string()))?;
+        create_private_dir(&path)?;
+        Self::open(uri, runtime)
+    }
+
+    /// Opens a destination that must lie in `scope`'s part of the external-IO directory (`file://`,
+    /// `nodelocal://` or a path, resolved through links, `..` and `.`). With `create`, a missing directory is
+    /// made; callers ask for that only once every other check has passed. The store's [`BackupStore::uri`] is
+    /// the canonical `file://` URI, which is the destination's identity.
+    pub fn open_confined(
+        external: &ExternalDir,
+        scope: ExternalScope<'_>,
+        uri: &str,
+        create: bool,
+        runtime: Handle,
+    ) -> Result<Self, BackupError> {
+        let path = external.resolve(scope, uri)?;
+        if create {
+            create_private_dir(&path)?;
+            // Made now, so resolved again: nothing may have been swapped in on the way.
+            if external.resolve(scope, uri)? != path {
+                return Err(ExternalPathError::Outside(uri.to_string()).into());
             }
-            _ => return Err(BackupError::BadDestination(uri.to_string())),
-        };
+        } else if !path.is_dir() {
+            return Err(BackupError::Destination(format!(
+                "'{uri}' does not exist or is not a directory"
+            )));
+        }
+        Self::open_dir(&path, tenantry_storage::file_uri(&path), runtime)
+    }
+
+    fn open_dir(path: &std::path::Path, uri: String, runtime: Handle) -> Result<Self, BackupError> {
+        // Empty directories go with their last object, so a removed set leaves no trace on disk.
+        let store: Arc<dyn ObjectStore> = Arc::new(
+            LocalFileSystem::new_with_prefix(path)
+                .map_err(dest_err)?
+                .with_automatic_cleanup(true),
+        );
         Ok(Self {
             store,
             runtime,
-            uri: uri.to_string(),
-            local: url.scheme() == "file",
+            uri,
+            local: true,
         })
     }
 
@@ -104,11 +160,19 @@ impl BackupStore {
         Ok(ChunkWrite { hash, stored_bytes })
     }
 
-    /// Reads a chunk's stored (compressed, unverified) bytes.
-    pub(crate) fn get_stored_chunk(&self, hash: &str) -> Result<Bytes, BackupError> {
+    /// Reads a chunk's stored (compressed, unverified) bytes; a stored chunk larger than `max_stored` bytes
+    /// is corrupt (and is not read).
+    pub(crate) fn get_stored_chunk(
+        &self,
+        hash: &str,
+        max_stored: u64,
+    ) -> Result<Bytes, BackupError> {
         let path = Self::chunk_path(hash);
         self.block_on_inline(async {
             match self.store.get(&path).await {
+                Ok(r) if r.meta.size > max_stored => {
+                    Err(BackupError::CorruptChunk(hash.to_string()))
+                }
                 Ok(r) => r.bytes().await.map_err(dest_err),
                 Err(object_store::Error::NotFound { .. }) => {
                     Err(BackupError::MissingChunk(hash.to_string()))
@@ -129,12 +193,13 @@ impl BackupStore {
         }
     }
 
-    /// Reads a chunk and verifies it against its hash.
-    pub fn get_chunk(&self, hash: &str) -> Result<Vec<u8>, BackupError> {
-        let stored = self.get_stored_chunk(hash)?;
-        let raw = zstd::stream::decode_all(&stored[..])
-            .map_err(|_| BackupError::CorruptChunk(hash.to_string()))?;
-        if blake3::hash(&raw).to_hex().as_str() != hash {
+    /// Reads a chunk that must hold `raw_len` bytes and verifies it against its hash. Nothing is allocated
+    /// beyond what `raw_len` (checked by the manifest's validation) allows.
+    pub fn get_chunk(&self, hash: &str, raw_len: usize) -> Result<Vec<u8>, BackupError> {
+        let corrupt = || BackupError::CorruptChunk(hash.to_string());
+        let stored = self.get_stored_chunk(hash, max_stored_len(raw_len))?;
+        let raw = zstd::bulk::decompress(&stored, raw_len).map_err(|_| corrupt())?;
+        if raw.len() != raw_len || blake3::hash(&raw).to_hex().as_str() != hash {
             return Err(BackupError::CorruptChunk(hash.to_string()));
         }
         Ok(raw)
@@ -151,10 +216,15 @@ impl BackupStore {
             .map_err(dest_err)
     }
 
-    /// Reads an object, `None` if it is not there.
-    pub fn get_object(&self, path: &str) -> Result<Option<Vec<u8>>, BackupError> {
+    /// Reads an object, `None` if it is not there; one larger than `max` bytes is refused before it is read.
+    pub fn get_object_bounded(&self, path: &str, max: u64) -> Result<Option<Vec<u8>>, BackupError> {
         self.runtime.block_on(async {
             match self.store.get(&ObjectPath::from(path)).await {
+                Ok(r) if r.meta.size > max => Err(BackupError::TooLarge {
+                    path: path.to_string(),
+                    size: r.meta.size,
+                    max,
+                }),
                 Ok(r) => Ok(Some(r.bytes().await.map_err(dest_err)?.to_vec())),
                 Err(object_store::Error::NotFound { .. }) => Ok(None),
                 Err(e) => Err(dest_err(e)),

@@ -80,7 +80,7 @@ pub static PARAMETERS: &[ParameterDef] = &[
         scope: Scope::Tenant,
         data_type: "STRING",
         default: "",
-        info: "where the tenant's data backups go: file:///absolute/path (empty: none)",
+        info: "where the tenant's data backups go: file:///path or nodelocal://1/path inside the tenant's part of the external-IO directory (empty: none)",
         section: "OBSERVER",
         check: check_backup_dest,
     },
@@ -91,11 +91,12 @@ fn check_backup_dest(v: &str) -> std::result::Result<String, String> {
     if v.is_empty() {
         return Ok(String::new());
     }
+    // Only the form is checked here; where it leads (links, `..`, the tenant's confinement) is the SQL layer's
+    // check against the external-IO directory, which also stores the canonical URI.
     match v.strip_prefix("file://") {
-        Some(path) if path.starts_with('/') && !path.contains("/../") && !path.ends_with("/..") => {
-            Ok(v.trim_end_matches('/').to_string())
-        }
-        _ => Err("expected file:///absolute/path".into()),
+        Some(path) if path.starts_with('/') => Ok(v.to_string()),
+        _ if v.starts_with("nodelocal://") => Ok(v.to_string()),
+        _ => Err("expected file:///path or nodelocal://1/path".into()),
     }
 }
 

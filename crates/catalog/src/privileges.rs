@@ -19,6 +19,8 @@ pub enum Privilege {
     Create,
     /// DROP.
     Drop,
+    /// FILE: server-side file reads (`LOAD DATA INFILE`, `IMPORT` from the external-IO directory). Global only.
+    File,
     /// ALTER TABLE.
     Alter,
     /// CREATE / DROP INDEX.
@@ -31,13 +33,14 @@ pub enum Privilege {
 
 impl Privilege {
     /// Every privilege that `ALL` stands for, in the order MySQL lists them.
-    pub const EACH: [Privilege; 10] = [
+    pub const EACH: [Privilege; 11] = [
         Privilege::Select,
         Privilege::Insert,
         Privilege::Update,
         Privilege::Delete,
         Privilege::Create,
         Privilege::Drop,
+        Privilege::File,
         Privilege::Alter,
         Privilege::Index,
         Privilege::ControlJob,
@@ -54,11 +57,17 @@ impl Privilege {
             Self::Delete => "DELETE",
             Self::Create => "CREATE",
             Self::Drop => "DROP",
+            Self::File => "FILE",
             Self::Alter => "ALTER",
             Self::Index => "INDEX",
             Self::ControlJob => "CONTROLJOB",
             Self::ViewJob => "VIEWJOB",
         }
+    }
+
+    /// Whether it can only be granted `ON *.*` (MySQL's global privileges).
+    pub fn is_global_only(self) -> bool {
+        self == Self::File
     }
 
     /// Parses a privilege keyword in any case (`ALL PRIVILEGES` is given as `ALL`).
@@ -174,7 +183,11 @@ impl Catalog {
                 params![tenant_id, user, key],
             )? > 0;
             if had_all {
-                for p in Privilege::EACH {
+                let global = matches!(level, GrantLevel::Global);
+                for p in Privilege::EACH
+                    .into_iter()
+                    .filter(|p| global || !p.is_global_only())
+                {
                     tx.execute(
                         "INSERT OR IGNORE INTO grants VALUES (?1, ?2, ?3, ?4)",
                         params![tenant_id, user, key, p.as_str()],

@@ -25,12 +25,21 @@ impl Catalog {
     /// `sys_unit_config` unit and the `sys_pool` pool are created. Whatever a crash left half-made —
     /// database files the catalog does not know — is removed.
     pub fn open(data_dir: &Path, root_password: Option<&str>) -> Result<Self> {
+        Self::open_with_external(data_dir, root_password, None)
+    }
+
+    /// [`Catalog::open`] with the external-IO directory `external` (`<data_dir>/extern` if none).
+    pub fn open_with_external(
+        data_dir: &Path,
+        root_password: Option<&str>,
+        external: Option<&Path>,
+    ) -> Result<Self> {
         std::fs::create_dir_all(data_dir).map_err(|source| tenantry_storage::StorageError::Io {
             op: "create directory",
             path: data_dir.to_path_buf(),
             source,
         })?;
-        let storage = Storage::open(data_dir)?;
+        let storage = Storage::open_with_external(data_dir, external)?;
         let mut conn = Connection::open(data_dir.join("catalog.sqlite"))?;
         tenantry_storage::configure_connection(&conn, "main")?;
         // The catalog is small and rarely written; a full fsync per change costs nothing noticeable.

@@ -101,6 +101,15 @@ impl Tenant {
         self.tenant_id == SYS_TENANT_ID
     }
 
+    /// The part of the external-IO directory the tenant may use: all of it for sys, its own subtree otherwise.
+    pub fn external_scope(&self) -> tenantry_storage::ExternalScope<'_> {
+        if self.is_sys() {
+            tenantry_storage::ExternalScope::All
+        } else {
+            tenantry_storage::ExternalScope::Tenant(&self.tenant_name)
+        }
+    }
+
     fn from_row(r: &Row) -> rusqlite::Result<Self> {
         let mode: String = r.get(2)?;
         let status: String = r.get(3)?;

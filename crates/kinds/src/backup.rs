@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use tenantry_backup::{
-    backup_database_with, BackupError, BackupStore, ChunkDone, ImageSource, Manifest, SetInfo,
+    backup_database_with, BackupError, ChunkDone, ImageSource, Manifest, SetInfo,
 };
 use tenantry_catalog::Catalog;
 use tenantry_jobs::{JobContext, JobError, JobKind, JobRecord};
@@ -135,13 +135,7 @@ impl Backup {
 }
 
 fn from_backup(e: BackupError) -> JobError {
-    match e {
-        BackupError::Stopped => JobError::Interrupted,
-        other => JobError::Permanent {
-            code: -9099,
-            message: other.to_string(),
-        },
-    }
+    crate::destination::job_error(e, -9099, "")
 }
 
 fn payload(job: &JobRecord) -> Result<BackupPayload, JobError> {
@@ -157,10 +151,17 @@ impl JobKind for Backup {
         if p.level == CLUSTER_LEVEL {
             return self.run_cluster(job, ctx);
         }
-        let store = BackupStore::open(&p.dest, self.runtime.clone()).map_err(from_backup)?;
-        // Held until the work returns: no cleanup sweep may delete chunks this backup counts on.
+        let store = crate::destination::open(
+            &self.catalog,
+            crate::destination::Owner::Tenant(p.tenant_id),
+            &p.dest,
+            self.runtime.clone(),
+        )
+        .map_err(from_backup)?;
+        // Held until the work returns: no cleanup sweep may delete chunks this backup counts on. The canonical
+        // URI is the destination's identity, so no other spelling of it gets past the gate.
         let _writing = crate::gate::destination_gate()
-            .enter_backup(&p.dest, || ctx.is_interrupted())
+            .enter_backup(store.uri(), || ctx.is_interrupted())
             .ok_or(JobError::Interrupted)?;
         let mut databases = self
             .catalog

@@ -115,13 +115,7 @@ fn payload(job: &JobRecord) -> Result<CleanupPayload, JobError> {
 }
 
 fn from_backup(e: BackupError) -> JobError {
-    match e {
-        BackupError::Stopped => JobError::Interrupted,
-        other => JobError::Permanent {
-            code: -9099,
-            message: other.to_string(),
-        },
-    }
+    crate::destination::job_error(e, -9099, "")
 }
 
 fn same_dest(a: &str, b: &str) -> bool {
@@ -193,12 +187,18 @@ impl JobKind for BackupCleanup {
     fn run(&self, job: &JobRecord, ctx: &JobContext) -> Result<(), JobError> {
         let p = payload(job)?;
         let registry = self.jobs.upgrade().ok_or(JobError::Interrupted)?;
-        let store = BackupStore::open(&p.dest, self.runtime.clone()).map_err(from_backup)?;
+        let store = crate::destination::open(
+            &self.catalog,
+            crate::destination::Owner::Tenant(p.tenant_id),
+            &p.dest,
+            self.runtime.clone(),
+        )
+        .map_err(from_backup)?;
         let retry = |e: CatalogError| JobError::Retryable(e.to_string());
         ctx.set_phase("WAIT_BACKUP")?;
         ctx.set_progress(0.0, "waiting until no backup writes to the destination");
         let _sweeping = destination_gate()
-            .enter_sweep(&p.dest, || ctx.is_interrupted())
+            .enter_sweep(store.uri(), || ctx.is_interrupted())
             .ok_or(JobError::Interrupted)?;
         // Chosen only once no backup runs here: one that was running may have ended meanwhile.
         let targets = if p.cleanup_type == DELETE_BACKUP_SET {
@@ -384,7 +384,12 @@ pub fn start_obsolete_cleanup(
         recovery_window: policy.recovery_window,
         trigger_job_id: None,
     };
-    let store = BackupStore::open(&dest, runtime)?;
+    let store = crate::destination::open(
+        catalog,
+        crate::destination::Owner::Tenant(tenant_id),
+        &dest,
+        runtime,
+    )?;
     if obsolete_sets(catalog, registry, &store, &p)?.is_empty() {
         return Ok(None);
     }

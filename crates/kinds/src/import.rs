@@ -55,7 +55,7 @@ pub struct ImportPayload {
     pub table: String,
     /// The columns the CSV's fields go into, in field order.
     pub columns: Vec<ImportColumn>,
-    /// The sources as named (`file:///...` or absolute paths).
+    /// The sources as named (`file://`, `nodelocal://`, or paths), inside the tenant's external-IO directory.
     pub sources: Vec<String>,
     /// How the files are written.
     pub format: CsvFormat,
@@ -683,10 +683,20 @@ fn duplicate_place(conn: &Connection, p: &ImportPayload, msg: &str) -> Option<St
 impl JobKind for Import {
     fn run(&self, job: &JobRecord, ctx: &JobContext) -> Result<(), JobError> {
         let p = payload(job)?;
+        // Resolved again now (the statement checked them too): the tenant's confinement is the job's as well.
+        let tenant = self
+            .catalog
+            .tenant_by_id(p.tenant_id)
+            .map_err(|e| JobError::Retryable(e.to_string()))?
+            .ok_or_else(|| JobError::Permanent {
+                code: -5157,
+                message: format!("tenant {} no longer exists", p.tenant_id),
+            })?;
+        let external = self.catalog.storage().external();
         let sources = p
             .sources
             .iter()
-            .map(|s| Source::parse(s))
+            .map(|s| Source::resolve(external, tenant.external_scope(), s))
             .collect::<Result<Vec<_>, _>>()
             .map_err(source_error)?;
         let mut sizes = Vec::with_capacity(sources.len());

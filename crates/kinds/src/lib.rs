@@ -5,6 +5,7 @@ pub mod backup;
 pub mod backup_cleanup;
 pub mod clone;
 mod cut;
+pub mod destination;
 pub mod gate;
 pub mod import;
 mod interruptible;

@@ -305,10 +305,7 @@ fn catalog_err(e: tenantry_catalog::CatalogError) -> JobError {
 /// Stops are interruptions; a missing or corrupted chunk or an unreadable destination fails the job with a
 /// message naming the set and the chunk.
 fn from_backup(e: BackupError, set: &str) -> JobError {
-    match e {
-        BackupError::Stopped => JobError::Interrupted,
-        other => permanent(-9068, format!("{set}: {other}")),
-    }
+    crate::destination::job_error(e, -9068, set)
 }
 
 /// Opens a restored file and reads its schema: a file that is not a database fails the restore.
@@ -411,7 +408,15 @@ impl JobKind for Restore {
         let p = payload(job)?;
         let span = tracing::info_span!("restore", job_id = job.job_id, set_id = p.set_id);
         let _enter = span.enter();
-        let store = BackupStore::open(&p.dest, self.runtime.clone())
+        // A new tenant is restored by sys, from any destination; a database or table into a tenant only from
+        // a destination that tenant owns.
+        let owner = match &p.target {
+            RestoreTarget::Tenant { .. } => crate::destination::Owner::Sys,
+            RestoreTarget::Database { tenant_id, .. } | RestoreTarget::Table { tenant_id, .. } => {
+                crate::destination::Owner::Tenant(*tenant_id)
+            }
+        };
+        let store = crate::destination::open(&self.catalog, owner, &p.dest, self.runtime.clone())
             .map_err(|e| from_backup(e, &p.dest))?;
         let manifest = store
             .manifest(p.source_tenant_id, p.set_id)

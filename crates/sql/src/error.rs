@@ -117,6 +117,9 @@ pub enum SqlError {
     /// A cluster statement from a user tenant, or an admin statement from a non-admin.
     #[error("Access denied; you need (at least one of) the {0} privilege(s) for this operation")]
     NeedPrivilege(&'static str),
+    /// A global-only privilege (FILE) granted on a database.
+    #[error("Incorrect usage of DB GRANT and GLOBAL PRIVILEGES")]
+    GlobalPrivilegeOnDb,
     /// `KILL` of an unknown (or another tenant's) connection id.
     #[error("Unknown thread id: {0}")]
     UnknownThread(u64),
@@ -187,7 +190,7 @@ pub enum SqlError {
     /// An import source that is not there (or cannot be read).
     #[error("{0}")]
     FileNotFound(String),
-    /// An import source the server must not read (inside its data directory).
+    /// A file the statement may not use (outside the tenant's part of the external-IO directory).
     #[error("{0}")]
     FileAccessDenied(String),
     /// A column named twice in a column list.
@@ -287,6 +290,7 @@ impl SqlError {
             Self::TableAccessDenied { .. } => (1142, "42000", "42501"),
             Self::DbAccessDenied { .. } => (1044, "42000", "42501"),
             Self::NeedPrivilege(_) => (1227, "42000", "42501"),
+            Self::GlobalPrivilegeOnDb => (1221, "HY000", "0LP01"),
             Self::UnknownThread(_) => (1094, "HY000", "42704"),
             Self::NotThreadOwner(_) => (1095, "HY000", "42501"),
             Self::Interrupted => (1317, "70100", "57014"),

@@ -19,4 +19,12 @@ pub enum StorageError {
     /// A database or tenant name that cannot be used as part of a path.
     #[error("invalid name '{0}'")]
     InvalidName(String),
+    /// An external-IO directory the server refuses to use.
+    #[error("external-IO directory {path}: {reason}")]
+    ExternalDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why not.
+        reason: String,
+    },
 }

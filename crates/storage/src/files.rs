@@ -9,6 +9,7 @@ use crate::open::open_database;
 pub struct Storage {
     root: PathBuf,
     snapshots: PathBuf,
+    external: crate::ExternalDir,
 }
 
 /// Names of databases, tenants, users, pools and units: letters, digits, `_` and `$`, not starting with a digit
@@ -23,8 +24,16 @@ pub fn is_valid_name(name: &str) -> bool {
 }
 
 impl Storage {
-    /// Storage rooted at `data_dir` (created if missing).
+    /// Storage rooted at `data_dir` (created if missing), with the external-IO directory `<data_dir>/extern`.
     pub fn open(data_dir: &Path) -> Result<Self, StorageError> {
+        Self::open_with_external(data_dir, None)
+    }
+
+    /// Storage rooted at `data_dir`, with the external-IO directory `external` (`<data_dir>/extern` if none).
+    pub fn open_with_external(
+        data_dir: &Path,
+        external: Option<&Path>,
+    ) -> Result<Self, StorageError> {
         let root = data_dir.join("tenants");
         fs::create_dir_all(&root).map_err(|source| StorageError::Io {
             op: "create directory",
@@ -37,7 +46,20 @@ impl Storage {
             path: snapshots.clone(),
             source,
         })?;
-        Ok(Self { root, snapshots })
+        let external = match external {
+            Some(dir) => crate::ExternalDir::open(dir, data_dir)?,
+            None => crate::ExternalDir::open(&data_dir.join("extern"), data_dir)?,
+        };
+        Ok(Self {
+            root,
+            snapshots,
+            external,
+        })
+    }
+
+    /// The external-IO directory: where `file://` locations and `LOAD DATA INFILE` paths may lie.
+    pub fn external(&self) -> &crate::ExternalDir {
+        &self.external
     }
 
     /// Directory holding a tenant snapshot's database files (`<database name>.sqlite`).
@@ -151,6 +173,21 @@ fn numbered_dirs(dir: &Path) -> Result<Vec<i64>, StorageError> {
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse().ok()))
         .collect())
+}
+
+/// The bytes an unprivileged writer may still use on the file system that holds `dir` (statvfs's `f_bavail`).
+// The fields' types differ between platforms (u32 on some 32-bit ones), hence the conversions.
+#[allow(clippy::useless_conversion)]
+pub fn available_space(dir: &Path) -> std::io::Result<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes())?;
+    // SAFETY: `statvfs` is plain old data, for which all zeroes is a valid value.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a NUL-terminated path and `st` a valid place for the result, both alive for the call.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(u64::from(st.f_bavail).saturating_mul(u64::from(st.f_frsize)))
 }
 
 /// `path` with `suffix` appended to its file name (`db.sqlite` → `db.sqlite-wal`), as SQLite names companions.

@@ -17,36 +17,50 @@ pub struct TestServer {
     pub mysql_port: u16,
     /// The HTTP port (console, REST API, metrics).
     pub http_port: u16,
+    /// The PostgreSQL port.
+    pub pg_port: u16,
 }
 
 impl TestServer {
     /// Starts a server on a fresh data directory.
     pub fn start() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let (child, mysql_port, http_port) = spawn(dir.path(), &[]);
-        Self {
-            child: Some(child),
-            dir,
-            mysql_port,
-            http_port,
-        }
+        Self::start_with(&[])
     }
 
     /// Starts a server with extra arguments to `tenantry start`.
     pub fn start_with(args: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let (child, mysql_port, http_port) = spawn(dir.path(), args);
+        let (child, ports) = spawn(dir.path(), args);
         Self {
             child: Some(child),
             dir,
-            mysql_port,
-            http_port,
+            mysql_port: ports.mysql,
+            http_port: ports.http,
+            pg_port: ports.pg,
         }
     }
 
     /// The data directory.
     pub fn data_dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The external-IO directory (the default, `<data-dir>/extern`): the only place `file://` locations and
+    /// `LOAD DATA INFILE` may use. The server creates it at start.
+    pub fn external_dir(&self) -> PathBuf {
+        self.dir.path().join("extern")
+    }
+
+    /// A tenant's part of the external-IO directory (`extern/<tenant>`), created if missing.
+    pub fn tenant_dir(&self, tenant: &str) -> PathBuf {
+        let dir = self.external_dir().join(tenant);
+        std::fs::create_dir_all(&dir).expect("create the tenant's external-IO directory");
+        dir
+    }
+
+    /// A `file://` URI of `name` in a tenant's part of the external-IO directory (not created).
+    pub fn tenant_uri(&self, tenant: &str, name: &str) -> String {
+        format!("file://{}/{tenant}/{name}", self.external_dir().display())
     }
 
     /// Kills the server with SIGKILL (a crash) and waits for it to die.
@@ -80,10 +94,11 @@ impl TestServer {
     /// Starts the server again on the same data directory (after `kill9` or `terminate`).
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "server still running");
-        let (child, port, http_port) = spawn(self.dir.path(), &[]);
+        let (child, ports) = spawn(self.dir.path(), &[]);
         self.child = Some(child);
-        self.mysql_port = port;
-        self.http_port = http_port;
+        self.mysql_port = ports.mysql;
+        self.http_port = ports.http;
+        self.pg_port = ports.pg;
     }
 
     /// Whether the process is still alive.
@@ -103,6 +118,28 @@ impl TestServer {
             .pass(Some(password))
             .db_name(db)
             .prefer_socket(false)
+    }
+
+    /// Connects over the PostgreSQL wire as `login` with `password` to database `db` (`test` if none).
+    pub async fn pg(
+        &self,
+        login: &str,
+        password: &str,
+        db: Option<&str>,
+    ) -> tokio_postgres::Client {
+        let mut conninfo = format!(
+            "host=127.0.0.1 port={} user={login} dbname={} connect_timeout=10",
+            self.pg_port,
+            db.unwrap_or("test")
+        );
+        if !password.is_empty() {
+            conninfo.push_str(&format!(" password={password}"));
+        }
+        let (client, connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("pg connect as {login}: {e}"));
+        tokio::spawn(connection);
+        client
     }
 
     /// Connects as `login` with an empty password.
@@ -152,7 +189,14 @@ fn binary() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_tenantry")))
 }
 
-fn spawn(data_dir: &Path, extra: &[&str]) -> (Child, u16, u16) {
+/// The ports a server printed.
+struct Ports {
+    mysql: u16,
+    pg: u16,
+    http: u16,
+}
+
+fn spawn(data_dir: &Path, extra: &[&str]) -> (Child, Ports) {
     let mut child = Command::new(binary())
         .arg("start")
         .arg("--data-dir")
@@ -172,11 +216,14 @@ fn spawn(data_dir: &Path, extra: &[&str]) -> (Child, u16, u16) {
         .expect("start tenantry");
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
-    let (mut mysql_port, mut http_port) = (None, None);
+    let (mut mysql_port, mut http_port, mut pg_port) = (None, None, None);
     for line in lines.by_ref() {
         let line = line.expect("read stdout");
         if let Some(addr) = line.strip_prefix("listening mysql ") {
             mysql_port = addr.rsplit(':').next().and_then(|p| p.parse().ok());
+        }
+        if let Some(addr) = line.strip_prefix("listening pg ") {
+            pg_port = addr.rsplit(':').next().and_then(|p| p.parse().ok());
         }
         if let Some(addr) = line.strip_prefix("listening http ") {
             http_port = addr.rsplit(':').next().and_then(|p| p.parse().ok());
@@ -187,11 +234,12 @@ fn spawn(data_dir: &Path, extra: &[&str]) -> (Child, u16, u16) {
     }
     // Keep draining stdout so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    (
-        child,
-        mysql_port.expect("server printed its mysql port before ready"),
-        http_port.expect("server printed its http port before ready"),
-    )
+    let ports = Ports {
+        mysql: mysql_port.expect("server printed its mysql port before ready"),
+        pg: pg_port.expect("server printed its pg port before ready"),
+        http: http_port.expect("server printed its http port before ready"),
+    };
+    (child, ports)
 }
 
 /// The server error of a failed statement: (MySQL code, SQLSTATE, message).

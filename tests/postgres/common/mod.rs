@@ -71,6 +71,18 @@ impl TestServer {
         }
     }
 
+    /// The external-IO directory (the default, `<data-dir>/extern`), which the server creates at start.
+    pub fn external_dir(&self) -> PathBuf {
+        self._dir.path().join("extern")
+    }
+
+    /// A tenant's part of the external-IO directory (`extern/<tenant>`), created if missing.
+    pub fn tenant_dir(&self, tenant: &str) -> PathBuf {
+        let dir = self.external_dir().join(tenant);
+        std::fs::create_dir_all(&dir).expect("create the tenant's external-IO directory");
+        dir
+    }
+
     /// A libpq-style connection string.
     pub fn conninfo(&self, login: &str, password: &str, db: Option<&str>) -> String {
         let mut s = format!("host=127.0.0.1 port={} user={login}", self.pg_port);

@@ -9,20 +9,21 @@ use futures::StreamExt;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt};
+use tenantry_storage::{ExternalDir, ExternalPathError, ExternalScope};
 use tokio::runtime::Handle;
 
 /// Why a source cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    /// The name is neither `file:///absolute/path` nor an absolute path.
-    #[error("unsupported import source '{0}' (use file:///absolute/path or an absolute path)")]
+    /// The name is not a form of location the server reads.
+    #[error("unsupported import source '{0}' (use file:///path or nodelocal://1/path inside the external-IO directory)")]
     Unsupported(String),
     /// There is no such file.
     #[error("File '{0}' not found (Errcode: 2 - No such file or directory)")]
     NotFound(String),
-    /// The file lies inside the server's data directory, which holds every tenant's data.
-    #[error("The server cannot read '{0}': it is inside the server's data directory")]
-    Forbidden(String),
+    /// The file lies outside the tenant's part of the external-IO directory.
+    #[error("local file access to paths outside of external-io-dir is not allowed: {0}")]
+    Outside(String),
     /// Reading failed.
     #[error("reading '{name}': {message}")]
     Io {
@@ -33,12 +34,33 @@ pub enum SourceError {
     },
 }
 
+impl From<ExternalPathError> for SourceError {
+    fn from(e: ExternalPathError) -> Self {
+        match e {
+            ExternalPathError::Unsupported(name) => Self::Unsupported(name),
+            ExternalPathError::Outside(name) => Self::Outside(name),
+            ExternalPathError::Io { name, source }
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                Self::NotFound(name)
+            }
+            ExternalPathError::Io { name, source } => Self::Io {
+                name,
+                message: source.to_string(),
+            },
+        }
+    }
+}
+
 /// A source as the statement named it and where it lives.
 #[derive(Debug, Clone)]
 pub struct Source {
     /// The name as written in the statement (used in progress and errors).
     pub name: String,
     path: std::path::PathBuf,
+    external: ExternalDir,
+    /// The tenant whose part of the external-IO directory it must lie in (`None`: sys, all of it).
+    tenant: Option<String>,
 }
 
 /// How a source's bytes are compressed, from its name.
@@ -53,37 +75,30 @@ pub enum Compression {
 }
 
 impl Source {
-    /// Parses `file:///abs/path` or `/abs/path`; anything else is refused.
-    pub fn parse(name: &str) -> Result<Self, SourceError> {
-        let path = if name.starts_with('/') {
-            std::path::PathBuf::from(name)
-        } else {
-            let url =
-                url::Url::parse(name).map_err(|_| SourceError::Unsupported(name.to_string()))?;
-            if url.scheme() != "file" {
-                return Err(SourceError::Unsupported(name.to_string()));
-            }
-            url.to_file_path()
-                .map_err(|_| SourceError::Unsupported(name.to_string()))?
-        };
+    /// Resolves a source inside `scope`'s part of the external-IO directory (see [`ExternalDir::resolve`]).
+    /// Blocking.
+    pub fn resolve(
+        external: &ExternalDir,
+        scope: ExternalScope<'_>,
+        name: &str,
+    ) -> Result<Self, SourceError> {
+        let path = external.resolve(scope, name)?;
         Ok(Self {
             name: name.to_string(),
             path,
+            external: external.clone(),
+            tenant: match scope {
+                ExternalScope::All => None,
+                ExternalScope::Tenant(t) => Some(t.to_string()),
+            },
         })
     }
 
-    /// Refuses a source inside `dir` (the data directory), comparing resolved paths so `..` and links do not
-    /// get around it.
-    pub fn refuse_inside(&self, dir: &std::path::Path) -> Result<(), SourceError> {
-        let resolved = self
-            .path
-            .canonicalize()
-            .unwrap_or_else(|_| self.path.clone());
-        let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-        if resolved.starts_with(&dir) {
-            return Err(SourceError::Forbidden(self.name.clone()));
+    fn scope(&self) -> ExternalScope<'_> {
+        match &self.tenant {
+            None => ExternalScope::All,
+            Some(t) => ExternalScope::Tenant(t),
         }
-        Ok(())
     }
 
     /// The compression its name says.
@@ -139,7 +154,13 @@ impl Source {
         };
         let raw: Box<dyn Read + Send> = match got.payload {
             // A local file is read directly: object_store's stream of it goes through a blocking task per 8 KiB.
-            GetResultPayload::File(file, _) => Box::new(file),
+            // Where its descriptor really points is checked first: a link swapped in since the path was resolved
+            // must not lead outside.
+            GetResultPayload::File(file, _) => {
+                self.external
+                    .check_opened(self.scope(), &file, &self.name)?;
+                Box::new(file)
+            }
             GetResultPayload::Stream(stream) => Box::new(StreamReader {
                 stream,
                 runtime: runtime.clone(),
@@ -201,15 +222,34 @@ impl Read for StreamReader {
 mod tests {
     use super::*;
 
+    /// A data directory with its external-IO directory, and tenant t1's part of it.
+    fn external() -> (tempfile::TempDir, ExternalDir, std::path::PathBuf) {
+        let data = tempfile::tempdir().unwrap();
+        let ext = ExternalDir::open(&data.path().join("extern"), data.path()).unwrap();
+        let t1 = ext.root().join("t1");
+        std::fs::create_dir_all(&t1).unwrap();
+        (data, ext, t1)
+    }
+
     #[test]
     fn names_and_compression() {
-        assert!(Source::parse("s3://bucket/a.csv").is_err());
-        assert!(Source::parse("a.csv").is_err());
-        let s = Source::parse("file:///tmp/x/a.csv.gz").unwrap();
+        let (_d, ext, t1) = external();
+        let scope = ExternalScope::Tenant("t1");
+        assert!(matches!(
+            Source::resolve(&ext, scope, "s3://bucket/a.csv"),
+            Err(SourceError::Unsupported(_))
+        ));
+        assert!(matches!(
+            Source::resolve(&ext, scope, "/etc/passwd"),
+            Err(SourceError::Outside(_))
+        ));
+        let s = Source::resolve(&ext, scope, "nodelocal://1/x/a.csv.gz").unwrap();
         assert_eq!(s.compression(), Compression::Gzip);
-        assert_eq!(s.path, std::path::PathBuf::from("/tmp/x/a.csv.gz"));
+        assert_eq!(s.path, t1.join("x/a.csv.gz"));
         assert_eq!(
-            Source::parse("/tmp/a.CSV.zst").unwrap().compression(),
+            Source::resolve(&ext, scope, "a.CSV.zst")
+                .unwrap()
+                .compression(),
             Compression::Zstd
         );
     }
@@ -217,18 +257,19 @@ mod tests {
     #[test]
     fn reads_plain_and_compressed_files() {
         let rt = tokio::runtime::Runtime::new().unwrap();
-        let dir = tempfile::tempdir().unwrap();
+        let (_d, ext, dir) = external();
+        let scope = ExternalScope::Tenant("t1");
         let text = b"1,a\n2,b\n".repeat(1000);
-        let plain = dir.path().join("a.csv");
+        let plain = dir.join("a.csv");
         std::fs::write(&plain, &text).unwrap();
-        let gz = dir.path().join("a.csv.gz");
+        let gz = dir.join("a.csv.gz");
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         std::io::Write::write_all(&mut enc, &text).unwrap();
         std::fs::write(&gz, enc.finish().unwrap()).unwrap();
-        let zst = dir.path().join("a.csv.zst");
+        let zst = dir.join("a.csv.zst");
         std::fs::write(&zst, zstd::bulk::compress(&text, 3).unwrap()).unwrap();
         for p in [&plain, &gz, &zst] {
-            let s = Source::parse(p.to_str().unwrap()).unwrap();
+            let s = Source::resolve(&ext, scope, p.to_str().unwrap()).unwrap();
             let counter = Arc::new(AtomicU64::new(0));
             let mut out = Vec::new();
             s.open(rt.handle(), counter.clone())
@@ -241,16 +282,26 @@ mod tests {
                 s.size(rt.handle()).unwrap()
             );
         }
-        let missing = Source::parse(dir.path().join("nope.csv").to_str().unwrap()).unwrap();
+        let missing = Source::resolve(&ext, scope, "nope.csv").unwrap();
         assert!(matches!(
             missing.size(rt.handle()),
             Err(SourceError::NotFound(_))
         ));
+    }
+
+    #[test]
+    fn a_link_swapped_in_after_resolving_is_not_followed_out() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let (_d, ext, dir) = external();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.csv"), "1,s\n").unwrap();
+        std::fs::write(dir.join("a.csv"), "1,a\n").unwrap();
+        let s = Source::resolve(&ext, ExternalScope::Tenant("t1"), "a.csv").unwrap();
+        std::fs::remove_file(dir.join("a.csv")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret.csv"), dir.join("a.csv")).unwrap();
         assert!(matches!(
-            Source::parse(plain.to_str().unwrap())
-                .unwrap()
-                .refuse_inside(dir.path()),
-            Err(SourceError::Forbidden(_))
+            s.open(rt.handle(), Arc::new(AtomicU64::new(0))),
+            Err(SourceError::Outside(_))
         ));
     }
 }

@@ -80,6 +80,11 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
         } => {
             session.require_tenant_admin("GRANT OPTION")?;
             let level = resolve_level(session, level)?;
+            if matches!(level, GrantLevel::Database(_))
+                && privileges.iter().any(|p| p.is_global_only())
+            {
+                return Err(SqlError::GlobalPrivilegeOnDb);
+            }
             for u in &users {
                 catalog.grant(tenant_id, u, &level, &privileges)?;
             }
@@ -171,6 +176,7 @@ fn grant_lines(user: &str, is_admin: bool, grants: &[tenantry_catalog::Grant]) -
             Privilege::EACH
                 .iter()
                 .filter(|p| privileges.contains(p))
+                .filter(|p| level == GrantLevel::Global || !p.is_global_only())
                 .map(|p| p.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")

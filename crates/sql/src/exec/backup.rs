@@ -1,28 +1,40 @@
 //! Data backup statements (OceanBase's): `ALTER SYSTEM BACKUP DATABASE`, and the destination check of
 //! `ALTER SYSTEM SET DATA_BACKUP_DEST`.
 
-use tenantry_backup::BackupStore;
-use tenantry_catalog::CatalogError;
+use tenantry_catalog::{CatalogError, Tenant};
 use tenantry_jobs::NewJob;
 use tenantry_kinds::backup::{BackupPayload, BACKUP, CLUSTER_LEVEL};
 
 use crate::error::{Result, SqlError};
+use crate::exec::files::{self, Wording};
 use crate::parser::Command;
 use crate::session::Session;
 use crate::value::{Column, ColumnKind, Output, ResultSet, Value};
 
-/// Checks that a backup destination exists (or can be made) and takes writes.
-pub fn check_destination(uri: &str) -> Result<()> {
-    let runtime = tokio::runtime::Handle::try_current()
-        .map_err(|e| SqlError::Internal(format!("no runtime for the destination check: {e}")))?;
-    BackupStore::open(uri, runtime)
-        .and_then(|s| s.check_writable())
+/// Makes `uri` the tenant's backup destination (see [`files::claim_destination`]) and returns its canonical
+/// `file://` URI, which is what is stored: the destination's identity. A destination that is nobody's or
+/// another tenant's is OceanBase's -9080 / -9081; any other refusal is an invalid value (4147).
+pub fn check_destination(session: &Session, tenant: &Tenant, uri: &str) -> Result<String> {
+    files::claim_destination(session, tenant, uri)
+        .map(|store| store.uri().to_string())
         .map_err(|e| {
-            SqlError::Catalog(CatalogError::InvalidParameterValue {
-                name: "data_backup_dest".into(),
-                value: uri.to_string(),
-                reason: e.to_string(),
+            files::destination_error(e, Wording::Uri, |e| {
+                SqlError::Catalog(CatalogError::InvalidParameterValue {
+                    name: "data_backup_dest".into(),
+                    value: uri.to_string(),
+                    reason: e.to_string(),
+                })
             })
+        })
+        .map_err(|e| match e {
+            SqlError::FileAccessDenied(reason) | SqlError::FileNotFound(reason) => {
+                SqlError::Catalog(CatalogError::InvalidParameterValue {
+                    name: "data_backup_dest".into(),
+                    value: uri.to_string(),
+                    reason,
+                })
+            }
+            e => e,
         })
 }
 
@@ -75,6 +87,11 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
             uri,
             detached,
         } => {
+            // Who may back up comes first: a refused statement must not create or probe anything.
+            session.require_tenant_admin("BACKUP")?;
+            if session.identity.tenant.is_sys() {
+                return Err(SqlError::Unsupported("backing up the sys tenant".into()));
+            }
             for db in &databases {
                 session
                     .engine
@@ -82,7 +99,15 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
                     .database(session.identity.tenant.tenant_id, db)?
                     .ok_or_else(|| SqlError::UnknownDatabase(db.clone()))?;
             }
-            check_destination(&uri)?;
+            let tenant = session.identity.tenant.clone();
+            let uri = files::claim_destination(session, &tenant, &uri)
+                .map(|store| store.uri().to_string())
+                .map_err(|e| {
+                    files::destination_error(e, Wording::Uri, |e| SqlError::OceanBase {
+                        code: -9070,
+                        message: format!("can not connect to backup destination: {e}"),
+                    })
+                })?;
             let job_id = start(session, uri, false, false, String::new(), databases)?;
             crate::exec::jobs::detached_or_wait(
                 session,
@@ -329,24 +354,21 @@ fn validate(session: &mut Session, set_id: i64) -> Result<Output> {
             message: "backup can not start, because backup dest is not set.".into(),
         });
     }
-    let runtime = tokio::runtime::Handle::try_current()
-        .map_err(|e| SqlError::Internal(format!("no runtime for the destination: {e}")))?;
     let bad = |message: String| SqlError::OceanBase {
         code: -9068,
         message,
     };
-    let store = BackupStore::open(&dest, runtime).map_err(|e| bad(e.to_string()))?;
-    let path = format!("tenant_{tenant_id}/backup_set_{set_id}/manifest.json");
-    let bytes = store
-        .get_object(&path)
-        .map_err(|e| bad(e.to_string()))?
+    let tenant = session.identity.tenant.clone();
+    let store = files::open_destination(session, &tenant, &dest)
+        .map_err(|e| files::destination_error(e, Wording::Uri, |e| bad(e.to_string())))?;
+    let manifest = store
+        .manifest(tenant_id, set_id)
+        .map_err(|e| bad(format!("backup set {set_id}: {e}")))?
         .ok_or_else(|| {
             bad(format!(
                 "backup set {set_id} is incomplete or does not exist (no manifest)"
             ))
         })?;
-    let manifest: tenantry_backup::Manifest =
-        serde_json::from_slice(&bytes).map_err(|e| bad(format!("backup set {set_id}: {e}")))?;
     let mut rs = ResultSet {
         columns: vec![
             Column::new("DATABASE", ColumnKind::Text),
@@ -362,8 +384,9 @@ fn validate(session: &mut Session, set_id: i64) -> Result<Output> {
             if session.interrupt.is_cancelled() {
                 return Err(SqlError::Interrupted);
             }
+            let raw_len = chunk.pages as usize * image.page_size as usize;
             let data = store
-                .get_chunk(&chunk.hash)
+                .get_chunk(&chunk.hash, raw_len)
                 .map_err(|e| bad(format!("backup set {set_id}, database {}: {e}", image.name)))?;
             bytes += data.len() as u64;
         }

@@ -2,7 +2,7 @@
 //! `ALTER SYSTEM DELETE BACKUPSET n`, `ALTER SYSTEM CANCEL DELETE BACKUP`. The work is the
 //! `BACKUP CLEANUP` job kind's (`tenantry_kinds::backup_cleanup`).
 
-use tenantry_backup::{gc, BackupStore};
+use tenantry_backup::gc;
 use tenantry_catalog::backup_policies::parse_recovery_window;
 use tenantry_catalog::{CatalogError, Tenant};
 use tenantry_kinds::backup::{BackupPayload, BACKUP, CLUSTER_LEVEL};
@@ -148,9 +148,11 @@ fn delete_sets(session: &mut Session, set_ids: Vec<i64>, tenant: Option<String>)
             message: "Entry not exist".into(),
         });
     }
-    let runtime = tokio::runtime::Handle::try_current()
-        .map_err(|e| SqlError::Internal(format!("no runtime for the destination: {e}")))?;
-    let store = BackupStore::open(&dest, runtime).map_err(|e| cleanup_error(e.into()))?;
+    let store = crate::exec::files::open_destination(session, &tenant, &dest).map_err(|e| {
+        crate::exec::files::destination_error(e, crate::exec::files::Wording::Uri, |e| {
+            cleanup_error(e.into())
+        })
+    })?;
     let complete: Vec<i64> = gc::complete_sets(&store, Some(tenant.tenant_id))
         .map_err(|e| cleanup_error(e.into()))?
         .into_iter()

@@ -1,17 +1,17 @@
 //! Import statements (`IMPORT INTO`, `LOAD DATA INFILE`): checked here, run as `IMPORT` jobs.
 //!
 //! Everything that can be refused is refused before the job exists: the table and the columns must exist, the
-//! user must hold INSERT on the table, and every source must be a file the server can read outside its data
-//! directory (which holds every tenant's data). The statement then waits for its job, as CockroachDB's and
-//! MySQL's do, unless it says DETACHED.
+//! user must hold INSERT on the table and the FILE privilege (the server reads the files, as MySQL's rule for
+//! `LOAD DATA INFILE`), and every source must be a file inside the tenant's part of the external-IO directory
+//! (checked only after the privileges, so a refused user cannot probe which files exist). The statement then
+//! waits for its job, as CockroachDB's and MySQL's do, unless it says DETACHED.
 
 use tenantry_catalog::Privilege;
 use tenantry_jobs::{JobState, NewJob};
-use tenantry_kinds::import::{
-    ColumnType, ImportColumn, ImportPayload, Source, SourceError, IMPORT,
-};
+use tenantry_kinds::import::{ColumnType, ImportColumn, ImportPayload, IMPORT};
 
 use crate::error::{Result, SqlError};
+use crate::exec::files::{self, Wording};
 use crate::exec::{privileges, schema};
 use crate::parser::{ImportForm, ImportStatement};
 use crate::session::Session;
@@ -51,8 +51,13 @@ pub fn run(session: &mut Session, stmt: ImportStatement) -> Result<Output> {
         .into_iter()
         .collect(),
     )?;
+    let wording = match stmt.form {
+        ImportForm::MySql => Wording::MySql,
+        _ => Wording::Uri,
+    };
+    files::require_file_privilege(session, wording)?;
     let columns = target_columns(session, &db, &table, &stmt.columns)?;
-    let sources = check_sources(session, &stmt.sources)?;
+    let sources = check_sources(session, &stmt.sources, wording)?;
     let tenant_id = session.identity.tenant.tenant_id;
     let database_id = session
         .engine
@@ -279,31 +284,16 @@ fn target_columns(
     Ok(out)
 }
 
-/// Every source must parse, lie outside the data directory and exist; returns them as written.
-fn check_sources(session: &Session, names: &[String]) -> Result<Vec<String>> {
-    let runtime = tokio::runtime::Handle::try_current()
-        .map_err(|e| SqlError::Internal(format!("no runtime to read sources: {e}")))?;
-    let tenants_dir = session.engine.catalog().storage().tenant_dir(0);
-    let data_dir = tenants_dir
-        .parent()
-        .and_then(|p| p.parent())
-        .unwrap_or(&tenants_dir)
-        .to_path_buf();
+/// Every source must lie inside the tenant's part of the external-IO directory and be a file there; returns
+/// them as written (the job resolves them again when it opens them).
+fn check_sources(session: &Session, names: &[String], wording: Wording) -> Result<Vec<String>> {
     for name in names {
-        let source = Source::parse(name).map_err(source_error)?;
-        source.refuse_inside(&data_dir).map_err(source_error)?;
-        source.size(&runtime).map_err(source_error)?;
+        let path = files::resolve(session, name, wording)?;
+        if !path.is_file() {
+            return Err(SqlError::FileNotFound(format!(
+                "File '{name}' not found (Errcode: 2 - No such file or directory)"
+            )));
+        }
     }
     Ok(names.to_vec())
-}
-
-fn source_error(e: SourceError) -> SqlError {
-    match e {
-        SourceError::Unsupported(name) => SqlError::Unsupported(format!(
-            "import source '{name}' (use file:///absolute/path or an absolute path)"
-        )),
-        SourceError::NotFound(_) => SqlError::FileNotFound(e.to_string()),
-        SourceError::Forbidden(_) => SqlError::FileAccessDenied(e.to_string()),
-        SourceError::Io { .. } => SqlError::FileNotFound(e.to_string()),
-    }
 }

@@ -28,10 +28,20 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
                     value: value.clone(),
                     reason,
                 })?;
+                let mut value = value.clone();
                 if def.name == "data_backup_dest" && !value.trim().is_empty() {
-                    crate::exec::backup::check_destination(value.trim())?;
+                    let owner = match scope_tenant {
+                        Some(id) => session
+                            .engine
+                            .catalog()
+                            .tenant_by_id(id)?
+                            .ok_or_else(|| CatalogError::TenantNotExist(id.to_string()))?,
+                        None => session.identity.tenant.clone(),
+                    };
+                    // The canonical URI is stored: it is the destination's identity.
+                    value = crate::exec::backup::check_destination(session, &owner, value.trim())?;
                 }
-                resolved.push((def.name, value.clone(), scope_tenant));
+                resolved.push((def.name, value, scope_tenant));
             }
             for (name, value, scope_tenant) in resolved {
                 session

@@ -7,6 +7,7 @@ use tenantry_jobs::{JobRecord, JobState, NewJob};
 use tenantry_kinds::restore::{RestorePayload, RestoreTarget, RESTORE};
 
 use crate::error::{Result, SqlError};
+use crate::exec::files::{self, Wording};
 use crate::exec::jobs::{detached_or_wait, timestamp};
 use crate::parser::{Command, RestoreObject, RestoreUntil};
 use crate::session::Session;
@@ -45,10 +46,12 @@ fn restore_error(message: impl Into<String>) -> SqlError {
     }
 }
 
-fn open_store(uri: &str) -> Result<BackupStore> {
-    let runtime = tokio::runtime::Handle::try_current()
-        .map_err(|e| SqlError::Internal(format!("no runtime for the destination: {e}")))?;
-    BackupStore::open(uri, runtime).map_err(|e| restore_error(e.to_string()))
+/// The session's view of a destination: inside its tenant's part of the external-IO directory, and a user
+/// tenant's own (formatted as its) destination only; sys may read any.
+fn open_store(session: &Session, uri: &str) -> Result<BackupStore> {
+    let tenant = session.identity.tenant.clone();
+    files::open_destination(session, &tenant, uri)
+        .map_err(|e| files::destination_error(e, Wording::Uri, |e| restore_error(e.to_string())))
 }
 
 fn list_sets(store: &BackupStore) -> Result<Vec<SetListing>> {
@@ -174,7 +177,7 @@ fn restore_tenant(
         Some(_) => {}
     }
     let until_us = until.as_ref().map(until_micros).transpose()?;
-    let store = open_store(&uri)?;
+    let store = open_store(session, &uri)?;
     let sets = list_sets(&store)?;
     let tenants: std::collections::BTreeSet<i64> = sets.iter().map(|s| s.tenant_id).collect();
     if tenants.len() > 1 {
@@ -196,7 +199,7 @@ fn restore_tenant(
             name,
             pool: pool.to_ascii_lowercase(),
         },
-        dest: uri,
+        dest: store.uri().to_string(),
         source_tenant_id: set.tenant_id,
         source_tenant_name: manifest.tenant_name.clone(),
         set_id: set.set_id,
@@ -234,14 +237,16 @@ fn cancel_restore(session: &mut Session, name: &str) -> Result<Output> {
     Ok(Output::ok())
 }
 
-/// The sets of a destination the session may see: its own tenant's (every tenant's for sys).
-fn visible_sets(session: &Session, uri: &str) -> Result<Vec<SetListing>> {
-    let store = open_store(uri)?;
+/// The sets of a destination the session may see: its own tenant's (every tenant's for sys), and the
+/// destination's canonical URI.
+fn visible_sets(session: &Session, uri: &str) -> Result<(Vec<SetListing>, String)> {
+    let store = open_store(session, uri)?;
     let tenant = &session.identity.tenant;
-    Ok(list_sets(&store)?
+    let sets = list_sets(&store)?
         .into_iter()
         .filter(|s| tenant.is_sys() || s.tenant_id == tenant.tenant_id)
-        .collect())
+        .collect();
+    Ok((sets, store.uri().to_string()))
 }
 
 fn show_backups(session: &mut Session, uri: &str) -> Result<Output> {
@@ -250,7 +255,7 @@ fn show_backups(session: &mut Session, uri: &str) -> Result<Output> {
         columns: vec![Column::new("path", ColumnKind::Text)],
         rows: Vec::new(),
     };
-    for set in visible_sets(session, uri)? {
+    for set in visible_sets(session, uri)?.0 {
         rs.rows.push(vec![Value::Text(format!("/{}", set.path))]);
     }
     Ok(Output::Rows(rs))
@@ -279,7 +284,7 @@ fn find_set(sets: &[SetListing], subdir: Option<&str>, uri: &str) -> Result<SetL
 
 fn show_backup(session: &mut Session, subdir: Option<&str>, uri: &str) -> Result<Output> {
     session.require_tenant_admin("RESTORE")?;
-    let sets = visible_sets(session, uri)?;
+    let (sets, _) = visible_sets(session, uri)?;
     let set = find_set(&sets, subdir, uri)?;
     let Some(manifest) = set.manifest else {
         return Err(restore_error("the chosen set has no manifest"));
@@ -346,7 +351,8 @@ fn restore_into(
 ) -> Result<Output> {
     session.require_tenant_admin("RESTORE")?;
     let tenant_id = session.identity.tenant.tenant_id;
-    let sets: Vec<SetListing> = visible_sets(session, &uri)?
+    let (sets, canonical) = visible_sets(session, &uri)?;
+    let sets: Vec<SetListing> = sets
         .into_iter()
         .filter(|s| s.tenant_id == tenant_id)
         .collect();
@@ -403,7 +409,7 @@ fn restore_into(
     };
     let payload = RestorePayload {
         target,
-        dest: uri,
+        dest: canonical,
         source_tenant_id: set.tenant_id,
         source_tenant_name: manifest.tenant_name.clone(),
         set_id: set.set_id,

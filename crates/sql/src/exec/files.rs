@@ -1,0 +1,186 @@
+//! Where statements may read and write files: the external-IO directory's rules as the SQL layer applies and
+//! words them. Every file a statement names (an import source, `LOAD DATA INFILE`'s path, a backup
+//! destination) goes through here before anything is read or created, and after the privilege checks, so a
+//! refused statement can neither create nor probe anything.
+
+use std::path::PathBuf;
+
+use tenantry_backup::{BackupError, BackupStore};
+use tenantry_catalog::{Privilege, Tenant};
+use tenantry_storage::ExternalPathError;
+
+use crate::error::{Result, SqlError};
+use crate::exec::privileges;
+use crate::session::Session;
+
+/// Which family of statements names the file: it decides how a refusal is worded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wording {
+    /// MySQL's `LOAD DATA INFILE` (its `secure_file_priv` and FILE privilege errors).
+    MySql,
+    /// A URI of CockroachDB's or TiDB's statements (`IMPORT INTO`, `BACKUP INTO`, `SHOW BACKUPS IN` ...).
+    Uri,
+}
+
+/// The error for a location outside what the tenant may use.
+pub fn outside_error(name: &str, wording: Wording) -> SqlError {
+    SqlError::FileAccessDenied(match wording {
+        // MySQL's ER_OPTION_PREVENTS_STATEMENT, naming our option as MySQL names secure_file_priv.
+        Wording::MySql => {
+            "The MySQL server is running with the --external-io-dir option so it cannot execute this statement"
+                .to_string()
+        }
+        // CockroachDB's nodelocal refusal.
+        Wording::Uri => {
+            format!("local file access to paths outside of external-io-dir is not allowed: {name}")
+        }
+    })
+}
+
+/// A location error as the statement's dialect words it.
+pub fn location_error(e: ExternalPathError, wording: Wording) -> SqlError {
+    match e {
+        ExternalPathError::Outside(name) => outside_error(&name, wording),
+        ExternalPathError::Unsupported(name) => SqlError::Unsupported(format!(
+            "location '{name}' (use file:///path or nodelocal://1/path inside the external-IO directory)"
+        )),
+        ExternalPathError::Io { name, source } => SqlError::FileNotFound(match source.kind() {
+            std::io::ErrorKind::NotFound => {
+                format!("File '{name}' not found (Errcode: 2 - No such file or directory)")
+            }
+            _ => format!("File '{name}' cannot be read: {source}"),
+        }),
+    }
+}
+
+/// Resolves a location inside the part of the external-IO directory `tenant` may use (all of it for sys,
+/// `<dir>/<tenant>/` otherwise). Blocking.
+pub fn resolve_for(
+    session: &Session,
+    tenant: &Tenant,
+    name: &str,
+    wording: Wording,
+) -> Result<PathBuf> {
+    session
+        .engine
+        .catalog()
+        .storage()
+        .external()
+        .resolve(tenant.external_scope(), name)
+        .map_err(|e| location_error(e, wording))
+}
+
+/// [`resolve_for`] the session's own tenant.
+pub fn resolve(session: &Session, name: &str, wording: Wording) -> Result<PathBuf> {
+    resolve_for(session, &session.identity.tenant, name, wording)
+}
+
+/// A destination error as SQL answers it: locations as [`location_error`], a destination that is nobody's or
+/// another tenant's with OceanBase's -9080 / -9081, anything else through `other`.
+pub fn destination_error(
+    e: BackupError,
+    wording: Wording,
+    other: impl FnOnce(BackupError) -> SqlError,
+) -> SqlError {
+    match e {
+        BackupError::Location(l) => location_error(l, wording),
+        BackupError::NotFormatted(_) => SqlError::OceanBase {
+            code: -9080,
+            message: e.to_string(),
+        },
+        BackupError::FormatMismatch(_) => SqlError::OceanBase {
+            code: -9081,
+            message: e.to_string(),
+        },
+        e => other(e),
+    }
+}
+
+fn runtime() -> std::result::Result<tokio::runtime::Handle, BackupError> {
+    tokio::runtime::Handle::try_current()
+        .map_err(|e| BackupError::Destination(format!("no runtime for the destination: {e}")))
+}
+
+/// Opens an existing destination for `tenant` to read: inside its part of the external-IO directory, and, for
+/// a user tenant, formatted as its own (sys reads any destination). Blocking.
+pub fn open_destination(
+    session: &Session,
+    tenant: &Tenant,
+    uri: &str,
+) -> std::result::Result<BackupStore, BackupError> {
+    let external = session.engine.catalog().storage().external();
+    let store =
+        BackupStore::open_confined(external, tenant.external_scope(), uri, false, runtime()?)?;
+    if !tenant.is_sys() {
+        store.check_owner(tenant.tenant_id)?;
+    }
+    Ok(store)
+}
+
+/// Makes `uri` `tenant`'s destination: resolved inside its part of the external-IO directory, created if
+/// missing, formatted as the tenant's (or already the tenant's), and checked writable. Call it only once every
+/// other check of the statement has passed: it is the first thing that writes. Blocking.
+pub fn claim_destination(
+    session: &Session,
+    tenant: &Tenant,
+    uri: &str,
+) -> std::result::Result<BackupStore, BackupError> {
+    let external = session.engine.catalog().storage().external();
+    let store =
+        BackupStore::open_confined(external, tenant.external_scope(), uri, true, runtime()?)?;
+    store.claim(tenant.tenant_id, &tenant.tenant_name)?;
+    store.check_writable()?;
+    Ok(store)
+}
+
+/// Server-side file reads need the FILE privilege (granted `ON *.*`), as in MySQL. `LOAD DATA INFILE` without
+/// it is refused as MySQL refuses it (1045, access denied for the user); the other statements with 1227.
+pub fn require_file_privilege(session: &Session, wording: Wording) -> Result<()> {
+    if privileges::has(session, None, Privilege::File)? {
+        return Ok(());
+    }
+    Err(match wording {
+        Wording::MySql => SqlError::AccessDenied {
+            user: session.identity.user.name.clone(),
+            host: client_host(&session.handle.host),
+            using_password: true,
+        },
+        Wording::Uri => SqlError::NeedPrivilege("FILE"),
+    })
+}
+
+/// The client's host without its port, as MySQL names accounts (`'u'@'127.0.0.1'`).
+fn client_host(peer: &str) -> String {
+    match peer.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !host.is_empty() => host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
+        _ => peer.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_lose_their_port() {
+        assert_eq!(client_host("127.0.0.1:51234"), "127.0.0.1");
+        assert_eq!(client_host("[::1]:51234"), "::1");
+        assert_eq!(client_host("localhost"), "localhost");
+    }
+
+    #[test]
+    fn refusals_are_worded_per_dialect() {
+        let w = outside_error("/etc/shadow", Wording::MySql).wire();
+        assert_eq!((w.mysql_code, w.mysql_state), (1290, "HY000"));
+        assert!(w.message.contains("--external-io-dir"), "{}", w.message);
+        assert!(!w.message.contains("shadow"), "{}", w.message);
+        let w = outside_error("file:///etc/shadow", Wording::Uri).wire();
+        assert_eq!(w.pg_state, "42501");
+        assert!(w
+            .message
+            .starts_with("local file access to paths outside of external-io-dir"));
+    }
+}
