@@ -88,3 +88,92 @@ async fn a_client_that_disconnects_stops_its_statement() {
     let one: Option<i64> = admin.query_first("SELECT 1").await.unwrap();
     assert_eq!(one, Some(1));
 }
+
+/// The connection error of a login that is refused.
+async fn refused_login(server: &TestServer, login: &str) -> (u16, String) {
+    match mysql_async::Conn::new(server.opts(login, "", None)).await {
+        Ok(_) => panic!("{login} got in beyond the cap"),
+        Err(mysql_async::Error::Server(e)) => (e.code, e.state),
+        Err(e) => panic!("expected a server error for {login}, got {e:?}"),
+    }
+}
+
+/// `max_tenant_connections` keeps one tenant from taking every connection, and `max_connections` caps the
+/// server (root@sys keeps one more, as MySQL keeps one for SUPER); both refuse with 1040, and a closed
+/// session frees its place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_caps_per_tenant_and_per_server() {
+    let server = TestServer::start();
+    server.create_tenant("t1").await;
+    server.create_tenant("t2").await;
+    let mut sys = server.connect("root@sys").await;
+    sys.query_drop("ALTER SYSTEM SET max_tenant_connections = 2")
+        .await
+        .unwrap();
+    let a = server.connect("root@t1").await;
+    let b = server.connect("root@t1").await;
+    assert_eq!(
+        refused_login(&server, "root@t1").await,
+        (1040, "08004".into())
+    );
+    // Another tenant is not affected by t1's connections.
+    let c = server.connect("root@t2").await;
+
+    // Four sessions are open (sys, a, b, c): with a cap of five, one more user gets in, then nobody but
+    // root@sys, once.
+    sys.query_drop("ALTER SYSTEM SET max_connections = 5")
+        .await
+        .unwrap();
+    let max: Option<i64> = sys.query_first("SELECT @@max_connections").await.unwrap();
+    assert_eq!(max, Some(5));
+    let d = server.connect("root@t2").await;
+    assert_eq!(refused_login(&server, "root@t2").await.0, 1040);
+    let extra = server.connect("root@sys").await;
+    assert_eq!(refused_login(&server, "root@sys").await.0, 1040);
+
+    // Closing sessions frees their places (root@sys's extra one first, then d's).
+    extra.disconnect().await.unwrap();
+    d.disconnect().await.unwrap();
+    let mut again = None;
+    for _ in 0..200 {
+        if let Ok(conn) = mysql_async::Conn::new(server.opts("root@t2", "", None)).await {
+            again = Some(conn);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(again.is_some(), "a freed place can be taken again");
+    drop((a, b, c));
+}
+
+/// Connections that never log in cannot pile up: beyond twice `max_connections` open sockets, a new one is
+/// answered with 1040 in place of the handshake.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unauthenticated_connections_are_capped() {
+    use tokio::io::AsyncReadExt;
+    let server = TestServer::start();
+    let mut sys = server.connect("root@sys").await;
+    sys.query_drop("ALTER SYSTEM SET max_connections = 2")
+        .await
+        .unwrap();
+    // sys's own socket is one of the five (2 x 2 + 1) the server takes; four more never log in.
+    let mut first_bytes = Vec::new();
+    let mut idle = Vec::new();
+    for _ in 0..5 {
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", server.mysql_port))
+            .await
+            .unwrap();
+        let mut head = [0u8; 7];
+        s.read_exact(&mut head).await.unwrap();
+        first_bytes.push(head);
+        idle.push(s);
+    }
+    // A handshake starts with protocol version 10; a refusal is an error packet with 1040.
+    assert!(first_bytes[..4].iter().all(|h| h[4] == 10));
+    let refused = first_bytes[4];
+    assert_eq!(refused[4], 0xFF);
+    assert_eq!(u16::from_le_bytes([refused[5], refused[6]]), 1040);
+    // The logged-in session is unaffected.
+    let one: Option<i64> = sys.query_first("SELECT 1").await.unwrap();
+    assert_eq!(one, Some(1));
+}

@@ -58,3 +58,47 @@ async fn a_client_that_disconnects_stops_its_statement() {
         vec![vec![Some("1".to_string())]]
     );
 }
+
+/// The per-tenant and per-server connection caps refuse PostgreSQL logins with 53300.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_caps_refuse_with_53300() {
+    let server = TestServer::start();
+    let mut sys = server.mysql("root@sys", "", None).await;
+    use mysql_async::prelude::Queryable;
+    sys.query_drop("CREATE RESOURCE UNIT u1 MAX_CPU 1, MEMORY_SIZE '2G'")
+        .await
+        .unwrap();
+    sys.query_drop("CREATE RESOURCE POOL p1 UNIT = 'u1', UNIT_NUM = 1")
+        .await
+        .unwrap();
+    sys.query_drop("CREATE TENANT t1 RESOURCE_POOL_LIST = ('p1')")
+        .await
+        .unwrap();
+    sys.query_drop("ALTER SYSTEM SET max_tenant_connections = 1")
+        .await
+        .unwrap();
+    let first = server.pg("root@t1", "", None).await;
+    let e = server
+        .try_pg("root@t1", "", None)
+        .await
+        .expect_err("a second t1 session is refused");
+    assert_eq!(crate::common::sqlstate(&e), "53300");
+    // Two sessions are open (sys over MySQL, t1 over pg): a cap of two leaves room only for root@sys.
+    sys.query_drop("ALTER SYSTEM SET max_tenant_connections = 0")
+        .await
+        .unwrap();
+    sys.query_drop("ALTER SYSTEM SET max_connections = 2")
+        .await
+        .unwrap();
+    let e = server
+        .try_pg("root@t1", "", None)
+        .await
+        .expect_err("a session beyond max_connections is refused");
+    assert_eq!(crate::common::sqlstate(&e), "53300");
+    let admin = server.pg("root@sys", "", None).await;
+    assert_eq!(
+        simple_rows(&admin, "SELECT 1").await,
+        vec![vec![Some("1".to_string())]]
+    );
+    drop(first);
+}

@@ -76,6 +76,24 @@ pub static PARAMETERS: &[ParameterDef] = &[
         check: check_concurrency,
     },
     ParameterDef {
+        name: "max_connections",
+        scope: Scope::Cluster,
+        data_type: "INT",
+        default: "1000",
+        info: "the most sessions the server holds at once (every tenant, both wires and console logins); root@sys may open one more",
+        section: "OBSERVER",
+        check: check_connection_count,
+    },
+    ParameterDef {
+        name: "max_tenant_connections",
+        scope: Scope::Cluster,
+        data_type: "INT",
+        default: "250",
+        info: "the most sessions one tenant holds at once, so that no tenant can take every connection; 0 means only max_connections applies",
+        section: "OBSERVER",
+        check: check_tenant_connection_count,
+    },
+    ParameterDef {
         name: "data_backup_dest",
         scope: Scope::Tenant,
         data_type: "STRING",
@@ -108,6 +126,20 @@ fn check_concurrency(v: &str) -> std::result::Result<String, String> {
     match v.trim().parse::<u32>() {
         Ok(n) if (1..=1024).contains(&n) => Ok(n.to_string()),
         _ => Err("expected an integer from 1 to 1024".into()),
+    }
+}
+
+fn check_connection_count(v: &str) -> std::result::Result<String, String> {
+    match v.trim().parse::<u32>() {
+        Ok(n) if (1..=100_000).contains(&n) => Ok(n.to_string()),
+        _ => Err("expected an integer from 1 to 100000".into()),
+    }
+}
+
+fn check_tenant_connection_count(v: &str) -> std::result::Result<String, String> {
+    match v.trim().parse::<u32>() {
+        Ok(n) if n <= 100_000 => Ok(n.to_string()),
+        _ => Err("expected an integer from 0 to 100000".into()),
     }
 }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tenantry_sql::Engine;
+use tenantry_sql::{Engine, SqlError};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -30,6 +30,11 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: Cancell
             }
         };
         let _ = stream.set_nodelay(true);
+        let Some(permit) = engine.sessions().admit_socket() else {
+            tracing::warn!(%peer, "mysql connection refused: too many connections");
+            tokio::spawn(refuse(stream));
+            continue;
+        };
         let watch = tenantry_net::PeerWatch::new(&stream)
             .map_err(|e| tracing::warn!(%peer, "cannot watch the connection: {e}"))
             .ok();
@@ -37,6 +42,7 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: Cancell
         let engine_for_kill = engine.clone();
         let shutdown = shutdown.clone();
         connections.spawn(async move {
+            let _permit = permit;
             let killed = CancellationToken::new();
             let logged_in = CancellationToken::new();
             let id = engine.sessions().next_id();
@@ -81,4 +87,16 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: Cancell
     }
     connections.close();
     connections.wait().await;
+}
+
+/// Answers a connection the server has no room for as MySQL does: an error packet (1040) in place of the
+/// handshake, then the connection closes.
+async fn refuse(mut stream: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    let e = SqlError::TooManyConnections.wire();
+    let payload = crate::protocol::err(e.mysql_code, e.mysql_state, &e.message);
+    let mut packet = (payload.len() as u32).to_le_bytes()[..3].to_vec();
+    packet.push(0);
+    packet.extend_from_slice(&payload);
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(&packet)).await;
 }

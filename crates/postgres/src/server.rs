@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 use pgwire::api::cancel::CancelHandler;
 use pgwire::messages::cancel::CancelRequest;
 use pgwire::messages::startup::SecretKey;
-use tenantry_sql::Engine;
+use tenantry_sql::{Engine, SqlError};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -80,6 +80,11 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: Cancell
             }
         };
         let _ = stream.set_nodelay(true);
+        let Some(permit) = engine.sessions().admit_socket() else {
+            tracing::warn!(%peer, "pg connection refused: too many connections");
+            tokio::spawn(refuse(stream));
+            continue;
+        };
         let watch = tenantry_net::PeerWatch::new(&stream)
             .map_err(|e| tracing::warn!(%peer, "cannot watch the connection: {e}"))
             .ok();
@@ -87,6 +92,7 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: Cancell
         let handlers = Arc::new(Handlers::new(state.clone()));
         let shutdown = shutdown.clone();
         connections.spawn(async move {
+            let _permit = permit;
             let killed = state.killed.clone();
             // Nobody reads the socket while a statement runs: the watch notices a client that went away then.
             // Only after login: a cancel request's connection closes right after sending it.
@@ -113,4 +119,50 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: Cancell
     }
     connections.close();
     connections.wait().await;
+}
+
+/// Answers a connection the server has no room for as PostgreSQL does: the startup message is read (an
+/// SSLRequest is declined first) and answered with FATAL 53300, then the connection closes.
+async fn refuse(mut stream: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    /// SSLRequest and GSSENCRequest codes: answered `N`, then the real startup message follows.
+    const ENCRYPTION_REQUESTS: [u32; 2] = [80_877_103, 80_877_104];
+    /// Startup messages are small; anything larger is not one.
+    const MAX_STARTUP: usize = 10_000;
+    let exchange = async {
+        loop {
+            let mut head = [0u8; 8];
+            stream.read_exact(&mut head).await?;
+            let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+            let code = u32::from_be_bytes([head[4], head[5], head[6], head[7]]);
+            if !(8..=MAX_STARTUP).contains(&len) {
+                return Ok(());
+            }
+            let mut rest = vec![0u8; len - 8];
+            stream.read_exact(&mut rest).await?;
+            if ENCRYPTION_REQUESTS.contains(&code) {
+                stream.write_all(b"N").await?;
+                continue;
+            }
+            let e = SqlError::TooManyConnections.wire();
+            let mut fields = Vec::new();
+            for (tag, value) in [
+                (b'S', "FATAL"),
+                (b'V', "FATAL"),
+                (b'C', e.pg_state),
+                (b'M', "sorry, too many clients already"),
+            ] {
+                fields.push(tag);
+                fields.extend_from_slice(value.as_bytes());
+                fields.push(0);
+            }
+            fields.push(0);
+            let mut message = vec![b'E'];
+            message.extend_from_slice(&(fields.len() as u32 + 4).to_be_bytes());
+            message.extend_from_slice(&fields);
+            stream.write_all(&message).await?;
+            return Ok::<(), std::io::Error>(());
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(5), exchange).await;
 }

@@ -62,6 +62,7 @@ impl Engine {
                         self.jobs.set_retention(d)?;
                     }
                 }
+                "max_connections" | "max_tenant_connections" => {}
                 "job_max_concurrency" => {
                     if let Ok(n) = value.parse::<usize>() {
                         self.jobs.set_max_concurrency(n);
@@ -70,6 +71,11 @@ impl Engine {
                 _ => {}
             }
         }
+        let count = |name: &str| -> crate::Result<usize> {
+            Ok(self.catalog.parameter(name, None)?.parse().unwrap_or(0))
+        };
+        self.sessions
+            .set_caps(count("max_connections")?, count("max_tenant_connections")?);
         Ok(())
     }
 

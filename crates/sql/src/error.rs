@@ -126,6 +126,9 @@ pub enum SqlError {
     /// `KILL` of a connection the user may not kill.
     #[error("You are not owner of thread {0}")]
     NotThreadOwner(u64),
+    /// A login beyond `max_connections` or the tenant's `max_tenant_connections`.
+    #[error("Too many connections")]
+    TooManyConnections,
     /// The statement was interrupted by `KILL QUERY`, a cancel request or a disconnect.
     #[error("Query execution was interrupted")]
     Interrupted,
@@ -293,6 +296,7 @@ impl SqlError {
             Self::GlobalPrivilegeOnDb => (1221, "HY000", "0LP01"),
             Self::UnknownThread(_) => (1094, "HY000", "42704"),
             Self::NotThreadOwner(_) => (1095, "HY000", "42501"),
+            Self::TooManyConnections => (1040, "08004", "53300"),
             Self::Interrupted => (1317, "70100", "57014"),
             Self::UnknownVariable(_) => (1193, "HY000", "42704"),
             Self::WrongVariableValue { .. } => (1231, "42000", "22023"),
@@ -409,6 +413,7 @@ impl SqlError {
             | Self::TooDeep { .. } => (400, "bad_request"),
             Self::Interrupted => (503, "interrupted"),
             Self::Deadlock | Self::LockWaitTimeout => (503, "busy"),
+            Self::TooManyConnections => (503, "too_many_connections"),
             _ => (500, "internal"),
         };
         HttpError {

@@ -1,13 +1,15 @@
 //! Every open session, for SHOW PROCESSLIST and KILL.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use parking_lot::Mutex;
 use rusqlite::InterruptHandle;
 use tokio_util::sync::CancellationToken;
+
+use crate::error::{Result, SqlError};
 
 /// What a session is doing, as SHOW PROCESSLIST shows it.
 #[derive(Debug, Clone)]
@@ -199,11 +201,42 @@ pub struct SessionInfo {
     pub protocol: &'static str,
 }
 
-/// The registry of open sessions.
-#[derive(Default)]
+/// The registry of open sessions, and the caps on how many may be open.
 pub struct SessionRegistry {
     next_id: AtomicU32,
     sessions: Mutex<BTreeMap<u32, Arc<SessionHandle>>>,
+    /// `max_connections`.
+    max_sessions: AtomicUsize,
+    /// `max_tenant_connections` (0: none).
+    max_tenant_sessions: AtomicUsize,
+    /// Wire connections accepted and not yet closed, logged in or not.
+    sockets: Arc<AtomicUsize>,
+}
+
+impl Default for SessionRegistry {
+    fn default() -> Self {
+        let default = |name: &str| {
+            tenantry_catalog::parameters::find(name)
+                .and_then(|p| p.default.parse().ok())
+                .unwrap_or(0)
+        };
+        Self {
+            next_id: AtomicU32::new(0),
+            sessions: Mutex::new(BTreeMap::new()),
+            max_sessions: AtomicUsize::new(default("max_connections")),
+            max_tenant_sessions: AtomicUsize::new(default("max_tenant_connections")),
+            sockets: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+}
+
+/// An accepted wire connection, counted as open until dropped.
+pub struct SocketPermit(Arc<AtomicUsize>);
+
+impl Drop for SocketPermit {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl SessionRegistry {
@@ -212,14 +245,56 @@ impl SessionRegistry {
         self.next_id.fetch_add(1, Ordering::Relaxed) + 1
     }
 
-    /// Registers a session; `killed` is cancelled when it is killed, which its front end watches to close
-    /// the connection. `stop` is the flag its connection checks.
+    /// Sets the caps: at most `max` sessions (a cluster administrator may open one more), at most
+    /// `per_tenant` of one tenant (0: no such cap).
+    pub fn set_caps(&self, max: usize, per_tenant: usize) {
+        self.max_sessions.store(max, Ordering::Relaxed);
+        self.max_tenant_sessions
+            .store(per_tenant, Ordering::Relaxed);
+    }
+
+    /// The cap on open sessions (`max_connections`).
+    pub fn max_sessions(&self) -> usize {
+        self.max_sessions.load(Ordering::Relaxed)
+    }
+
+    /// Counts an accepted wire connection, or refuses it (None) when twice `max_connections` are open
+    /// already: logins in progress and cancel requests need room beyond the logged-in sessions, but
+    /// unauthenticated connections must not pile up without bound (each holds descriptors and memory).
+    pub fn admit_socket(&self) -> Option<SocketPermit> {
+        let cap = self.max_sessions().saturating_mul(2).saturating_add(1);
+        let open = self.sockets.fetch_add(1, Ordering::AcqRel);
+        let permit = SocketPermit(self.sockets.clone());
+        (open < cap).then_some(permit)
+    }
+
+    /// Registers a session, unless that would exceed `max_connections` (a cluster administrator, `admin`, may
+    /// open one more, as MySQL keeps one for SUPER) or the tenant's share, `max_tenant_connections` (which
+    /// binds every user but a cluster administrator). `killed` is cancelled when the session is killed, which
+    /// its front end watches to close the connection; `stop` is the flag its connection checks.
     pub fn register(
         &self,
         who: SessionInfo,
         killed: CancellationToken,
         stop: Arc<StopFlag>,
-    ) -> Arc<SessionHandle> {
+        admin: bool,
+    ) -> Result<Arc<SessionHandle>> {
+        // Counted and inserted under one lock, so concurrent logins cannot both take the last place.
+        let mut sessions = self.sessions.lock();
+        if sessions.len() >= self.max_sessions().saturating_add(usize::from(admin)) {
+            return Err(SqlError::TooManyConnections);
+        }
+        let per_tenant = self.max_tenant_sessions.load(Ordering::Relaxed);
+        if per_tenant > 0
+            && !admin
+            && sessions
+                .values()
+                .filter(|s| s.tenant_id == who.tenant_id)
+                .count()
+                >= per_tenant
+        {
+            return Err(SqlError::TooManyConnections);
+        }
         let id = who.id;
         let handle = Arc::new(SessionHandle {
             id,
@@ -243,8 +318,8 @@ impl SessionRegistry {
             interrupt: Mutex::new(None),
             killed,
         });
-        self.sessions.lock().insert(id, handle.clone());
-        handle
+        sessions.insert(id, handle.clone());
+        Ok(handle)
     }
 
     /// Removes a session.

@@ -53,7 +53,6 @@ impl Session {
         killed: tokio_util::sync::CancellationToken,
     ) -> Result<Self> {
         let stop = Arc::new(StopFlag::default());
-        let conn = TenantConnection::open(identity.tenant.tenant_id, stop.clone())?;
         let handle = engine.sessions().register(
             SessionInfo {
                 id,
@@ -64,8 +63,16 @@ impl Session {
                 protocol,
             },
             killed,
-            stop,
-        );
+            stop.clone(),
+            identity.is_cluster_admin(),
+        )?;
+        let conn = match TenantConnection::open(identity.tenant.tenant_id, stop) {
+            Ok(c) => c,
+            Err(e) => {
+                engine.sessions().unregister(id);
+                return Err(e);
+            }
+        };
         handle.set_interrupt(conn.interrupt_handle());
         Ok(Self {
             engine,

@@ -72,6 +72,7 @@ const COMPUTED: &[&str] = &[
     "socket",
     "warning_count",
     "error_count",
+    "max_connections",
 ];
 
 /// The value of a system variable in this session.
@@ -90,6 +91,7 @@ pub fn get(session: &Session, name: &str) -> Result<Value> {
         "ob_compatibility_mode" => Value::from(session.identity.tenant.compatibility_mode.as_str()),
         "socket" => Value::Null,
         "warning_count" | "error_count" => Value::Int(0),
+        "max_connections" => Value::Int(session.engine.sessions().max_sessions() as i64),
         _ => {
             if let Some(v) = session.vars.get(name) {
                 return Ok(v.clone());
