@@ -11,6 +11,8 @@ pub struct Server {
     child: Child,
     /// The MySQL port.
     pub port: u16,
+    /// The HTTP port (REST API, console, metrics).
+    pub http_port: u16,
     /// The data directory.
     pub dir: tempfile::TempDir,
 }
@@ -53,7 +55,7 @@ pub fn start() -> Server {
         })
         .spawn()
         .expect("start tenantry");
-    let mut port = 0;
+    let (mut port, mut http_port) = (0, 0);
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     for line in lines.by_ref() {
         let line = line.expect("stdout line");
@@ -64,12 +66,24 @@ pub fn start() -> Server {
                 .and_then(|p| p.parse().ok())
                 .expect("port");
         }
+        if let Some(a) = line.strip_prefix("listening http ") {
+            http_port = a
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.parse().ok())
+                .expect("port");
+        }
         if line == "ready" {
             break;
         }
     }
     std::thread::spawn(move || for _ in lines {});
-    Server { child, port, dir }
+    Server {
+        child,
+        port,
+        http_port,
+        dir,
+    }
 }
 
 /// Connects as root@sys to database `db`.
@@ -80,6 +94,17 @@ pub async fn connect(port: u16, db: &str) -> Conn {
         .user(Some("root@sys"))
         .pass(Some(""))
         .db_name(Some(db))
+        .prefer_socket(false);
+    Conn::new(opts).await.expect("connect")
+}
+
+/// Connects as `login` (e.g. `alice@t1`) with `password`.
+pub async fn connect_as(port: u16, login: &str, password: &str) -> Conn {
+    let opts = OptsBuilder::default()
+        .ip_or_hostname("127.0.0.1")
+        .tcp_port(port)
+        .user(Some(login))
+        .pass(Some(password))
         .prefer_socket(false);
     Conn::new(opts).await.expect("connect")
 }

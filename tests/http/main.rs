@@ -6,5 +6,6 @@ mod common;
 
 mod client;
 mod console;
+mod job_rules;
 mod jobs_cli;
 mod rest;

@@ -432,3 +432,59 @@ async fn a_running_backup_is_shown_controlled_and_isolated() {
         "the console login: {text}"
     );
 }
+
+/// The value of one sample line of the Prometheus text, if present.
+fn sample(text: &str, name_and_labels: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name_and_labels)?.strip_prefix(' '))
+        .map(|v| v.parse().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_duration_histogram_is_cumulative_and_survives_retention() {
+    let server = TestServer::start();
+    let mut c = server.connect_with("root@sys", "", Some("test")).await;
+    c.query_drop("CREATE TABLE t (a INT, b INT, d INT)")
+        .await
+        .unwrap();
+    for col in ["a", "b", "d"] {
+        c.query_drop(format!("CREATE INDEX t_{col} ON t ({col})"))
+            .await
+            .unwrap();
+    }
+    let api = Api::new(&server);
+    let count = "tenantry_job_duration_seconds_count{type=\"SCHEMA CHANGE\",state=\"succeeded\"}";
+    let inf = "tenantry_job_duration_seconds_bucket{type=\"SCHEMA CHANGE\",state=\"succeeded\",le=\"+Inf\"}";
+    let before = api.get("/metrics", &Auth::None).text;
+    assert_eq!(sample(&before, count), Some(3.0), "{before}");
+    assert_eq!(sample(&before, inf), Some(3.0), "{before}");
+    // Buckets never decrease along the bounds.
+    let buckets: Vec<f64> = before
+        .lines()
+        .filter(|l| l.starts_with("tenantry_job_duration_seconds_bucket{type=\"SCHEMA CHANGE\""))
+        .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(buckets.windows(2).all(|w| w[0] <= w[1]), "{buckets:?}");
+
+    // Retention removes the records; the jobs gauge follows them, the histogram keeps what it observed.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    c.query_drop("ALTER SYSTEM SET jobs_retention = '1s'")
+        .await
+        .unwrap();
+    let n: Option<i64> = c
+        .query_first("SELECT COUNT(*) FROM crdb_internal.jobs")
+        .await
+        .unwrap();
+    assert_eq!(n, Some(0));
+    let after = api.get("/metrics", &Auth::None).text;
+    assert_eq!(
+        sample(
+            &after,
+            "tenantry_jobs{type=\"SCHEMA CHANGE\",state=\"succeeded\"}"
+        ),
+        Some(0.0),
+        "{after}"
+    );
+    assert_eq!(sample(&after, count), Some(3.0), "{after}");
+    assert_eq!(sample(&after, inf), Some(3.0), "{after}");
+}

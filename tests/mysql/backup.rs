@@ -736,3 +736,89 @@ async fn an_incremental_backup_reads_only_the_pages_that_changed() {
         assert_eq!(ok, "ok");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_concurrent_backups_of_one_tenant_start_exactly_one_job() {
+    let server = TestServer::start();
+    server.create_tenant("t1").await;
+    let dest = server.external_dir().join("t1/bk");
+    let mut t = server.connect("root@t1").await;
+    big_table(&mut t, "test", 50_000).await;
+    t.query_drop(format!(
+        "ALTER SYSTEM SET DATA_BACKUP_DEST = 'file://{}'",
+        dest.display()
+    ))
+    .await
+    .unwrap();
+    let mut sys = server.connect("root@sys").await;
+    // Slow enough that the winner is still running while the others ask.
+    sys.query_drop("ALTER SYSTEM SET bulk_io_max_rate = '128KB'")
+        .await
+        .unwrap();
+    // Several rounds: a lost race shows up in one of them even when the others happen to serialize.
+    for round in 0..5 {
+        let mut conns = Vec::new();
+        for _ in 0..20 {
+            conns.push(server.connect("root@t1").await);
+        }
+        let mut sys_conns = Vec::new();
+        for _ in 0..5 {
+            sys_conns.push(server.connect("root@sys").await);
+        }
+        // Twenty tenant administrators, and root@sys naming the tenant too, all at once.
+        let mut tasks = Vec::new();
+        for (i, mut c) in conns.into_iter().enumerate() {
+            tasks.push(tokio::spawn(async move {
+                let sql = if i % 4 == 3 {
+                    "ALTER SYSTEM BACKUP DATABASE"
+                } else {
+                    "ALTER SYSTEM BACKUP DATABASE DESCRIPTION 'concurrent'"
+                };
+                c.query_drop(sql).await.map_err(crate::common::server_error)
+            }));
+        }
+        for mut s in sys_conns {
+            tasks.push(tokio::spawn(async move {
+                s.query_drop("ALTER SYSTEM BACKUP TENANT = t1")
+                    .await
+                    .map_err(crate::common::server_error)
+            }));
+        }
+        let mut ok = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(()) => ok += 1,
+                Err((code, _, msg)) => {
+                    assert_eq!((code, msg.as_str()), (9036, "Backup is in progress"))
+                }
+            }
+        }
+        assert_eq!(ok, 1, "exactly one backup started in round {round}");
+        let live: i64 = t
+            .query_first("SELECT COUNT(*) FROM oceanbase.DBA_OB_BACKUP_JOBS")
+            .await
+            .unwrap()
+            .unwrap();
+        let done: i64 = t
+            .query_first("SELECT COUNT(*) FROM oceanbase.DBA_OB_BACKUP_JOB_HISTORY")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(live + done, round + 1, "one more backup job of the tenant");
+        sys.query_drop("ALTER SYSTEM CANCEL BACKUP").await.unwrap();
+        for _ in 0..500 {
+            let live: i64 = t
+                .query_first("SELECT COUNT(*) FROM oceanbase.DBA_OB_BACKUP_JOBS")
+                .await
+                .unwrap()
+                .unwrap();
+            if live == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    sys.query_drop("ALTER SYSTEM SET bulk_io_max_rate = '0'")
+        .await
+        .unwrap();
+}

@@ -386,10 +386,18 @@ async fn delete_backupset_and_cancel_delete_backup() {
         .await
         .unwrap();
     let cleanup = newest_job(&mut t, "BACKUP CLEANUP").await;
-    let waiting: Vec<(String, String, String)> = t
-        .query("SELECT TYPE, PARAMETER, STATUS FROM oceanbase.DBA_OB_BACKUP_DELETE_JOBS")
-        .await
-        .unwrap();
+    // The job starts (INIT, then DOING) and stays DOING, waiting for the backup.
+    let mut waiting: Vec<(String, String, String)> = Vec::new();
+    for _ in 0..500 {
+        waiting = t
+            .query("SELECT TYPE, PARAMETER, STATUS FROM oceanbase.DBA_OB_BACKUP_DELETE_JOBS")
+            .await
+            .unwrap();
+        if waiting.iter().all(|w| w.2 != "INIT") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert_eq!(
         waiting,
         vec![("DELETE BACKUP SET".into(), "1".into(), "DOING".into())]

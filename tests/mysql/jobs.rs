@@ -509,3 +509,35 @@ async fn rebuilds_keep_foreign_keys_and_job_lists_are_queries() {
     let children: Option<i64> = c.query_first("SELECT COUNT(*) FROM ch").await.unwrap();
     assert_eq!(children, Some(1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_work_logs_inside_a_span_naming_its_job_and_tenant() {
+    let server = TestServer::start_logged();
+    let csv = server.tenant_dir("sys").join("rows.csv");
+    std::fs::write(&csv, "1,a\n2,b\n3,c\n").unwrap();
+    let mut c = server.connect_with("root@sys", "", Some("test")).await;
+    c.query_drop("CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(10))")
+        .await
+        .unwrap();
+    c.query_drop(format!(
+        "LOAD DATA INFILE '{}' INTO TABLE items FIELDS TERMINATED BY ','",
+        csv.display()
+    ))
+    .await
+    .unwrap();
+    let id: i64 = c
+        .query_first("SELECT job_id FROM [SHOW JOBS] WHERE job_type = 'IMPORT'")
+        .await
+        .unwrap()
+        .unwrap();
+    // The import logs its commit from inside its work: the line carries the job's span.
+    let log = server.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("import committed"))
+        .unwrap_or_else(|| panic!("no commit line in the log:\n{log}"));
+    assert!(
+        line.contains(&format!("job{{job_id={id} job_type=IMPORT tenant_id=1}}")),
+        "{line}"
+    );
+}

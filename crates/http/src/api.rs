@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, Query};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use tenantry_sql::parser::JobAction;
-use tenantry_sql::{JobEntry, JobProgress, JobState};
+use tenantry_sql::{JobAction, JobEntry, JobListQuery, JobProgress, JobState};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -60,20 +59,16 @@ pub(crate) struct Job {
     speed: Speed,
 }
 
+/// The actions the jobs layer's table lets the job's state take now.
 fn actions(entry: &JobEntry) -> Vec<&'static str> {
-    let rec = &entry.record;
-    let mut out = Vec::new();
-    let paused_reverting = rec.paused_from == Some(JobState::Reverting);
-    if rec.cancelable && JobState::CANCELABLE_FROM.contains(&rec.state) && !paused_reverting {
-        out.push("cancel");
-    }
-    if JobState::PAUSABLE_FROM.contains(&rec.state) {
-        out.push("pause");
-    }
-    if rec.state == JobState::Paused {
-        out.push("resume");
-    }
-    out
+    tenantry_jobs::rules::allowed_actions(&entry.record)
+        .into_iter()
+        .map(|a| match a {
+            JobAction::Cancel => "cancel",
+            JobAction::Pause => "pause",
+            JobAction::Resume => "resume",
+        })
+        .collect()
 }
 
 fn speed(entry: &JobEntry, progress: Option<&JobProgress>, now: i64) -> Speed {
@@ -193,76 +188,45 @@ pub(crate) async fn list_jobs(
         )));
     }
     let offset = query.offset.unwrap_or(0);
+    let list = JobListQuery {
+        tenant: query.tenant.clone(),
+        job_type: query.job_type.clone(),
+        states,
+        words: query
+            .q
+            .as_deref()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .collect(),
+        limit,
+        offset,
+    };
     caller
         .run(move |session| {
-            let all = session.list_jobs()?;
-            let mut types: Vec<String> = all.iter().map(|e| e.record.job_type.clone()).collect();
-            types.sort();
-            types.dedup();
-            let mut tenants: Vec<String> = all.iter().map(|e| e.tenant_name.clone()).collect();
-            tenants.sort();
-            tenants.dedup();
-            let words: Vec<String> = query
-                .q
-                .as_deref()
-                .unwrap_or("")
-                .split_whitespace()
-                .map(str::to_lowercase)
-                .collect();
-            let matching: Vec<JobEntry> = all
-                .into_iter()
-                .filter(|e| {
-                    query
-                        .tenant
-                        .as_deref()
-                        .is_none_or(|t| e.tenant_name.eq_ignore_ascii_case(t))
-                })
-                .filter(|e| {
-                    query
-                        .job_type
-                        .as_deref()
-                        .is_none_or(|t| e.record.job_type.eq_ignore_ascii_case(t))
-                })
-                .filter(|e| {
-                    let hay = format!(
-                        "{} {} {} {}",
-                        e.record.job_id,
-                        e.record.description.to_lowercase(),
-                        e.record.owner.to_lowercase(),
-                        e.record.job_type.to_lowercase()
-                    );
-                    words.iter().all(|w| hay.contains(w.as_str()))
-                })
-                .collect();
-            let mut counts = BTreeMap::new();
-            for e in &matching {
-                *counts.entry(e.record.state.as_str()).or_insert(0) += 1;
-            }
-            let matching: Vec<JobEntry> = matching
-                .into_iter()
-                .filter(|e| states.is_empty() || states.contains(&e.record.state))
-                .collect();
-            let total = matching.len();
+            let page = session.list_jobs(&list)?;
             let now = tenantry_sql::now_micros();
-            let mut jobs = Vec::new();
-            for e in matching.iter().skip(offset).take(limit) {
-                // Progress figures are read only for the unfinished jobs of this page (listing never
-                // reads them otherwise).
-                let progress = if e.record.state.is_terminal() {
-                    None
-                } else {
-                    session.job_progress(e.record.job_id)?
-                };
-                jobs.push(job(e, progress.as_ref(), now));
-            }
+            let jobs = page
+                .jobs
+                .iter()
+                .map(|(e, progress)| {
+                    // Speed and ETA only for unfinished jobs.
+                    let progress = (!e.record.state.is_terminal()).then_some(progress);
+                    job(e, progress, now)
+                })
+                .collect();
             Ok(JobPage {
                 jobs,
-                total,
+                total: page.total as usize,
                 offset,
                 limit,
-                counts,
-                types,
-                tenants,
+                counts: page
+                    .counts
+                    .into_iter()
+                    .map(|(s, n)| (s.as_str(), n as usize))
+                    .collect(),
+                types: page.types,
+                tenants: page.tenants,
                 now: time(now),
             })
         })

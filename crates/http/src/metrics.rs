@@ -1,8 +1,9 @@
 //! `GET /metrics`: Prometheus's text exposition format, written by hand (a few families, no registry).
 //!
-//! Jobs by type and state and job durations are read from the job records (so they survive restarts, and
-//! durations cover the finished jobs still within retention); cancel latency and bytes moved are the
-//! registry's in-memory figures since start; sessions are the open sessions of every protocol.
+//! Jobs by type and state are counted in the job records (one grouped query); job durations, cancel latency
+//! and bytes moved are the registry's in-memory figures since start (durations are observed once, when a job
+//! ends, so their histogram is cumulative whatever retention removes); sessions are the open sessions of
+//! every protocol.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -14,11 +15,6 @@ use tenantry_sql::{Engine, Histogram, JobState};
 
 use crate::error::ApiError;
 use crate::AppState;
-
-/// Upper bounds (seconds) of the job-duration buckets: from quick schema changes to day-long backups.
-const DURATION_BUCKETS: [f64; 12] = [
-    0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 14400.0, 86400.0,
-];
 
 fn escape(v: &str) -> String {
     v.replace('\\', "\\\\")
@@ -58,7 +54,8 @@ fn histogram(out: &mut String, name: &str, base: &[(&str, &str)], h: &Histogram)
 
 /// Renders every metric family (blocking: reads the job records).
 fn render(engine: &Engine) -> Result<String, tenantry_sql::SqlError> {
-    let jobs = engine.jobs().list()?;
+    let counts = engine.jobs().count(&tenantry_jobs::JobFilter::default())?;
+    let figures = engine.jobs().metrics();
     let mut out = String::new();
 
     header(
@@ -68,18 +65,19 @@ fn render(engine: &Engine) -> Result<String, tenantry_sql::SqlError> {
         "Jobs in the registry by type and state (finished jobs stay until their retention ends).",
     );
     let mut by_state: BTreeMap<(String, &'static str), u64> = BTreeMap::new();
-    let types: std::collections::BTreeSet<String> =
-        jobs.iter().map(|j| j.job_type.clone()).collect();
+    let types: std::collections::BTreeSet<String> = counts
+        .iter()
+        .map(|(t, _, _)| t.clone())
+        .chain(figures.durations.keys().map(|(t, _)| t.clone()))
+        .collect();
     for t in &types {
         // Every state of a known type is written, zeros included, so that rates and alerts see 0, not gaps.
         for s in JobState::ALL {
             by_state.insert((t.clone(), s.as_str()), 0);
         }
     }
-    for j in &jobs {
-        *by_state
-            .entry((j.job_type.clone(), j.state.as_str()))
-            .or_default() += 1;
+    for (t, s, n) in &counts {
+        *by_state.entry((t.clone(), s.as_str())).or_default() += n;
     }
     for ((t, s), n) in &by_state {
         let _ = writeln!(
@@ -93,27 +91,17 @@ fn render(engine: &Engine) -> Result<String, tenantry_sql::SqlError> {
         &mut out,
         "tenantry_job_duration_seconds",
         "histogram",
-        "Run time (start to end) of finished jobs still in the registry, by type and final state.",
+        "Run time (start to end) of the jobs that ended since the server started, by type and final state.",
     );
-    let mut durations: BTreeMap<(String, &'static str), Histogram> = BTreeMap::new();
-    for j in &jobs {
-        if let (Some(start), Some(end)) = (j.started, j.finished) {
-            durations
-                .entry((j.job_type.clone(), j.state.as_str()))
-                .or_insert_with(|| Histogram::new(&DURATION_BUCKETS))
-                .observe((end - start).max(0) as f64 / 1e6);
-        }
-    }
-    for ((t, s), h) in &durations {
+    for ((t, s), h) in &figures.durations {
         histogram(
             &mut out,
             "tenantry_job_duration_seconds",
-            &[("type", t), ("state", s)],
+            &[("type", t), ("state", s.as_str())],
             h,
         );
     }
 
-    let figures = engine.jobs().metrics();
     header(
         &mut out,
         "tenantry_job_cancel_latency_seconds",

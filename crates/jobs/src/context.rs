@@ -5,8 +5,8 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 
-use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::registry::Shared;
+use crate::store::ProgressWrite;
 use crate::JobError;
 
 /// Progress reported by the work, flushed to the store by the runner at most once a second.
@@ -25,10 +25,9 @@ pub struct JobContext {
     job_id: i64,
     epoch: i64,
     token: CancellationToken,
-    store: Arc<Mutex<Store>>,
+    shared: Arc<Shared>,
     pub(crate) progress: Arc<Mutex<ProgressCell>>,
     resume_from: Option<serde_json::Value>,
-    metrics: Arc<Metrics>,
     job_type: String,
 }
 
@@ -37,26 +36,24 @@ impl JobContext {
         job_id: i64,
         epoch: i64,
         token: CancellationToken,
-        store: Arc<Mutex<Store>>,
+        shared: Arc<Shared>,
         resume_from: Option<serde_json::Value>,
-        metrics: Arc<Metrics>,
         job_type: String,
     ) -> Self {
         Self {
             job_id,
             epoch,
             token,
-            store,
+            shared,
             progress: Arc::new(Mutex::new(ProgressCell::default())),
             resume_from,
-            metrics,
             job_type,
         }
     }
 
     /// Counts bytes the work moved (read, copied or written in bulk), for the server's metrics.
     pub fn add_bytes_moved(&self, n: u64) {
-        self.metrics.add_bytes(&self.job_type, n);
+        self.shared.metrics.add_bytes(&self.job_type, n);
     }
 
     /// The job's id.
@@ -112,7 +109,7 @@ impl JobContext {
 
     /// Sets the job's phase now (durably). Fails with [`JobError::Interrupted`] if this run was fenced off.
     pub fn set_phase(&self, phase: &str) -> Result<(), JobError> {
-        let mut store = self.store.lock();
+        let store = self.shared.store.as_ref();
         match store.write_phase(self.job_id, self.epoch, phase) {
             Ok(true) => {}
             Ok(false) => return Err(JobError::Interrupted),
@@ -129,47 +126,59 @@ impl JobContext {
                 .write_progress(
                     self.job_id,
                     self.epoch,
-                    p.fraction,
-                    &p.running_status,
-                    &p.details,
-                    p.checkpoint.as_ref(),
+                    &ProgressWrite {
+                        fraction: p.fraction,
+                        running_status: &p.running_status,
+                        details: &p.details,
+                        checkpoint: p.checkpoint.as_ref(),
+                    },
                 )
                 .map_err(|e| JobError::Retryable(e.to_string()))?;
         }
         Ok(())
     }
 
-    /// Commits the work and marks the job succeeded as one step: under the job store's lock, `commit` runs only
-    /// if this run still owns the job and it is still `running`, and the job becomes `succeeded` right after.
-    /// A cancel or pause therefore lands either before the commit (the work rolls back; nothing to undo) or
-    /// after the job succeeded (and is refused). Returns [`JobError::Interrupted`] if the job was not ours to
-    /// finish, or the error of `commit`.
+    /// Commits the work and marks the job succeeded as one step, as far as requests can tell: `commit` runs
+    /// only if this run still owns the job and it is still `running`, and the job becomes `succeeded` right
+    /// after. Meanwhile the job is marked committing: requests for this job wait until the commit is over,
+    /// and nothing else does (the registry's state lock is not held while `commit` runs, so other jobs'
+    /// requests, progress and listings go on). A cancel or pause therefore lands either before the commit
+    /// (the work rolls back; nothing to undo) or after the job succeeded (and is refused). Returns
+    /// [`JobError::Interrupted`] if the job was not ours to finish, or the error of `commit`.
     pub fn finish(&self, commit: impl FnOnce() -> Result<(), JobError>) -> Result<(), JobError> {
-        let mut store = self.store.lock();
-        let current = store
-            .get(self.job_id)
-            .map_err(|e| JobError::Retryable(e.to_string()))?;
-        match current {
-            Some(rec)
-                if rec.epoch == self.epoch
-                    && rec.state == crate::JobState::Running
-                    && !self.token.is_cancelled() => {}
-            _ => return Err(JobError::Interrupted),
+        let shared = &self.shared;
+        {
+            let _state = shared.state.lock();
+            let current = shared
+                .store
+                .get(self.job_id)
+                .map_err(|e| JobError::Retryable(e.to_string()))?;
+            match current {
+                Some(rec)
+                    if rec.epoch == self.epoch
+                        && rec.state == crate::JobState::Running
+                        && !self.token.is_cancelled() => {}
+                _ => return Err(JobError::Interrupted),
+            }
+            shared.committing.lock().insert(self.job_id);
         }
-        commit()?;
-        let changes = crate::store::Changes {
-            finished: true,
-            fraction: Some(1.0),
-            ..Default::default()
+        let committed = commit();
+        let result = {
+            let _state = shared.state.lock();
+            let ended = match committed {
+                Ok(()) => shared
+                    .store
+                    .succeed(self.job_id, self.epoch)
+                    .map_err(|e| JobError::Retryable(e.to_string()))
+                    .and_then(|r| r.ok_or(JobError::Interrupted)),
+                Err(e) => Err(e),
+            };
+            shared.committing.lock().remove(&self.job_id);
+            ended
         };
-        store
-            .transition(
-                self.job_id,
-                &[crate::JobState::Running],
-                crate::JobState::Succeeded,
-                changes,
-            )
-            .map_err(|e| JobError::Retryable(e.to_string()))?;
+        shared.committed.notify_all();
+        let rec = result?;
+        shared.metrics.job_ended(&rec);
         Ok(())
     }
 
@@ -178,9 +187,11 @@ impl JobContext {
     pub fn still_owner(&self) -> bool {
         !self.token.is_cancelled()
             && self
+                .shared
                 .store
-                .lock()
-                .epoch_is(self.job_id, self.epoch)
-                .unwrap_or(false)
+                .claim_of(self.job_id)
+                .ok()
+                .flatten()
+                .is_some_and(|c| c.epoch == self.epoch)
     }
 }

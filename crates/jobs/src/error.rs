@@ -9,6 +9,13 @@ pub enum JobError {
     /// A transient failure: the work (or undo) is tried again after a back-off.
     #[error("{0}")]
     Retryable(String),
+    /// The work ended without doing its job because what it stood for was canceled (say, a cluster backup
+    /// whose tenants' backups were all canceled): the job reverts and ends canceled (-4072) with this message.
+    #[error("{message}")]
+    Canceled {
+        /// Why, e.g. `backup of tenant 1002 ended canceled`.
+        message: String,
+    },
     /// A permanent failure: the job reverts and ends failed with this error.
     #[error("{message}")]
     Permanent {
@@ -46,6 +53,28 @@ pub enum RegistryError {
     /// CANCEL of a job whose type cannot be canceled.
     #[error("job {0}: not cancelable")]
     NotCancelable(i64),
+    /// A user that may not control (or view) the job.
+    #[error("user {user} does not have privileges for job {id}")]
+    NoPrivileges {
+        /// The user.
+        user: String,
+        /// The job.
+        id: i64,
+    },
+    /// A non-administrator asking to control a job an administrator owns.
+    #[error("only admins can control jobs owned by other admins")]
+    AdminOwned,
+    /// A job that must be the only live one under a key (say, one backup per tenant) while another holds it.
+    #[error("job {holder} holds {key}")]
+    Conflict {
+        /// The key.
+        key: String,
+        /// The live job holding it.
+        holder: i64,
+    },
+    /// The caller's privileges could not be read.
+    #[error("job privileges: {0}")]
+    Accessor(String),
     /// Waiting was interrupted.
     #[error("waiting for job {0} was interrupted")]
     WaitInterrupted(i64),

@@ -1,7 +1,7 @@
-//! Job states and the transitions between them (CockroachDB's, see docs/architecture.md).
+//! Job states (CockroachDB's; what requests do to each is in [`crate::rules`]).
 
 /// The state of a job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum JobState {
     /// Created, waiting for a free runner slot.
     Pending,
@@ -61,18 +61,6 @@ impl JobState {
     pub fn is_terminal(self) -> bool {
         matches!(self, Self::Succeeded | Self::Failed | Self::Canceled)
     }
-
-    /// States from which CANCEL is accepted (and moves the job on).
-    pub const CANCELABLE_FROM: [JobState; 4] = [
-        JobState::Pending,
-        JobState::Running,
-        JobState::Paused,
-        JobState::PauseRequested,
-    ];
-
-    /// States from which PAUSE is accepted.
-    pub const PAUSABLE_FROM: [JobState; 3] =
-        [JobState::Pending, JobState::Running, JobState::Reverting];
 }
 
 impl std::fmt::Display for JobState {

@@ -1,37 +1,137 @@
-//! Job rows in SQLite (the sys catalog's file): a small control row per job, progress details apart.
-//! Every state change is a compare-and-set inside one transaction.
+//! Where job rows live. [`JobStore`] is what the registry needs of a store; [`SqliteStore`] keeps the rows in
+//! the sys catalog's SQLite file: a small control row per job, progress details and history apart, and the
+//! exclusive keys of live jobs. Every state change is a compare-and-set inside one transaction, so a later
+//! store shared by several nodes can serve the same registry without touching the job kinds.
 
 use std::path::Path;
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use parking_lot::Mutex;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
+use crate::filter::{JobFilter, Order};
 use crate::record::now_micros;
-use crate::{JobEvent, JobProgress, JobRecord, JobState, NewJob};
+use crate::{JobEvent, JobProgress, JobRecord, JobState, NewJob, RegistryError, Scope};
 
 /// Progress samples closer together than this are not recorded in a job's history (state and phase
 /// changes always are): a long job keeps a readable history without a row per second.
 const SAMPLE_GAP_MICROS: i64 = 5_000_000;
 
-/// Appends the job's current state, phase and progress to its history, unless `min_gap` is set and the
-/// last entry is more recent than that.
-fn record_event(
-    conn: &Connection,
-    id: i64,
-    now: i64,
-    min_gap: Option<i64>,
-) -> rusqlite::Result<()> {
-    match min_gap {
-        None => conn.execute(
-            "INSERT INTO job_events SELECT job_id, ?2, state, phase, fraction_completed, running_status FROM jobs WHERE job_id = ?1",
-            params![id, now],
-        )?,
-        Some(gap) => conn.execute(
-            "INSERT INTO job_events SELECT job_id, ?2, state, phase, fraction_completed, running_status FROM jobs WHERE job_id = ?1 \
-             AND NOT EXISTS (SELECT 1 FROM job_events WHERE job_id = ?1 AND at > ?2 - ?3)",
-            params![id, now, gap],
-        )?,
-    };
-    Ok(())
+/// The longest error message kept, as CockroachDB does.
+const MAX_ERROR_LEN: usize = 1024;
+
+/// Changes applied together with a state transition.
+#[derive(Debug, Default, Clone)]
+pub struct Changes {
+    /// An error code and message to record.
+    pub error: Option<(i64, String)>,
+    /// Set `finished` to now.
+    pub finished: bool,
+    /// Set `started` to now unless it is set.
+    pub started: bool,
+    /// A new fraction completed.
+    pub fraction: Option<f64>,
+    /// A new `paused_from` (`Some(None)` clears it).
+    pub paused_from: Option<Option<JobState>>,
+    /// A new `revert_to` (`Some(None)` clears it).
+    pub revert_to: Option<Option<JobState>>,
+}
+
+/// A job to create, with the keys no other live job may hold meanwhile.
+#[derive(Debug, Clone)]
+pub struct Creation {
+    /// The job.
+    pub job: NewJob,
+    /// Its exclusive keys (e.g. `BACKUP/tenant/1002`): refused while a live job holds any of them.
+    pub keys: Vec<String>,
+}
+
+/// What a decision over a set of jobs does to one of them: nothing, or a move with changes.
+pub type Decision = Option<(JobState, Changes)>;
+
+/// A job's claim: which node runs it, under which epoch, until when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim {
+    /// The node.
+    pub node: i64,
+    /// The epoch the run writes under (every write of an older epoch fails).
+    pub epoch: i64,
+    /// When the claim lapses unless renewed (µs since the epoch).
+    pub lease_expires: i64,
+}
+
+/// What the registry needs of a job store. Every method is one atomic step.
+pub trait JobStore: Send + Sync {
+    /// Creates jobs in one transaction. With `family`, the first is the parent of the others. Refused with
+    /// [`RegistryError::Conflict`] (creating nothing) if a live job holds one of the keys.
+    fn create(&self, jobs: Vec<Creation>, family: bool) -> Result<Vec<JobRecord>, RegistryError>;
+    /// One job.
+    fn get(&self, id: i64) -> Result<Option<JobRecord>, RegistryError>;
+    /// The jobs a filter selects, in its order and page.
+    fn query(&self, filter: &JobFilter) -> Result<Vec<JobRecord>, RegistryError>;
+    /// The same with each job's progress, in one query.
+    fn query_with_progress(
+        &self,
+        filter: &JobFilter,
+    ) -> Result<Vec<(JobRecord, JobProgress)>, RegistryError>;
+    /// How many jobs a filter selects (ignoring its page), by type and state.
+    fn count(&self, filter: &JobFilter) -> Result<Vec<(String, JobState, u64)>, RegistryError>;
+    /// The distinct tenants of the jobs a filter selects.
+    fn tenants(&self, filter: &JobFilter) -> Result<Vec<i64>, RegistryError>;
+    /// Moves a job from one of `from` to `to` with `changes`, atomically. `None` if it was in another state.
+    fn transition(
+        &self,
+        id: i64,
+        from: &[JobState],
+        to: JobState,
+        changes: Changes,
+    ) -> Result<Option<JobRecord>, RegistryError>;
+    /// Reads every job of `ids` and applies `decide` to each inside one transaction: if any decision fails,
+    /// nothing changes. Returns each job as it was and, if it moved, as it is now. An id that does not
+    /// exist fails with [`RegistryError::NotFound`].
+    fn update_many(
+        &self,
+        ids: &[i64],
+        decide: &mut dyn FnMut(&JobRecord) -> Result<Decision, RegistryError>,
+    ) -> Result<Vec<(JobRecord, Option<JobRecord>)>, RegistryError>;
+    /// Claims a job for a run on `node` until `lease_expires`: bumps its epoch (fencing off every earlier run)
+    /// and returns the claim.
+    fn claim(&self, id: i64, node: i64, lease_expires: i64) -> Result<Claim, RegistryError>;
+    /// Bumps a job's epoch without a new claim: the run it had is abandoned.
+    fn fence(&self, id: i64) -> Result<(), RegistryError>;
+    /// Extends a claim if it still holds; false when fenced.
+    fn renew(&self, id: i64, epoch: i64, lease_expires: i64) -> Result<bool, RegistryError>;
+    /// The job's current claim, if it has one.
+    fn claim_of(&self, id: i64) -> Result<Option<Claim>, RegistryError>;
+    /// Writes progress if `epoch` is still the job's; false when fenced.
+    fn write_progress(
+        &self,
+        id: i64,
+        epoch: i64,
+        progress: &ProgressWrite<'_>,
+    ) -> Result<bool, RegistryError>;
+    /// Sets a job's phase if `epoch` is still the job's; false when fenced.
+    fn write_phase(&self, id: i64, epoch: i64, phase: &str) -> Result<bool, RegistryError>;
+    /// Moves a running job to succeeded if `epoch` is still the job's (the end of [`crate::JobContext::finish`]).
+    fn succeed(&self, id: i64, epoch: i64) -> Result<Option<JobRecord>, RegistryError>;
+    /// A job's history, oldest first.
+    fn events(&self, id: i64) -> Result<Vec<JobEvent>, RegistryError>;
+    /// A job's progress details.
+    fn progress(&self, id: i64) -> Result<Option<JobProgress>, RegistryError>;
+    /// Removes up to `batch` jobs that finished before `cutoff`; returns how many.
+    fn delete_finished_before(&self, cutoff: i64, batch: usize) -> Result<usize, RegistryError>;
+}
+
+/// Progress to write.
+pub struct ProgressWrite<'a> {
+    /// Fraction done.
+    pub fraction: f64,
+    /// Status line.
+    pub running_status: &'a str,
+    /// Figures.
+    pub details: &'a serde_json::Map<String, serde_json::Value>,
+    /// A checkpoint, if one was recorded.
+    pub checkpoint: Option<&'a serde_json::Value>,
 }
 
 const SCHEMA: &str = r#"
@@ -77,31 +177,37 @@ CREATE TABLE IF NOT EXISTS job_progress (
     details TEXT NOT NULL DEFAULT '{}',
     updated INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS job_locks (
+    lock_key TEXT PRIMARY KEY,
+    job_id INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS job_locks_by_job ON job_locks (job_id);
+"#;
+
+/// Columns added after the first release, with their definitions (added to older files at open).
+const ADDED_COLUMNS: &[(&str, &str)] = &[("claim_node", "INTEGER"), ("lease_expires", "INTEGER")];
+
+/// The indexes every filter is served by (created after the columns they name exist).
+const INDEXES: &str = r#"
+CREATE INDEX IF NOT EXISTS jobs_by_created ON jobs (created, job_id);
+CREATE INDEX IF NOT EXISTS jobs_by_tenant ON jobs (tenant_id, created, job_id);
+CREATE INDEX IF NOT EXISTS jobs_by_type ON jobs (job_type, created, job_id);
+CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner, created, job_id);
+CREATE INDEX IF NOT EXISTS jobs_by_parent ON jobs (parent_job_id) WHERE parent_job_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_by_finished ON jobs (finished);
 "#;
 
 const COLUMNS: &str = "job_id, job_type, tenant_id, owner, owner_is_admin, description, statement, state, phase, \
     fraction_completed, running_status, cancelable, created, started, modified, finished, error_code, error_message, \
     trace_id, parent_job_id, payload, paused_from, revert_to, epoch";
 
-/// The longest error message kept, as CockroachDB does.
-const MAX_ERROR_LEN: usize = 1024;
-
-/// Access to the job tables. Transactions start IMMEDIATE: the catalog writes the same file through another
-/// connection, and a deferred transaction that read first could not upgrade to a write after its commit.
-pub struct Store {
-    conn: Connection,
-    last_id: i64,
-}
-
-/// Changes applied together with a state transition.
-#[derive(Default)]
-pub struct Changes {
-    pub error: Option<(i64, String)>,
-    pub finished: bool,
-    pub started: bool,
-    pub fraction: Option<f64>,
-    pub paused_from: Option<Option<JobState>>,
-    pub revert_to: Option<Option<JobState>>,
+/// The same columns qualified by the `jobs` table (for joins).
+fn qualified_columns() -> String {
+    COLUMNS
+        .split(',')
+        .map(|c| format!("jobs.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn record(r: &Row) -> rusqlite::Result<JobRecord> {
@@ -137,21 +243,229 @@ fn record(r: &Row) -> rusqlite::Result<JobRecord> {
     })
 }
 
-impl Store {
-    /// Opens the job tables in the SQLite file at `path`, creating them if needed.
-    pub fn open(path: &Path) -> rusqlite::Result<Self> {
-        let conn = Connection::open(path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
-        // A cancel is acknowledged only once it is on disk.
-        conn.execute_batch("PRAGMA synchronous = FULL;")?;
-        conn.execute_batch(SCHEMA)?;
-        let last_id = conn.query_row("SELECT coalesce(max(job_id), 0) FROM jobs", [], |r| {
-            r.get(0)
-        })?;
-        Ok(Self { conn, last_id })
-    }
+/// Progress columns 24..27 of a joined row.
+fn progress_at(r: &Row, base: usize) -> rusqlite::Result<JobProgress> {
+    let checkpoint: Option<String> = r.get(base)?;
+    let details: Option<String> = r.get(base + 1)?;
+    Ok(JobProgress {
+        checkpoint: checkpoint.and_then(|c| serde_json::from_str(&c).ok()),
+        details: details
+            .and_then(|d| serde_json::from_str(&d).ok())
+            .unwrap_or_default(),
+        updated: r.get::<_, Option<i64>>(base + 2)?.unwrap_or(0),
+    })
+}
 
+/// A filter as a WHERE clause with its parameters.
+fn where_clause(f: &JobFilter) -> (String, Vec<SqlValue>) {
+    let mut terms: Vec<String> = Vec::new();
+    let mut args: Vec<SqlValue> = Vec::new();
+    let arg = |args: &mut Vec<SqlValue>, v: SqlValue| {
+        args.push(v);
+        format!("?{}", args.len())
+    };
+    match &f.scope {
+        Scope::All => {}
+        Scope::Tenant(t) => {
+            let p = arg(&mut args, (*t).into());
+            terms.push(format!("jobs.tenant_id = {p}"));
+        }
+        Scope::Owner {
+            tenant_id,
+            user,
+            non_admin,
+        } => {
+            let t = arg(&mut args, (*tenant_id).into());
+            let u = arg(&mut args, user.clone().into());
+            if *non_admin {
+                terms.push(format!(
+                    "jobs.tenant_id = {t} AND (jobs.owner = {u} OR jobs.owner_is_admin = 0)"
+                ));
+            } else {
+                terms.push(format!("jobs.tenant_id = {t} AND jobs.owner = {u}"));
+            }
+        }
+    }
+    if let Some(ids) = &f.ids {
+        let list: Vec<String> = ids.iter().map(|id| arg(&mut args, (*id).into())).collect();
+        if list.is_empty() {
+            terms.push("0".into());
+        } else {
+            terms.push(format!("jobs.job_id IN ({})", list.join(", ")));
+        }
+    }
+    if let Some(t) = f.tenant_id {
+        let p = arg(&mut args, t.into());
+        terms.push(format!("jobs.tenant_id = {p}"));
+    }
+    if let Some(t) = &f.job_type {
+        let p = arg(&mut args, t.to_ascii_uppercase().into());
+        terms.push(format!("jobs.job_type = {p}"));
+    }
+    if !f.states.is_empty() {
+        let list: Vec<String> = f
+            .states
+            .iter()
+            .map(|s| arg(&mut args, s.as_str().to_string().into()))
+            .collect();
+        terms.push(format!("jobs.state IN ({})", list.join(", ")));
+    }
+    if let Some(o) = &f.owner {
+        let p = arg(&mut args, o.clone().into());
+        terms.push(format!("jobs.owner = {p}"));
+    }
+    if let Some(c) = f.created_from {
+        let p = arg(&mut args, c.into());
+        terms.push(format!("jobs.created >= {p}"));
+    }
+    if let Some(c) = f.created_before {
+        let p = arg(&mut args, c.into());
+        terms.push(format!("jobs.created < {p}"));
+    }
+    if let Some(c) = f.finished_since {
+        let p = arg(&mut args, c.into());
+        terms.push(format!("(jobs.finished IS NULL OR jobs.finished >= {p})"));
+    }
+    if let Some(p) = f.parent_job_id {
+        let p = arg(&mut args, p.into());
+        terms.push(format!("jobs.parent_job_id = {p}"));
+    }
+    for w in &f.words {
+        let escaped = w
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let p = arg(&mut args, format!("%{escaped}%").into());
+        terms.push(format!(
+            "(CAST(jobs.job_id AS TEXT) LIKE {p} ESCAPE '\\' OR lower(jobs.job_type) LIKE {p} ESCAPE '\\' \
+             OR lower(jobs.owner) LIKE {p} ESCAPE '\\' OR lower(jobs.description) LIKE {p} ESCAPE '\\')"
+        ));
+    }
+    let clause = if terms.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", terms.join(" AND "))
+    };
+    (clause, args)
+}
+
+fn order_and_page(f: &JobFilter) -> String {
+    let order = match f.order {
+        Order::NewestFirst => " ORDER BY jobs.created DESC, jobs.job_id DESC",
+        Order::OldestFirst => " ORDER BY jobs.created, jobs.job_id",
+    };
+    match f.limit {
+        Some(limit) => format!("{order} LIMIT {limit} OFFSET {}", f.offset),
+        None if f.offset > 0 => format!("{order} LIMIT -1 OFFSET {}", f.offset),
+        None => order.to_string(),
+    }
+}
+
+/// Appends the job's current state, phase and progress to its history, unless `min_gap` is set and the
+/// last entry is more recent than that.
+fn record_event(
+    conn: &Connection,
+    id: i64,
+    now: i64,
+    min_gap: Option<i64>,
+) -> rusqlite::Result<()> {
+    match min_gap {
+        None => conn.execute(
+            "INSERT INTO job_events SELECT job_id, ?2, state, phase, fraction_completed, running_status FROM jobs WHERE job_id = ?1",
+            params![id, now],
+        )?,
+        Some(gap) => conn.execute(
+            "INSERT INTO job_events SELECT job_id, ?2, state, phase, fraction_completed, running_status FROM jobs WHERE job_id = ?1 \
+             AND NOT EXISTS (SELECT 1 FROM job_events WHERE job_id = ?1 AND at > ?2 - ?3)",
+            params![id, now, gap],
+        )?,
+    };
+    Ok(())
+}
+
+fn get_on(conn: &Connection, id: i64) -> rusqlite::Result<Option<JobRecord>> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM jobs WHERE job_id = ?1"))?
+        .query_row([id], record)
+        .optional()
+}
+
+/// Applies a state move and its changes to a row read in the same transaction.
+fn apply(
+    conn: &Connection,
+    id: i64,
+    to: JobState,
+    changes: &Changes,
+) -> rusqlite::Result<JobRecord> {
+    let now = now_micros();
+    conn.execute(
+        "UPDATE jobs SET state = ?2, modified = ?3 WHERE job_id = ?1",
+        params![id, to.as_str(), now],
+    )?;
+    if let Some((code, message)) = &changes.error {
+        let message: String = message.chars().take(MAX_ERROR_LEN).collect();
+        conn.execute(
+            "UPDATE jobs SET error_code = ?2, error_message = ?3 WHERE job_id = ?1",
+            params![id, code, message],
+        )?;
+    }
+    if changes.finished {
+        conn.execute(
+            "UPDATE jobs SET finished = ?2 WHERE job_id = ?1",
+            params![id, now],
+        )?;
+    }
+    if changes.started {
+        conn.execute(
+            "UPDATE jobs SET started = coalesce(started, ?2) WHERE job_id = ?1",
+            params![id, now],
+        )?;
+    }
+    if let Some(f) = changes.fraction {
+        conn.execute(
+            "UPDATE jobs SET fraction_completed = ?2 WHERE job_id = ?1",
+            params![id, f],
+        )?;
+    }
+    if let Some(p) = changes.paused_from {
+        conn.execute(
+            "UPDATE jobs SET paused_from = ?2 WHERE job_id = ?1",
+            params![id, p.map(JobState::as_str)],
+        )?;
+    }
+    if let Some(r) = changes.revert_to {
+        conn.execute(
+            "UPDATE jobs SET revert_to = ?2 WHERE job_id = ?1",
+            params![id, r.map(JobState::as_str)],
+        )?;
+    }
+    if to.is_terminal() {
+        // A job that is over holds no key: the next backup of its tenant (say) may start.
+        conn.execute("DELETE FROM job_locks WHERE job_id = ?1", [id])?;
+        conn.execute(
+            "UPDATE jobs SET claim_node = NULL, lease_expires = NULL WHERE job_id = ?1",
+            [id],
+        )?;
+    }
+    record_event(conn, id, now, None)?;
+    get_on(conn, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
+}
+
+/// The SQLite job store: one connection writes (transactions start IMMEDIATE: the catalog writes the same
+/// file through another connection, and a deferred transaction that read first could not upgrade to a
+/// write after its commit), another reads, so listings never wait for a write and writes never wait for a
+/// listing (WAL mode).
+pub struct SqliteStore {
+    writer: Mutex<Writer>,
+    reader: Mutex<Connection>,
+}
+
+struct Writer {
+    conn: Connection,
+    last_id: i64,
+}
+
+impl Writer {
     /// A new id: the time in nanoseconds-like units, strictly increasing (CockroachDB's ids look alike).
     fn next_id(&mut self) -> i64 {
         let candidate = now_micros().saturating_mul(1000);
@@ -159,186 +473,300 @@ impl Store {
         self.last_id
     }
 
-    /// Inserts a pending job.
-    pub fn create(&mut self, new: &NewJob) -> rusqlite::Result<JobRecord> {
-        let id = self.next_id();
-        let now = now_micros();
-        let trace_id = format!("YB{:012X}-{:016X}-0-0", id as u64 >> 20, id as u64);
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        tx.execute(
-            &format!("INSERT INTO jobs ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', '', 0, '', ?8, ?9, NULL, ?9, NULL, NULL, NULL, ?10, ?11, ?12, NULL, NULL, 0)"),
-            params![id, new.job_type, new.tenant_id, new.owner, new.owner_is_admin, new.description, new.statement, new.cancelable, now, trace_id, new.parent_job_id, new.payload.to_string()],
-        )?;
-        tx.execute(
-            "INSERT INTO job_progress (job_id, updated) VALUES (?1, ?2)",
-            params![id, now],
-        )?;
-        record_event(&tx, id, now, None)?;
-        let rec = tx.query_row(
-            &format!("SELECT {COLUMNS} FROM jobs WHERE job_id = ?1"),
-            [id],
-            record,
-        )?;
-        tx.commit()?;
-        Ok(rec)
-    }
-
-    /// One job.
-    pub fn get(&self, id: i64) -> rusqlite::Result<Option<JobRecord>> {
+    fn immediate(&mut self) -> rusqlite::Result<rusqlite::Transaction<'_>> {
         self.conn
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM jobs WHERE job_id = ?1"),
-                [id],
-                record,
-            )
-            .optional()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+    }
+}
+
+fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens the job tables in the SQLite file at `path`, creating (or upgrading) them if needed.
+    pub fn open(path: &Path) -> Result<Self, RegistryError> {
+        let conn = connect(path)?;
+        // A cancel is acknowledged only once it is on disk.
+        conn.execute_batch("PRAGMA synchronous = FULL;")?;
+        conn.execute_batch(SCHEMA)?;
+        let existing: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_info('jobs')")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (name, ty) in ADDED_COLUMNS {
+            if !existing.iter().any(|c| c == name) {
+                conn.execute_batch(&format!("ALTER TABLE jobs ADD COLUMN {name} {ty}"))?;
+            }
+        }
+        conn.execute_batch(INDEXES)?;
+        let last_id = conn.query_row("SELECT coalesce(max(job_id), 0) FROM jobs", [], |r| {
+            r.get(0)
+        })?;
+        let reader = connect(path)?;
+        reader.execute_batch("PRAGMA query_only = 1;")?;
+        Ok(Self {
+            writer: Mutex::new(Writer { conn, last_id }),
+            reader: Mutex::new(reader),
+        })
     }
 
-    /// Every job, newest first.
-    pub fn list(&self) -> rusqlite::Result<Vec<JobRecord>> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM jobs ORDER BY created DESC, job_id DESC"
-        ))?;
-        let rows = stmt.query_map([], record)?;
-        rows.collect()
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, RegistryError> {
+        Ok(f(&self.reader.lock())?)
+    }
+}
+
+impl JobStore for SqliteStore {
+    fn create(&self, jobs: Vec<Creation>, family: bool) -> Result<Vec<JobRecord>, RegistryError> {
+        let mut w = self.writer.lock();
+        let ids: Vec<i64> = jobs.iter().map(|_| w.next_id()).collect();
+        let tx = w.immediate()?;
+        for c in &jobs {
+            for key in &c.keys {
+                let holder: Option<i64> = tx
+                    .query_row(
+                        "SELECT job_id FROM job_locks WHERE lock_key = ?1",
+                        [key],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if let Some(holder) = holder {
+                    return Err(RegistryError::Conflict {
+                        key: key.clone(),
+                        holder,
+                    });
+                }
+            }
+        }
+        let now = now_micros();
+        let mut out = Vec::with_capacity(jobs.len());
+        for (i, (c, id)) in jobs.iter().zip(&ids).enumerate() {
+            let new = &c.job;
+            let parent = if family && i > 0 {
+                Some(ids[0])
+            } else {
+                new.parent_job_id
+            };
+            let trace_id = format!("YB{:012X}-{:016X}-0-0", *id as u64 >> 20, *id as u64);
+            tx.execute(
+                &format!("INSERT INTO jobs ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', '', 0, '', ?8, ?9, NULL, ?9, NULL, NULL, NULL, ?10, ?11, ?12, NULL, NULL, 0)"),
+                params![id, new.job_type, new.tenant_id, new.owner, new.owner_is_admin, new.description, new.statement, new.cancelable, now, trace_id, parent, new.payload.to_string()],
+            )?;
+            tx.execute(
+                "INSERT INTO job_progress (job_id, updated) VALUES (?1, ?2)",
+                params![id, now],
+            )?;
+            for key in &c.keys {
+                // A key named twice within the same request is held once, by the first job naming it.
+                tx.execute(
+                    "INSERT OR IGNORE INTO job_locks (lock_key, job_id) VALUES (?1, ?2)",
+                    params![key, id],
+                )?;
+            }
+            record_event(&tx, *id, now, None)?;
+            out.push(get_on(&tx, *id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?);
+        }
+        tx.commit()?;
+        Ok(out)
     }
 
-    /// Jobs in any of these states, oldest first.
-    pub fn in_states(&self, states: &[JobState]) -> rusqlite::Result<Vec<JobRecord>> {
-        let list = states
-            .iter()
-            .map(|s| format!("'{}'", s.as_str()))
-            .collect::<Vec<_>>()
-            .join(",");
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM jobs WHERE state IN ({list}) ORDER BY created, job_id"
-        ))?;
-        let rows = stmt.query_map([], record)?;
-        rows.collect()
+    fn get(&self, id: i64) -> Result<Option<JobRecord>, RegistryError> {
+        self.read(|c| get_on(c, id))
     }
 
-    /// Moves a job from one of `from` to `to` with `changes`, atomically. `None` if it was in another state.
-    pub fn transition(
-        &mut self,
+    fn query(&self, filter: &JobFilter) -> Result<Vec<JobRecord>, RegistryError> {
+        let (clause, args) = where_clause(filter);
+        let sql = format!(
+            "SELECT {COLUMNS} FROM jobs{clause}{}",
+            order_and_page(filter)
+        );
+        self.read(|c| {
+            c.prepare_cached(&sql)?
+                .query_map(params_from_iter(args), record)?
+                .collect()
+        })
+    }
+
+    fn query_with_progress(
+        &self,
+        filter: &JobFilter,
+    ) -> Result<Vec<(JobRecord, JobProgress)>, RegistryError> {
+        let (clause, args) = where_clause(filter);
+        let sql = format!(
+            "SELECT {}, p.checkpoint, p.details, p.updated FROM jobs LEFT JOIN job_progress p ON p.job_id = jobs.job_id{}{}",
+            qualified_columns(),
+            clause,
+            order_and_page(filter)
+        );
+        self.read(|c| {
+            c.prepare_cached(&sql)?
+                .query_map(params_from_iter(args), |r| {
+                    Ok((record(r)?, progress_at(r, 24)?))
+                })?
+                .collect()
+        })
+    }
+
+    fn count(&self, filter: &JobFilter) -> Result<Vec<(String, JobState, u64)>, RegistryError> {
+        let (clause, args) = where_clause(filter);
+        let sql =
+            format!("SELECT job_type, state, count(*) FROM jobs{clause} GROUP BY job_type, state");
+        self.read(|c| {
+            c.prepare_cached(&sql)?
+                .query_map(params_from_iter(args), |r| {
+                    let state: String = r.get(1)?;
+                    Ok((
+                        r.get(0)?,
+                        JobState::parse(&state).unwrap_or(JobState::Failed),
+                        r.get::<_, i64>(2)? as u64,
+                    ))
+                })?
+                .collect()
+        })
+    }
+
+    fn tenants(&self, filter: &JobFilter) -> Result<Vec<i64>, RegistryError> {
+        let (clause, args) = where_clause(filter);
+        let sql = format!("SELECT DISTINCT tenant_id FROM jobs{clause} ORDER BY tenant_id");
+        self.read(|c| {
+            c.prepare_cached(&sql)?
+                .query_map(params_from_iter(args), |r| r.get(0))?
+                .collect()
+        })
+    }
+
+    fn transition(
+        &self,
         id: i64,
         from: &[JobState],
         to: JobState,
         changes: Changes,
-    ) -> rusqlite::Result<Option<JobRecord>> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let Some(current) = tx
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM jobs WHERE job_id = ?1"),
-                [id],
-                record,
-            )
-            .optional()?
-        else {
+    ) -> Result<Option<JobRecord>, RegistryError> {
+        let mut w = self.writer.lock();
+        let tx = w.immediate()?;
+        let Some(current) = get_on(&tx, id)? else {
             return Ok(None);
         };
         if !from.contains(&current.state) {
             return Ok(None);
         }
-        let now = now_micros();
-        tx.execute(
-            "UPDATE jobs SET state = ?2, modified = ?3 WHERE job_id = ?1",
-            params![id, to.as_str(), now],
-        )?;
-        if let Some((code, message)) = &changes.error {
-            let message: String = message.chars().take(MAX_ERROR_LEN).collect();
-            tx.execute(
-                "UPDATE jobs SET error_code = ?2, error_message = ?3 WHERE job_id = ?1",
-                params![id, code, message],
-            )?;
-        }
-        if changes.finished {
-            tx.execute(
-                "UPDATE jobs SET finished = ?2 WHERE job_id = ?1",
-                params![id, now],
-            )?;
-        }
-        if changes.started {
-            tx.execute(
-                "UPDATE jobs SET started = coalesce(started, ?2) WHERE job_id = ?1",
-                params![id, now],
-            )?;
-        }
-        if let Some(f) = changes.fraction {
-            tx.execute(
-                "UPDATE jobs SET fraction_completed = ?2 WHERE job_id = ?1",
-                params![id, f],
-            )?;
-        }
-        if let Some(p) = changes.paused_from {
-            tx.execute(
-                "UPDATE jobs SET paused_from = ?2 WHERE job_id = ?1",
-                params![id, p.map(JobState::as_str)],
-            )?;
-        }
-        if let Some(r) = changes.revert_to {
-            tx.execute(
-                "UPDATE jobs SET revert_to = ?2 WHERE job_id = ?1",
-                params![id, r.map(JobState::as_str)],
-            )?;
-        }
-        record_event(&tx, id, now, None)?;
-        let rec = tx.query_row(
-            &format!("SELECT {COLUMNS} FROM jobs WHERE job_id = ?1"),
-            [id],
-            record,
-        )?;
+        let rec = apply(&tx, id, to, &changes)?;
         tx.commit()?;
         Ok(Some(rec))
     }
 
-    /// Bumps a job's epoch, fencing off every write of runs started before; returns the new epoch.
-    pub fn bump_epoch(&mut self, id: i64) -> rusqlite::Result<i64> {
-        self.conn.query_row(
-            "UPDATE jobs SET epoch = epoch + 1 WHERE job_id = ?1 RETURNING epoch",
-            [id],
-            |r| r.get(0),
-        )
+    fn update_many(
+        &self,
+        ids: &[i64],
+        decide: &mut dyn FnMut(&JobRecord) -> Result<Decision, RegistryError>,
+    ) -> Result<Vec<(JobRecord, Option<JobRecord>)>, RegistryError> {
+        let mut w = self.writer.lock();
+        let tx = w.immediate()?;
+        let mut decided = Vec::with_capacity(ids.len());
+        for &id in ids {
+            let rec = get_on(&tx, id)?.ok_or(RegistryError::NotFound(id))?;
+            let d = decide(&rec)?;
+            decided.push((rec, d));
+        }
+        let mut out = Vec::with_capacity(decided.len());
+        for (rec, d) in decided {
+            let after = match d {
+                Some((to, changes)) => Some(apply(&tx, rec.job_id, to, &changes)?),
+                None => None,
+            };
+            out.push((rec, after));
+        }
+        tx.commit()?;
+        Ok(out)
     }
 
-    /// Writes progress if `epoch` is still the job's; false when fenced.
-    pub fn write_progress(
-        &mut self,
+    fn claim(&self, id: i64, node: i64, lease_expires: i64) -> Result<Claim, RegistryError> {
+        let w = self.writer.lock();
+        let epoch = w.conn.query_row(
+            "UPDATE jobs SET epoch = epoch + 1, claim_node = ?2, lease_expires = ?3 WHERE job_id = ?1 RETURNING epoch",
+            params![id, node, lease_expires],
+            |r| r.get(0),
+        )?;
+        Ok(Claim {
+            node,
+            epoch,
+            lease_expires,
+        })
+    }
+
+    fn fence(&self, id: i64) -> Result<(), RegistryError> {
+        let w = self.writer.lock();
+        w.conn.execute(
+            "UPDATE jobs SET epoch = epoch + 1, claim_node = NULL, lease_expires = NULL WHERE job_id = ?1",
+            [id],
+        )?;
+        Ok(())
+    }
+
+    fn renew(&self, id: i64, epoch: i64, lease_expires: i64) -> Result<bool, RegistryError> {
+        let w = self.writer.lock();
+        let n = w.conn.execute(
+            "UPDATE jobs SET lease_expires = ?3 WHERE job_id = ?1 AND epoch = ?2",
+            params![id, epoch, lease_expires],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn claim_of(&self, id: i64) -> Result<Option<Claim>, RegistryError> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT claim_node, epoch, lease_expires FROM jobs WHERE job_id = ?1",
+                [id],
+                |r| {
+                    let node: Option<i64> = r.get(0)?;
+                    let epoch: i64 = r.get(1)?;
+                    let lease: Option<i64> = r.get(2)?;
+                    Ok(node.map(|node| Claim {
+                        node,
+                        epoch,
+                        lease_expires: lease.unwrap_or(0),
+                    }))
+                },
+            )
+            .optional()
+            .map(Option::flatten)
+        })
+    }
+
+    fn write_progress(
+        &self,
         id: i64,
         epoch: i64,
-        fraction: f64,
-        running_status: &str,
-        details: &serde_json::Map<String, serde_json::Value>,
-        checkpoint: Option<&serde_json::Value>,
-    ) -> rusqlite::Result<bool> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        p: &ProgressWrite<'_>,
+    ) -> Result<bool, RegistryError> {
+        let mut w = self.writer.lock();
+        let tx = w.immediate()?;
         let now = now_micros();
         let n = tx.execute(
             "UPDATE jobs SET fraction_completed = ?3, running_status = ?4, modified = ?5 WHERE job_id = ?1 AND epoch = ?2",
-            params![id, epoch, fraction, running_status, now],
+            params![id, epoch, p.fraction, p.running_status, now],
         )?;
         if n == 0 {
             return Ok(false);
         }
         tx.execute(
             "UPDATE job_progress SET details = ?2, checkpoint = coalesce(?3, checkpoint), updated = ?4 WHERE job_id = ?1",
-            params![id, serde_json::Value::Object(details.clone()).to_string(), checkpoint.map(|c| c.to_string()), now],
+            params![id, serde_json::Value::Object(p.details.clone()).to_string(), p.checkpoint.map(|c| c.to_string()), now],
         )?;
         record_event(&tx, id, now, Some(SAMPLE_GAP_MICROS))?;
         tx.commit()?;
         Ok(true)
     }
 
-    /// Sets a job's phase if `epoch` is still the job's; false when fenced.
-    pub fn write_phase(&mut self, id: i64, epoch: i64, phase: &str) -> rusqlite::Result<bool> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    fn write_phase(&self, id: i64, epoch: i64, phase: &str) -> Result<bool, RegistryError> {
+        let mut w = self.writer.lock();
+        let tx = w.immediate()?;
         let now = now_micros();
         let n = tx.execute(
             "UPDATE jobs SET phase = ?3, modified = ?4 WHERE job_id = ?1 AND epoch = ?2",
@@ -351,72 +779,67 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// A job's history, oldest first.
-    pub fn events(&self, id: i64) -> rusqlite::Result<Vec<JobEvent>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT at, state, phase, fraction_completed, running_status FROM job_events WHERE job_id = ?1 ORDER BY at, rowid",
-        )?;
-        let rows = stmt.query_map([id], |r| {
-            let state: String = r.get(1)?;
-            Ok(JobEvent {
-                at: r.get(0)?,
-                state: JobState::parse(&state).unwrap_or(JobState::Failed),
-                phase: r.get(2)?,
-                fraction_completed: r.get(3)?,
-                running_status: r.get(4)?,
-            })
-        })?;
-        rows.collect()
-    }
-
-    /// Whether `epoch` is still the job's.
-    pub fn epoch_is(&self, id: i64, epoch: i64) -> rusqlite::Result<bool> {
-        let current: Option<i64> = self
-            .conn
-            .query_row("SELECT epoch FROM jobs WHERE job_id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        Ok(current == Some(epoch))
-    }
-
-    /// A job's progress details.
-    pub fn progress(&self, id: i64) -> rusqlite::Result<Option<JobProgress>> {
-        self.conn
-            .query_row(
-                "SELECT checkpoint, details, updated FROM job_progress WHERE job_id = ?1",
-                [id],
-                |r| {
-                    let checkpoint: Option<String> = r.get(0)?;
-                    let details: String = r.get(1)?;
-                    Ok(JobProgress {
-                        checkpoint: checkpoint.and_then(|c| serde_json::from_str(&c).ok()),
-                        details: serde_json::from_str(&details).unwrap_or_default(),
-                        updated: r.get(2)?,
-                    })
-                },
-            )
-            .optional()
-    }
-
-    /// Removes jobs that finished before `cutoff`; returns how many.
-    pub fn delete_finished_before(&mut self, cutoff: i64) -> rusqlite::Result<usize> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        tx.execute(
-            "DELETE FROM job_progress WHERE job_id IN (SELECT job_id FROM jobs WHERE finished IS NOT NULL AND finished < ?1)",
-            [cutoff],
-        )?;
-        tx.execute(
-            "DELETE FROM job_events WHERE job_id IN (SELECT job_id FROM jobs WHERE finished IS NOT NULL AND finished < ?1)",
-            [cutoff],
-        )?;
-        let n = tx.execute(
-            "DELETE FROM jobs WHERE finished IS NOT NULL AND finished < ?1",
-            [cutoff],
-        )?;
+    fn succeed(&self, id: i64, epoch: i64) -> Result<Option<JobRecord>, RegistryError> {
+        let mut w = self.writer.lock();
+        let tx = w.immediate()?;
+        match get_on(&tx, id)? {
+            Some(rec) if rec.epoch == epoch && rec.state == JobState::Running => {}
+            _ => return Ok(None),
+        }
+        let changes = Changes {
+            finished: true,
+            fraction: Some(1.0),
+            ..Default::default()
+        };
+        let rec = apply(&tx, id, JobState::Succeeded, &changes)?;
         tx.commit()?;
-        Ok(n)
+        Ok(Some(rec))
+    }
+
+    fn events(&self, id: i64) -> Result<Vec<JobEvent>, RegistryError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT at, state, phase, fraction_completed, running_status FROM job_events WHERE job_id = ?1 ORDER BY at, rowid",
+            )?;
+            let rows = stmt.query_map([id], |r| {
+                let state: String = r.get(1)?;
+                Ok(JobEvent {
+                    at: r.get(0)?,
+                    state: JobState::parse(&state).unwrap_or(JobState::Failed),
+                    phase: r.get(2)?,
+                    fraction_completed: r.get(3)?,
+                    running_status: r.get(4)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    fn progress(&self, id: i64) -> Result<Option<JobProgress>, RegistryError> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT checkpoint, details, updated FROM job_progress WHERE job_id = ?1",
+            )?
+            .query_row([id], |r| progress_at(r, 0))
+            .optional()
+        })
+    }
+
+    fn delete_finished_before(&self, cutoff: i64, batch: usize) -> Result<usize, RegistryError> {
+        let mut w = self.writer.lock();
+        let tx = w.immediate()?;
+        let ids: Vec<i64> = tx
+            .prepare_cached(
+                "SELECT job_id FROM jobs WHERE finished IS NOT NULL AND finished < ?1 LIMIT ?2",
+            )?
+            .query_map(params![cutoff, batch as i64], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for id in &ids {
+            tx.execute("DELETE FROM job_progress WHERE job_id = ?1", [id])?;
+            tx.execute("DELETE FROM job_events WHERE job_id = ?1", [id])?;
+            tx.execute("DELETE FROM jobs WHERE job_id = ?1", [id])?;
+        }
+        tx.commit()?;
+        Ok(ids.len())
     }
 }

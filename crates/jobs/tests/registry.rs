@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use serde_json::json;
 use tenantry_jobs::{
-    JobContext, JobError, JobKind, JobRecord, JobRegistry, JobState, NewJob, RegistryConfig,
-    RegistryError,
+    Creation, JobAccessor, JobAction, JobContext, JobError, JobFilter, JobKind, JobPrivilege,
+    JobRecord, JobRegistry, JobState, NewJob, RegistryConfig, RegistryError, Scope, System,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -21,10 +21,17 @@ struct Effects {
     running_now: AtomicUsize,
     max_running: AtomicUsize,
     attempts: Mutex<HashMap<i64, u32>>,
+    /// While true, a job with `hold_commit` waits inside its [`JobContext::finish`] commit.
+    hold: Mutex<bool>,
+    released: parking_lot::Condvar,
+    /// Jobs inside their commit now.
+    committing: Mutex<Vec<i64>>,
 }
 
 /// Payload: `units` of `unit_ms` each; `fail_at` fails permanently at that unit; `stuck` ignores cancellation
-/// (like blocked I/O); `flaky` fails retryably on its first attempt; `undo_flaky` fails its first undo.
+/// (like blocked I/O); `flaky` fails retryably on its first attempt; `undo_flaky` fails its first undo;
+/// `undo_fails` makes every undo fail (retryably); `hold_commit` ends the work through `finish` with a commit
+/// that waits while the test holds it; `ends_canceled` ends the work with [`JobError::Canceled`].
 struct TestKind(Arc<Effects>);
 
 impl JobKind for TestKind {
@@ -73,6 +80,22 @@ impl JobKind for TestKind {
                 ctx.set_detail("units_done", i + 1);
                 ctx.checkpoint(json!({ "unit": i + 1 }));
             }
+            if p["ends_canceled"].as_bool() == Some(true) {
+                return Err(JobError::Canceled {
+                    message: "what it stood for was canceled".into(),
+                });
+            }
+            if p["hold_commit"].as_bool() == Some(true) {
+                return ctx.finish(|| {
+                    e.committing.lock().push(job.job_id);
+                    let mut hold = e.hold.lock();
+                    while *hold {
+                        e.released.wait(&mut hold);
+                    }
+                    e.committing.lock().retain(|j| *j != job.job_id);
+                    Ok(())
+                });
+            }
             Ok(())
         })();
         e.running_now.fetch_sub(1, Ordering::SeqCst);
@@ -88,6 +111,9 @@ impl JobKind for TestKind {
         };
         if job.payload["undo_flaky"].as_bool() == Some(true) && count == 1 {
             return Err(JobError::Retryable("undo hiccup".into()));
+        }
+        if job.payload["undo_fails"].as_bool() == Some(true) {
+            return Err(JobError::Retryable("undo keeps failing".into()));
         }
         // Idempotent: whatever was done is removed, however often this runs.
         self.0.done.lock().remove(&job.job_id);
@@ -559,4 +585,532 @@ fn cancel_right_after_pause_is_never_lost() {
         let rec = h.registry.wait(id, &CancellationToken::new()).unwrap();
         assert_eq!(rec.state, JobState::Canceled);
     }
+}
+
+/// A caller for [`JobRegistry::control`]: a user of a tenant, maybe an administrator, with some privileges;
+/// counts how often its privileges are asked.
+struct User {
+    name: &'static str,
+    tenant: i64,
+    tenant_admin: bool,
+    control_job: bool,
+    asked: AtomicUsize,
+}
+
+impl User {
+    fn new(name: &'static str, tenant: i64) -> Self {
+        Self {
+            name,
+            tenant,
+            tenant_admin: false,
+            control_job: false,
+            asked: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl JobAccessor for User {
+    fn user_name(&self) -> &str {
+        self.name
+    }
+    fn tenant_id(&self) -> i64 {
+        self.tenant
+    }
+    fn is_cluster_admin(&self) -> bool {
+        false
+    }
+    fn is_tenant_admin(&self) -> bool {
+        self.tenant_admin
+    }
+    fn has_privilege(&self, p: JobPrivilege) -> Result<bool, RegistryError> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        Ok(p == JobPrivilege::ControlJob && self.control_job)
+    }
+}
+
+impl Harness {
+    /// A job that failed, whose undo keeps failing, paused while it reverts.
+    fn paused_while_reverting(&self) -> i64 {
+        let id = self.create(json!({ "units": 3, "unit_ms": 1, "fail_at": 0, "undo_fails": true }));
+        self.wait_for(id, JobState::Reverting);
+        self.registry.request_pause(id).unwrap();
+        let rec = self.wait_for(id, JobState::Paused);
+        assert_eq!(rec.paused_from, Some(JobState::Reverting));
+        id
+    }
+
+    fn job_count(&self) -> usize {
+        self.registry.query(&JobFilter::default()).unwrap().len()
+    }
+}
+
+#[test]
+fn control_of_a_set_changes_nothing_if_one_job_refuses() {
+    let h = Harness::new(config());
+    let running = h.create(json!({ "units": 100000, "unit_ms": 2 }));
+    h.wait_for(running, JobState::Running);
+    let paused = h.paused_while_reverting();
+    let err = h
+        .registry
+        .control(JobAction::Cancel, &[running, paused], &System)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("job {paused}: job with state reverting cannot be requested to be canceled")
+    );
+    assert_eq!(
+        h.state(running),
+        JobState::Running,
+        "the running job was not touched"
+    );
+    assert_eq!(h.state(paused), JobState::Paused);
+    // The same set without the refusing job goes through; duplicates count once.
+    let done = h
+        .registry
+        .control(JobAction::Cancel, &[running, running], &System)
+        .unwrap();
+    assert_eq!(done.len(), 1);
+    assert_eq!(
+        h.wait_for(running, JobState::Canceled).error_code,
+        Some(-4072)
+    );
+}
+
+#[test]
+fn requests_already_satisfied_are_no_ops_and_finished_jobs_refuse() {
+    let h = Harness::new(config());
+    let done = h.create(json!({ "units": 1, "unit_ms": 1 }));
+    h.registry.wait(done, &CancellationToken::new()).unwrap();
+    for (action, verb) in [
+        (JobAction::Cancel, "requested to be canceled"),
+        (JobAction::Pause, "requested to be paused"),
+        (JobAction::Resume, "resumed"),
+    ] {
+        let err = h.registry.control(action, &[done], &System).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("job {done}: job with state succeeded cannot be {verb}")
+        );
+    }
+    let id = h.create(json!({ "units": 100000, "unit_ms": 2 }));
+    h.wait_for(id, JobState::Running);
+    let same = h
+        .registry
+        .control(JobAction::Resume, &[id], &System)
+        .unwrap();
+    assert_eq!(
+        same[0].state,
+        JobState::Running,
+        "RESUME of a running job is a no-op"
+    );
+    h.registry.request_pause(id).unwrap();
+    h.wait_for(id, JobState::Paused);
+    let same = h
+        .registry
+        .control(JobAction::Pause, &[id], &System)
+        .unwrap();
+    assert_eq!(
+        same[0].state,
+        JobState::Paused,
+        "PAUSE of a paused job is a no-op"
+    );
+    h.registry.request_cancel(id).unwrap();
+    h.wait_for(id, JobState::Canceled);
+    let same = h
+        .registry
+        .control(JobAction::Cancel, &[id], &System)
+        .unwrap();
+    assert_eq!(
+        same[0].state,
+        JobState::Canceled,
+        "CANCEL of a canceled job is a no-op"
+    );
+}
+
+#[test]
+fn control_checks_who_asks_once_per_request() {
+    let h = Harness::new(config());
+    let alices = h.create_as(json!({ "units": 100000, "unit_ms": 2 }), "alice", true);
+    let bobs = h.create_as(json!({ "units": 100000, "unit_ms": 2 }), "bob", true);
+    let admins = h
+        .registry
+        .create(NewJob {
+            job_type: "TEST".into(),
+            tenant_id: 1001,
+            owner: "root".into(),
+            owner_is_admin: true,
+            description: "admin's".into(),
+            statement: "TEST".into(),
+            payload: json!({ "units": 100000, "unit_ms": 2 }),
+            cancelable: true,
+            parent_job_id: None,
+        })
+        .unwrap()
+        .job_id;
+    for id in [alices, bobs, admins] {
+        h.wait_for(id, JobState::Running);
+    }
+    let bob = User::new("bob", 1001);
+    // Another tenant's jobs do not exist for its users.
+    let stranger = User::new("bob", 1002);
+    assert!(matches!(
+        h.registry.control(JobAction::Pause, &[bobs], &stranger),
+        Err(RegistryError::NotFound(id)) if id == bobs
+    ));
+    // A job of someone else, without CONTROLJOB; an admin's job: refused, and nothing changes.
+    let err = h
+        .registry
+        .control(JobAction::Pause, &[bobs, alices], &bob)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("user bob does not have privileges for job {alices}")
+    );
+    assert_eq!(h.state(bobs), JobState::Running);
+    let err = h
+        .registry
+        .control(JobAction::Pause, &[admins], &bob)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "only admins can control jobs owned by other admins"
+    );
+    // CONTROLJOB lets bob control alice's job; his privileges are asked once for the whole request.
+    let bob = User {
+        control_job: true,
+        ..User::new("bob", 1001)
+    };
+    h.registry
+        .control(JobAction::Pause, &[alices, bobs], &bob)
+        .unwrap();
+    assert!(bob.asked.load(Ordering::SeqCst) <= 1);
+    // The tenant's administrator controls everything of its tenant.
+    let admin = User {
+        tenant_admin: true,
+        ..User::new("root", 1001)
+    };
+    h.registry
+        .control(JobAction::Cancel, &[alices, bobs, admins], &admin)
+        .unwrap();
+    for id in [alices, bobs, admins] {
+        h.wait_for(id, JobState::Canceled);
+    }
+}
+
+#[test]
+fn exclusive_keys_admit_one_live_job_and_families_are_created_whole() {
+    let h = Harness::new(config());
+    let new = |payload: serde_json::Value| NewJob {
+        job_type: "TEST".into(),
+        tenant_id: 1001,
+        owner: "alice".into(),
+        owner_is_admin: false,
+        description: "exclusive".into(),
+        statement: "TEST".into(),
+        payload,
+        cancelable: true,
+        parent_job_id: None,
+    };
+    let key = || vec!["backup/tenant/1001".to_string()];
+    // Twenty at once: exactly one gets the key.
+    let registry = h.registry.clone();
+    let results: Vec<Result<JobRecord, RegistryError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..20)
+            .map(|_| {
+                let registry = registry.clone();
+                let job = new(json!({ "units": 100000, "unit_ms": 2 }));
+                s.spawn(move || registry.create_exclusive(job, key()))
+            })
+            .collect();
+        handles.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let winners: Vec<i64> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|r| r.job_id)
+        .collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    let holder = winners[0];
+    assert!(results.iter().all(|r| match r {
+        Ok(_) => true,
+        Err(RegistryError::Conflict { key, holder: h }) =>
+            key == "backup/tenant/1001" && *h == holder,
+        Err(_) => false,
+    }));
+    assert_eq!(h.job_count(), 1);
+    // A family is refused whole when one child's key is held: no parent is left behind.
+    let err = h
+        .registry
+        .create_family(
+            new(json!({ "units": 1 })).into(),
+            vec![
+                Creation {
+                    job: new(json!({ "units": 1 })),
+                    keys: vec!["backup/tenant/1002".into()],
+                },
+                Creation {
+                    job: new(json!({ "units": 1 })),
+                    keys: key(),
+                },
+            ],
+        )
+        .unwrap_err();
+    assert!(matches!(err, RegistryError::Conflict { holder: h, .. } if h == holder));
+    assert_eq!(h.job_count(), 1);
+    // Once the holder is over, the key is free again.
+    h.registry.request_cancel(holder).unwrap();
+    h.wait_for(holder, JobState::Canceled);
+    let (parent, children) = h
+        .registry
+        .create_family(
+            new(json!({ "units": 1 })).into(),
+            vec![Creation {
+                job: new(json!({ "units": 1 })),
+                keys: key(),
+            }],
+        )
+        .unwrap();
+    assert_eq!(children[0].parent_job_id, Some(parent.job_id));
+    assert_eq!(
+        h.registry.children(parent.job_id).unwrap()[0].job_id,
+        children[0].job_id
+    );
+}
+
+#[test]
+fn a_commit_in_progress_holds_up_only_requests_for_its_own_job() {
+    let h = Harness::new(config());
+    *h.effects.hold.lock() = true;
+    let committing = h.create(json!({ "units": 1, "unit_ms": 1, "hold_commit": true }));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !h.effects.committing.lock().contains(&committing) {
+        assert!(
+            Instant::now() < deadline,
+            "the job never reached its commit"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Meanwhile other jobs start, report progress, are canceled and undone; listings answer.
+    let other = h.create(json!({ "units": 100000, "unit_ms": 2 }));
+    h.wait_for(other, JobState::Running);
+    h.registry.request_cancel(other).unwrap();
+    h.wait_for(other, JobState::Canceled);
+    assert_eq!(h.job_count(), 2);
+    // A cancel of the committing job waits for the commit, then finds the job succeeded.
+    let registry = h.registry.clone();
+    let cancel = std::thread::spawn(move || registry.request_cancel(committing));
+    std::thread::sleep(Duration::from_millis(50));
+    *h.effects.hold.lock() = false;
+    h.effects.released.notify_all();
+    let err = cancel.join().unwrap().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("job {committing}: job with state succeeded cannot be requested to be canceled")
+    );
+    assert_eq!(h.state(committing), JobState::Succeeded);
+    assert_eq!(
+        h.effects.undos.lock().get(&committing),
+        None,
+        "nothing was undone"
+    );
+}
+
+#[test]
+fn work_that_ends_canceled_reads_canceled() {
+    let h = Harness::new(config());
+    let id = h.create(json!({ "units": 2, "unit_ms": 1, "ends_canceled": true }));
+    let rec = h.registry.wait(id, &CancellationToken::new()).unwrap();
+    assert_eq!(rec.state, JobState::Canceled);
+    assert_eq!(rec.error_code, Some(-4072));
+    assert_eq!(
+        rec.error_message.as_deref(),
+        Some("what it stood for was canceled")
+    );
+    assert_eq!(h.effects.undos.lock().get(&id), Some(&1), "its undo ran");
+}
+
+#[test]
+fn filters_select_page_and_count_in_the_store() {
+    let h = Harness::new(config());
+    let mut ids = Vec::new();
+    for (owner, tenant) in [
+        ("alice", 1001),
+        ("bob", 1001),
+        ("carol", 1002),
+        ("alice", 1002),
+    ] {
+        let id = h
+            .registry
+            .create(NewJob {
+                job_type: "TEST".into(),
+                tenant_id: tenant,
+                owner: owner.into(),
+                owner_is_admin: owner == "carol",
+                description: format!("job of {owner}"),
+                statement: "TEST".into(),
+                payload: json!({ "units": 1, "unit_ms": 1 }),
+                cancelable: true,
+                parent_job_id: None,
+            })
+            .unwrap()
+            .job_id;
+        h.registry.wait(id, &CancellationToken::new()).unwrap();
+        ids.push(id);
+    }
+    let q = |f: JobFilter| -> Vec<i64> {
+        h.registry
+            .query(&f)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.job_id)
+            .collect()
+    };
+    assert_eq!(
+        q(JobFilter::default()),
+        vec![ids[3], ids[2], ids[1], ids[0]],
+        "newest first"
+    );
+    assert_eq!(
+        q(JobFilter::default().of_tenant(1002)),
+        vec![ids[3], ids[2]]
+    );
+    assert_eq!(
+        q(JobFilter {
+            owner: Some("alice".into()),
+            ..Default::default()
+        }),
+        vec![ids[3], ids[0]]
+    );
+    assert_eq!(
+        q(JobFilter {
+            limit: Some(2),
+            offset: 1,
+            ..Default::default()
+        }),
+        vec![ids[2], ids[1]]
+    );
+    assert_eq!(
+        q(JobFilter {
+            words: vec!["OF".into(), "carol".into()],
+            ..Default::default()
+        }),
+        vec![ids[2]],
+        "every word, ignoring case"
+    );
+    assert_eq!(
+        q(JobFilter {
+            words: vec!["bob".into()],
+            ..Default::default()
+        }),
+        vec![ids[1]]
+    );
+    assert!(q(JobFilter::default().unfinished()).is_empty());
+    assert_eq!(
+        q(JobFilter {
+            finished_since: Some(i64::MAX),
+            ..Default::default()
+        }),
+        Vec::<i64>::new(),
+        "nothing unfinished, nothing finished in the future"
+    );
+    // What a non-admin sees: its own jobs, plus non-admin jobs with VIEWJOB / CONTROLJOB.
+    let carol_view = Scope::Owner {
+        tenant_id: 1002,
+        user: "alice".into(),
+        non_admin: true,
+    };
+    assert_eq!(
+        q(JobFilter::scoped(carol_view)),
+        vec![ids[3]],
+        "carol is an admin"
+    );
+    let count: u64 = h
+        .registry
+        .count(&JobFilter::default().of_tenant(1001))
+        .unwrap()
+        .into_iter()
+        .map(|(_, s, n)| {
+            assert_eq!(s, JobState::Succeeded);
+            n
+        })
+        .sum();
+    assert_eq!(count, 2);
+    assert_eq!(
+        h.registry.tenants(&JobFilter::default()).unwrap(),
+        vec![1001, 1002]
+    );
+    let with_progress = h
+        .registry
+        .query_with_progress(&JobFilter::default().of_tenant(1001))
+        .unwrap();
+    assert_eq!(with_progress.len(), 2);
+    assert_eq!(with_progress[0].1.details["units_done"], json!(1));
+}
+
+#[test]
+fn retention_removes_many_expired_jobs_in_batches() {
+    let h = Harness::new(config());
+    let ids: Vec<i64> = (0..300).map(|_| h.create(json!({ "units": 0 }))).collect();
+    for id in &ids {
+        h.registry.wait(*id, &CancellationToken::new()).unwrap();
+    }
+    assert_eq!(h.registry.set_retention(Duration::ZERO).unwrap(), 300);
+    assert_eq!(h.job_count(), 0);
+}
+
+#[test]
+fn a_claim_of_another_live_node_is_not_adopted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("catalog.sqlite");
+    let effects = Arc::new(Effects::default());
+    let node = |id: i64, lease: Duration| RegistryConfig {
+        node_id: id,
+        lease,
+        ..config()
+    };
+    let other = open(&path, &effects, node(2, Duration::from_secs(600)));
+    let id = other
+        .create(NewJob {
+            job_type: "TEST".into(),
+            tenant_id: 1001,
+            owner: "alice".into(),
+            owner_is_admin: false,
+            description: "claimed".into(),
+            statement: "TEST".into(),
+            payload: json!({ "units": 100000, "unit_ms": 2 }),
+            cancelable: true,
+            parent_job_id: None,
+        })
+        .unwrap()
+        .job_id;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while effects.done.lock().get(&id).copied().unwrap_or(0) == 0 {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Node 2 stops answering (its runs stop) but its lease has ten minutes left: node 1 leaves the job.
+    other.shutdown();
+    std::thread::sleep(Duration::from_millis(100));
+    let claim = |r: &JobRegistry| r.get(id).unwrap().unwrap();
+    assert_eq!(claim(&other).state, JobState::Running);
+    let before = effects.done.lock().get(&id).copied().unwrap_or(0);
+    let mine = open(&path, &effects, node(1, Duration::from_secs(600)));
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        effects.done.lock().get(&id).copied().unwrap_or(0),
+        before,
+        "not adopted"
+    );
+    mine.shutdown();
+    // A node's own earlier claim is adopted at once (this process holds the data directory now).
+    let again = open(&path, &effects, node(2, Duration::from_secs(600)));
+    while effects.done.lock().get(&id).copied().unwrap_or(0) == before {
+        assert!(Instant::now() < deadline, "node 2 adopts its own claim");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    again.request_cancel(id).unwrap();
+    assert_eq!(
+        again.wait(id, &CancellationToken::new()).unwrap().state,
+        JobState::Canceled
+    );
 }

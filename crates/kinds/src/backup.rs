@@ -15,7 +15,7 @@ use tenantry_backup::{
     backup_database_with, BackupError, ChunkDone, ImageSource, Manifest, SetInfo,
 };
 use tenantry_catalog::Catalog;
-use tenantry_jobs::{JobContext, JobError, JobKind, JobRecord};
+use tenantry_jobs::{JobContext, JobError, JobKind, JobRecord, JobState};
 use tokio::runtime::Handle;
 
 use crate::cut::take_cut;
@@ -99,14 +99,15 @@ impl Backup {
         self.jobs.upgrade().ok_or(JobError::Interrupted)
     }
 
-    /// A cluster-level backup waits for its children; its result is theirs (the first that did not succeed).
+    /// A cluster-level backup waits for its children; its result is theirs: succeeded if they all
+    /// succeeded, failed (with the first failure) if one failed, else canceled (-4072) if one was canceled.
     fn run_cluster(&self, job: &JobRecord, ctx: &JobContext) -> Result<(), JobError> {
         let registry = self.registry()?;
         let children = registry
             .children(job.job_id)
             .map_err(|e| JobError::Retryable(e.to_string()))?;
         let token = ctx.token();
-        let mut first_failure = None;
+        let (mut first_failure, mut first_cancel) = (None, None);
         for (i, child) in children.iter().enumerate() {
             let done = registry
                 .wait(child.job_id, &token)
@@ -115,21 +116,21 @@ impl Backup {
                 (i + 1) as f64 / children.len().max(1) as f64,
                 format!("{} of {} tenants done", i + 1, children.len()),
             );
-            if done.state != tenantry_jobs::JobState::Succeeded && first_failure.is_none() {
-                let code = if done.state == tenantry_jobs::JobState::Canceled {
-                    -4072
-                } else {
-                    done.error_code.unwrap_or(-4016)
-                };
-                first_failure = Some((
-                    code,
-                    format!("backup of tenant {} ended {}", child.tenant_id, done.state),
-                ));
+            let message = format!("backup of tenant {} ended {}", child.tenant_id, done.state);
+            match done.state {
+                JobState::Succeeded => {}
+                JobState::Canceled => {
+                    first_cancel.get_or_insert(message);
+                }
+                _ => {
+                    first_failure.get_or_insert((done.error_code.unwrap_or(-4016), message));
+                }
             }
         }
-        match first_failure {
-            None => ctx.finish(|| Ok(())),
-            Some((code, message)) => Err(JobError::Permanent { code, message }),
+        match (first_failure, first_cancel) {
+            (Some((code, message)), _) => Err(JobError::Permanent { code, message }),
+            (None, Some(message)) => Err(JobError::Canceled { message }),
+            (None, None) => ctx.finish(|| Ok(())),
         }
     }
 }
@@ -296,9 +297,8 @@ impl JobKind for Backup {
             .children(job.job_id)
             .map_err(|e| JobError::Retryable(e.to_string()))?;
         for child in &children {
-            if tenantry_jobs::JobState::CANCELABLE_FROM.contains(&child.state) {
-                let _ = registry.request_cancel(child.job_id);
-            }
+            // A child that is over (or already being canceled) refuses or ignores the request: fine.
+            let _ = registry.request_cancel(child.job_id);
         }
         for child in &children {
             registry

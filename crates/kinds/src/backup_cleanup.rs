@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use tenantry_backup::{gc, BackupError, BackupStore};
 use tenantry_catalog::{Catalog, CatalogError};
 use tenantry_jobs::{
-    now_micros, JobContext, JobError, JobKind, JobRecord, JobRegistry, JobState, NewJob,
+    now_micros, JobContext, JobError, JobFilter, JobKind, JobRecord, JobRegistry, JobState, NewJob,
     RegistryError,
 };
 use tokio::runtime::Handle;
@@ -129,9 +129,8 @@ fn backup_jobs(
     dest: &str,
 ) -> Result<Vec<(JobRecord, BackupPayload)>, RegistryError> {
     Ok(registry
-        .list()?
+        .query(&JobFilter::default().of_type(BACKUP).of_tenant(tenant_id))?
         .into_iter()
-        .filter(|j| j.job_type == BACKUP && j.tenant_id == tenant_id)
         .filter_map(|j| {
             let p: BackupPayload = serde_json::from_value(j.payload.clone()).ok()?;
             (p.level != CLUSTER_LEVEL && same_dest(&p.dest, dest)).then_some((j, p))
@@ -325,11 +324,18 @@ pub fn start_cleanup_after(
     let Some(policy) = catalog.delete_policy(bp.tenant_id)? else {
         return Ok(None);
     };
-    let already = registry.list()?.into_iter().any(|j| {
-        j.job_type == BACKUP_CLEANUP
-            && serde_json::from_value::<CleanupPayload>(j.payload)
+    // Once per backup, even if its undo runs again after the cleanup ended (the key guards the live one).
+    let already = registry
+        .query(
+            &JobFilter::default()
+                .of_type(BACKUP_CLEANUP)
+                .of_tenant(bp.tenant_id),
+        )?
+        .into_iter()
+        .any(|j| {
+            serde_json::from_value::<CleanupPayload>(j.payload)
                 .is_ok_and(|p| p.trigger_job_id == Some(backup.job_id))
-    });
+        });
     if already {
         return Ok(None);
     }
@@ -347,7 +353,11 @@ pub fn start_cleanup_after(
         bp.set_id, backup.job_id
     );
     let job = cleanup_job(catalog, &p, "", description)?;
-    Ok(Some(registry.create(job)?))
+    match registry.create_exclusive(job, vec![crate::keys::cleanup_after(backup.job_id)]) {
+        Ok(rec) => Ok(Some(rec)),
+        Err(RegistryError::Conflict { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Creates an obsolete cleanup for a tenant with a policy and a destination, if it has sets to remove and no
@@ -365,9 +375,14 @@ pub fn start_obsolete_cleanup(
     if dest.is_empty() {
         return Ok(None);
     }
-    let under_way = registry.list()?.into_iter().any(|j| {
-        j.job_type == BACKUP_CLEANUP && j.tenant_id == tenant_id && !j.state.is_terminal()
-    });
+    let under_way = !registry
+        .query(
+            &JobFilter::default()
+                .of_type(BACKUP_CLEANUP)
+                .of_tenant(tenant_id)
+                .unfinished(),
+        )?
+        .is_empty();
     if under_way {
         return Ok(None);
     }
@@ -398,7 +413,12 @@ pub fn start_obsolete_cleanup(
         p.recovery_window
     );
     let job = cleanup_job(catalog, &p, "", description)?;
-    Ok(Some(registry.create(job)?))
+    // The check above spares the destination listing; the key makes two concurrent starts impossible.
+    match registry.create_exclusive(job, vec![crate::keys::obsolete_cleanup(tenant_id)]) {
+        Ok(rec) => Ok(Some(rec)),
+        Err(RegistryError::Conflict { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Looks at every tenant's policy now and then every `period`, starting the cleanups that have work.

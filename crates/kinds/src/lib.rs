@@ -9,6 +9,7 @@ pub mod destination;
 pub mod gate;
 pub mod import;
 mod interruptible;
+pub mod keys;
 pub mod restore;
 pub mod schema_change;
 pub mod tenant_snapshot;

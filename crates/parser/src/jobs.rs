@@ -6,16 +6,8 @@ use super::cursor::Cursor;
 use super::Command;
 use crate::error::{ParseError, Result};
 
-/// What a job control statement does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JobAction {
-    /// CANCEL.
-    Cancel,
-    /// PAUSE.
-    Pause,
-    /// RESUME.
-    Resume,
-}
+/// What a job control statement does: the jobs layer's own request type.
+pub use tenantry_jobs::JobAction;
 
 /// Which jobs a statement is about.
 #[derive(Debug, Clone, PartialEq)]

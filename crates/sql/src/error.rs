@@ -429,11 +429,13 @@ impl From<tenantry_jobs::RegistryError> for SqlError {
         use tenantry_jobs::RegistryError as R;
         match e {
             R::NotFound(id) => Self::JobNotFound(id),
-            R::WrongState { .. } | R::NotResumable { .. } | R::NotCancelable(_) => {
-                Self::JobState(e.to_string())
-            }
+            R::WrongState { .. }
+            | R::NotResumable { .. }
+            | R::NotCancelable(_)
+            | R::Conflict { .. } => Self::JobState(e.to_string()),
+            R::NoPrivileges { .. } | R::AdminOwned => Self::JobPrivilege(e.to_string()),
             R::WaitInterrupted(_) => Self::Interrupted,
-            R::Store(_) | R::Payload(_) => Self::Internal(e.to_string()),
+            R::Store(_) | R::Payload(_) | R::Accessor(_) => Self::Internal(e.to_string()),
         }
     }
 }

@@ -21,12 +21,12 @@ pub use tenantry_parser as parser;
 
 pub use engine::{Engine, SERVER_VERSION};
 pub use error::{HttpError, Result, SqlError, WireError};
-pub use job_api::{JobDetail, JobEntry};
+pub use job_api::{JobDetail, JobEntry, JobList, JobListQuery};
 pub use login::{Identity, LoginName};
 pub use processlist::{SessionHandle, SessionRegistry};
 pub use session::{Prepared, Session};
 pub use tenantry_jobs::{
-    now_micros, Histogram, JobEvent, JobProgress, JobRecord, JobState, MetricsSnapshot,
-    CANCEL_LATENCY_BUCKETS,
+    now_micros, Histogram, JobAction, JobEvent, JobFilter, JobProgress, JobRecord, JobState,
+    MetricsSnapshot, CANCEL_LATENCY_BUCKETS,
 };
 pub use value::{format_float, Column, ColumnKind, Output, ResultSet, Value};

@@ -19,6 +19,8 @@ pub struct TestServer {
     pub http_port: u16,
     /// The PostgreSQL port.
     pub pg_port: u16,
+    /// Whether the server's log goes to `server.log` in the data directory.
+    logged: bool,
 }
 
 impl TestServer {
@@ -29,15 +31,30 @@ impl TestServer {
 
     /// Starts a server with extra arguments to `tenantry start`.
     pub fn start_with(args: &[&str]) -> Self {
+        Self::launch(args, false)
+    }
+
+    /// Starts a server whose log (stderr) goes to `server.log` in its data directory.
+    pub fn start_logged() -> Self {
+        Self::launch(&[], true)
+    }
+
+    fn launch(args: &[&str], logged: bool) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let (child, ports) = spawn(dir.path(), args);
+        let (child, ports) = spawn(dir.path(), args, logged);
         Self {
             child: Some(child),
             dir,
             mysql_port: ports.mysql,
             http_port: ports.http,
             pg_port: ports.pg,
+            logged,
         }
+    }
+
+    /// What the server logged so far (see [`TestServer::start_logged`]).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
     /// The data directory.
@@ -94,7 +111,7 @@ impl TestServer {
     /// Starts the server again on the same data directory (after `kill9` or `terminate`).
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "server still running");
-        let (child, ports) = spawn(self.dir.path(), &[]);
+        let (child, ports) = spawn(self.dir.path(), &[], self.logged);
         self.child = Some(child);
         self.mysql_port = ports.mysql;
         self.http_port = ports.http;
@@ -196,7 +213,17 @@ struct Ports {
     http: u16,
 }
 
-fn spawn(data_dir: &Path, extra: &[&str]) -> (Child, Ports) {
+fn spawn(data_dir: &Path, extra: &[&str], logged: bool) -> (Child, Ports) {
+    let stderr = if logged {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(data_dir.join("server.log"))
+            .expect("server log");
+        Stdio::from(log)
+    } else {
+        Stdio::null()
+    };
     let mut child = Command::new(binary())
         .arg("start")
         .arg("--data-dir")
@@ -211,7 +238,7 @@ fn spawn(data_dir: &Path, extra: &[&str]) -> (Child, Ports) {
         ])
         .args(extra)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("start tenantry");
     let stdout = child.stdout.take().expect("stdout");

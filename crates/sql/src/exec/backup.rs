@@ -2,8 +2,9 @@
 //! `ALTER SYSTEM SET DATA_BACKUP_DEST`.
 
 use tenantry_catalog::{CatalogError, Tenant};
-use tenantry_jobs::NewJob;
+use tenantry_jobs::{Creation, JobAction, JobFilter, JobRecord, NewJob, RegistryError};
 use tenantry_kinds::backup::{BackupPayload, BACKUP, CLUSTER_LEVEL};
+use tenantry_kinds::keys;
 
 use crate::error::{Result, SqlError};
 use crate::exec::files::{self, Wording};
@@ -152,7 +153,6 @@ fn backup_tenants(
             .filter(|t| !t.is_sys())
             .collect(),
     };
-    let jobs = session.engine.jobs().list()?;
     let mut children = Vec::new();
     for t in &tenants {
         if t.is_sys() {
@@ -167,15 +167,6 @@ fn backup_tenants(
             return Err(SqlError::OceanBase {
                 code: -9040,
                 message: "backup can not start, because backup dest is not set.".into(),
-            });
-        }
-        if jobs
-            .iter()
-            .any(|j| j.job_type == BACKUP && j.tenant_id == t.tenant_id && !j.state.is_terminal())
-        {
-            return Err(SqlError::OceanBase {
-                code: -9036,
-                message: "Backup is in progress".into(),
             });
         }
         children.push((t.clone(), dest));
@@ -226,10 +217,19 @@ fn backup_tenants(
             level: "USER_TENANT".into(),
             tenants: Vec::new(),
         };
-        child_jobs.push(job(t.tenant_id, &payload)?);
+        child_jobs.push(Creation {
+            job: job(t.tenant_id, &payload)?,
+            keys: vec![keys::backup(t.tenant_id)],
+        });
     }
     let parent = job(tenantry_catalog::SYS_TENANT_ID, &parent)?;
-    session.engine.jobs().create_family(parent, child_jobs)?;
+    // Every child and the parent are created in one transaction, refused as a whole if a tenant's backup
+    // is in progress.
+    session
+        .engine
+        .jobs()
+        .create_family(parent.into(), child_jobs)
+        .map_err(in_progress)?;
     Ok(Output::ok())
 }
 
@@ -247,16 +247,6 @@ fn start(
     if tenant.is_sys() {
         return Err(SqlError::Unsupported("backing up the sys tenant".into()));
     }
-    let running =
-        session.engine.jobs().list()?.into_iter().any(|j| {
-            j.job_type == BACKUP && j.tenant_id == tenant.tenant_id && !j.state.is_terminal()
-        });
-    if running {
-        return Err(SqlError::OceanBase {
-            code: -9036,
-            message: "Backup is in progress".into(),
-        });
-    }
     let payload = BackupPayload {
         tenant_id: tenant.tenant_id,
         tenant_name: tenant.tenant_name.clone(),
@@ -272,7 +262,7 @@ fn start(
         level: "USER_TENANT".into(),
         tenants: Vec::new(),
     };
-    let job = session.engine.jobs().create(NewJob {
+    let new = NewJob {
         job_type: BACKUP.to_string(),
         tenant_id: tenant.tenant_id,
         owner: session.identity.user.name.clone(),
@@ -282,8 +272,25 @@ fn start(
         payload: serde_json::to_value(&payload).map_err(|e| SqlError::Internal(e.to_string()))?,
         cancelable: true,
         parent_job_id: None,
-    })?;
+    };
+    // One backup per tenant at a time: checked and taken in the transaction that creates the job.
+    let job = session
+        .engine
+        .jobs()
+        .create_exclusive(new, vec![keys::backup(tenant.tenant_id)])
+        .map_err(in_progress)?;
     Ok(job.job_id)
+}
+
+/// OceanBase's answer to a backup while one of the tenant's is in progress (a held backup key).
+fn in_progress(e: RegistryError) -> SqlError {
+    match e {
+        RegistryError::Conflict { .. } => SqlError::OceanBase {
+            code: -9036,
+            message: "Backup is in progress".into(),
+        },
+        other => other.into(),
+    }
 }
 
 /// `ALTER SYSTEM CANCEL BACKUP [TENANT = ...]` (seeds 000 and 002): root@sys cancels every user tenant's backups,
@@ -315,27 +322,46 @@ fn cancel(session: &mut Session, tenants: Option<Vec<String>>) -> Result<Output>
         session.require_tenant_admin("BACKUP")?;
         Some(vec![identity.tenant.tenant_id])
     };
+    // Without a list, sys cancels everything, the cluster-level parents too (their undo cascades).
+    let filters: Vec<JobFilter> = match targets {
+        None => vec![JobFilter::default().of_type(BACKUP).unfinished()],
+        Some(ids) => ids
+            .into_iter()
+            .map(|t| {
+                JobFilter::default()
+                    .of_type(BACKUP)
+                    .of_tenant(t)
+                    .unfinished()
+            })
+            .collect(),
+    };
+    let mut jobs = Vec::new();
+    for f in &filters {
+        jobs.extend(session.engine.jobs().query(f)?);
+    }
+    Ok(Output::affected(cancel_each(session, &jobs)?))
+}
+
+/// Cancels each job a request would move (by the jobs layer's table), one at a time: what ends on its own
+/// meanwhile is simply not counted. Returns how many were canceled.
+pub(crate) fn cancel_each(session: &Session, jobs: &[JobRecord]) -> Result<u64> {
     let registry = session.engine.jobs().clone();
     let mut canceled = 0;
-    for job in registry.list()? {
-        // Without a list, sys cancels everything, the cluster-level parents too (their undo cascades).
-        let in_scope = match &targets {
-            None => true,
-            Some(ids) => ids.contains(&job.tenant_id),
-        };
-        if job.job_type == BACKUP
-            && in_scope
-            && tenantry_jobs::JobState::CANCELABLE_FROM.contains(&job.state)
-        {
-            match registry.request_cancel(job.job_id) {
-                Ok(_) => canceled += 1,
-                // It ended (or is ending) on its own meanwhile: nothing left to cancel.
-                Err(tenantry_jobs::RegistryError::WrongState { .. }) => {}
-                Err(e) => return Err(e.into()),
-            }
+    for job in jobs {
+        if !matches!(
+            tenantry_jobs::rules::outcome(JobAction::Cancel, job),
+            Ok(tenantry_jobs::rules::Outcome::Move { .. })
+        ) {
+            continue;
+        }
+        match registry.request_cancel(job.job_id) {
+            Ok(_) => canceled += 1,
+            // It ended (or is ending) on its own meanwhile: nothing left to cancel.
+            Err(RegistryError::WrongState { .. }) => {}
+            Err(e) => return Err(e.into()),
         }
     }
-    Ok(Output::affected(canceled))
+    Ok(canceled)
 }
 
 /// `ALTER SYSTEM VALIDATE BACKUPSET n`: every chunk of the tenant's set is read back and checked against its

@@ -162,9 +162,12 @@ fn delete_sets(session: &mut Session, set_ids: Vec<i64>, tenant: Option<String>)
     let jobs: Vec<(tenantry_jobs::JobRecord, BackupPayload)> = session
         .engine
         .jobs()
-        .list()?
+        .query(
+            &tenantry_jobs::JobFilter::default()
+                .of_type(BACKUP)
+                .of_tenant(tenant.tenant_id),
+        )?
         .into_iter()
-        .filter(|j| j.job_type == BACKUP && j.tenant_id == tenant.tenant_id)
         .filter_map(|j| {
             let p: BackupPayload = serde_json::from_value(j.payload.clone()).ok()?;
             (p.level != CLUSTER_LEVEL).then_some((j, p))
@@ -213,19 +216,12 @@ fn cancel(session: &mut Session, tenant: Option<String>) -> Result<Output> {
     } else {
         Some(target_tenant(session, tenant, "CANCEL DELETE BACKUP")?.tenant_id)
     };
-    let registry = session.engine.jobs().clone();
-    let mut canceled = 0;
-    for job in registry.list()? {
-        if job.job_type == BACKUP_CLEANUP
-            && target.is_none_or(|t| t == job.tenant_id)
-            && tenantry_jobs::JobState::CANCELABLE_FROM.contains(&job.state)
-        {
-            match registry.request_cancel(job.job_id) {
-                Ok(_) => canceled += 1,
-                Err(tenantry_jobs::RegistryError::WrongState { .. }) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-    Ok(Output::affected(canceled))
+    let mut filter = tenantry_jobs::JobFilter::default()
+        .of_type(BACKUP_CLEANUP)
+        .unfinished();
+    filter.tenant_id = target;
+    let jobs = session.engine.jobs().query(&filter)?;
+    Ok(Output::affected(crate::exec::backup::cancel_each(
+        session, &jobs,
+    )?))
 }

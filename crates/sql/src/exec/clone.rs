@@ -110,9 +110,12 @@ fn live_clones(session: &Session) -> Result<Vec<(JobRecord, ClonePayload)>> {
     Ok(session
         .engine
         .jobs()
-        .list()?
+        .query(
+            &tenantry_jobs::JobFilter::default()
+                .of_type(CLONE)
+                .unfinished(),
+        )?
         .into_iter()
-        .filter(|j| j.job_type == CLONE && !j.state.is_terminal())
         .filter_map(|j| {
             let p = serde_json::from_value(j.payload.clone()).ok()?;
             Some((j, p))
@@ -152,28 +155,11 @@ fn clone_tenant(
     if catalog.unit_config(&unit)?.is_none() {
         return Err(CatalogError::UnitNotExist(unit).into());
     }
-    let running = live_clones(session)?;
-    if catalog.tenant_by_name(&name)?.is_some()
-        || running
-            .iter()
-            .any(|(_, p)| p.clone_tenant_name.eq_ignore_ascii_case(&name))
-    {
+    if catalog.tenant_by_name(&name)?.is_some() {
         return Err(CatalogError::TenantExists(name).into());
     }
-    if catalog.resource_pool(&pool)?.is_some()
-        || running
-            .iter()
-            .any(|(_, p)| p.pool_name.eq_ignore_ascii_case(&pool))
-    {
+    if catalog.resource_pool(&pool)?.is_some() {
         return Err(CatalogError::PoolExists(pool).into());
-    }
-    if running
-        .iter()
-        .any(|(_, p)| p.source_tenant_id == src.tenant_id)
-    {
-        return Err(op_not_allowed(
-            "source tenant has a running clone job, clone tenant now not allowed",
-        ));
     }
     let (clone_type, snapshot_id) = match &snapshot {
         None => ("FORK", None),
@@ -195,7 +181,14 @@ fn clone_tenant(
         snapshot_id,
         snapshot_name: snapshot,
     };
-    let job = session.engine.jobs().create(NewJob {
+    // The new tenant's name, its pool's name and the source are held by the job while it lives: a second
+    // clone (or a restore) that wants one of them is refused in the transaction that would create it.
+    let keys = vec![
+        tenantry_kinds::keys::tenant_name(&payload.clone_tenant_name),
+        tenantry_kinds::keys::pool_name(&payload.pool_name),
+        tenantry_kinds::keys::clone_source(src.tenant_id),
+    ];
+    let new = NewJob {
         job_type: CLONE.to_string(),
         tenant_id: tenantry_catalog::SYS_TENANT_ID,
         owner: session.identity.user.name.clone(),
@@ -205,7 +198,23 @@ fn clone_tenant(
         payload: serde_json::to_value(&payload).map_err(|e| SqlError::Internal(e.to_string()))?,
         cancelable: true,
         parent_job_id: None,
-    })?;
+    };
+    let job = session
+        .engine
+        .jobs()
+        .create_exclusive(new, keys.clone())
+        .map_err(|e| match e {
+            tenantry_jobs::RegistryError::Conflict { key, .. } if key == keys[0] => {
+                CatalogError::TenantExists(payload.clone_tenant_name.clone()).into()
+            }
+            tenantry_jobs::RegistryError::Conflict { key, .. } if key == keys[1] => {
+                CatalogError::PoolExists(pool.clone()).into()
+            }
+            tenantry_jobs::RegistryError::Conflict { .. } => op_not_allowed(
+                "source tenant has a running clone job, clone tenant now not allowed",
+            ),
+            other => other.into(),
+        })?;
     let done = session.engine.jobs().wait(job.job_id, &session.interrupt)?;
     match done.state {
         JobState::Succeeded => Ok(Output::ok()),

@@ -1,15 +1,14 @@
-//! Job statements and who may see or control which job.
-//!
-//! root@sys sees and controls every job; a tenant's administrator every job of its tenant; any user its own;
-//! VIEWJOB / CONTROLJOB let a user view / control the other non-admin jobs of its tenant. Another tenant's job
-//! does not exist, whatever its id.
+//! Job statements. Who may see or control which job, and what each request does in each state, are the jobs
+//! layer's rules (`tenantry_jobs::auth`, `tenantry_jobs::rules`); a session is their accessor.
 
 use tenantry_catalog::Privilege;
-use tenantry_jobs::{JobRecord, JobState};
+use tenantry_jobs::{
+    JobAccessor, JobFilter, JobPrivilege, JobRecord, JobState, RegistryError, Scope,
+};
 
 use crate::error::{Result, SqlError};
 use crate::exec::{privileges, tenant_sql};
-use crate::parser::{Command, JobAction, JobTarget};
+use crate::parser::{Command, JobTarget};
 use crate::session::Session;
 use crate::value::{Column, ColumnKind, Output, ResultSet, Value};
 use crate::views::jobs::{SHOW_JOBS_COLUMNS, SHOW_JOB_COLUMNS};
@@ -133,6 +132,28 @@ fn result(columns: &[(&str, &str)], rows: Vec<Vec<Value>>) -> ResultSet {
     }
 }
 
+impl JobAccessor for Session {
+    fn user_name(&self) -> &str {
+        &self.identity.user.name
+    }
+    fn tenant_id(&self) -> i64 {
+        self.identity.tenant.tenant_id
+    }
+    fn is_cluster_admin(&self) -> bool {
+        self.identity.is_cluster_admin()
+    }
+    fn is_tenant_admin(&self) -> bool {
+        self.identity.is_tenant_admin()
+    }
+    fn has_privilege(&self, privilege: JobPrivilege) -> std::result::Result<bool, RegistryError> {
+        let p = match privilege {
+            JobPrivilege::ViewJob => Privilege::ViewJob,
+            JobPrivilege::ControlJob => Privilege::ControlJob,
+        };
+        privileges::has(self, None, p).map_err(|e| RegistryError::Accessor(e.to_string()))
+    }
+}
+
 /// The job if it exists for this session (another tenant's job does not).
 pub(crate) fn lookup(session: &Session, id: i64) -> Result<JobRecord> {
     let rec = session
@@ -140,69 +161,35 @@ pub(crate) fn lookup(session: &Session, id: i64) -> Result<JobRecord> {
         .jobs()
         .get(id)?
         .ok_or(SqlError::JobNotFound(id))?;
-    if session.identity.is_cluster_admin() || rec.tenant_id == session.identity.tenant.tenant_id {
+    if tenantry_jobs::auth::may_know(session, &rec) {
         Ok(rec)
     } else {
         Err(SqlError::JobNotFound(id))
     }
 }
 
+/// The privilege error for a job the session may not see.
 pub(crate) fn no_privileges(session: &Session, id: i64) -> SqlError {
-    SqlError::JobPrivilege(format!(
-        "user {} does not have privileges for job {id}",
-        session.identity.user.name
-    ))
-}
-
-fn is_admin(session: &Session) -> bool {
-    session.identity.is_cluster_admin() || session.identity.is_tenant_admin()
+    tenantry_jobs::auth::no_privileges(session, id).into()
 }
 
 /// Whether the session may see the job (which it found with [`lookup`]).
 pub fn may_view(session: &Session, rec: &JobRecord) -> Result<bool> {
-    if session.identity.is_cluster_admin() {
-        return Ok(true);
-    }
-    if rec.tenant_id != session.identity.tenant.tenant_id {
-        return Ok(false);
-    }
-    if is_admin(session) || rec.owner == session.identity.user.name {
-        return Ok(true);
-    }
-    Ok(!rec.owner_is_admin
-        && (privileges::has(session, None, Privilege::ViewJob)?
-            || privileges::has(session, None, Privilege::ControlJob)?))
+    Ok(tenantry_jobs::may_view(session, rec)?)
 }
 
-fn check_control(session: &Session, rec: &JobRecord) -> Result<()> {
-    if is_admin(session) || rec.owner == session.identity.user.name {
-        return Ok(());
-    }
-    if rec.owner_is_admin {
-        return Err(SqlError::JobPrivilege(
-            "only admins can control jobs owned by other admins".into(),
-        ));
-    }
-    if privileges::has(session, None, Privilege::ControlJob)? {
-        return Ok(());
-    }
-    Err(no_privileges(session, rec.job_id))
+/// The jobs the session may see, as a filter to narrow further.
+pub fn visible(session: &Session) -> Result<JobFilter> {
+    Ok(JobFilter::scoped(Scope::of(session)?))
 }
 
 /// Every job the session may see, newest first; `recent` keeps unfinished ones and those finished in the last 12 h.
 pub fn visible_jobs(session: &Session, recent: bool) -> Result<Vec<JobRecord>> {
-    let cutoff = tenantry_jobs::now_micros() - SHOW_JOBS_WINDOW_MICROS;
-    let mut out = Vec::new();
-    for rec in session.engine.jobs().list()? {
-        session.check_interrupted()?;
-        if recent && rec.finished.is_some_and(|f| f < cutoff) {
-            continue;
-        }
-        if may_view(session, &rec)? {
-            out.push(rec);
-        }
+    let mut filter = visible(session)?;
+    if recent {
+        filter.finished_since = Some(tenantry_jobs::now_micros() - SHOW_JOBS_WINDOW_MICROS);
     }
-    Ok(out)
+    Ok(session.engine.jobs().query(&filter)?)
 }
 
 /// Job ids from the first column of a query's rows.
@@ -269,94 +256,37 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
             Ok(Output::Rows(result(SHOW_JOB_COLUMNS, rows)))
         }
         Command::ControlJobs { action, target } => {
-            let records = match target {
-                JobTarget::Id(id) => vec![lookup(session, id)?],
-                JobTarget::Select(q) => {
-                    let ids = ids_from_query(session, &q)?;
-                    ids.into_iter()
-                        .map(|id| lookup(session, id))
-                        .collect::<Result<Vec<_>>>()?
-                }
+            let ids = match target {
+                JobTarget::Id(id) => vec![id],
+                JobTarget::Select(q) => ids_from_query(session, &q)?,
                 JobTarget::AllOfType(job_type) => {
-                    let wanted: &[JobState] = match action {
-                        JobAction::Cancel => &JobState::CANCELABLE_FROM,
-                        JobAction::Pause => &JobState::PAUSABLE_FROM,
-                        JobAction::Resume => &[JobState::Paused],
-                    };
-                    let mut out = Vec::new();
-                    for rec in visible_jobs(session, false)? {
-                        if rec.job_type.eq_ignore_ascii_case(&job_type)
-                            && wanted.contains(&rec.state)
-                            && check_control(session, &rec).is_ok()
-                            && (action != JobAction::Cancel || rec.cancelable)
-                        {
-                            out.push(rec);
-                        }
-                    }
-                    out
+                    // The jobs of that type the session may control whose state lets the action move them.
+                    let filter = JobFilter::scoped(Scope::controllable(&*session)?)
+                        .of_type(&job_type)
+                        .unfinished();
+                    session
+                        .engine
+                        .jobs()
+                        .query(&filter)?
+                        .into_iter()
+                        .filter(|rec| {
+                            matches!(
+                                tenantry_jobs::rules::outcome(action, rec),
+                                Ok(tenantry_jobs::rules::Outcome::Move { .. })
+                            )
+                        })
+                        .map(|rec| rec.job_id)
+                        .collect()
                 }
             };
-            // Check every job before touching any: a statement that fails changes nothing.
-            for rec in &records {
-                check_control(session, rec)?;
-                precheck(action, rec)?;
-            }
+            // One call decides and applies every job in one store transaction: a statement that fails
+            // changes nothing.
             let registry = session.engine.jobs().clone();
-            for rec in &records {
-                match action {
-                    JobAction::Cancel => registry.request_cancel(rec.job_id)?,
-                    JobAction::Pause => registry.request_pause(rec.job_id)?,
-                    JobAction::Resume => registry.resume(rec.job_id)?,
-                };
-            }
-            Ok(Output::affected(records.len() as u64))
+            let done = registry.control(action, &ids, &*session)?;
+            Ok(Output::affected(done.len() as u64))
         }
         other => Err(SqlError::Internal(format!(
             "not a job statement: {other:?}"
         ))),
-    }
-}
-
-/// The registry's own checks, done up front for every job of a statement.
-fn precheck(action: JobAction, rec: &JobRecord) -> Result<()> {
-    let id = rec.job_id;
-    let state = rec.state;
-    let ok = match action {
-        JobAction::Cancel => {
-            if matches!(state, JobState::CancelRequested | JobState::Canceled) {
-                return Ok(());
-            }
-            if !rec.cancelable {
-                return Err(SqlError::JobState(format!("job {id}: not cancelable")));
-            }
-            JobState::CANCELABLE_FROM.contains(&state)
-        }
-        JobAction::Pause => {
-            matches!(state, JobState::PauseRequested | JobState::Paused)
-                || JobState::PAUSABLE_FROM.contains(&state)
-        }
-        JobAction::Resume => {
-            if matches!(
-                state,
-                JobState::Running | JobState::Pending | JobState::Paused
-            ) {
-                return Ok(());
-            }
-            return Err(SqlError::JobState(format!(
-                "job {id}: job with state {state} cannot be resumed"
-            )));
-        }
-    };
-    if ok {
-        Ok(())
-    } else {
-        let verb = if action == JobAction::Cancel {
-            "canceled"
-        } else {
-            "paused"
-        };
-        Err(SqlError::JobState(format!(
-            "job {id}: job with state {state} cannot be requested to be {verb}"
-        )))
     }
 }

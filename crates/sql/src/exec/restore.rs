@@ -114,8 +114,14 @@ fn pick_set(sets: &[SetListing], uri: &str, until: Option<i64>) -> Result<SetLis
     }))
 }
 
+/// Creates the restore job; one that makes a tenant holds its name while it lives (a second restore or
+/// clone into the same name is refused as the tenant existing).
 fn new_job(session: &Session, tenant_id: i64, payload: &RestorePayload) -> Result<JobRecord> {
-    Ok(session.engine.jobs().create(NewJob {
+    let keys = match &payload.target {
+        RestoreTarget::Tenant { name, .. } => vec![tenantry_kinds::keys::tenant_name(name)],
+        _ => Vec::new(),
+    };
+    let new = NewJob {
         job_type: RESTORE.to_string(),
         tenant_id,
         owner: session.identity.user.name.clone(),
@@ -125,7 +131,17 @@ fn new_job(session: &Session, tenant_id: i64, payload: &RestorePayload) -> Resul
         payload: serde_json::to_value(payload).map_err(|e| SqlError::Internal(e.to_string()))?,
         cancelable: true,
         parent_job_id: None,
-    })?)
+    };
+    session
+        .engine
+        .jobs()
+        .create_exclusive(new, keys)
+        .map_err(|e| match (e, &payload.target) {
+            (tenantry_jobs::RegistryError::Conflict { .. }, RestoreTarget::Tenant { name, .. }) => {
+                CatalogError::TenantExists(name.clone()).into()
+            }
+            (e, _) => e.into(),
+        })
 }
 
 /// RESTORE jobs still running, with their payloads.
@@ -133,9 +149,12 @@ fn live_restores(session: &Session) -> Result<Vec<(JobRecord, RestorePayload)>> 
     Ok(session
         .engine
         .jobs()
-        .list()?
+        .query(
+            &tenantry_jobs::JobFilter::default()
+                .of_type(RESTORE)
+                .unfinished(),
+        )?
         .into_iter()
-        .filter(|j| j.job_type == RESTORE && !j.state.is_terminal())
         .filter_map(|j| {
             let p = serde_json::from_value(j.payload.clone()).ok()?;
             Some((j, p))

@@ -5,7 +5,7 @@
 use tenantry_jobs::{JobRecord, JobState};
 use tenantry_kinds::backup::{BackupPayload, BACKUP};
 
-use super::{typed_jobs, TypedJob, ViewDef, Visibility};
+use super::{typed_jobs, Finished, TypedJob, ViewDef, Visibility};
 use crate::error::Result;
 use crate::exec::jobs::timestamp;
 use crate::session::Session;
@@ -133,9 +133,13 @@ pub(super) static VIEWS: [ViewDef; 6] = [
 type BackupJob = TypedJob<BackupPayload>;
 
 /// Backup jobs of the session's tenant (or of every tenant).
-fn backup_jobs(session: &Session, every_tenant: bool) -> Result<Vec<BackupJob>> {
+fn backup_jobs(
+    session: &Session,
+    every_tenant: bool,
+    finished: Finished,
+) -> Result<Vec<BackupJob>> {
     let tenant = (!every_tenant).then_some(session.identity.tenant.tenant_id);
-    typed_jobs(session, BACKUP, tenant)
+    typed_jobs(session, BACKUP, tenant, finished)
 }
 
 /// A job's RESULT: 0, -4072 for a cancel, or its error code.
@@ -196,9 +200,13 @@ fn job_row(j: &BackupJob, with_tenant: bool) -> Vec<Value> {
 }
 
 fn rows(session: &Session, every_tenant: bool, finished: bool) -> Result<Vec<Vec<Value>>> {
-    Ok(backup_jobs(session, every_tenant)?
+    let which = if finished {
+        Finished::Yes
+    } else {
+        Finished::No
+    };
+    Ok(backup_jobs(session, every_tenant, which)?
         .iter()
-        .filter(|j| j.rec.state.is_terminal() == finished)
         .map(|j| job_row(j, every_tenant))
         .collect())
 }
@@ -220,7 +228,7 @@ fn cdb_history(session: &Session) -> Result<Vec<Vec<Value>>> {
 }
 
 fn tasks(session: &Session) -> Result<Vec<Vec<Value>>> {
-    Ok(backup_jobs(session, false)?
+    Ok(backup_jobs(session, false, Finished::Any)?
         .iter()
         .map(|j| {
             let rec = &j.rec;
@@ -251,7 +259,7 @@ fn set_files(session: &Session) -> Result<Vec<Vec<Value>>> {
         .engine
         .catalog()
         .backup_set_marks(session.identity.tenant.tenant_id)?;
-    Ok(backup_jobs(session, false)?
+    Ok(backup_jobs(session, false, Finished::Any)?
         .iter()
         .filter(|j| j.payload.level != tenantry_kinds::backup::CLUSTER_LEVEL)
         .map(|j| {

@@ -4,7 +4,7 @@
 use tenantry_kinds::backup_cleanup::{CleanupPayload, BACKUP_CLEANUP};
 
 use super::backup::{ob_status, result_code};
-use super::{typed_jobs, ViewDef, Visibility};
+use super::{typed_jobs, Finished, ViewDef, Visibility};
 use crate::error::Result;
 use crate::exec::jobs::timestamp;
 use crate::session::Session;
@@ -92,10 +92,12 @@ pub(super) static VIEWS: [ViewDef; 6] = [
 fn rows(session: &Session, every_tenant: bool, finished: bool) -> Result<Vec<Vec<Value>>> {
     let tenant = (!every_tenant).then_some(session.identity.tenant.tenant_id);
     let mut out = Vec::new();
-    for job in typed_jobs::<CleanupPayload>(session, BACKUP_CLEANUP, tenant)? {
-        if job.rec.state.is_terminal() != finished {
-            continue;
-        }
+    let which = if finished {
+        Finished::Yes
+    } else {
+        Finished::No
+    };
+    for job in typed_jobs::<CleanupPayload>(session, BACKUP_CLEANUP, tenant, which)? {
         let (rec, p) = (&job.rec, &job.payload);
         let detail = |key: &str| job.detail(key);
         let mut row = Vec::new();

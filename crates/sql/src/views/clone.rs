@@ -4,7 +4,7 @@
 use tenantry_jobs::JobState;
 use tenantry_kinds::clone::{ClonePayload, CLONE};
 
-use super::{typed_jobs, TypedJob, ViewDef, Visibility};
+use super::{typed_jobs, Finished, TypedJob, ViewDef, Visibility};
 use crate::error::Result;
 use crate::exec::clone::clone_error_message;
 use crate::exec::jobs::timestamp;
@@ -165,9 +165,13 @@ fn row(j: &TypedJob<ClonePayload>) -> Vec<Value> {
 }
 
 fn rows(session: &Session, finished: bool) -> Result<Vec<Vec<Value>>> {
-    Ok(typed_jobs::<ClonePayload>(session, CLONE, None)?
+    let which = if finished {
+        Finished::Yes
+    } else {
+        Finished::No
+    };
+    Ok(typed_jobs::<ClonePayload>(session, CLONE, None, which)?
         .iter()
-        .filter(|j| j.rec.state.is_terminal() == finished)
         .map(row)
         .collect())
 }

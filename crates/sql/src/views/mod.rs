@@ -76,24 +76,46 @@ impl<P> TypedJob<P> {
     }
 }
 
-/// Every job of `job_type` (of one tenant, or of all if `tenant` is None) whose payload parses, by id.
-/// Progress rows are read only for the jobs returned.
+/// Which jobs a view over one job type shows: those still going, those over, or all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Finished {
+    /// Unfinished jobs (the `*_JOBS` / `*_PROGRESS` views).
+    No,
+    /// Finished jobs (the `*_HISTORY` views).
+    Yes,
+    /// Every job.
+    Any,
+}
+
+/// Every job of `job_type` (of one tenant, or of all if `tenant` is None) whose payload parses, by id, with
+/// its progress figures: one filtered read from the registry.
 pub(crate) fn typed_jobs<P: serde::de::DeserializeOwned>(
     session: &Session,
     job_type: &str,
     tenant: Option<i64>,
+    finished: Finished,
 ) -> Result<Vec<TypedJob<P>>> {
-    let registry = session.engine.jobs();
+    let mut filter = tenantry_jobs::JobFilter::default()
+        .of_type(job_type)
+        .ordered(tenantry_jobs::Order::OldestFirst);
+    filter.tenant_id = tenant;
+    let states: Vec<tenantry_jobs::JobState> = tenantry_jobs::JobState::ALL
+        .into_iter()
+        .filter(|s| match finished {
+            Finished::No => !s.is_terminal(),
+            Finished::Yes => s.is_terminal(),
+            Finished::Any => true,
+        })
+        .collect();
+    if finished != Finished::Any {
+        filter.states = states;
+    }
     let mut out = Vec::new();
-    for rec in registry.list()? {
+    for (rec, progress) in session.engine.jobs().query_with_progress(&filter)? {
         session.check_interrupted()?;
-        if rec.job_type != job_type || tenant.is_some_and(|t| t != rec.tenant_id) {
-            continue;
-        }
         let Ok(payload) = serde_json::from_value::<P>(rec.payload.clone()) else {
             continue;
         };
-        let progress = registry.progress(rec.job_id)?.unwrap_or_default();
         out.push(TypedJob {
             rec,
             payload,

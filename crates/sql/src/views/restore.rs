@@ -3,7 +3,7 @@
 
 use tenantry_kinds::restore::{RestorePayload, RestoreTarget, RESTORE};
 
-use super::{typed_jobs, TypedJob, ViewDef, Visibility};
+use super::{typed_jobs, Finished, TypedJob, ViewDef, Visibility};
 use crate::error::Result;
 use crate::exec::jobs::timestamp;
 use crate::exec::restore::restore_status;
@@ -124,9 +124,13 @@ fn row(j: &TypedJob<RestorePayload>, finished: bool) -> Option<Vec<Value>> {
 }
 
 fn rows(session: &Session, finished: bool) -> Result<Vec<Vec<Value>>> {
-    Ok(typed_jobs::<RestorePayload>(session, RESTORE, None)?
+    let which = if finished {
+        Finished::Yes
+    } else {
+        Finished::No
+    };
+    Ok(typed_jobs::<RestorePayload>(session, RESTORE, None, which)?
         .iter()
-        .filter(|j| j.rec.state.is_terminal() == finished)
         .filter_map(|j| row(j, finished))
         .collect())
 }
