@@ -295,6 +295,7 @@ impl<'a> Offsets<'a> {
             };
         }
         let skip = (loc.column.max(1) - cur.column.max(1)) as usize;
+        crate::work::add(skip as u64 + 1);
         let offset = self.sql[byte..]
             .char_indices()
             .nth(skip)

@@ -14,6 +14,7 @@ mod jobs;
 pub mod limits;
 mod restore;
 mod session_stmts;
+pub mod work;
 
 pub use error::{ParseError, Result};
 pub use import::{ImportForm, ImportStatement};

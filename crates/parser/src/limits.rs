@@ -54,6 +54,7 @@ impl Frame {
 pub fn depth_bound<'a>(tokens: impl IntoIterator<Item = &'a Token>) -> Result<usize> {
     let mut stack = vec![Frame::default()];
     for token in tokens {
+        crate::work::add(1);
         match token {
             Token::LParen | Token::LBracket | Token::LBrace => {
                 if stack.len() > MAX_NESTING {

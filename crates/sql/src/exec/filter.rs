@@ -23,7 +23,7 @@ pub fn apply(session: &Session, mut rs: ResultSet, filter: &ShowFilter) -> Resul
             let pattern = LikePattern::new(pattern);
             let mut kept = Vec::with_capacity(rs.rows.len());
             for row in std::mem::take(&mut rs.rows) {
-                check_interrupt(session)?;
+                session.check_interrupted()?;
                 if row
                     .first()
                     .and_then(Value::to_text)
@@ -39,7 +39,7 @@ pub fn apply(session: &Session, mut rs: ResultSet, filter: &ShowFilter) -> Resul
             let names: Vec<String> = rs.columns.iter().map(|c| c.name.clone()).collect();
             let mut kept = Vec::with_capacity(rs.rows.len());
             for row in std::mem::take(&mut rs.rows) {
-                check_interrupt(session)?;
+                session.check_interrupted()?;
                 let scope = Scope {
                     names: &names,
                     row: &row,
@@ -51,14 +51,6 @@ pub fn apply(session: &Session, mut rs: ResultSet, filter: &ShowFilter) -> Resul
             rs.rows = kept;
             Ok(rs)
         }
-    }
-}
-
-fn check_interrupt(session: &Session) -> Result<()> {
-    if session.interrupt.is_cancelled() {
-        Err(SqlError::Interrupted)
-    } else {
-        Ok(())
     }
 }
 

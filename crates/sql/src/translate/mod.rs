@@ -238,3 +238,125 @@ fn deny_system_write((db, _): &(String, String)) -> Result<()> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod linear_tests {
+    //! Parsing and translating one statement costs work linear in its length: counted (the parser's own
+    //! steps and the bytes allocated), never timed, for 1,000 and 16,000 rows or terms.
+
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    use super::{plan, SessionContext};
+    use crate::error::Result;
+    use crate::value::Value;
+
+    /// Counts the bytes this thread allocates (other test threads count their own).
+    struct Counting;
+
+    thread_local! {
+        static ALLOCATED: Cell<u64> = const { Cell::new(0) };
+    }
+
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            let _ = ALLOCATED.try_with(|a| a.set(a.get() + layout.size() as u64));
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            unsafe { System.dealloc(ptr, layout) }
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            let _ = ALLOCATED.try_with(|a| a.set(a.get() + new_size as u64));
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+    }
+
+    #[global_allocator]
+    static COUNTING: Counting = Counting;
+
+    struct Ctx;
+
+    impl SessionContext for Ctx {
+        fn current_db(&self) -> Option<&str> {
+            Some("shop")
+        }
+        fn system_variable(&self, _: &str) -> Result<Value> {
+            Ok(Value::Int(1))
+        }
+        fn user_variable(&self, _: &str) -> Value {
+            Value::Null
+        }
+        fn session_function(&self, _: &str) -> Option<Value> {
+            None
+        }
+    }
+
+    /// (parser steps, bytes allocated) to parse and translate `sql`.
+    fn work(sql: &str) -> (u64, u64) {
+        let steps = crate::parser::work::steps();
+        let bytes = ALLOCATED.with(Cell::get);
+        let parsed = crate::parser::parse(sql).expect("parses");
+        let crate::parser::Parsed::Tenant(stmt) = parsed else {
+            panic!("tenant SQL expected")
+        };
+        let p = plan(*stmt, &Ctx).expect("translates");
+        assert_eq!(p.sql.len(), 1);
+        drop(p);
+        (
+            crate::parser::work::steps() - steps,
+            ALLOCATED.with(Cell::get) - bytes,
+        )
+    }
+
+    fn check_linear(what: &str, build: impl Fn(usize) -> String) {
+        let (small, large) = (build(1000), build(16_000));
+        let ratio_len = large.len() as f64 / small.len() as f64;
+        let (s_steps, s_bytes) = work(&small);
+        let (l_steps, l_bytes) = work(&large);
+        let step_ratio = l_steps as f64 / s_steps as f64;
+        let byte_ratio = l_bytes as f64 / s_bytes as f64;
+        // Linear work grows like the text (16×); quadratic work would grow 256×. Allow a margin for
+        // vectors that double as they grow.
+        assert!(
+            step_ratio < ratio_len * 1.5,
+            "{what}: parser steps grew {step_ratio:.1}× for {ratio_len:.1}× the text"
+        );
+        assert!(
+            byte_ratio < ratio_len * 2.0,
+            "{what}: allocation grew {byte_ratio:.1}× for {ratio_len:.1}× the text"
+        );
+    }
+
+    #[test]
+    fn multi_row_insert_is_linear() {
+        check_linear("INSERT ... VALUES", |n| {
+            let rows: Vec<String> = (0..n)
+                .map(|i| format!("({i}, 'name {i}', {i}.5, NULL, -{i})"))
+                .collect();
+            format!(
+                "INSERT INTO items (id, name, price, note, k) VALUES {}",
+                rows.join(", ")
+            )
+        });
+    }
+
+    #[test]
+    fn in_list_is_linear() {
+        check_linear("IN list", |n| {
+            let values: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+            format!("SELECT id FROM items WHERE id IN ({})", values.join(","))
+        });
+    }
+
+    #[test]
+    fn select_list_and_short_chains_are_linear() {
+        check_linear("select list", |n| {
+            let items: Vec<String> = (0..n).map(|i| format!("a + {i} * b AS c{i}")).collect();
+            format!(
+                "SELECT {} FROM items WHERE a = 1 OR b = 2",
+                items.join(", ")
+            )
+        });
+    }
+}
