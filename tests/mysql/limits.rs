@@ -177,3 +177,47 @@ async fn unauthenticated_connections_are_capped() {
     let one: Option<i64> = sys.query_first("SELECT 1").await.unwrap();
     assert_eq!(one, Some(1));
 }
+
+/// `max_execution_time` (milliseconds, SELECTs only, as in MySQL) stops a query that runs past it with 3024;
+/// the connection goes on, and 0 lifts the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_execution_time_stops_a_long_select() {
+    let server = TestServer::start();
+    let mut c = server.connect("root@sys").await;
+    c.query_drop("SET max_execution_time = 200").await.unwrap();
+    let (code, state, msg) = crate::common::expect_error(&mut c, ENDLESS).await;
+    assert_eq!((code, state.as_str()), (3024, "HY000"), "{msg}");
+    assert_eq!(
+        msg,
+        "Query execution was interrupted, maximum statement execution time exceeded"
+    );
+    let one: Option<i64> = c.query_first("SELECT 1").await.unwrap();
+    assert_eq!(one, Some(1));
+    let (code, _, _) = crate::common::expect_error(&mut c, "SET max_execution_time = -1").await;
+    assert_eq!(code, 1231);
+    c.query_drop("SET max_execution_time = 0").await.unwrap();
+    let limit: Option<i64> = c.query_first("SELECT @@max_execution_time").await.unwrap();
+    assert_eq!(limit, Some(0));
+}
+
+/// A session idle for longer than its `wait_timeout` (seconds) is closed by the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_sessions_are_closed_after_wait_timeout() {
+    let server = TestServer::start();
+    let mut admin = server.connect("root@sys").await;
+    let mut idle = server.connect("root@sys").await;
+    let id = i64::from(idle.id());
+    idle.query_drop("SET wait_timeout = 1").await.unwrap();
+    let since = Instant::now();
+    while running(&mut admin, id).await.is_some() {
+        assert!(
+            since.elapsed() < Duration::from_secs(20),
+            "an idle session outlived its wait_timeout"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(idle.query_drop("SELECT 1").await.is_err());
+    // The admin, idle for as long but under the default wait_timeout, is still there.
+    let one: Option<i64> = admin.query_first("SELECT 1").await.unwrap();
+    assert_eq!(one, Some(1));
+}

@@ -102,3 +102,47 @@ async fn connection_caps_refuse_with_53300() {
     );
     drop(first);
 }
+
+/// `statement_timeout` stops any statement that runs past it with 57014; the connection goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statement_timeout_stops_a_long_statement() {
+    let server = TestServer::start();
+    let c = server.pg("root@sys", "", None).await;
+    c.batch_execute("SET statement_timeout = '200ms'")
+        .await
+        .unwrap();
+    let e = c.simple_query(ENDLESS).await.unwrap_err();
+    assert_eq!(crate::common::sqlstate(&e), "57014");
+    assert_eq!(
+        simple_rows(&c, "SELECT 1").await,
+        vec![vec![Some("1".to_string())]]
+    );
+    assert!(c
+        .batch_execute("SET statement_timeout = '5 fortnights'")
+        .await
+        .is_err());
+    c.batch_execute("SET statement_timeout = 0").await.unwrap();
+}
+
+/// A session idle for longer than `idle_session_timeout` is closed by the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_sessions_are_closed_after_idle_session_timeout() {
+    let server = TestServer::start();
+    let admin = server.pg("root@sys", "", None).await;
+    let idle = server.pg("root@sys", "", None).await;
+    let pid = simple_rows(&idle, "SELECT CONNECTION_ID()").await[0][0]
+        .clone()
+        .unwrap();
+    idle.batch_execute("SET idle_session_timeout = '1s'")
+        .await
+        .unwrap();
+    let since = Instant::now();
+    while running(&admin, &pid).await.is_some() {
+        assert!(
+            since.elapsed() < Duration::from_secs(20),
+            "an idle session outlived its idle_session_timeout"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(idle.simple_query("SELECT 1").await.is_err());
+}

@@ -8,6 +8,7 @@ use tenantry_catalog::Catalog;
 use tenantry_jobs::JobRegistry;
 
 use crate::processlist::SessionRegistry;
+use crate::watchdog::{self, Watchdog};
 
 /// The version string servers report; MySQL clients parse the leading `5.7.25` to pick features.
 pub const SERVER_VERSION: &str = "5.7.25-Tenantry-0.1.0";
@@ -17,18 +18,27 @@ pub struct Engine {
     catalog: Arc<Catalog>,
     jobs: Arc<JobRegistry>,
     sessions: SessionRegistry,
+    watchdog: Arc<Watchdog>,
     mysql_port: AtomicU16,
 }
 
 impl Engine {
     /// An engine over an opened catalog and job registry.
     pub fn new(catalog: Arc<Catalog>, jobs: Arc<JobRegistry>) -> Arc<Self> {
-        Arc::new(Self {
+        let engine = Arc::new(Self {
             catalog,
             jobs,
             sessions: SessionRegistry::default(),
+            watchdog: Arc::default(),
             mysql_port: AtomicU16::new(0),
-        })
+        });
+        watchdog::start(&engine);
+        engine
+    }
+
+    /// The watchdog that ends statements whose time is up.
+    pub(crate) fn watchdog(&self) -> &Arc<Watchdog> {
+        &self.watchdog
     }
 
     /// The sys catalog.

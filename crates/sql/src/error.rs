@@ -129,6 +129,9 @@ pub enum SqlError {
     /// A login beyond `max_connections` or the tenant's `max_tenant_connections`.
     #[error("Too many connections")]
     TooManyConnections,
+    /// The statement ran past its time limit (`max_execution_time`, `statement_timeout`).
+    #[error("Query execution was interrupted, maximum statement execution time exceeded")]
+    StatementTimeout,
     /// The statement was interrupted by `KILL QUERY`, a cancel request or a disconnect.
     #[error("Query execution was interrupted")]
     Interrupted,
@@ -298,6 +301,7 @@ impl SqlError {
             Self::NotThreadOwner(_) => (1095, "HY000", "42501"),
             Self::TooManyConnections => (1040, "08004", "53300"),
             Self::Interrupted => (1317, "70100", "57014"),
+            Self::StatementTimeout => (3024, "HY000", "57014"),
             Self::UnknownVariable(_) => (1193, "HY000", "42704"),
             Self::WrongVariableValue { .. } => (1231, "42000", "22023"),
             Self::UserOperationFailed { .. } => (1396, "HY000", "42710"),
@@ -412,6 +416,7 @@ impl SqlError {
             | Self::Unsupported(_)
             | Self::TooDeep { .. } => (400, "bad_request"),
             Self::Interrupted => (503, "interrupted"),
+            Self::StatementTimeout => (503, "timeout"),
             Self::Deadlock | Self::LockWaitTimeout => (503, "busy"),
             Self::TooManyConnections => (503, "too_many_connections"),
             _ => (500, "internal"),

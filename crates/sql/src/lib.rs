@@ -15,6 +15,7 @@ mod sqlite;
 mod translate;
 mod value;
 mod views;
+mod watchdog;
 
 /// The administrative grammar and tenant SQL parsing (the `tenantry-parser` crate).
 pub use tenantry_parser as parser;

@@ -1,9 +1,9 @@
 //! Every open session, for SHOW PROCESSLIST and KILL.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use rusqlite::InterruptHandle;
@@ -107,6 +107,8 @@ pub struct SessionHandle {
     stop: Arc<StopFlag>,
     interrupt: Mutex<Option<InterruptHandle>>,
     killed: CancellationToken,
+    /// Milliseconds the session may stay idle before it is closed (`wait_timeout`); 0: for ever.
+    idle_timeout_ms: AtomicU64,
 }
 
 impl SessionHandle {
@@ -171,6 +173,21 @@ impl SessionHandle {
             h.interrupt();
         }
         true
+    }
+
+    /// Sets how long the session may stay idle before the server closes it (zero: for ever).
+    pub fn set_idle_timeout(&self, timeout: Duration) {
+        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self.idle_timeout_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Whether the session has been idle for longer than its idle timeout.
+    fn idle_too_long(&self) -> bool {
+        let ms = self.idle_timeout_ms.load(Ordering::Relaxed);
+        let st = self.statement.lock();
+        ms > 0
+            && st.activity.command == "Sleep"
+            && st.activity.since.elapsed() >= Duration::from_millis(ms)
     }
 
     /// Kills the session: interrupts its statement and tells its front end to close the connection.
@@ -317,6 +334,7 @@ impl SessionRegistry {
             stop,
             interrupt: Mutex::new(None),
             killed,
+            idle_timeout_ms: AtomicU64::new(0),
         });
         sessions.insert(id, handle.clone());
         Ok(handle)
@@ -335,6 +353,16 @@ impl SessionRegistry {
     /// Every open session, by id.
     pub fn all(&self) -> Vec<Arc<SessionHandle>> {
         self.sessions.lock().values().cloned().collect()
+    }
+
+    /// Closes every session idle for longer than its `wait_timeout`, as MySQL does.
+    pub(crate) fn close_idle(&self) {
+        for s in self.all() {
+            if s.idle_too_long() && !s.killed.is_cancelled() {
+                tracing::info!(session = s.id, tenant = %s.tenant_name, user = %s.user, "closing a session idle for longer than its wait_timeout");
+                s.kill();
+            }
+        }
     }
 
     /// How many sessions are open, per protocol and tenant.

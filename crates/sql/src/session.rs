@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::engine::Engine;
 use crate::error::{Result, SqlError};
@@ -74,7 +75,7 @@ impl Session {
             }
         };
         handle.set_interrupt(conn.interrupt_handle());
-        Ok(Self {
+        let session = Self {
             engine,
             handle,
             identity,
@@ -86,7 +87,9 @@ impl Session {
             last_insert_id: 0,
             interrupt: tokio_util::sync::CancellationToken::new(),
             statement_text: String::new(),
-        })
+        };
+        exec::variables::apply_idle_timeout(&session);
+        Ok(session)
     }
 
     /// The connection id.
@@ -132,7 +135,14 @@ impl Session {
     /// Runs `f` as statement `sql`: listed in SHOW PROCESSLIST, and stoppable by KILL QUERY, a cancel request
     /// or a disconnect from the moment it is listed until it ends.
     fn run_statement<T>(&mut self, sql: &str, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
-        let (_seq, token) = self.handle.start_statement(sql, self.db.clone());
+        let limit = exec::variables::statement_time_limit(self, sql);
+        let (seq, token) = self.handle.start_statement(sql, self.db.clone());
+        // Armed after the statement is marked started: a deadline can only stop this statement.
+        let deadline = limit.map(|l| {
+            self.engine
+                .watchdog()
+                .arm(Instant::now() + l, self.handle.id, seq)
+        });
         self.interrupt = token;
         self.statement_text = sql.trim().trim_end_matches(';').trim_end().to_string();
         let span = tracing::debug_span!(
@@ -142,6 +152,18 @@ impl Session {
             user = %self.identity.user.name
         );
         let result = span.in_scope(|| f(self));
+        if let Some(d) = deadline {
+            self.engine.watchdog().disarm(d);
+        }
+        // Read before the statement ends (which clears the flag): a stop for time is told apart from a cancel.
+        let result = match result {
+            Err(SqlError::Interrupted)
+                if self.handle.stop_flag().reason() == Some(StopReason::TimedOut) =>
+            {
+                Err(SqlError::StatementTimeout)
+            }
+            r => r,
+        };
         self.handle.end_statement(self.db.clone());
         result
     }
@@ -156,6 +178,7 @@ impl Session {
         self.vars.clear();
         self.user_vars.clear();
         self.last_insert_id = 0;
+        exec::variables::apply_idle_timeout(self);
         Ok(())
     }
 
@@ -164,7 +187,8 @@ impl Session {
     pub fn check_interrupted(&self) -> Result<()> {
         match self.handle.stop_flag().reason() {
             None => Ok(()),
-            Some(StopReason::Canceled) | Some(StopReason::TimedOut) => Err(SqlError::Interrupted),
+            Some(StopReason::Canceled) => Err(SqlError::Interrupted),
+            Some(StopReason::TimedOut) => Err(SqlError::StatementTimeout),
         }
     }
 

@@ -1,5 +1,7 @@
 //! System variables (`@@x`, SET, SHOW VARIABLES), user variables, and the static SHOW statements.
 
+use std::time::Duration;
+
 use crate::engine::SERVER_VERSION;
 use crate::error::{Result, SqlError};
 use crate::exec::{filter, tenant_sql};
@@ -27,6 +29,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("foreign_key_checks", "1"),
     ("group_concat_max_len", "1024"),
     ("have_ssl", "DISABLED"),
+    ("idle_session_timeout", "0"),
     ("init_connect", ""),
     ("interactive_timeout", "28800"),
     ("license", "Apache-2.0"),
@@ -46,6 +49,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("sql_quote_show_create", "1"),
     ("sql_safe_updates", "0"),
     ("sql_select_limit", "18446744073709551615"),
+    ("statement_timeout", "0"),
     ("system_time_zone", "UTC"),
     ("time_zone", "+00:00"),
     ("transaction_isolation", "SERIALIZABLE"),
@@ -250,17 +254,110 @@ fn set_session(session: &mut Session, name: &str, value: Value) -> Result<()> {
             get(session, name)?;
             let value = match value {
                 Value::Text(s) if s.eq_ignore_ascii_case("default") => {
-                    return {
-                        session.vars.remove(name);
-                        Ok(())
-                    }
+                    session.vars.remove(name);
+                    apply_idle_timeout(session);
+                    return Ok(());
                 }
                 v => v,
             };
+            let valid = match name {
+                "max_execution_time" => matches!(value, Value::Int(n) if n >= 0),
+                "wait_timeout" => matches!(value, Value::Int(1..=MAX_WAIT_TIMEOUT)),
+                "statement_timeout" | "idle_session_timeout" => pg_duration(&value).is_some(),
+                _ => true,
+            };
+            if !valid {
+                return Err(wrong(&value));
+            }
             session.vars.insert(name.to_string(), value);
+            apply_idle_timeout(session);
         }
     }
     Ok(())
+}
+
+/// MySQL's largest `wait_timeout`, in seconds (a year).
+const MAX_WAIT_TIMEOUT: i64 = 31_536_000;
+
+/// A PostgreSQL duration setting: a number of milliseconds, or a number with a unit (`ms`, `s`, `min`, `h`,
+/// `d`), as in `SET statement_timeout = '5s'`.
+fn pg_duration(value: &Value) -> Option<Duration> {
+    let ms = |n: u64, per: u64| n.checked_mul(per).map(Duration::from_millis);
+    match value {
+        Value::Int(n) => ms(u64::try_from(*n).ok()?, 1),
+        Value::Text(s) => {
+            let s = s.trim().to_ascii_lowercase();
+            let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+            let n: u64 = s[..split].parse().ok()?;
+            let per = match s[split..].trim() {
+                "" | "ms" => 1,
+                "s" => 1_000,
+                "min" => 60_000,
+                "h" => 3_600_000,
+                "d" => 86_400_000,
+                _ => return None,
+            };
+            ms(n, per)
+        }
+        _ => None,
+    }
+}
+
+/// A session variable's value as milliseconds (an integer, or a PostgreSQL duration); 0 if unset or unusable.
+fn duration_var(session: &Session, name: &str) -> Duration {
+    get(session, name)
+        .ok()
+        .and_then(|v| pg_duration(&v))
+        .unwrap_or_default()
+}
+
+/// How long the session may stay idle: PostgreSQL's `idle_session_timeout` if set, else MySQL's `wait_timeout`.
+pub(crate) fn apply_idle_timeout(session: &Session) {
+    let idle = match duration_var(session, "idle_session_timeout") {
+        d if !d.is_zero() => d,
+        _ => match get(session, "wait_timeout") {
+            Ok(Value::Int(secs)) => Duration::from_secs(u64::try_from(secs).unwrap_or(0)),
+            _ => Duration::ZERO,
+        },
+    };
+    session.handle.set_idle_timeout(idle);
+}
+
+/// The time limit of statement `sql`: PostgreSQL's `statement_timeout` for any statement, else MySQL's
+/// `max_execution_time`, which binds read-only SELECTs only (as in MySQL).
+pub(crate) fn statement_time_limit(session: &Session, sql: &str) -> Option<Duration> {
+    let pg = duration_var(session, "statement_timeout");
+    if !pg.is_zero() {
+        return Some(pg);
+    }
+    let mysql = duration_var(session, "max_execution_time");
+    (!mysql.is_zero() && is_select(sql)).then_some(mysql)
+}
+
+/// Whether a statement is a query (SELECT, WITH ... SELECT, a parenthesised SELECT), after leading comments.
+fn is_select(sql: &str) -> bool {
+    let mut rest = sql.trim_start();
+    loop {
+        if let Some(r) = rest.strip_prefix("/*") {
+            match r.find("*/") {
+                Some(end) => rest = r[end + 2..].trim_start(),
+                None => return false,
+            }
+        } else if rest.starts_with("--") || rest.starts_with('#') {
+            match rest.find('\n') {
+                Some(end) => rest = rest[end + 1..].trim_start(),
+                None => return false,
+            }
+        } else {
+            break;
+        }
+    }
+    let word: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic() || *c == '(')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    word.starts_with('(') || word == "select" || word == "with"
 }
 
 /// Evaluates a SET value: bare words (ON, utf8mb4, DEFAULT) are text; anything else is an expression.
@@ -288,6 +385,42 @@ fn evaluate(session: &mut Session, expr: &str) -> Result<Value> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn pg_durations() {
+        assert_eq!(
+            pg_duration(&Value::Int(250)),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(
+            pg_duration(&Value::from("5s")),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            pg_duration(&Value::from("2min")),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            pg_duration(&Value::from("300")),
+            Some(Duration::from_millis(300))
+        );
+        assert_eq!(pg_duration(&Value::from("5 years")), None);
+        assert_eq!(pg_duration(&Value::Int(-1)), None);
+    }
+
+    #[test]
+    fn queries_are_told_from_other_statements() {
+        assert!(is_select("SELECT 1"));
+        assert!(is_select(
+            "  /* hint */ with c as (select 1) select * from c"
+        ));
+        assert!(is_select("(SELECT 1) UNION (SELECT 2)"));
+        assert!(is_select("-- why\nselect 1"));
+        assert!(!is_select("INSERT INTO t SELECT 1"));
+        assert!(!is_select("UPDATE t SET a = 1"));
+    }
+
     #[test]
     fn executable_comments_compare_with_the_reported_version() {
         let mut parts = super::SERVER_VERSION
