@@ -2,6 +2,7 @@
 
 mod cancel;
 mod common;
+mod drivers;
 mod import;
 mod jobs;
 mod limits;

@@ -101,7 +101,8 @@ pub fn column_def(name: &str, kind: ColumnKind) -> ColumnDef {
             10,
             0,
         ),
-        ColumnKind::Text => def(
+        // UUID, JSON and interval columns (PostgreSQL's types) are text to MySQL clients.
+        ColumnKind::Text | ColumnKind::Uuid | ColumnKind::Json | ColumnKind::Interval => def(
             ColumnType::MYSQL_TYPE_VAR_STRING,
             ColumnFlags::empty(),
             UTF8MB4_GENERAL_CI,

@@ -8,5 +8,6 @@ mod pg_dialect;
 mod query;
 mod results;
 mod server;
+mod types;
 
 pub use server::serve;

@@ -20,6 +20,7 @@ use tenantry_sql::{Output, SqlError, Value};
 
 use crate::conn::ConnState;
 use crate::results;
+use crate::types::{decode_param, kind_of, pg_type};
 
 /// Runs one statement on a blocking thread; returns its output and whether a transaction was open before
 /// and after it.
@@ -153,23 +154,22 @@ pub(crate) struct PgStatement {
     columns: Vec<(String, Type)>,
     /// The type of each `$n`, from where it stands (text when nothing tells).
     params: Vec<Type>,
+    /// The kind of the column each `$n` meets, if its position tells one: its value is fitted to it.
+    param_kinds: Vec<Option<tenantry_sql::ColumnKind>>,
 }
 
-/// The type of each client parameter `$n`: that of the first `?` it is bound to, when its position tells one.
-fn param_types(normalized: &Normalized, kinds: &[Option<tenantry_sql::ColumnKind>]) -> Vec<Type> {
+/// The kind of each client parameter `$n`: that of the first `?` it is bound to, when its position tells one.
+fn param_kinds(
+    normalized: &Normalized,
+    kinds: &[Option<tenantry_sql::ColumnKind>],
+) -> Vec<Option<tenantry_sql::ColumnKind>> {
     (0..normalized.param_count())
         .map(|n| {
-            let kind = normalized
+            normalized
                 .order
                 .iter()
                 .position(|&o| o == n)
-                .and_then(|i| kinds.get(i).copied().flatten());
-            match kind {
-                Some(tenantry_sql::ColumnKind::Int | tenantry_sql::ColumnKind::UInt) => Type::INT8,
-                Some(tenantry_sql::ColumnKind::Float) => Type::FLOAT8,
-                Some(tenantry_sql::ColumnKind::Bool) => Type::BOOL,
-                _ => Type::TEXT,
-            }
+                .and_then(|i| kinds.get(i).copied().flatten())
         })
         .collect()
 }
@@ -196,6 +196,7 @@ impl QueryParser for Parser {
         if let Some((_, column)) = backend_call(&normalized.sql) {
             return Ok(Some(PgStatement {
                 params: vec![Type::TEXT; normalized.param_count()],
+                param_kinds: vec![None; normalized.param_count()],
                 normalized,
                 columns: vec![(column.to_string(), Type::BOOL)],
             }));
@@ -206,12 +207,16 @@ impl QueryParser for Parser {
             .await
             .unwrap_or_else(|e| Err(SqlError::Internal(e.to_string())))
             .map_err(|e| results::user_error(&e))?;
-        let params = param_types(&normalized, &prepared.param_kinds);
+        let param_kinds = param_kinds(&normalized, &prepared.param_kinds);
+        let params = param_kinds
+            .iter()
+            .map(|k| k.map_or(Type::TEXT, pg_type))
+            .collect();
         let mut columns: Vec<(String, Type)> = prepared
             .columns
             .into_iter()
             .zip(prepared.kinds)
-            .map(|(name, kind)| (name, results::pg_type(kind, true)))
+            .map(|(name, kind)| (name, pg_type(kind)))
             .collect();
         // Administrative statements are not described by the SQL layer. SHOW statements only read, so
         // running one tells its columns (tokio-postgres needs them before it binds).
@@ -221,7 +226,7 @@ impl QueryParser for Parser {
                 columns = rs
                     .columns
                     .iter()
-                    .map(|c| (c.name.clone(), results::pg_type(c.kind, true)))
+                    .map(|c| (c.name.clone(), pg_type(c.kind)))
                     .collect();
             }
         }
@@ -229,6 +234,7 @@ impl QueryParser for Parser {
             normalized,
             columns,
             params,
+            param_kinds,
         }))
     }
 
@@ -295,52 +301,29 @@ impl ExtendedHandler {
     }
 }
 
-/// A bound parameter as a value: text format is taken as text; binary values of the common types are
-/// decoded by their declared type.
+/// A bound parameter as a value in the canonical form of the column it meets (or, when its position
+/// tells none, of its declared type).
 fn param_value(
     portal: &Portal<PgStatement>,
     idx: usize,
     declared: Option<&Type>,
-) -> PgWireResult<Value> {
+) -> Result<Value, SqlError> {
     let ty = declared.cloned().unwrap_or(Type::TEXT);
     let Some(Some(raw)) = portal.parameters.get(idx) else {
         return Ok(Value::Null);
     };
-    if !portal.parameter_format.is_binary(idx) {
-        return Ok(match std::str::from_utf8(raw) {
-            Ok(s) => Value::Text(s.to_string()),
-            Err(_) => Value::Blob(raw.to_vec()),
-        });
+    let value = decode_param(raw, portal.parameter_format.is_binary(idx), &ty)?;
+    let column = portal
+        .statement
+        .statement
+        .param_kinds
+        .get(idx)
+        .copied()
+        .flatten();
+    match column.or_else(|| kind_of(&ty)) {
+        Some(kind) => tenantry_sql::fit(kind, value),
+        None => Ok(value),
     }
-    let v = if ty == Type::INT8 {
-        portal.parameter::<i64>(idx, &ty)?.map(Value::Int)
-    } else if ty == Type::INT4 {
-        portal
-            .parameter::<i32>(idx, &ty)?
-            .map(|i| Value::Int(i.into()))
-    } else if ty == Type::INT2 {
-        portal
-            .parameter::<i16>(idx, &ty)?
-            .map(|i| Value::Int(i.into()))
-    } else if ty == Type::FLOAT8 {
-        portal.parameter::<f64>(idx, &ty)?.map(Value::Float)
-    } else if ty == Type::FLOAT4 {
-        portal
-            .parameter::<f32>(idx, &ty)?
-            .map(|f| Value::Float(f.into()))
-    } else if ty == Type::BOOL {
-        portal
-            .parameter::<bool>(idx, &ty)?
-            .map(|b| Value::Int(i64::from(b)))
-    } else if ty == Type::BYTEA {
-        Some(Value::Blob(raw.to_vec()))
-    } else {
-        Some(match std::str::from_utf8(raw) {
-            Ok(s) => Value::Text(s.to_string()),
-            Err(_) => Value::Blob(raw.to_vec()),
-        })
-    };
-    Ok(v.unwrap_or(Value::Null))
 }
 
 #[async_trait]
@@ -413,7 +396,7 @@ impl ExtendedQueryHandler for ExtendedHandler {
         let stmt = &portal.statement.statement;
         let mut values = Vec::with_capacity(portal.parameters.len());
         for i in 0..portal.parameters.len() {
-            values.push(param_value(
+            let value = param_value(
                 portal,
                 i,
                 // The client's declared type, else the one we described (clients bind to what we describe).
@@ -423,7 +406,11 @@ impl ExtendedQueryHandler for ExtendedHandler {
                     .get(i)
                     .and_then(Option::as_ref)
                     .or_else(|| stmt.params.get(i)),
-            )?);
+            );
+            match value {
+                Ok(v) => values.push(v),
+                Err(e) => return Ok(Response::Error(Box::new(results::error_info(&e)))),
+            }
         }
         let Some(bound) = stmt.normalized.bind(&values) else {
             return Ok(Response::Error(Box::new(results::error_info(
@@ -441,8 +428,7 @@ impl ExtendedQueryHandler for ExtendedHandler {
                 // The row description was sent at Describe time: values are encoded to those types.
                 let fields = field_infos(&stmt.columns, Some(&portal.result_column_format));
                 if fields.len() != rs.columns.len() {
-                    let f =
-                        results::fields(&rs, &|i| portal.result_column_format.format_for(i), true);
+                    let f = results::fields(&rs, &|i| portal.result_column_format.format_for(i));
                     return results::rows_response(f, rs.rows);
                 }
                 results::rows_response(fields, rs.rows)

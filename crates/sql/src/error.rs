@@ -80,6 +80,30 @@ pub enum SqlError {
         /// The column.
         column: String,
     },
+    /// A value that is not valid input for a type (a parameter or stored value that does not fit).
+    #[error("invalid input syntax for type {type_name}: \"{value}\"")]
+    InvalidInput {
+        /// PostgreSQL's name of the type.
+        type_name: &'static str,
+        /// The value (cut to 200 characters).
+        value: String,
+    },
+    /// A value that is not a valid date, time, timestamp or interval.
+    #[error("invalid input syntax for type {type_name}: \"{value}\"")]
+    InvalidDatetime {
+        /// PostgreSQL's name of the type.
+        type_name: &'static str,
+        /// The value (cut to 200 characters).
+        value: String,
+    },
+    /// A value refused by a date, time, UUID or JSON column's type check.
+    #[error("Incorrect {kind} value for column '{column}'")]
+    IncorrectTypedValue {
+        /// `date`, `datetime`, `time`, `uuid` or `json`.
+        kind: &'static str,
+        /// The column.
+        column: String,
+    },
     /// A CHECK violation.
     #[error("Check constraint '{0}' is violated.")]
     CheckViolated(String),
@@ -290,7 +314,12 @@ impl SqlError {
             Self::NotNull(_) => (1048, "23000", "23502"),
             Self::ForeignKey(_) => (1452, "23000", "23503"),
             Self::CheckViolated(_) => (3819, "HY000", "23514"),
-            Self::IncorrectValue { .. } => (1366, "HY000", "22P02"),
+            Self::IncorrectValue { .. } | Self::InvalidInput { .. } => (1366, "HY000", "22P02"),
+            Self::InvalidDatetime { .. } => (1292, "22007", "22007"),
+            Self::IncorrectTypedValue { kind, .. } => match *kind {
+                "uuid" | "json" => (1366, "HY000", "22P02"),
+                _ => (1292, "22007", "22007"),
+            },
             Self::WrongTableDefinition(_) => (1075, "42000", "42P16"),
             Self::AccessDenied { .. } => (1045, "28000", "28P01"),
             Self::TableAccessDenied { .. } => (1142, "42000", "42501"),

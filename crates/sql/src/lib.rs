@@ -7,6 +7,7 @@
 mod engine;
 mod error;
 mod exec;
+mod fit;
 mod job_api;
 mod login;
 mod processlist;
@@ -22,6 +23,7 @@ pub use tenantry_parser as parser;
 
 pub use engine::{Engine, SERVER_VERSION};
 pub use error::{HttpError, Result, SqlError, WireError};
+pub use fit::{canonical_interval, fit, format_datetime, format_time, parse_interval, type_name};
 pub use job_api::{JobDetail, JobEntry, JobList, JobListQuery};
 pub use login::{Identity, LoginName};
 pub use processlist::{SessionHandle, SessionRegistry};

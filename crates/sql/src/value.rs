@@ -86,12 +86,19 @@ pub enum ColumnKind {
     Blob,
     /// `YYYY-MM-DD`.
     Date,
-    /// `YYYY-MM-DD HH:MM:SS[.ffffff]` (DATETIME).
+    /// `YYYY-MM-DD HH:MM:SS[.ffffff]` in UTC: a point in time (PostgreSQL's `timestamptz`, MySQL's DATETIME).
     DateTime,
-    /// `YYYY-MM-DD HH:MM:SS[.ffffff]` (TIMESTAMP): the same values as DATETIME, a different MySQL type.
+    /// `YYYY-MM-DD HH:MM:SS[.ffffff]` without a time zone (PostgreSQL's `timestamp`; MySQL's TIMESTAMP, the
+    /// same values as DATETIME but a different MySQL type).
     Timestamp,
-    /// `[-]HH:MM:SS[.ffffff]` (TIME, a time of day or a duration).
+    /// `[-]HH:MM:SS[.ffffff]`: a time of day (PostgreSQL's `time`), or a duration (MySQL's TIME).
     Time,
+    /// A UUID, `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in lower case.
+    Uuid,
+    /// JSON text.
+    Json,
+    /// A PostgreSQL interval in its `postgres` output style (`1 day 02:03:04`).
+    Interval,
     /// Every value is NULL and nothing says otherwise.
     Null,
 }

@@ -38,6 +38,22 @@ pub fn map_sqlite_error(e: rusqlite::Error) -> SqlError {
                 }
                 ffi::SQLITE_CONSTRAINT_FOREIGNKEY => SqlError::ForeignKey(detail),
                 ffi::SQLITE_CONSTRAINT_CHECK => {
+                    if let Some((kind, column)) = detail
+                        .strip_prefix(crate::translate::TYPED_CHECK_PREFIX)
+                        .and_then(|rest| rest.split_once('$'))
+                    {
+                        let kind = match kind {
+                            "date" => "date",
+                            "datetime" => "datetime",
+                            "time" => "time",
+                            "uuid" => "uuid",
+                            _ => "json",
+                        };
+                        return SqlError::IncorrectTypedValue {
+                            kind,
+                            column: column.to_string(),
+                        };
+                    }
                     match detail.strip_prefix(crate::translate::TYPE_CHECK_PREFIX) {
                         Some(column) => SqlError::IncorrectValue {
                             kind: "number",

@@ -66,9 +66,9 @@ pub fn from_ref(v: ValueRef) -> Value {
     }
 }
 
-/// The kind a declared type promises (SQLite's affinity rules, plus MySQL's names).
+/// The kind a declared type promises (SQLite's affinity rules, plus MySQL's and PostgreSQL's names).
 pub fn declared_kind(decl: &str) -> ColumnKind {
-    let upper = decl.to_ascii_uppercase();
+    let upper = decl.trim().to_ascii_uppercase();
     if upper.starts_with("DECIMAL") || upper.starts_with("NUMERIC") {
         let scale = upper
             .split_once(',')
@@ -76,17 +76,34 @@ pub fn declared_kind(decl: &str) -> ColumnKind {
             .unwrap_or(0);
         return ColumnKind::Decimal(scale);
     }
-    if upper.starts_with("DATETIME") {
+    // A point in time: MySQL's DATETIME (the server runs in UTC) and PostgreSQL's timestamptz.
+    if upper.starts_with("DATETIME")
+        || upper.starts_with("TIMESTAMPTZ")
+        || (upper.starts_with("TIMESTAMP") && upper.contains(" WITH TIME ZONE"))
+    {
         return ColumnKind::DateTime;
     }
     if upper.starts_with("TIMESTAMP") {
         return ColumnKind::Timestamp;
     }
-    if upper == "TIME" || upper.starts_with("TIME(") {
-        return ColumnKind::Time;
-    }
     if upper == "DATE" {
         return ColumnKind::Date;
+    }
+    if upper.starts_with("TIME") {
+        return ColumnKind::Time;
+    }
+    // Before the INT test below: "INTERVAL" contains it.
+    if upper.starts_with("INTERVAL") {
+        return ColumnKind::Interval;
+    }
+    if upper == "UUID" {
+        return ColumnKind::Uuid;
+    }
+    if upper.starts_with("JSON") {
+        return ColumnKind::Json;
+    }
+    if upper == "BYTEA" {
+        return ColumnKind::Blob;
     }
     if upper.starts_with("BOOL") {
         return ColumnKind::Bool;
@@ -101,8 +118,6 @@ pub fn declared_kind(decl: &str) -> ColumnKind {
     if upper.contains("CHAR")
         || upper.contains("CLOB")
         || upper.contains("TEXT")
-        || upper.starts_with("JSON")
-        || upper.starts_with("TIME")
         || upper.starts_with("YEAR")
     {
         return ColumnKind::Text;
@@ -135,8 +150,13 @@ fn column_kind<'a>(decl: Option<&str>, values: impl Iterator<Item = &'a Value>) 
         Some(ColumnKind::Float) if !texts && !blobs => ColumnKind::Float,
         Some(ColumnKind::Decimal(s)) if !texts && !blobs => ColumnKind::Decimal(s),
         Some(
-            k
-            @ (ColumnKind::Date | ColumnKind::DateTime | ColumnKind::Timestamp | ColumnKind::Time),
+            k @ (ColumnKind::Date
+            | ColumnKind::DateTime
+            | ColumnKind::Timestamp
+            | ColumnKind::Time
+            | ColumnKind::Uuid
+            | ColumnKind::Json
+            | ColumnKind::Interval),
         ) if !ints && !floats && !blobs => k,
         Some(ColumnKind::Blob) if !ints && !floats => ColumnKind::Blob,
         Some(ColumnKind::Text) if !blobs => ColumnKind::Text,

@@ -356,7 +356,15 @@ fn column(col: &ColumnDef, table_pk: Option<&[String]>) -> Result<RenderedColumn
         }
         sql.push_str(&type_check(&col.name.value, &ty));
     }
-    if let Some(d) = default {
+    if let Some(mut d) = default {
+        // `DEFAULT now()` on a date or time column means today / the time now, as PostgreSQL casts it.
+        if d == "CURRENT_TIMESTAMP" {
+            match crate::sqlite::results::declared_kind(&sqlite_type(&col.data_type).0) {
+                crate::value::ColumnKind::Date => d = "CURRENT_DATE".into(),
+                crate::value::ColumnKind::Time => d = "CURRENT_TIME".into(),
+                _ => {}
+            }
+        }
         sql.push_str(" DEFAULT ");
         sql.push_str(&d);
     }
@@ -375,23 +383,64 @@ fn column(col: &ColumnDef, table_pk: Option<&[String]>) -> Result<RenderedColumn
 /// The name prefix of the CHECK constraints that keep numeric columns numeric.
 pub const TYPE_CHECK_PREFIX: &str = "type_check$";
 
+/// The name prefix of the CHECK constraints that keep date, time, UUID and JSON columns readable:
+/// `typed_check$<kind>$<column>`, where kind is `date`, `datetime`, `time`, `uuid` or `json`.
+pub const TYPED_CHECK_PREFIX: &str = "typed_check$";
+
 /// MySQL (strict, OceanBase's default) refuses `'abc'` for a number; SQLite would store the text. SQLite applies
 /// the column's affinity before CHECK constraints run, so `'42'` still becomes 42 and only what is not a
 /// number is refused (reported as MySQL's 1366).
+///
+/// Date, timestamp, UUID and JSON columns only take values their readers can parse (every front end sends
+/// them typed, and a value that does not parse would make every later read of the column fail): dates in
+/// the forms SQLite's date functions read (`YYYY-MM-DD[ HH:MM[:SS[.f]]][offset]`, real calendar days),
+/// UUIDs with their hyphens, valid JSON. TIME columns are not checked: MySQL's TIME also holds durations
+/// (`-27:00:01`). Values bound as parameters are stored in one canonical form (`fit`).
 fn type_check(column: &str, declared: &str) -> String {
-    let allowed = match crate::sqlite::results::declared_kind(declared) {
-        crate::value::ColumnKind::Int
-        | crate::value::ColumnKind::UInt
-        | crate::value::ColumnKind::Bool => "'integer'",
-        crate::value::ColumnKind::Float | crate::value::ColumnKind::Decimal(_) => {
-            "'integer', 'real'"
+    use crate::value::ColumnKind as K;
+    let c = quote(column);
+    let kind = crate::sqlite::results::declared_kind(declared);
+    let allowed = match kind {
+        K::Int | K::UInt | K::Bool => "'integer'",
+        K::Float | K::Decimal(_) => "'integer', 'real'",
+        _ => {
+            let date_glob = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]";
+            let (name, condition) = match kind {
+                K::Date => ("date", format!("typeof({c}) = 'text' AND date({c}) = {c}")),
+                K::DateTime | K::Timestamp => (
+                    "datetime",
+                    format!(
+                        "typeof({c}) = 'text' AND {c} GLOB '{date_glob}*' AND datetime({c}) IS NOT NULL \
+                         AND date({c}) = substr({c}, 1, 10)"
+                    ),
+                ),
+                K::Uuid => {
+                    let hex = |n: usize| "[0-9a-fA-F]".repeat(n);
+                    (
+                        "uuid",
+                        format!(
+                            "typeof({c}) = 'text' AND {c} GLOB '{}-{}-{}-{}-{}'",
+                            hex(8),
+                            hex(4),
+                            hex(4),
+                            hex(4),
+                            hex(12)
+                        ),
+                    )
+                }
+                K::Json => ("json", format!("json_valid({c})")),
+                _ => return String::new(),
+            };
+            return format!(
+                // coalesce: SQLite lets a row pass a CHECK that is NULL, and `date('junk')` is NULL.
+                " CONSTRAINT {} CHECK ({c} IS NULL OR coalesce({condition}, 0))",
+                quote(&format!("{TYPED_CHECK_PREFIX}{name}${column}"))
+            );
         }
-        _ => return String::new(),
     };
     format!(
-        " CONSTRAINT {} CHECK (typeof({}) IN ({allowed}, 'null'))",
-        quote(&format!("{TYPE_CHECK_PREFIX}{column}")),
-        quote(column)
+        " CONSTRAINT {} CHECK (typeof({c}) IN ({allowed}, 'null'))",
+        quote(&format!("{TYPE_CHECK_PREFIX}{column}"))
     )
 }
 

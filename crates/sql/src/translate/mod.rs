@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use sqlparser::ast::{FromTable, Statement, TableFactor, TableObject};
 use tenantry_catalog::Privilege;
 
-pub use ddl::{auto_increment_type, mysql_index_name, TYPE_CHECK_PREFIX};
+pub use ddl::{auto_increment_type, mysql_index_name, TYPED_CHECK_PREFIX, TYPE_CHECK_PREFIX};
 pub use exprs::SessionContext;
 pub use names::quote;
 pub use params::{parameter_hints, ParamHint};
