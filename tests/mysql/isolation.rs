@@ -113,6 +113,13 @@ async fn host_files_and_other_tenants_files_are_out_of_reach() {
         assert_eq!(code, 1227, "{name}: {msg}");
         assert!(msg.contains("FILE"), "{msg}");
     }
+    // LOCAL means the client's file, never the server's: this connection does not send files, so it is
+    // refused as MySQL refuses it when local loading is off.
+    for name in ["/etc/shadow", "mine.csv"] {
+        let sql = format!("LOAD DATA LOCAL INFILE '{name}' INTO TABLE shop.lines");
+        let (code, _, msg) = expect_error(&mut mallory, &sql).await;
+        assert_eq!(code, 3948, "{name}: {msg}");
+    }
     let pg_mallory = server.pg("mallory@t1", "pw", Some("shop")).await;
     let e = pg_mallory
         .simple_query(&import("file:///proc/self/environ"))

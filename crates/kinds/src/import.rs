@@ -56,9 +56,33 @@ pub struct ImportPayload {
     /// The columns the CSV's fields go into, in field order.
     pub columns: Vec<ImportColumn>,
     /// The sources as named (`file://`, `nodelocal://`, or paths), inside the tenant's external-IO directory.
+    /// For `LOAD DATA LOCAL INFILE`, the one file as the client named it.
     pub sources: Vec<String>,
     /// How the files are written.
     pub format: CsvFormat,
+    /// `LOAD DATA LOCAL INFILE`: the file (in the tenant's directory, see [`local_file_path`]) the client's bytes
+    /// were written to; the job reads it instead of `sources` and removes it when it ends.
+    #[serde(default)]
+    pub local_file: Option<String>,
+}
+
+/// The prefix of the files `LOAD DATA LOCAL INFILE` writes the client's bytes to, in the tenant's directory.
+pub const LOCAL_FILE_PREFIX: &str = "local_";
+
+/// Where a `LOAD DATA LOCAL INFILE` file named `name` (`local_<token>.load`) lives.
+pub fn local_file_path(catalog: &Catalog, tenant_id: i64, name: &str) -> PathBuf {
+    catalog.storage().tenant_dir(tenant_id).join(name)
+}
+
+/// A fresh name for a `LOAD DATA LOCAL INFILE` file.
+pub fn new_local_file_name() -> String {
+    use std::fmt::Write;
+    let mut name = String::from(LOCAL_FILE_PREFIX);
+    for b in rand::random::<[u8; 16]>() {
+        let _ = write!(name, "{b:02x}");
+    }
+    name.push_str(".load");
+    name
 }
 
 /// The import kind.
@@ -92,12 +116,36 @@ pub fn remove_orphaned_staging(catalog: &Catalog, jobs: &tenantry_jobs::JobRegis
     let Ok(tenants) = catalog.storage().tenant_ids_on_disk() else {
         return;
     };
+    // The LOAD DATA LOCAL files that unfinished imports still read (`None`: unknown, so none is removed).
+    let local_in_use: Option<Vec<String>> = jobs
+        .query(
+            &tenantry_jobs::JobFilter::default()
+                .of_type(IMPORT)
+                .unfinished(),
+        )
+        .ok()
+        .map(|live| {
+            live.iter()
+                .filter_map(|j| j.payload.get("local_file")?.as_str().map(str::to_string))
+                .collect()
+        });
     for tenant_id in tenants {
         let Ok(entries) = std::fs::read_dir(catalog.storage().tenant_dir(tenant_id)) else {
             continue;
         };
         for entry in entries.flatten() {
             let name = entry.file_name();
+            // LOAD DATA LOCAL files: kept only while a job that reads them has not ended.
+            if let Some(local) = name.to_str().filter(|n| n.starts_with(LOCAL_FILE_PREFIX)) {
+                let orphan = local_in_use
+                    .as_ref()
+                    .is_some_and(|in_use| !in_use.iter().any(|f| f == local));
+                if orphan {
+                    tracing::info!(file = local, "removing an orphaned LOAD DATA LOCAL file");
+                    let _ = std::fs::remove_file(entry.path());
+                }
+                continue;
+            }
             let Some(job_id) = name
                 .to_str()
                 .and_then(|n| n.strip_prefix("import_"))
@@ -693,12 +741,19 @@ impl JobKind for Import {
                 message: format!("tenant {} no longer exists", p.tenant_id),
             })?;
         let external = self.catalog.storage().external();
-        let sources = p
-            .sources
-            .iter()
-            .map(|s| Source::resolve(external, tenant.external_scope(), s))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(source_error)?;
+        let sources = match &p.local_file {
+            // The client's bytes, written by the server into the tenant's directory.
+            Some(file) => vec![Source::local(
+                local_file_path(&self.catalog, p.tenant_id, file),
+                p.sources.first().map_or(file.as_str(), |s| s.as_str()),
+            )],
+            None => p
+                .sources
+                .iter()
+                .map(|s| Source::resolve(external, tenant.external_scope(), s))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(source_error)?,
+        };
         let mut sizes = Vec::with_capacity(sources.len());
         for s in &sources {
             sizes.push(s.size(&self.runtime).map_err(source_error)?);
@@ -731,14 +786,28 @@ impl JobKind for Import {
         if let Err(e) = remove_staging(&path) {
             tracing::warn!(job_id = job.job_id, "removing the staging file: {e}");
         }
+        remove_local_file(&self.catalog, &p);
         Ok(())
     }
 
     /// The table was never written (the copy commits with the job's success), so undo only deletes the staging
-    /// file: milliseconds, whatever was loaded.
+    /// file (and a `LOAD DATA LOCAL` file): milliseconds, whatever was loaded.
     fn undo(&self, job: &JobRecord, _ctx: &JobContext) -> Result<(), JobError> {
         let p = payload(job)?;
         remove_staging(&staging_path(&self.catalog, p.tenant_id, job.job_id))
-            .map_err(|e| JobError::Retryable(e.to_string()))
+            .map_err(|e| JobError::Retryable(e.to_string()))?;
+        remove_local_file(&self.catalog, &p);
+        Ok(())
+    }
+}
+
+/// Removes the file a `LOAD DATA LOCAL INFILE` job read, if it had one (a missing one is fine).
+fn remove_local_file(catalog: &Catalog, p: &ImportPayload) {
+    if let Some(file) = &p.local_file {
+        match std::fs::remove_file(local_file_path(catalog, p.tenant_id, file)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(file, "removing a LOAD DATA LOCAL file: {e}"),
+        }
     }
 }

@@ -36,6 +36,8 @@ pub struct ImportStatement {
     pub format: CsvFormat,
     /// Return the job at once instead of waiting for it.
     pub detached: bool,
+    /// `LOAD DATA LOCAL INFILE`: the client sends the file; the source names it on the client's side.
+    pub local: bool,
 }
 
 /// Parses an import statement, if this is one.
@@ -164,6 +166,7 @@ fn cockroach(c: &mut Cursor, table: TableRef, columns: Vec<String>) -> Result<Im
         sources,
         format,
         detached,
+        local: false,
     })
 }
 
@@ -210,15 +213,14 @@ fn tidb(c: &mut Cursor, table: TableRef, columns: Vec<String>) -> Result<ImportS
         sources,
         format,
         detached,
+        local: false,
     })
 }
 
 fn mysql(c: &mut Cursor) -> Result<ImportStatement> {
     // The priority words change nothing here: the load never blocks readers.
     let _ = c.eat_word("LOW_PRIORITY") || c.eat_word("CONCURRENT");
-    if c.eat_word("LOCAL") {
-        return Err(unsupported("LOAD DATA LOCAL"));
-    }
+    let local = c.eat_word("LOCAL");
     c.expect_word("INFILE")?;
     let sources = vec![c.string()?];
     if c.is_word("REPLACE") || c.is_word("IGNORE") {
@@ -303,6 +305,7 @@ fn mysql(c: &mut Cursor) -> Result<ImportStatement> {
         sources,
         format,
         detached: false,
+        local,
     })
 }
 
@@ -361,10 +364,13 @@ mod tests {
         assert_eq!(s.columns, vec!["a", "b"]);
         let d = import("LOAD DATA INFILE '/x/a.tsv' INTO TABLE t");
         assert_eq!((d.format.delimiter, d.format.quote), (b'\t', None));
-        assert!(matches!(
-            parse_err("LOAD DATA LOCAL INFILE '/x' INTO TABLE t"),
-            ParseError::Unsupported(_)
-        ));
+        assert!(!d.local);
+        let l = import("LOAD DATA LOCAL INFILE 'x.csv' INTO TABLE t FIELDS TERMINATED BY ','");
+        assert!(l.local);
+        assert_eq!(
+            (l.sources, l.format.delimiter),
+            (vec!["x.csv".to_string()], b',')
+        );
         assert!(matches!(
             parse_err("LOAD DATA INFILE '/x' INTO t"),
             ParseError::Syntax { .. }

@@ -223,6 +223,11 @@ pub enum SqlError {
     /// A file the statement may not use (outside the tenant's part of the external-IO directory).
     #[error("{0}")]
     FileAccessDenied(String),
+    /// `LOAD DATA LOCAL INFILE` on a connection whose client does not send files (MySQL 8's wording).
+    #[error(
+        "Loading local data is disabled; this must be enabled on both the client and server sides"
+    )]
+    LocalInfileDisabled,
     /// A column named twice in a column list.
     #[error("Column '{0}' specified twice")]
     DuplicateColumn(String),
@@ -343,6 +348,7 @@ impl SqlError {
             Self::JobFailed { .. } => (1105, "HY000", "XX000"),
             Self::FileNotFound(_) => (29, "HY000", "58P01"),
             Self::FileAccessDenied(_) => (1290, "HY000", "42501"),
+            Self::LocalInfileDisabled => (3948, "42000", "0A000"),
             Self::DuplicateColumn(_) => (1110, "42000", "42701"),
             Self::NoDefault(_) => (1364, "HY000", "23502"),
             Self::ImportFailed { code, .. } => import_wire(*code),

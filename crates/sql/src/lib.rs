@@ -27,7 +27,7 @@ pub use fit::{canonical_interval, fit, format_datetime, format_time, parse_inter
 pub use job_api::{JobDetail, JobEntry, JobList, JobListQuery};
 pub use login::{Identity, LoginName};
 pub use processlist::{SessionHandle, SessionRegistry};
-pub use session::{Prepared, Session};
+pub use session::{LocalFiles, Prepared, Session};
 pub use tenantry_jobs::{
     now_micros, Histogram, JobAction, JobEvent, JobFilter, JobProgress, JobRecord, JobState,
     MetricsSnapshot, CANCEL_LATENCY_BUCKETS,

@@ -28,6 +28,16 @@ pub struct Session {
     pub(crate) interrupt: tokio_util::sync::CancellationToken,
     /// The text of the running statement (a job's description and statement).
     pub(crate) statement_text: String,
+    /// How `LOAD DATA LOCAL INFILE` gets the client's file; `None`: the front end cannot ask its client.
+    pub(crate) local_files: Option<Box<dyn LocalFiles>>,
+}
+
+/// How a front end gets a client's file for `LOAD DATA LOCAL INFILE`: it asks its client for the file by name
+/// (MySQL's LOCAL INFILE request) and hands back a reader of the bytes the client sends. The reader runs on the
+/// statement's blocking thread; the front end feeds it from its connection.
+pub trait LocalFiles: Send {
+    /// The client's file `name`. An error (the client refused, the connection failed) fails the statement.
+    fn open(&mut self, name: &str) -> std::io::Result<Box<dyn std::io::Read + Send + '_>>;
 }
 
 /// What a client learns when it prepares a statement.
@@ -87,6 +97,7 @@ impl Session {
             last_insert_id: 0,
             interrupt: tokio_util::sync::CancellationToken::new(),
             statement_text: String::new(),
+            local_files: None,
         };
         exec::variables::apply_idle_timeout(&session);
         Ok(session)
@@ -125,6 +136,12 @@ impl Session {
     /// `USE db`.
     pub fn use_database(&mut self, db: &str) -> Result<()> {
         exec::schema::use_database(self, db)
+    }
+
+    /// Lets `LOAD DATA LOCAL INFILE` read clients' files through `files` (`None`: it is refused with 3948, as
+    /// MySQL refuses it when local loading is off). A front end sets it when its client offers to send files.
+    pub fn set_local_files(&mut self, files: Option<Box<dyn LocalFiles>>) {
+        self.local_files = files;
     }
 
     /// Runs one statement with `?` parameters.

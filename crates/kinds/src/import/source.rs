@@ -58,8 +58,16 @@ pub struct Source {
     /// The name as written in the statement (used in progress and errors).
     pub name: String,
     path: std::path::PathBuf,
+    /// Where it must lie, checked again when it is opened; `None` for a file the server wrote itself (the
+    /// client's bytes of a `LOAD DATA LOCAL INFILE`, in the tenant's directory).
+    confined: Option<Confinement>,
+}
+
+/// The part of the external-IO directory a source must lie in.
+#[derive(Debug, Clone)]
+struct Confinement {
     external: ExternalDir,
-    /// The tenant whose part of the external-IO directory it must lie in (`None`: sys, all of it).
+    /// The tenant whose part it is (`None`: sys, all of it).
     tenant: Option<String>,
 }
 
@@ -86,18 +94,22 @@ impl Source {
         Ok(Self {
             name: name.to_string(),
             path,
-            external: external.clone(),
-            tenant: match scope {
-                ExternalScope::All => None,
-                ExternalScope::Tenant(t) => Some(t.to_string()),
-            },
+            confined: Some(Confinement {
+                external: external.clone(),
+                tenant: match scope {
+                    ExternalScope::All => None,
+                    ExternalScope::Tenant(t) => Some(t.to_string()),
+                },
+            }),
         })
     }
 
-    fn scope(&self) -> ExternalScope<'_> {
-        match &self.tenant {
-            None => ExternalScope::All,
-            Some(t) => ExternalScope::Tenant(t),
+    /// A file the server wrote itself at `path` (a `LOAD DATA LOCAL INFILE`'s bytes), shown as `name`.
+    pub fn local(path: std::path::PathBuf, name: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            path,
+            confined: None,
         }
     }
 
@@ -157,8 +169,13 @@ impl Source {
             // Where its descriptor really points is checked first: a link swapped in since the path was resolved
             // must not lead outside.
             GetResultPayload::File(file, _) => {
-                self.external
-                    .check_opened(self.scope(), &file, &self.name)?;
+                if let Some(c) = &self.confined {
+                    let scope = match &c.tenant {
+                        None => ExternalScope::All,
+                        Some(t) => ExternalScope::Tenant(t),
+                    };
+                    c.external.check_opened(scope, &file, &self.name)?;
+                }
                 Box::new(file)
             }
             GetResultPayload::Stream(stream) => Box::new(StreamReader {

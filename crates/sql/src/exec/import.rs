@@ -8,7 +8,9 @@
 
 use tenantry_catalog::Privilege;
 use tenantry_jobs::{JobState, NewJob};
-use tenantry_kinds::import::{ColumnType, ImportColumn, ImportPayload, IMPORT};
+use tenantry_kinds::import::{
+    local_file_path, new_local_file_name, ColumnType, ImportColumn, ImportPayload, IMPORT,
+};
 
 use crate::error::{Result, SqlError};
 use crate::exec::files::{self, Wording};
@@ -55,9 +57,20 @@ pub fn run(session: &mut Session, stmt: ImportStatement) -> Result<Output> {
         ImportForm::MySql => Wording::MySql,
         _ => Wording::Uri,
     };
-    files::require_file_privilege(session, wording)?;
+    // The client's own file needs no FILE privilege: the server reads nothing of its own.
+    if !stmt.local {
+        files::require_file_privilege(session, wording)?;
+    }
     let columns = target_columns(session, &db, &table, &stmt.columns)?;
-    let sources = check_sources(session, &stmt.sources, wording)?;
+    let (sources, local_file) = if stmt.local {
+        let name = stmt.sources.first().cloned().unwrap_or_default();
+        (
+            vec![name.clone()],
+            Some(receive_local_file(session, &name)?),
+        )
+    } else {
+        (check_sources(session, &stmt.sources, wording)?, None)
+    };
     let tenant_id = session.identity.tenant.tenant_id;
     let database_id = session
         .engine
@@ -73,8 +86,9 @@ pub fn run(session: &mut Session, stmt: ImportStatement) -> Result<Output> {
         columns,
         sources,
         format: stmt.format.clone(),
+        local_file: local_file.clone(),
     };
-    let job = session.engine.jobs().create(NewJob {
+    let created = session.engine.jobs().create(NewJob {
         job_type: IMPORT.to_string(),
         tenant_id,
         owner: session.identity.user.name.clone(),
@@ -84,7 +98,21 @@ pub fn run(session: &mut Session, stmt: ImportStatement) -> Result<Output> {
         payload: serde_json::to_value(&payload).map_err(|e| SqlError::Internal(e.to_string()))?,
         cancelable: true,
         parent_job_id: None,
-    })?;
+    });
+    let job = match created {
+        Ok(job) => job,
+        Err(e) => {
+            // No job will read (and remove) the client's file.
+            if let Some(file) = &local_file {
+                let _ = std::fs::remove_file(local_file_path(
+                    session.engine.catalog(),
+                    tenant_id,
+                    file,
+                ));
+            }
+            return Err(e.into());
+        }
+    };
     let job_id = job.job_id;
     if stmt.detached {
         return Ok(match stmt.form {
@@ -296,4 +324,47 @@ fn check_sources(session: &Session, names: &[String], wording: Wording) -> Resul
         }
     }
     Ok(names.to_vec())
+}
+
+/// `LOAD DATA LOCAL INFILE`: asks the front end for the client's file and writes its bytes into a file of the
+/// tenant's directory (owner-only, like everything the server writes), which the job reads and removes. Returns
+/// the file's name. KILL QUERY stops the transfer between reads; a failed one leaves no file.
+fn receive_local_file(session: &mut Session, name: &str) -> Result<String> {
+    let tenant_id = session.identity.tenant.tenant_id;
+    let file = new_local_file_name();
+    let path = local_file_path(session.engine.catalog(), tenant_id, &file);
+    let Some(mut files) = session.local_files.take() else {
+        return Err(SqlError::LocalInfileDisabled);
+    };
+    let result = (|| -> Result<()> {
+        let interrupted = || session.check_interrupted();
+        let io = |e: std::io::Error| {
+            SqlError::FileNotFound(format!("reading the client's file '{name}': {e}"))
+        };
+        let mut from = files.open(name).map_err(io)?;
+        let mut to = std::fs::File::create_new(&path)
+            .map_err(|e| SqlError::Internal(format!("creating {}: {e}", path.display())))?;
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            interrupted()?;
+            let n = match std::io::Read::read(&mut from, &mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io(e)),
+            };
+            std::io::Write::write_all(&mut to, &buf[..n])
+                .map_err(|e| SqlError::Internal(format!("writing {}: {e}", path.display())))?;
+        }
+        to.sync_all()
+            .map_err(|e| SqlError::Internal(format!("syncing {}: {e}", path.display())))
+    })();
+    session.local_files = Some(files);
+    match result {
+        Ok(()) => Ok(file),
+        Err(e) => {
+            let _ = std::fs::remove_file(&path);
+            Err(e)
+        }
+    }
 }
