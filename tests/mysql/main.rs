@@ -20,3 +20,4 @@ mod restore;
 mod robustness;
 mod statement_limits;
 mod tenant_sql;
+mod writers;

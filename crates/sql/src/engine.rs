@@ -20,6 +20,8 @@ pub struct Engine {
     sessions: SessionRegistry,
     watchdog: Arc<Watchdog>,
     mysql_port: AtomicU16,
+    /// Each tenant's queue of writing sessions.
+    writers: parking_lot::Mutex<std::collections::HashMap<i64, Arc<crate::writers::WriterQueue>>>,
 }
 
 impl Engine {
@@ -31,6 +33,7 @@ impl Engine {
             sessions: SessionRegistry::default(),
             watchdog: Arc::default(),
             mysql_port: AtomicU16::new(0),
+            writers: Default::default(),
         });
         watchdog::start(&engine);
         engine
@@ -39,6 +42,11 @@ impl Engine {
     /// The watchdog that ends statements whose time is up.
     pub(crate) fn watchdog(&self) -> &Arc<Watchdog> {
         &self.watchdog
+    }
+
+    /// The queue in which a tenant's sessions wait for their turn to write.
+    pub(crate) fn writer_queue(&self, tenant_id: i64) -> Arc<crate::writers::WriterQueue> {
+        self.writers.lock().entry(tenant_id).or_default().clone()
     }
 
     /// The sys catalog.

@@ -17,6 +17,7 @@ mod translate;
 mod value;
 mod views;
 mod watchdog;
+mod writers;
 
 /// The administrative grammar and tenant SQL parsing (the `tenantry-parser` crate).
 pub use tenantry_parser as parser;

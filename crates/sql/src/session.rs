@@ -26,6 +26,8 @@ pub struct Session {
     pub(crate) last_insert_id: u64,
     /// Cancelled by KILL QUERY (and cancel requests) while a statement runs: long waits watch it.
     pub(crate) interrupt: tokio_util::sync::CancellationToken,
+    /// The session's turn to write, held from its first write in a transaction until the transaction ends.
+    pub(crate) writer_turn: Option<crate::writers::WriterTurn>,
     /// The text of the running statement (a job's description and statement).
     pub(crate) statement_text: String,
     /// How `LOAD DATA LOCAL INFILE` gets the client's file; `None`: the front end cannot ask its client.
@@ -96,6 +98,7 @@ impl Session {
             autocommit: true,
             last_insert_id: 0,
             interrupt: tokio_util::sync::CancellationToken::new(),
+            writer_turn: None,
             statement_text: String::new(),
             local_files: None,
         };
@@ -181,8 +184,44 @@ impl Session {
             }
             r => r,
         };
+        if matches!(result, Err(SqlError::Deadlock)) && self.conn.in_transaction() {
+            // As InnoDB does with a deadlock victim: the whole transaction is rolled back.
+            let _ = self.conn.conn().execute_batch("ROLLBACK");
+        }
+        if !self.conn.in_transaction() {
+            // The transaction ended (COMMIT, ROLLBACK, an implicit commit, an error SQLite rolled back).
+            self.writer_turn = None;
+        }
         self.handle.end_statement(self.db.clone());
         result
+    }
+
+    /// Waits for the session's turn to write (see `writers.rs`), unless it has it. A transaction that has
+    /// only read is restarted as a write transaction once the turn comes: writes then see the latest
+    /// committed rows, as InnoDB's do.
+    pub(crate) fn take_writer_turn(&mut self) -> Result<()> {
+        if self.writer_turn.is_some() {
+            return Ok(());
+        }
+        let timeout = match exec::variables::get(self, "innodb_lock_wait_timeout")? {
+            Value::Int(s) => s,
+            Value::Text(s) => s.trim().parse().unwrap_or(50),
+            _ => 50,
+        };
+        let queue = self.engine.writer_queue(self.identity.tenant.tenant_id);
+        let stop = self.handle.stop_flag();
+        let turn = queue.acquire(
+            self.handle.id,
+            std::time::Duration::from_secs(timeout.clamp(1, 1_073_741_824) as u64),
+            &stop,
+        )?;
+        if self.conn.in_transaction() {
+            self.conn
+                .conn()
+                .execute_batch("ROLLBACK; BEGIN IMMEDIATE")?;
+        }
+        self.writer_turn = Some(turn);
+        Ok(())
     }
 
     /// Resets the session as a fresh login would have it (COM_RESET_CONNECTION): an open transaction
@@ -191,6 +230,7 @@ impl Session {
         if self.conn.in_transaction() {
             self.conn.conn().execute_batch("ROLLBACK")?;
         }
+        self.writer_turn = None;
         self.autocommit = true;
         self.vars.clear();
         self.user_vars.clear();

@@ -98,6 +98,7 @@ pub fn run(session: &mut Session, stmt: Statement, params: &[Value]) -> Result<O
         }
         PlanKind::Dml { ref insert_into } => {
             begin_if_needed(session)?;
+            session.take_writer_turn()?;
             let conn = session.conn.conn();
             let affected = {
                 let _guard = restrict_unless_admin(session, &plan);
@@ -151,6 +152,7 @@ pub fn run(session: &mut Session, stmt: Statement, params: &[Value]) -> Result<O
                     run_schema_change_job(session, db, table, steps)
                 }
                 None => {
+                    session.take_writer_turn()?;
                     run_atomically(session, &plan.sql).map_err(missing_for_drop)?;
                     Ok(Output::ok())
                 }

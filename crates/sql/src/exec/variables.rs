@@ -31,6 +31,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("have_ssl", "DISABLED"),
     ("idle_session_timeout", "0"),
     ("init_connect", ""),
+    ("innodb_lock_wait_timeout", "50"),
     ("interactive_timeout", "28800"),
     ("license", "Apache-2.0"),
     ("lower_case_table_names", "1"),
