@@ -547,3 +547,100 @@ async fn a_crafted_manifest_fails_its_restore_and_the_server_lives_through_resta
     assert_eq!(final_status(&mut sys, id).await, "failed");
     assert!(server.is_running());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_sessions_and_metrics_of_another_tenant_are_out_of_reach() {
+    let server = two_tenants().await;
+    let mut t2 = server.connect("root@t2").await;
+    for sql in [
+        "CREATE DATABASE vault",
+        "CREATE TABLE vault.secret (v TEXT)",
+        "INSERT INTO vault.secret VALUES ('the t2 secret')",
+        "CREATE USER bob IDENTIFIED BY 'bobpw'",
+    ] {
+        t2.query_drop(sql).await.unwrap();
+    }
+    let t2_conn: u64 = t2
+        .query_first("SELECT CONNECTION_ID()")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut root = server.connect("root@t1").await;
+
+    // t2's names do not exist in t1, by any spelling that reaches SQL.
+    for (sql, want) in [
+        ("SELECT v FROM vault.secret", 1146),
+        ("SELECT v FROM `vault`.`secret`", 1146),
+        ("SELECT * FROM vault.secret UNION ALL SELECT 1", 1146),
+        ("USE vault", 1049),
+        ("SHOW TABLES FROM vault", 1049),
+    ] {
+        let (code, _, msg) = expect_error(&mut root, sql).await;
+        assert_eq!(code, want, "{sql}: {msg}");
+        assert!(!msg.contains("the t2 secret"), "{msg}");
+    }
+    let schemas: Vec<String> = root
+        .query("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")
+        .await
+        .unwrap();
+    assert!(!schemas.iter().any(|s| s == "vault"), "{schemas:?}");
+    // t2's users are not t1's: bob@t1 does not exist, and t1's root cannot log in to t2 with its password.
+    let opts = server.opts("bob@t1", "bobpw", None);
+    assert!(Conn::new(opts).await.is_err());
+
+    // t2's sessions are invisible and untouchable from t1, over both wires.
+    let list: Vec<Row> = root.query("SHOW PROCESSLIST").await.unwrap();
+    let ids: Vec<u64> = list
+        .iter()
+        .map(|r| r.get::<u64, _>("Id").unwrap())
+        .collect();
+    assert!(!ids.contains(&t2_conn), "{ids:?}");
+    for sql in [format!("KILL QUERY {t2_conn}"), format!("KILL {t2_conn}")] {
+        let (code, _, msg) = expect_error(&mut root, &sql).await;
+        assert_eq!(code, 1094, "{sql}: {msg}");
+    }
+    let pg = server.pg("root@t1", "", None).await;
+    for f in ["pg_cancel_backend", "pg_terminate_backend"] {
+        let rows = pg
+            .simple_query(&format!("SELECT {f}({t2_conn})"))
+            .await
+            .unwrap();
+        let value = rows.iter().find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        });
+        assert_eq!(value.as_deref(), Some("f"), "{f}");
+    }
+    let v: String = t2
+        .query_first("SELECT v FROM vault.secret")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v, "the t2 secret", "t2's session lives on");
+
+    // REST: t1 sees its own tenant only; /metrics (unauthenticated, as CockroachDB's) names tenants but holds
+    // no SQL text, data, paths or job descriptions.
+    let api = Api::new(&server);
+    let auth = Auth::Basic("root@t1".into(), String::new());
+    let tenants = api.get("/api/tenants", &auth);
+    let names: Vec<&str> = tenants
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(names, ["t1"]);
+    backed_up(&server, "t2").await;
+    let metrics = api.get("/metrics", &Auth::None);
+    assert_eq!(metrics.status, 200);
+    for secret in [
+        "vault",
+        "the t2 secret",
+        "bob",
+        "ALTER SYSTEM",
+        &server.external_dir().display().to_string(),
+    ] {
+        assert!(!metrics.text.contains(secret), "/metrics shows {secret}");
+    }
+}
