@@ -221,3 +221,46 @@ async fn idle_sessions_are_closed_after_wait_timeout() {
     let one: Option<i64> = admin.query_first("SELECT 1").await.unwrap();
     assert_eq!(one, Some(1));
 }
+
+/// Logins that had to wait after failed attempts, as MySQL's connection_control counts them.
+async fn delayed_logins(admin: &mut mysql_async::Conn) -> i64 {
+    let row: Row = admin
+        .query_first("SHOW STATUS LIKE 'Connection_control_delay_generated'")
+        .await
+        .unwrap()
+        .expect("the status variable is there");
+    row.get::<String, _>("Value").unwrap().parse().unwrap()
+}
+
+/// After three failed logins in a row, every further attempt of that user from that address waits its turn
+/// (longer each time) before its password is checked; the right password still gets in and clears the record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_logins_are_throttled_per_user_and_address() {
+    let server = TestServer::start();
+    let mut admin = server.connect("root@sys").await;
+    admin
+        .query_drop("CREATE USER mallory IDENTIFIED BY 'right'")
+        .await
+        .unwrap();
+    assert_eq!(delayed_logins(&mut admin).await, 0);
+    for _ in 0..5 {
+        match mysql_async::Conn::new(server.opts("mallory@sys", "wrong", None)).await {
+            Err(mysql_async::Error::Server(e)) => assert_eq!(e.code, 1045),
+            other => panic!("a wrong password got {other:?}"),
+        }
+    }
+    // The fourth and fifth attempts waited.
+    assert_eq!(delayed_logins(&mut admin).await, 2);
+    // Other users are not slowed down.
+    let _other = server.connect("root@sys").await;
+    assert_eq!(delayed_logins(&mut admin).await, 2);
+    // The right password waits its turn too, gets in, and clears the record.
+    let _mallory = server.connect_with("mallory@sys", "right", None).await;
+    assert_eq!(delayed_logins(&mut admin).await, 3);
+    assert!(
+        mysql_async::Conn::new(server.opts("mallory@sys", "wrong", None))
+            .await
+            .is_err()
+    );
+    assert_eq!(delayed_logins(&mut admin).await, 3);
+}

@@ -146,3 +146,37 @@ async fn idle_sessions_are_closed_after_idle_session_timeout() {
     }
     assert!(idle.simple_query("SELECT 1").await.is_err());
 }
+
+/// Failed SCRAM logins are throttled like MySQL ones: after three in a row, the next attempts wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_logins_are_throttled() {
+    use mysql_async::prelude::Queryable;
+    let server = TestServer::start();
+    let mut admin = server.mysql("root@sys", "", None).await;
+    admin
+        .query_drop("CREATE USER mallory IDENTIFIED BY 'right'")
+        .await
+        .unwrap();
+    admin
+        .query_drop("GRANT SELECT ON test.* TO mallory")
+        .await
+        .unwrap();
+    for _ in 0..4 {
+        let e = server
+            .try_pg("mallory@sys", "wrong", None)
+            .await
+            .expect_err("a wrong password is refused");
+        assert_eq!(crate::common::sqlstate(&e), "28P01");
+    }
+    let row: mysql_async::Row = admin
+        .query_first("SHOW STATUS LIKE 'Connection_control_delay_generated'")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.get::<String, _>("Value").as_deref(), Some("1"));
+    let ok = server.pg("mallory@sys", "right", None).await;
+    assert_eq!(
+        simple_rows(&ok, "SELECT 1").await,
+        vec![vec![Some("1".to_string())]]
+    );
+}

@@ -175,6 +175,7 @@ impl FromRequestParts<AppState> for Caller {
             let (user, password) = creds?;
             let engine = state.engine.clone();
             let host = peer(parts);
+            engine.throttle_login(&user, &host).await;
             let session = tokio::task::spawn_blocking(move || {
                 open_session(&engine, &user, &password, &host, CancellationToken::new())
             })
@@ -242,6 +243,7 @@ pub(crate) async fn login(
     let engine = state.engine.clone();
     let killed = CancellationToken::new();
     let host = addr.ip().to_string();
+    engine.throttle_login(&req.user, &host).await;
     let logins = state.logins.clone();
     // Opening the session and storing it (which may close the least recently used login) block on SQLite.
     let (me, token) = tokio::task::spawn_blocking(move || -> Result<(Me, String), SqlError> {

@@ -197,6 +197,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
             })?;
         }
 
+        self.engine.throttle_login(&login, &self.peer).await;
         let engine = self.engine.clone();
         let (peer, id, killed) = (self.peer.clone(), self.id, self.killed.clone());
         let opened = tokio::task::spawn_blocking(move || {

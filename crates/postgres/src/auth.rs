@@ -160,6 +160,10 @@ impl StartupHandler for Startup {
                     .get(METADATA_USER)
                     .cloned()
                     .unwrap_or_default();
+                self.state
+                    .engine
+                    .throttle_login(&login, &self.state.peer)
+                    .await;
                 let engine = self.state.engine.clone();
                 let trust = tokio::task::spawn_blocking(move || has_no_password(&engine, &login))
                     .await
@@ -189,15 +193,19 @@ impl StartupHandler for Startup {
                     .await
                     .map_err(|e| match e {
                         // Report a failed proof with the same error (and text) as every other refused login.
-                        PgWireError::InvalidPassword(_) => fatal(&SqlError::AccessDenied {
-                            user: client
+                        PgWireError::InvalidPassword(_) => {
+                            let user = client
                                 .metadata()
                                 .get(METADATA_USER)
                                 .cloned()
-                                .unwrap_or_default(),
-                            host: self.state.peer.clone(),
-                            using_password: true,
-                        }),
+                                .unwrap_or_default();
+                            self.state.engine.login_failed(&user, &self.state.peer);
+                            fatal(&SqlError::AccessDenied {
+                                user,
+                                host: self.state.peer.clone(),
+                                using_password: true,
+                            })
+                        }
                         other => other,
                     })?;
                 match outcome {

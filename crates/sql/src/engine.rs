@@ -8,6 +8,7 @@ use tenantry_catalog::Catalog;
 use tenantry_jobs::JobRegistry;
 
 use crate::processlist::SessionRegistry;
+use crate::throttle::LoginThrottle;
 use crate::watchdog::{self, Watchdog};
 
 /// The version string servers report; MySQL clients parse the leading `5.7.25` to pick features.
@@ -19,6 +20,7 @@ pub struct Engine {
     jobs: Arc<JobRegistry>,
     sessions: SessionRegistry,
     watchdog: Arc<Watchdog>,
+    throttle: LoginThrottle,
     mysql_port: AtomicU16,
     /// Each tenant's queue of writing sessions.
     writers: parking_lot::Mutex<std::collections::HashMap<i64, Arc<crate::writers::WriterQueue>>>,
@@ -32,11 +34,17 @@ impl Engine {
             jobs,
             sessions: SessionRegistry::default(),
             watchdog: Arc::default(),
+            throttle: LoginThrottle::default(),
             mysql_port: AtomicU16::new(0),
             writers: Default::default(),
         });
         watchdog::start(&engine);
         engine
+    }
+
+    /// The failed-login throttle.
+    pub(crate) fn throttle(&self) -> &LoginThrottle {
+        &self.throttle
     }
 
     /// The watchdog that ends statements whose time is up.

@@ -13,6 +13,7 @@ mod login;
 mod processlist;
 mod session;
 mod sqlite;
+mod throttle;
 mod translate;
 mod value;
 mod views;

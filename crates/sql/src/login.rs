@@ -49,9 +49,42 @@ impl Identity {
 }
 
 impl Engine {
+    /// Waits, without holding a thread, for as long as earlier failed logins of `login` from `host` require
+    /// before this attempt's credentials may be checked. Front ends call it before [`Engine::authenticate`].
+    pub async fn throttle_login(&self, login: &str, host: &str) {
+        let wait = self.throttle().reserve(login, host);
+        if !wait.is_zero() {
+            tracing::info!(%login, %host, ?wait, "login delayed after failed attempts");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Records a failed login that [`Engine::authenticate`] did not see (a PostgreSQL SCRAM proof that
+    /// failed inside the protocol library).
+    pub fn login_failed(&self, login: &str, host: &str) {
+        self.throttle().failed(login, host);
+    }
+
     /// Resolves a login and checks its credentials with `verify` (given the stored user).
     /// Unknown tenants, unknown users and wrong passwords fail alike, so that none can be probed.
+    /// The outcome feeds the failed-login throttle.
     pub fn authenticate(
+        &self,
+        login: &str,
+        host: &str,
+        using_password: bool,
+        verify: impl FnOnce(&User) -> bool,
+    ) -> Result<Identity> {
+        let outcome = self.check_login(login, host, using_password, verify);
+        match &outcome {
+            Ok(_) => self.throttle().succeeded(login, host),
+            Err(SqlError::AccessDenied { .. }) => self.throttle().failed(login, host),
+            Err(_) => {}
+        }
+        outcome
+    }
+
+    fn check_login(
         &self,
         login: &str,
         host: &str,

@@ -164,6 +164,11 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
                 Value::from("Threads_connected"),
                 Value::from(session.engine.sessions().count().to_string()),
             ]);
+            // MySQL's connection_control plugin's name for logins that had to wait after failed attempts.
+            rs.rows.push(vec![
+                Value::from("Connection_control_delay_generated"),
+                Value::from(session.engine.throttle().delayed().to_string()),
+            ]);
             Ok(Output::Rows(filter::apply(session, rs, &f)?))
         }
         Command::ShowWarnings => Ok(Output::Rows(ResultSet::with_text_columns(&[
