@@ -54,6 +54,25 @@ fn ensure_node() {
     });
 }
 
+/// Installs Java and Debian's pgjdbc when they are missing.
+fn ensure_pgjdbc() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let present = Path::new(PGJDBC).exists()
+            && Command::new("javac").arg("-version").output().is_ok();
+        if !present {
+            let ok = Command::new("sh")
+                .args(["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpostgresql-jdbc-java default-jdk-headless"])
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "pgjdbc / javac are missing and could not be installed with apt-get");
+        }
+    });
+}
+
+/// Debian's pgjdbc (libpostgresql-jdbc-java).
+const PGJDBC: &str = "/usr/share/java/postgresql.jar";
+
 /// A libpq URL for root@sys on the test server.
 fn dsn(server: &TestServer) -> String {
     format!("postgresql://root%40sys@127.0.0.1:{}/test", server.pg_port)
@@ -206,4 +225,44 @@ async fn tokio_postgres_typed_values_round_trip_and_misfits_are_refused() {
         simple_rows(&c, "SELECT iv FROM ty WHERE id = 4").await,
         vec![vec![Some("1 day 02:00:00".to_string())]]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pgjdbc_connects_sets_session_settings_and_runs_prepared_statements() {
+    ensure_pgjdbc();
+    let server = TestServer::start();
+    let classes = tempfile::tempdir().unwrap();
+    run(
+        Command::new("javac")
+            .arg("-d")
+            .arg(classes.path())
+            .arg(clients_dir().join("java/PgJdbc.java")),
+        "javac PgJdbc.java",
+    );
+    let out = run(
+        Command::new("java")
+            .arg("-cp")
+            .arg(format!("{PGJDBC}:{}", classes.path().display()))
+            .arg("PgJdbc")
+            .arg(format!(
+                "jdbc:postgresql://127.0.0.1:{}/test",
+                server.pg_port
+            ))
+            .arg("root@sys"),
+        "java PgJdbc",
+    );
+    assert!(out.contains("pgjdbc ok"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_settings_set_show_and_parameter_status() {
+    ensure_python();
+    let server = TestServer::start();
+    let out = run(
+        Command::new("python3")
+            .arg(clients_dir().join("psycopg_session.py"))
+            .env("PG_DSN", dsn(&server)),
+        "psycopg_session.py",
+    );
+    assert!(out.contains("psycopg session ok"), "{out}");
 }

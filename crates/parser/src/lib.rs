@@ -286,6 +286,8 @@ pub enum Command {
     ShowWarnings,
     /// `SHOW CHARACTER SET` / `SHOW COLLATION` / `SHOW ENGINES`.
     ShowStatic(&'static str),
+    /// PostgreSQL's `SHOW name` (also `SHOW TIME ZONE`, `SHOW TRANSACTION ISOLATION LEVEL`): one setting.
+    ShowSetting(String),
     /// CockroachDB's `SHOW [ALL] SESSIONS` (`queries` false) and `SHOW [ALL] QUERIES` (true).
     ShowSessions {
         /// SHOW QUERIES: only sessions running a statement, with the statement.

@@ -200,6 +200,13 @@ fn show(c: &mut Cursor) -> Result<Command> {
         Command::ShowStatic("collation")
     } else if c.eat_word("ENGINES") {
         Command::ShowStatic("engines")
+    } else if c.eat_words(&["TIME", "ZONE"]) {
+        Command::ShowSetting("timezone".into())
+    } else if c.eat_words(&["TRANSACTION", "ISOLATION", "LEVEL"]) {
+        Command::ShowSetting("transaction_isolation".into())
+    } else if matches!(c.peek(), Some(Token::Word(_))) && c.peek_nth(1).is_none() {
+        // PostgreSQL's `SHOW application_name`: one setting, by name.
+        Command::ShowSetting(c.name()?.to_ascii_lowercase())
     } else {
         return Err(ParseError::Unsupported(format!(
             "SHOW {}",
@@ -256,6 +263,18 @@ fn set(c: &mut Cursor) -> Result<Command> {
         ));
     }
     let _ = c.eat_word("SESSION") || c.eat_word("LOCAL") || c.eat_word("GLOBAL");
+    // PostgreSQL's `SET SESSION CHARACTERISTICS AS TRANSACTION ...` is the same no-op as MySQL's form.
+    if c.eat_words(&["CHARACTERISTICS", "AS"]) && !c.is_word("TRANSACTION") {
+        return Err(c.error());
+    }
+    // PostgreSQL's `SET TIME ZONE 'UTC'` / `SET TIME ZONE LOCAL`.
+    if c.eat_words(&["TIME", "ZONE"]) {
+        let value = c.expression_text()?;
+        return Ok(Command::Set(vec![(
+            SetTarget::Session("timezone".into()),
+            value,
+        )]));
+    }
     if c.eat_word("TRANSACTION") {
         // Isolation levels and access modes: SQLite transactions are serializable, which satisfies every level.
         while !c.at_end() {
@@ -266,10 +285,33 @@ fn set(c: &mut Cursor) -> Result<Command> {
     let mut assignments = Vec::new();
     loop {
         let target = set_target(c)?;
-        if !(c.eat(&Token::Eq) || c.eat(&Token::Assignment)) {
+        // PostgreSQL writes `SET name TO value` as well as `=`.
+        if !(c.eat(&Token::Eq) || c.eat(&Token::Assignment) || c.eat_word("TO")) {
             return Err(c.error());
         }
-        let value = c.expression_text()?;
+        let mut value = c.expression_text()?;
+        // A PostgreSQL list value (`SET search_path = public, "$user"`): after a comma, what is not a
+        // new `name =` assignment continues the value, which is kept as one string.
+        let mut list = Vec::new();
+        while matches!(c.peek(), Some(Token::Comma))
+            && !matches!(
+                c.peek_nth(2),
+                Some(Token::Eq | Token::Assignment | Token::Period)
+            )
+            && !c.is_word_at(2, "TO")
+        {
+            c.advance();
+            list.push(c.expression_text()?);
+        }
+        if !list.is_empty() {
+            list.insert(0, value);
+            let joined = list
+                .iter()
+                .map(|v| v.trim_matches('\'').to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            value = format!("'{}'", joined.replace('\'', "''"));
+        }
         assignments.push((target, value));
         if !c.eat(&Token::Comma) {
             break;

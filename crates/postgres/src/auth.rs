@@ -26,6 +26,19 @@ use crate::conn::ConnState;
 /// The database a session starts in when the client names none.
 const DEFAULT_DATABASE: &str = "test";
 
+/// Startup parameters that are session settings (the others, `user`, `database`, `options`, are not).
+const STARTUP_SETTINGS: &[&str] = &[
+    "application_name",
+    "client_encoding",
+    "datestyle",
+    "timezone",
+    "extra_float_digits",
+    "search_path",
+    "intervalstyle",
+    "statement_timeout",
+    "default_transaction_isolation",
+];
+
 /// The server version reported at startup (CockroachDB reports a PostgreSQL 13 surface too).
 const PG_SERVER_VERSION: &str = "13.0.0";
 
@@ -76,6 +89,14 @@ impl Startup {
             .cloned()
             .unwrap_or_default();
         let database = database_for(&login, client.metadata().get(METADATA_DATABASE));
+        // Session settings given at startup (pgjdbc sends extra_float_digits, DateStyle, TimeZone,
+        // application_name) are the session's, as if SET.
+        let settings: Vec<(String, String)> = client
+            .metadata()
+            .iter()
+            .filter(|(k, _)| STARTUP_SETTINGS.contains(&k.to_ascii_lowercase().as_str()))
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+            .collect();
         let engine = self.state.engine.clone();
         let (peer, id, killed) = (
             self.state.peer.clone(),
@@ -89,6 +110,12 @@ impl Startup {
             })?;
             let mut session = Session::open(engine, identity, id, &peer, "pg", killed)?;
             session.use_database(&database)?;
+            for (name, value) in settings {
+                let sql = format!("SET {name} = '{}'", value.replace('\'', "''"));
+                if let Err(e) = session.execute(&sql, &[]) {
+                    tracing::debug!(%name, "startup setting ignored: {e}");
+                }
+            }
             Ok::<_, SqlError>(session)
         })
         .await

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::pg_dialect::{normalize, split_statements, Normalized};
 use async_trait::async_trait;
-use futures::Sink;
+use futures::{Sink, SinkExt};
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::{
@@ -15,6 +15,7 @@ use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, Type};
 use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::startup::ParameterStatus;
 use pgwire::messages::PgWireBackendMessage;
 use tenantry_sql::{Output, SqlError, Value};
 
@@ -105,6 +106,67 @@ fn done_response(sql: &str, affected: u64, before: bool, after: bool) -> Respons
     }
 }
 
+/// The settings PostgreSQL reports with ParameterStatus whenever they change (GUC_REPORT), by the
+/// lower-case name SET uses and the name PostgreSQL reports.
+const REPORTED: &[(&str, &str)] = &[
+    ("application_name", "application_name"),
+    ("client_encoding", "client_encoding"),
+    ("datestyle", "DateStyle"),
+    ("intervalstyle", "IntervalStyle"),
+    ("timezone", "TimeZone"),
+    ("standard_conforming_strings", "standard_conforming_strings"),
+    ("search_path", "search_path"),
+];
+
+/// The ParameterStatus messages a successful statement calls for: one per reported setting it SET.
+fn parameter_status(state: &ConnState, sql: &str) -> Vec<PgWireBackendMessage> {
+    let is_set = sql
+        .split_whitespace()
+        .next()
+        .is_some_and(|w| w.eq_ignore_ascii_case("set"));
+    if !is_set {
+        return Vec::new();
+    }
+    let Ok(tenantry_sql::parser::Parsed::Command(tenantry_sql::parser::Command::Set(assignments))) =
+        tenantry_sql::parser::parse(sql)
+    else {
+        return Vec::new();
+    };
+    let Ok(session) = state.session() else {
+        return Vec::new();
+    };
+    let session = session.lock();
+    assignments
+        .iter()
+        .filter_map(|(target, _)| match target {
+            tenantry_sql::parser::SetTarget::Session(name) => REPORTED
+                .iter()
+                .find(|(n, _)| n == name)
+                .and_then(|(n, reported)| {
+                    session.setting(n).map(|value| {
+                        PgWireBackendMessage::ParameterStatus(ParameterStatus::new(
+                            reported.to_string(),
+                            value,
+                        ))
+                    })
+                }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Sends the ParameterStatus messages of a statement that succeeded.
+async fn report_settings<C>(client: &mut C, state: &ConnState, sql: &str) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    for message in parameter_status(state, sql) {
+        client.feed(message).await?;
+    }
+    Ok(())
+}
+
 /// The simple query protocol.
 pub(crate) struct SimpleHandler {
     pub(crate) state: Arc<ConnState>,
@@ -112,7 +174,7 @@ pub(crate) struct SimpleHandler {
 
 #[async_trait]
 impl SimpleQueryHandler for SimpleHandler {
-    async fn do_query<C>(&self, _client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::PortalStore: PortalStore,
@@ -129,6 +191,7 @@ impl SimpleQueryHandler for SimpleHandler {
             let (out, before, after) = run(&self.state, sql.clone(), Vec::new()).await;
             match out {
                 Ok(Output::Done { affected, .. }) => {
+                    report_settings(client, &self.state, &sql).await?;
                     responses.push(done_response(&sql, affected, before, after))
                 }
                 Ok(rows) => responses.push(results::response(&sql, rows)?),
@@ -383,7 +446,7 @@ impl ExtendedQueryHandler for ExtendedHandler {
 
     async fn do_query<C>(
         &self,
-        _client: &mut C,
+        client: &mut C,
         portal: &Portal<Self::Statement>,
         _max_rows: usize,
     ) -> PgWireResult<Response>
@@ -423,7 +486,10 @@ impl ExtendedQueryHandler for ExtendedHandler {
         }
         let (out, before, after) = run(&self.state, sql.clone(), bound).await;
         match out {
-            Ok(Output::Done { affected, .. }) => Ok(done_response(&sql, affected, before, after)),
+            Ok(Output::Done { affected, .. }) => {
+                report_settings(client, &self.state, &sql).await?;
+                Ok(done_response(&sql, affected, before, after))
+            }
             Ok(Output::Rows(rs)) => {
                 // The row description was sent at Describe time: values are encoded to those types.
                 let fields = field_infos(&stmt.columns, Some(&portal.result_column_format));

@@ -16,12 +16,28 @@ const CANCELED: &str = "canceling statement due to user request";
 /// An error response with the error's PostgreSQL SQLSTATE.
 pub(crate) fn error_info(e: &SqlError) -> ErrorInfo {
     let w = e.wire();
-    let message = if w.pg_state == "57014" && matches!(e, SqlError::Interrupted) {
-        CANCELED.to_string()
-    } else {
-        w.message
+    let message = match e {
+        SqlError::Interrupted if w.pg_state == "57014" => CANCELED.to_string(),
+        // PostgreSQL's wording: the MySQL text names the MySQL manual.
+        SqlError::Syntax { near, .. } => syntax_message(near),
+        _ => w.message,
     };
     ErrorInfo::new("ERROR".to_string(), w.pg_state.to_string(), message)
+}
+
+/// `syntax error at or near "X"` (X: the first token where parsing failed), or `at end of input`.
+fn syntax_message(near: &str) -> String {
+    let token: String = near
+        .trim_start()
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .take(63)
+        .collect();
+    if token.is_empty() {
+        "syntax error at end of input".to_string()
+    } else {
+        format!("syntax error at or near \"{token}\"")
+    }
 }
 
 /// The same, as an error value.

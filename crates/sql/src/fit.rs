@@ -210,7 +210,10 @@ fn parse_date(s: &str) -> Option<NaiveDate> {
 /// What may follow a date that is given to a date column: nothing, or a time (with an offset).
 fn date_tail_ok(tail: &str) -> bool {
     let tail = tail.trim();
-    tail.is_empty() || parse_time_and_offset(tail.trim_start_matches('T')).is_some()
+    // pgjdbc's setDate sends `2024-01-02 +00`.
+    tail.is_empty()
+        || parse_offset(tail).is_some()
+        || parse_time_and_offset(tail.trim_start_matches('T')).is_some()
 }
 
 /// `HH:MM[:SS[.f]]` and an optional offset (`Z`, `+HH`, `+HHMM`, `+HH:MM`), as seconds east of UTC.
@@ -448,6 +451,7 @@ mod tests {
             ok(ColumnKind::Date, "2024-01-02T00:00:00.000+01:00"),
             "2024-01-02"
         );
+        assert_eq!(ok(ColumnKind::Date, "2024-01-02 +00"), "2024-01-02");
         assert!(text(ColumnKind::Date, "2024-02-30").is_err());
         assert!(text(ColumnKind::Date, "2024-01-02xyz").is_err());
         assert_eq!(ok(ColumnKind::Time, "03:04:05.500"), "03:04:05.500000");

@@ -136,6 +136,13 @@ impl Session {
         self.conn.in_transaction()
     }
 
+    /// The value of a system variable or PostgreSQL setting in this session, as text (`None` if unknown).
+    pub fn setting(&self, name: &str) -> Option<String> {
+        exec::variables::get(self, &name.to_ascii_lowercase())
+            .ok()
+            .map(|v| v.to_text().unwrap_or_default())
+    }
+
     /// `USE db`.
     pub fn use_database(&mut self, db: &str) -> Result<()> {
         exec::schema::use_database(self, db)
@@ -343,7 +350,8 @@ impl Session {
             | C::ShowVariables(_)
             | C::ShowStatus(_)
             | C::ShowWarnings
-            | C::ShowStatic(_) => exec::variables::run(self, cmd),
+            | C::ShowStatic(_)
+            | C::ShowSetting(_) => exec::variables::run(self, cmd),
             C::Begin => {
                 self.commit_if_open()?;
                 self.conn.conn().execute_batch("BEGIN")?;

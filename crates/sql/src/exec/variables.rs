@@ -63,6 +63,30 @@ const DEFAULTS: &[(&str, &str)] = &[
         "Tenantry: multi-tenant SQL with durable, cancelable jobs",
     ),
     ("wait_timeout", "28800"),
+    // PostgreSQL's session settings, which drivers set and read at connect (pgjdbc: extra_float_digits,
+    // application_name; SQLAlchemy: standard_conforming_strings, transaction isolation). Stored per session;
+    // values are those PostgreSQL reports. Only statement_timeout and idle_session_timeout act.
+    ("application_name", ""),
+    ("bytea_output", "hex"),
+    ("client_encoding", "UTF8"),
+    ("client_min_messages", "notice"),
+    ("datestyle", "ISO, MDY"),
+    ("default_transaction_isolation", "serializable"),
+    ("default_transaction_read_only", "off"),
+    ("extra_float_digits", "1"),
+    ("idle_in_transaction_session_timeout", "0"),
+    ("integer_datetimes", "on"),
+    ("intervalstyle", "postgres"),
+    ("lc_messages", "C.UTF-8"),
+    ("lock_timeout", "0"),
+    ("max_identifier_length", "63"),
+    ("search_path", "\"$user\", public"),
+    ("server_encoding", "UTF8"),
+    ("server_version", "13.0.0"),
+    ("server_version_num", "130000"),
+    ("standard_conforming_strings", "on"),
+    ("synchronous_commit", "on"),
+    ("timezone", "UTC"),
 ];
 
 /// Variables whose value is computed, not stored.
@@ -157,6 +181,12 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
                     .push(vec![Value::from(name), Value::from(v.to_text())]);
             }
             Ok(Output::Rows(filter::apply(session, rs, &f)?))
+        }
+        Command::ShowSetting(name) => {
+            let value = get(session, &name)?;
+            let mut rs = ResultSet::with_text_columns(&[name.as_str()]);
+            rs.rows.push(vec![Value::from(value.to_text())]);
+            Ok(Output::Rows(rs))
         }
         Command::ShowStatus(f) => {
             let mut rs = ResultSet::with_text_columns(&["Variable_name", "Value"]);
