@@ -520,3 +520,49 @@ async fn an_import_killed_mid_flight_resumes_after_restart() {
     assert_eq!((n, sum), (rows, rows * (rows + 1) / 2));
     assert!(staging_files(server.data_dir()).is_empty());
 }
+
+/// A file without line ends once made one record grow until memory ran out (issue 14, Found 4 as a class):
+/// a record over 64 MiB now fails the job, naming the file and line, and the server goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_longer_than_64_mib_fails_the_import_and_nothing_else() {
+    let mut server = TestServer::start();
+    let mut c = server.connect_with("root@sys", "", Some("test")).await;
+    c.query_drop("CREATE TABLE blobs (v LONGTEXT)")
+        .await
+        .unwrap();
+    let path = server.external_dir().join("one_line.csv");
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        f.write_all(b"1\n").unwrap();
+        let chunk = vec![b'x'; 1 << 20];
+        for _ in 0..70 {
+            f.write_all(&chunk).unwrap();
+        }
+    }
+    let (code, _, msg) = expect_error(
+        &mut c,
+        &format!("LOAD DATA INFILE '{}' INTO TABLE blobs", path.display()),
+    )
+    .await;
+    assert!(msg.contains("longer than 64 MiB"), "{code}: {msg}");
+    assert!(
+        msg.contains("one_line.csv") && msg.contains("line 2"),
+        "{msg}"
+    );
+    assert_eq!(count(&mut c, "blobs").await, 0);
+    assert!(server.is_running());
+    // A long record under the bound loads.
+    std::fs::write(&path, vec![b'y'; 8 << 20]).unwrap();
+    c.query_drop(format!(
+        "LOAD DATA INFILE '{}' INTO TABLE blobs",
+        path.display()
+    ))
+    .await
+    .unwrap();
+    let len: i64 = c
+        .query_first("SELECT length(v) FROM blobs")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(len, 8 << 20);
+}

@@ -39,6 +39,10 @@ pub const IMPORT: &str = "IMPORT";
 const BATCH_ROWS: usize = 2048;
 /// Rows per staging transaction; each commit is also the point a pause or a crash resumes from.
 const COMMIT_ROWS: u64 = 50_000;
+/// The most bytes one record may take. A record is held whole while it is converted, so without a bound a
+/// file without line ends (or a client's LOAD DATA LOCAL data) would make it grow until memory ran out;
+/// MySQL's default `max_allowed_packet` bounds a row the same way.
+pub const MAX_RECORD_BYTES: u64 = 64 << 20;
 /// Progress handler period of the final copy, in SQLite VM steps.
 const STEPS_PER_CHECK: i32 = 10_000;
 
@@ -248,6 +252,36 @@ impl Staging {
     }
 }
 
+/// Fails the read once the record being read has taken more than [`MAX_RECORD_BYTES`] (plus what the CSV
+/// reader buffers ahead), before it can grow further.
+struct RecordBound<R> {
+    inner: R,
+    /// Bytes handed to the CSV reader so far.
+    read: u64,
+    /// Where the current record began (set by the reading loop after each record).
+    record_start: Arc<AtomicU64>,
+}
+
+/// What the CSV reader buffers ahead of the record it parses (its buffer is 256 KiB).
+const CSV_READ_AHEAD: u64 = 512 * 1024;
+
+impl<R: std::io::Read> std::io::Read for RecordBound<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        let in_record = self
+            .read
+            .saturating_sub(self.record_start.load(Ordering::Relaxed));
+        if in_record > MAX_RECORD_BYTES + CSV_READ_AHEAD {
+            return Err(std::io::Error::other(format!(
+                "a record is longer than {} MiB",
+                MAX_RECORD_BYTES >> 20
+            )));
+        }
+        Ok(n)
+    }
+}
+
 /// What the reader thread hands the inserter.
 enum Msg {
     /// Converted rows of one file.
@@ -295,7 +329,13 @@ impl ReadPlan {
                     return;
                 }
             };
-            let mut reader = self.format.reader(input);
+            // Where the record being read began, in the bytes the CSV reader consumes.
+            let record_start = Arc::new(AtomicU64::new(0));
+            let mut reader = self.format.reader(RecordBound {
+                inner: input,
+                read: 0,
+                record_start: record_start.clone(),
+            });
             let already = if i == self.start.file {
                 self.start.records
             } else {
@@ -318,10 +358,13 @@ impl ReadPlan {
             let (mut values, mut lines) = new_batch();
             loop {
                 match reader.read_byte_record(&mut record) {
-                    Ok(true) => {}
+                    Ok(true) => record_start.store(reader.position().byte(), Ordering::Relaxed),
                     Ok(false) => break,
                     Err(e) => {
-                        let line = e.position().map_or(0, |p| p.line());
+                        // An I/O error has no position: it is in the record that began where the last one ended.
+                        let line = e
+                            .position()
+                            .map_or_else(|| reader.position().line(), |p| p.line());
                         let problem = match e.kind() {
                             csv::ErrorKind::Utf8 { .. } => Problem::NotUtf8,
                             _ => Problem::Malformed(e.to_string()),
