@@ -7,6 +7,7 @@ mod import;
 mod jobs;
 mod limits;
 mod login;
+mod property;
 mod psql_smoke;
 mod queries;
 mod restore;

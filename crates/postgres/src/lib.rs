@@ -4,7 +4,7 @@
 
 mod auth;
 mod conn;
-mod pg_dialect;
+pub mod pg_dialect;
 mod query;
 mod results;
 mod server;

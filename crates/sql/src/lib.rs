@@ -34,4 +34,5 @@ pub use tenantry_jobs::{
     now_micros, Histogram, JobAction, JobEvent, JobFilter, JobProgress, JobRecord, JobState,
     MetricsSnapshot, CANCEL_LATENCY_BUCKETS,
 };
+pub use translate::translate_detached;
 pub use value::{format_float, Column, ColumnKind, Output, ResultSet, Value};

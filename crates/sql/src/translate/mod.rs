@@ -74,6 +74,30 @@ pub struct Plan {
     pub schema_change: Option<(String, String, Vec<tenantry_kinds::schema_change::Step>)>,
 }
 
+/// Translates one parsed tenant statement as a session whose current database is `db` would, with every
+/// variable NULL and without opening any database: for tools and fuzzing (`fuzz/`).
+pub fn translate_detached(stmt: Statement, db: Option<&str>) -> Result<Vec<String>> {
+    plan(stmt, &Detached(db)).map(|p| p.sql)
+}
+
+/// A session context with only a current database.
+struct Detached<'a>(Option<&'a str>);
+
+impl SessionContext for Detached<'_> {
+    fn current_db(&self) -> Option<&str> {
+        self.0
+    }
+    fn system_variable(&self, _: &str) -> Result<crate::value::Value> {
+        Ok(crate::value::Value::Null)
+    }
+    fn user_variable(&self, _: &str) -> crate::value::Value {
+        crate::value::Value::Null
+    }
+    fn session_function(&self, _: &str) -> Option<crate::value::Value> {
+        None
+    }
+}
+
 /// Translates one tenant statement.
 pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
     let relations = names::qualify(&mut stmt, ctx.current_db())?;

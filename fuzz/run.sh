@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs one cargo-fuzz target for N minutes: fuzz/run.sh TARGET MINUTES
+# Targets: admin_parser, translate, pg_dialect. Needs a nightly toolchain and cargo-fuzz
+# (`cargo install cargo-fuzz`). Crashes land in fuzz/artifacts/TARGET/; each one becomes a test (a file
+# in fuzz/corpus/TARGET/ that the corpus replay runs, plus a test where the bug was).
+set -euo pipefail
+cd "$(dirname "$0")"
+target="${1:?usage: fuzz/run.sh TARGET MINUTES}"
+minutes="${2:?usage: fuzz/run.sh TARGET MINUTES}"
+mkdir -p "corpus/$target"
+# Statements are short; long inputs only slow the search down. -timeout catches hangs (a super-linear loop).
+exec cargo +nightly fuzz run "$target" "corpus/$target" -- \
+  -max_total_time=$((minutes * 60)) -max_len=4096 -timeout=10 -rss_limit_mb=2048
