@@ -8,4 +8,5 @@ mod client;
 mod console;
 mod job_rules;
 mod jobs_cli;
+mod limits;
 mod rest;

@@ -31,14 +31,18 @@ use crate::AppState;
 const COOKIE_NAME: &str = "tenantry_session";
 /// A console login unused for this long is closed (an open console polls every second).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
-/// At most this many console logins are kept; beyond it the least recently used is closed.
-const MAX_LOGINS: usize = 1024;
+/// Console logins one user (of one tenant) keeps at most; a further login closes that user's least recently
+/// used one. Logins of other users are never touched: each is a session, so all of them together are bounded
+/// by `max_connections` and `max_tenant_connections`, which refuse a login rather than evict anyone's.
+const MAX_LOGINS_PER_USER: usize = 16;
 
 /// One console login: its session, kept between requests.
 pub(crate) struct Login {
     session: Mutex<Session>,
     last_used: Mutex<Instant>,
     killed: CancellationToken,
+    /// Whose login it is: tenant id and user name.
+    owner: (i64, String),
 }
 
 /// Every console login, by token.
@@ -59,18 +63,21 @@ impl Logins {
         Some(login)
     }
 
-    fn insert(&self, token: String, login: Arc<Login>) {
+    /// Keeps a login; returns the same user's login it displaced, if any (the caller closes it).
+    fn insert(&self, token: String, login: Arc<Login>) -> Option<Arc<Login>> {
         let mut map = self.by_token.lock();
-        if map.len() >= MAX_LOGINS {
-            let oldest = map
-                .iter()
+        let mine: Vec<(&String, &Arc<Login>)> =
+            map.iter().filter(|(_, l)| l.owner == login.owner).collect();
+        let displaced = if mine.len() >= MAX_LOGINS_PER_USER {
+            mine.into_iter()
                 .min_by_key(|(_, l)| *l.last_used.lock())
-                .map(|(t, _)| t.clone());
-            if let Some(t) = oldest {
-                map.remove(&t);
-            }
-        }
+                .map(|(t, _)| t.clone())
+                .and_then(|t| map.remove(&t))
+        } else {
+            None
+        };
         map.insert(token, login);
+        displaced
     }
 
     fn remove(&self, token: &str) -> Option<Arc<Login>> {
@@ -245,21 +252,28 @@ pub(crate) async fn login(
     let host = addr.ip().to_string();
     engine.throttle_login(&req.user, &host).await;
     let logins = state.logins.clone();
-    // Opening the session and storing it (which may close the least recently used login) block on SQLite.
+    // Opening the session and storing it (which may close the user's least recently used login) block on SQLite.
     let (me, token) = tokio::task::spawn_blocking(move || -> Result<(Me, String), SqlError> {
         let session = open_session(&engine, &req.user, &req.password, &host, killed.clone())?;
         let me = me_of(&session);
         let mut bytes = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut bytes);
         let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        logins.insert(
+        let owner = (
+            session.identity().tenant.tenant_id,
+            session.identity().user.name.clone(),
+        );
+        let displaced = logins.insert(
             token.clone(),
             Arc::new(Login {
                 session: Mutex::new(session),
                 last_used: Mutex::new(Instant::now()),
                 killed,
+                owner,
             }),
         );
+        // Closing the displaced login's session closes its SQLite connection: this is a blocking thread.
+        drop(displaced);
         Ok((me, token))
     })
     .await??;

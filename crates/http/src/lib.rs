@@ -8,16 +8,29 @@ mod api;
 mod auth;
 mod console;
 mod error;
+mod guard;
 mod metrics;
 
-use std::net::SocketAddr;
+use std::pin::pin;
 use std::sync::Arc;
+use std::time::Duration;
 
+use axum::extract::ConnectInfo;
 use axum::routing::{get, post};
 use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use tenantry_sql::Engine;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+/// How long a client may take to send a request's headers; it also closes a kept-alive connection that
+/// sends nothing for this long (a client trickling bytes cannot hold a connection for ever).
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// HTTP connections served at once; more are closed as they come.
+const MAX_HTTP_CONNECTIONS: usize = 1024;
 
 pub use error::ApiError;
 
@@ -42,6 +55,8 @@ fn router(state: AppState) -> Router {
         .route("/api/jobs/{id}", get(api::job_detail))
         .route("/api/jobs/{id}/{action}", post(api::control_job))
         .fallback(error::not_found)
+        .layer(axum::middleware::from_fn(guard::same_origin))
+        .layer(axum::middleware::from_fn(guard::deadline))
         .with_state(state)
 }
 
@@ -50,13 +65,56 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: Cancell
     let logins = Arc::new(auth::Logins::default());
     tokio::spawn(auth::expire_idle_logins(logins.clone(), shutdown.clone()));
     let app = router(AppState { engine, logins });
-    let result = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move { shutdown.cancelled().await })
-    .await;
-    if let Err(e) = result {
-        tracing::error!("http server: {e}");
+    // axum's own `serve` sets no header timeout (hyper needs a timer for one), so connections are served
+    // here, with hyper's HTTP/1 server, a timer and a cap on how many are open.
+    let slots = Arc::new(Semaphore::new(MAX_HTTP_CONNECTIONS));
+    let connections = tokio_util::task::TaskTracker::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!("http accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, "http connection refused: too many connections");
+            continue;
+        };
+        let service = app.clone().map_request(
+            move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request
+            },
+        );
+        let shutdown = shutdown.clone();
+        connections.spawn(async move {
+            let _slot = slot;
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT);
+            let mut conn =
+                pin!(builder
+                    .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)));
+            tokio::select! {
+                r = conn.as_mut() => {
+                    if let Err(e) = r {
+                        tracing::debug!(%peer, "http connection ended: {e}");
+                    }
+                }
+                _ = shutdown.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
     }
+    connections.close();
+    connections.wait().await;
 }
