@@ -244,3 +244,47 @@ async fn jdbc_round_trips_types_in_both_protocols() {
         assert_eq!(row[7].as_deref(), Some("7.25"), "{id}");
     }
 }
+
+#[tokio::test]
+async fn load_data_local_infile_from_pymysql_and_the_cli() {
+    let server = TestServer::start();
+    server.create_tenant("t1").await;
+    let mut c = server.connect("root@t1").await;
+    c.query_drop("CREATE DATABASE shop").await.unwrap();
+    c.query_drop("CREATE TABLE shop.items (id INT PRIMARY KEY, name VARCHAR(80))")
+        .await
+        .unwrap();
+    let port = server.mysql_port.to_string();
+    python("local_infile_pymysql.py", &[&port, "root@t1", "shop"]);
+    let n: Option<i64> = c
+        .query_first("SELECT COUNT(*) FROM shop.items")
+        .await
+        .unwrap();
+    assert_eq!(n, Some(20000));
+
+    // The mariadb CLI with --local-infile.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("more.csv");
+    std::fs::write(&csv, "30001,fig\n30002,\"date, dried\"\n").unwrap();
+    let out = Command::new("mariadb")
+        .args([
+            "--local-infile=1",
+            "-h127.0.0.1",
+            &format!("-P{port}"),
+            "-uroot@t1",
+            "-e",
+            &format!(
+                "LOAD DATA LOCAL INFILE '{}' INTO TABLE shop.items FIELDS TERMINATED BY ',' ENCLOSED BY '\"'; \
+                 SELECT name FROM shop.items WHERE id = 30002",
+                csv.display()
+            ),
+        ])
+        .output()
+        .expect("the mariadb client (.ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "name\ndate, dried\n");
+}

@@ -13,8 +13,10 @@ use mysql_common::value::{BinValue, ValueDeserializer};
 use tenantry_catalog::password::verify_native;
 use tenantry_sql::{ColumnKind, Engine, Output, Session, SqlError, Value, SERVER_VERSION};
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::local_infile::{ClientFiles, FileRequest};
 use crate::packets::{PacketError, PacketStream};
 use crate::protocol::{self, ColumnDef};
 use crate::query_text::statement_text;
@@ -94,6 +96,9 @@ pub struct Connection<S> {
     session: Option<Session>,
     statements: HashMap<u32, Statement>,
     next_statement: u32,
+    /// A running statement's requests for the client's files (LOAD DATA LOCAL INFILE).
+    file_requests: mpsc::UnboundedReceiver<FileRequest>,
+    file_requester: mpsc::UnboundedSender<FileRequest>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
@@ -106,7 +111,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
         killed: CancellationToken,
         logged_in: CancellationToken,
     ) -> Self {
+        let (file_requester, file_requests) = mpsc::unbounded_channel();
         Self {
+            file_requests,
+            file_requester,
             io: PacketStream::new(stream),
             engine,
             id,
@@ -213,7 +221,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
         .await
         .unwrap_or_else(|e| Err(SqlError::Internal(e.to_string())));
         match opened {
-            Ok(session) => {
+            Ok(mut session) => {
+                if self.caps.contains(CapabilityFlags::CLIENT_LOCAL_FILES) {
+                    session.set_local_files(Some(Box::new(ClientFiles::new(
+                        self.file_requester.clone(),
+                    ))));
+                }
                 tracing::info!(session = self.id, tenant = %session.identity().tenant.tenant_name, user = %session.identity().user.name, "mysql login");
                 self.session = Some(session);
                 self.send_ok(0, 0).await?;
@@ -347,11 +360,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
         let Some(mut session) = self.session.take() else {
             return Err(io::Error::other("no session"));
         };
-        let joined = tokio::task::spawn_blocking(move || {
+        let mut task = tokio::task::spawn_blocking(move || {
             let out = f(&mut session);
             (session, out)
-        })
-        .await;
+        });
+        let joined = loop {
+            tokio::select! {
+                joined = &mut task => break joined,
+                Some(request) = self.file_requests.recv() => self.send_file(request).await?,
+            }
+        };
+        // A request the statement made and gave up on before it was answered is not for the next one.
+        while self.file_requests.try_recv().is_ok() {}
         match joined {
             Ok((session, out)) => {
                 self.session = Some(session);
@@ -359,6 +379,46 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
             }
             // The statement panicked and took the session with it: the connection cannot go on.
             Err(e) => Err(io::Error::other(format!("statement task failed: {e}"))),
+        }
+    }
+
+    /// Answers a statement's file request: MySQL's LOCAL INFILE request, then the client's packets up
+    /// to the empty one that ends the file, forwarded to the statement as they come. The client's
+    /// packets are read to the end even if the statement stopped listening, so the protocol stays in step.
+    async fn send_file(&mut self, request: FileRequest) -> io::Result<()> {
+        let mut packet = Vec::with_capacity(1 + request.name.len());
+        packet.push(0xFB);
+        packet.extend_from_slice(request.name.as_bytes());
+        self.io.write(&packet)?;
+        self.io.flush().await?;
+        let mut forward = Some(request.data);
+        loop {
+            let failed = match self.io.read().await {
+                Ok(Some(chunk)) if chunk.is_empty() => {
+                    if let Some(tx) = forward {
+                        let _ = tx.send(Ok(None)).await;
+                    }
+                    return Ok(());
+                }
+                Ok(Some(chunk)) => {
+                    if let Some(tx) = &forward {
+                        if tx.send(Ok(Some(chunk))).await.is_err() {
+                            forward = None;
+                        }
+                    }
+                    continue;
+                }
+                Ok(None) => io::Error::from(io::ErrorKind::UnexpectedEof),
+                Err(PacketError::Io(e)) => e,
+                Err(e) => io::Error::new(io::ErrorKind::InvalidData, e.to_string()),
+            };
+            // A file cut short is an error for the statement, never a shorter file.
+            if let Some(tx) = forward.take() {
+                let _ = tx
+                    .send(Err(io::Error::new(failed.kind(), failed.to_string())))
+                    .await;
+            }
+            return Err(failed);
         }
     }
 

@@ -6,6 +6,7 @@
 //! exactly MySQL's, which the previous library (opensrv-mysql) could not express.
 
 mod conn;
+mod local_infile;
 mod packets;
 mod protocol;
 mod query_text;
