@@ -266,3 +266,40 @@ async fn session_settings_set_show_and_parameter_status() {
     );
     assert!(out.contains("psycopg session ok"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_functions_schema_qualified_and_savepoints() {
+    let server = TestServer::start();
+    let c = server.pg("root@sys", "", None).await;
+    // SQLAlchemy's first statement, and the session functions it and others read.
+    let rows = simple_rows(
+        &c,
+        "SELECT pg_catalog.version(), current_database(), current_schema(), current_user, session_user, \
+         pg_catalog.coalesce(NULL, 'x')",
+    )
+    .await;
+    let row = &rows[0];
+    assert!(
+        row[0]
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("PostgreSQL 13.0"),
+        "{row:?}"
+    );
+    assert_eq!(
+        row[1..].to_vec(),
+        ["test", "public", "root", "root", "x"].map(|s| Some(s.to_string()))
+    );
+    // Savepoints: psycopg's nested transactions.
+    c.batch_execute(
+        "CREATE TABLE sp (id INT PRIMARY KEY); BEGIN; INSERT INTO sp VALUES (1); SAVEPOINT \"_pg3_1\"; \
+         INSERT INTO sp VALUES (2); ROLLBACK TO SAVEPOINT \"_pg3_1\"; SAVEPOINT b; INSERT INTO sp VALUES (3); \
+         RELEASE SAVEPOINT b; COMMIT",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        simple_rows(&c, "SELECT id FROM sp ORDER BY id").await,
+        vec![vec![Some("1".to_string())], vec![Some("3".to_string())]]
+    );
+}

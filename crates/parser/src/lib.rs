@@ -320,6 +320,12 @@ pub enum Command {
         /// To which jobs.
         target: JobTarget,
     },
+    /// `SAVEPOINT name` (psycopg's nested transactions use them).
+    Savepoint(String),
+    /// `RELEASE [SAVEPOINT] name`.
+    ReleaseSavepoint(String),
+    /// `ROLLBACK [WORK] TO [SAVEPOINT] name`.
+    RollbackToSavepoint(String),
     /// `ROLLBACK`.
     Rollback,
     /// `ALTER SYSTEM RESTORE t FROM 'uri' [UNTIL ...] WITH 'pool_list=p' [DESCRIPTION 'x']` (root@sys).

@@ -111,10 +111,17 @@ pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
         Command::TableKeys(table)
     } else if c.eat_word("ROLLBACK") {
         c.eat_word("WORK");
-        if c.is_word("TO") {
-            return Err(ParseError::Unsupported("ROLLBACK TO SAVEPOINT".into()));
+        if c.eat_word("TO") {
+            c.eat_word("SAVEPOINT");
+            Command::RollbackToSavepoint(c.name()?)
+        } else {
+            Command::Rollback
         }
-        Command::Rollback
+    } else if c.eat_word("SAVEPOINT") {
+        Command::Savepoint(c.name()?)
+    } else if c.eat_word("RELEASE") {
+        c.eat_word("SAVEPOINT");
+        Command::ReleaseSavepoint(c.name()?)
     } else {
         return Ok(None);
     };

@@ -366,6 +366,22 @@ impl Session {
                 self.commit_if_open()?;
                 Ok(Output::ok())
             }
+            // SQLite's savepoints are PostgreSQL's and MySQL's: a SAVEPOINT outside a transaction opens one.
+            C::Savepoint(name) => {
+                let sql = format!("SAVEPOINT {}", crate::translate::quote(&name));
+                self.conn.conn().execute_batch(&sql)?;
+                Ok(Output::ok())
+            }
+            C::ReleaseSavepoint(name) => {
+                let sql = format!("RELEASE SAVEPOINT {}", crate::translate::quote(&name));
+                self.conn.conn().execute_batch(&sql)?;
+                Ok(Output::ok())
+            }
+            C::RollbackToSavepoint(name) => {
+                let sql = format!("ROLLBACK TO SAVEPOINT {}", crate::translate::quote(&name));
+                self.conn.conn().execute_batch(&sql)?;
+                Ok(Output::ok())
+            }
             C::Rollback => {
                 if self.conn.in_transaction() {
                     self.conn.conn().execute_batch("ROLLBACK")?;

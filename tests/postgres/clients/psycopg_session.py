@@ -60,4 +60,18 @@ with psycopg.connect(os.environ["PG_DSN"], autocommit=True, application_name="at
         if e.sqlstate != "42704":
             fail(f"unknown setting: {e.sqlstate} {e}")
 
+    # Nested transactions are savepoints.
+    conn.execute("CREATE TABLE nest (id INT PRIMARY KEY)")
+    with conn.transaction():
+        conn.execute("INSERT INTO nest VALUES (1)")
+        try:
+            with conn.transaction():
+                conn.execute("INSERT INTO nest VALUES (2)")
+                raise RuntimeError("roll the inner one back")
+        except RuntimeError:
+            pass
+    ids = [r[0] for r in conn.execute("SELECT id FROM nest ORDER BY id").fetchall()]
+    if [int(i) for i in ids] != [1]:
+        fail(f"nested transaction rows: {ids}")
+
 print("psycopg session ok")

@@ -10,6 +10,9 @@ use crate::translate::{self, quote, Plan, PlanKind, SessionContext};
 use crate::value::{Output, Value};
 use crate::views;
 
+/// The PostgreSQL version the PostgreSQL wire reports (startup's server_version is 13.0.0).
+const PG_VERSION: &str = "13.0";
+
 /// The session as the translator sees it.
 struct Ctx<'a>(&'a Session);
 
@@ -28,7 +31,26 @@ impl SessionContext for Ctx<'_> {
 
     fn session_function(&self, name: &str) -> Option<Value> {
         let id = &self.0.identity;
+        if self.0.handle.protocol == "pg" {
+            // PostgreSQL's answers: plain user names, a version string drivers parse (SQLAlchemy reads
+            // `PostgreSQL 13.0` out of it), one schema per database.
+            match name {
+                "VERSION" => {
+                    return Some(Value::from(format!(
+                        "PostgreSQL {PG_VERSION} on Tenantry {}",
+                        env!("CARGO_PKG_VERSION")
+                    )))
+                }
+                "USER" | "SESSION_USER" | "CURRENT_USER" | "CURRENT_ROLE" => {
+                    return Some(Value::from(id.user.name.clone()))
+                }
+                "PG_BACKEND_PID" => return Some(Value::Int(self.0.handle.id as i64)),
+                _ => {}
+            }
+        }
         Some(match name {
+            "CURRENT_DATABASE" | "CURRENT_CATALOG" => Value::from(self.0.db.clone()),
+            "CURRENT_SCHEMA" => Value::from("public"),
             "DATABASE" | "SCHEMA" => Value::from(self.0.db.clone()),
             "USER" | "SESSION_USER" | "SYSTEM_USER" => {
                 Value::from(format!("{}@{}", id.user.name, self.0.handle.host))

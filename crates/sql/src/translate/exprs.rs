@@ -84,6 +84,21 @@ fn top_level_projection_mut(stmt: &mut Statement) -> Option<&mut Vec<SelectItem>
 fn rewrite_expr(expr: &mut Expr, ctx: &dyn SessionContext) -> Result<()> {
     match expr {
         Expr::Identifier(ident) if ident.quote_style.is_none() => {
+            // SQL's niladic functions, written without parentheses (`SELECT current_user`).
+            const NILADIC: [&str; 5] = [
+                "CURRENT_USER",
+                "SESSION_USER",
+                "CURRENT_ROLE",
+                "CURRENT_CATALOG",
+                "CURRENT_SCHEMA",
+            ];
+            let upper = ident.value.to_ascii_uppercase();
+            if NILADIC.contains(&upper.as_str()) {
+                if let Some(v) = ctx.session_function(&upper) {
+                    *expr = literal(v);
+                }
+                return Ok(());
+            }
             if let Some(var) = ident.value.strip_prefix("@@") {
                 *expr = literal(ctx.system_variable(&var.to_ascii_lowercase())?);
             } else if let Some(var) = ident.value.strip_prefix('@') {
@@ -115,6 +130,13 @@ fn rewrite_expr(expr: &mut Expr, ctx: &dyn SessionContext) -> Result<()> {
             }
         }
         Expr::Function(f) => {
+            // PostgreSQL clients qualify built-in functions (`pg_catalog.version()`); SQLite knows no
+            // qualified functions, and there is only one of each.
+            if f.name.0.len() == 2
+                && matches!(&f.name.0[0], ObjectNamePart::Identifier(s) if s.value.eq_ignore_ascii_case("pg_catalog"))
+            {
+                f.name.0.remove(0);
+            }
             let no_args = match &f.args {
                 FunctionArguments::None => true,
                 FunctionArguments::List(l) => l.args.is_empty(),
