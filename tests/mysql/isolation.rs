@@ -653,3 +653,88 @@ async fn names_sessions_and_metrics_of_another_tenant_are_out_of_reach() {
         assert!(!metrics.text.contains(secret), "/metrics shows {secret}");
     }
 }
+
+/// Two clusters sharing one external-IO directory (`--external-io-dir`) have tenants with the same ids; a
+/// destination's format file names its cluster too, so neither takes the other's destinations for its own. sys
+/// may still restore from any destination (moving a tenant between clusters).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destination_belongs_to_its_cluster_as_well_as_its_tenant() {
+    let a = TestServer::start();
+    a.create_tenant("t1").await;
+    backed_up(&a, "t1").await;
+    let shared = a.external_dir();
+    let b = TestServer::start_with(&["--external-io-dir", shared.to_str().unwrap()]);
+    b.create_tenant("t1").await;
+    let mut b_t1 = b.connect("root@t1").await;
+    let tenant_id: i64 = b_t1
+        .query_first("SELECT TENANT_ID FROM oceanbase.DBA_OB_TENANTS")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(tenant_id, 1001, "the same id as the other cluster's t1");
+    for sql in [
+        "ALTER SYSTEM SET DATA_BACKUP_DEST = 'nodelocal://1/bk'",
+        "BACKUP INTO 'nodelocal://1/bk'",
+        "SHOW BACKUPS IN 'nodelocal://1/bk'",
+    ] {
+        let (code, _, msg) = expect_error(&mut b_t1, sql).await;
+        assert_eq!(code, 9081, "{sql}: {msg}");
+    }
+    // A destination of its own in the shared directory works.
+    b_t1.query_drop("ALTER SYSTEM SET DATA_BACKUP_DEST = 'nodelocal://1/bk_b'")
+        .await
+        .unwrap();
+    let mut b_sys = b.connect("root@sys").await;
+    b_sys
+        .query_drop("CREATE RESOURCE UNIT ru MAX_CPU 1, MEMORY_SIZE '2G'")
+        .await
+        .unwrap();
+    b_sys
+        .query_drop("CREATE RESOURCE POOL rp UNIT = 'ru', UNIT_NUM = 1")
+        .await
+        .unwrap();
+    b_sys
+        .query_drop("ALTER SYSTEM RESTORE moved FROM 'nodelocal://1/t1/bk' WITH 'pool_list=rp'")
+        .await
+        .unwrap();
+    let id: i64 = b_sys
+        .query_first("SELECT job_id FROM [SHOW JOBS] WHERE job_type = 'RESTORE'")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(final_status(&mut b_sys, id).await, "succeeded");
+    let mut moved = b.connect("root@moved").await;
+    let n: i64 = moved
+        .query_first("SELECT COUNT(*) FROM test.big")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, 2_000);
+}
+
+#[test]
+fn the_server_refuses_an_external_io_dir_that_holds_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    for external in [dir.path().to_path_buf(), dir.path().join("tenants")] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tenantry"))
+            .arg("start")
+            .arg("--data-dir")
+            .arg(dir.path())
+            .arg("--external-io-dir")
+            .arg(&external)
+            .args([
+                "--mysql-addr",
+                "127.0.0.1:0",
+                "--pg-addr",
+                "127.0.0.1:0",
+                "--http-addr",
+                "127.0.0.1:0",
+            ])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{}", external.display());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("external-IO directory"), "{stderr}");
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("ready"));
+    }
+}

@@ -1,5 +1,5 @@
-//! Who a destination belongs to: a `format` file at its top, written when a tenant first uses the destination
-//! (as OceanBase's format file). From then on only that tenant may back up into it, list it, restore from it
+//! Who a destination belongs to: a `format` file at its top, naming the cluster and the tenant, written when a
+//! tenant first uses the destination (as OceanBase's format file names cluster, tenant and destination type). From then on only that tenant may back up into it, list it, restore from it
 //! inside the tenant, or clean it up; another tenant's use is refused with OceanBase's -9081. A directory that
 //! holds anything but has no format file is nobody's destination (-9080), so a tenant can never claim a
 //! directory that already holds another tenant's (or anyone's) files.
@@ -16,6 +16,17 @@ pub const FORMAT_FILE: &str = "format";
 /// A format file is a few hundred bytes; anything much larger is not one.
 const FORMAT_MAX_BYTES: u64 = 64 * 1024;
 
+/// Who a destination is for: a tenant of a cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DestOwner<'a> {
+    /// The cluster's identity (`Catalog::cluster_id`).
+    pub cluster_id: &'a str,
+    /// The tenant.
+    pub tenant_id: i64,
+    /// Its name (written for people; the id decides).
+    pub tenant_name: &'a str,
+}
+
 /// What the format file says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DestFormat {
@@ -23,6 +34,9 @@ pub struct DestFormat {
     pub format: u32,
     /// What the destination holds (`DATA`: backup sets).
     pub dest_type: String,
+    /// The cluster of the tenant it belongs to.
+    #[serde(default)]
+    pub cluster_id: String,
     /// The tenant it belongs to.
     pub tenant_id: i64,
     /// Its name when it formatted the destination.
@@ -48,21 +62,27 @@ impl BackupStore {
         }
     }
 
-    /// Fails unless the destination's format file names `tenant_id` (-9080 without one, -9081 for another
-    /// tenant's).
-    pub fn check_owner(&self, tenant_id: i64) -> Result<(), BackupError> {
+    /// Fails unless the destination's format file names `owner`'s cluster and tenant (-9080 without one, -9081
+    /// for another tenant's or another cluster's).
+    pub fn check_owner(&self, owner: DestOwner<'_>) -> Result<(), BackupError> {
         match self.format()? {
-            Some(f) if f.tenant_id == tenant_id && f.dest_type == "DATA" => Ok(()),
+            Some(f)
+                if f.tenant_id == owner.tenant_id
+                    && f.cluster_id == owner.cluster_id
+                    && f.dest_type == "DATA" =>
+            {
+                Ok(())
+            }
             Some(_) => Err(BackupError::FormatMismatch(self.uri().to_string())),
             None => Err(BackupError::NotFormatted(self.uri().to_string())),
         }
     }
 
-    /// Makes the destination the tenant's if it is nobody's yet: an empty directory gets a format file naming
-    /// the tenant; one with the tenant's format file is fine; anything else is refused (see the module).
-    pub fn claim(&self, tenant_id: i64, tenant_name: &str) -> Result<(), BackupError> {
+    /// Makes the destination `owner`'s if it is nobody's yet: an empty directory gets a format file naming the
+    /// cluster and tenant; one with the owner's format file is fine; anything else is refused (see the module).
+    pub fn claim(&self, owner: DestOwner<'_>) -> Result<(), BackupError> {
         if self.format()?.is_some() {
-            return self.check_owner(tenant_id);
+            return self.check_owner(owner);
         }
         let listed = self
             .runtime
@@ -74,8 +94,9 @@ impl BackupStore {
         let format = DestFormat {
             format: 1,
             dest_type: "DATA".into(),
-            tenant_id,
-            tenant_name: tenant_name.to_string(),
+            cluster_id: owner.cluster_id.to_string(),
+            tenant_id: owner.tenant_id,
+            tenant_name: owner.tenant_name.to_string(),
             created_us: now_us(),
         };
         let bytes = serde_json::to_vec_pretty(&format)?;
@@ -90,7 +111,7 @@ impl BackupStore {
         match put {
             Ok(_) => Ok(()),
             // Another claim got there first: it counts only if it was this tenant's.
-            Err(object_store::Error::AlreadyExists { .. }) => self.check_owner(tenant_id),
+            Err(object_store::Error::AlreadyExists { .. }) => self.check_owner(owner),
             Err(e) => Err(BackupError::Destination(e.to_string())),
         }
     }

@@ -22,7 +22,7 @@ mod sets;
 mod store;
 
 pub use error::BackupError;
-pub use format::{DestFormat, FORMAT_FILE};
+pub use format::{DestFormat, DestOwner, FORMAT_FILE};
 pub use image::{
     backup_database, backup_database_with, ChunkDone, ChunkEntry, DatabaseImage, ImageChangeMark,
     ImageSource, Manifest, MAX_CHUNK_BYTES, MAX_CHUNK_PAGES, MAX_MANIFEST_BYTES,

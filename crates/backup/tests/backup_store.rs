@@ -257,21 +257,29 @@ fn a_destination_belongs_to_the_tenant_that_formatted_it() {
     let dir = tempfile::tempdir().unwrap();
     let uri = format!("file://{}", dir.path().join("dest").display());
     let store = BackupStore::create(&uri, rt.handle().clone()).unwrap();
+    let owner = |cluster_id, tenant_id| tenantry_backup::DestOwner {
+        cluster_id,
+        tenant_id,
+        tenant_name: "t",
+    };
     assert!(matches!(
-        store.check_owner(1001),
+        store.check_owner(owner("a", 1001)),
         Err(BackupError::NotFormatted(_))
     ));
-    store.claim(1001, "t1").unwrap();
-    store.claim(1001, "t1").unwrap();
-    store.check_owner(1001).unwrap();
-    assert!(matches!(
-        store.claim(1002, "t2"),
-        Err(BackupError::FormatMismatch(_))
-    ));
-    assert!(matches!(
-        store.check_owner(1002),
-        Err(BackupError::FormatMismatch(_))
-    ));
+    store.claim(owner("a", 1001)).unwrap();
+    store.claim(owner("a", 1001)).unwrap();
+    store.check_owner(owner("a", 1001)).unwrap();
+    // Another tenant, or the same tenant id of another cluster, is not the owner.
+    for other in [owner("a", 1002), owner("b", 1001)] {
+        assert!(matches!(
+            store.claim(other),
+            Err(BackupError::FormatMismatch(_))
+        ));
+        assert!(matches!(
+            store.check_owner(other),
+            Err(BackupError::FormatMismatch(_))
+        ));
+    }
     // A directory that holds anything but no format file is nobody's to claim.
     let used = dir.path().join("used");
     std::fs::create_dir_all(&used).unwrap();
@@ -279,7 +287,7 @@ fn a_destination_belongs_to_the_tenant_that_formatted_it() {
     let store =
         BackupStore::open(&format!("file://{}", used.display()), rt.handle().clone()).unwrap();
     assert!(matches!(
-        store.claim(1001, "t1"),
+        store.claim(owner("a", 1001)),
         Err(BackupError::NotFormatted(_))
     ));
     // Opening never creates.

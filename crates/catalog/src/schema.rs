@@ -119,6 +119,15 @@ CREATE TABLE backup_set_deletions (
     PRIMARY KEY (tenant_id, set_id)
 );
 "#,
+    // The cluster's identity, made once: backup destinations' format files name it with the tenant, so two
+    // clusters sharing an external-IO directory never take each other's tenants' destinations for their own.
+    r#"
+CREATE TABLE cluster (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    cluster_id TEXT NOT NULL
+);
+INSERT INTO cluster VALUES (1, lower(hex(randomblob(16))));
+"#,
 ];
 
 /// Brings the catalog's tables up to date.

@@ -55,6 +55,16 @@ impl Catalog {
         Ok(catalog)
     }
 
+    /// The cluster's identity: 32 hex digits made when the catalog was first opened (see the `cluster` table).
+    pub fn cluster_id(&self) -> Result<String> {
+        Ok(self
+            .conn
+            .lock()
+            .query_row("SELECT cluster_id FROM cluster WHERE id = 1", [], |r| {
+                r.get(0)
+            })?)
+    }
+
     /// The storage layout the catalog's databases live in.
     pub fn storage(&self) -> &Storage {
         &self.storage

@@ -42,7 +42,14 @@ pub fn open(
                 })?;
             let store =
                 BackupStore::open_confined(external, tenant.external_scope(), uri, false, runtime)?;
-            store.check_owner(tenant_id)?;
+            let cluster_id = catalog
+                .cluster_id()
+                .map_err(|e| BackupError::Destination(e.to_string()))?;
+            store.check_owner(tenantry_backup::DestOwner {
+                cluster_id: &cluster_id,
+                tenant_id,
+                tenant_name: &tenant.tenant_name,
+            })?;
             Ok(store)
         }
     }

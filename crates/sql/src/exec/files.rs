@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use tenantry_backup::{BackupError, BackupStore};
+use tenantry_backup::{BackupError, BackupStore, DestOwner};
 use tenantry_catalog::{Privilege, Tenant};
 use tenantry_storage::ExternalPathError;
 
@@ -101,6 +101,22 @@ fn runtime() -> std::result::Result<tokio::runtime::Handle, BackupError> {
         .map_err(|e| BackupError::Destination(format!("no runtime for the destination: {e}")))
 }
 
+fn cluster_id(session: &Session) -> std::result::Result<String, BackupError> {
+    session
+        .engine
+        .catalog()
+        .cluster_id()
+        .map_err(|e| BackupError::Destination(e.to_string()))
+}
+
+fn owner<'a>(cluster_id: &'a str, tenant: &'a Tenant) -> DestOwner<'a> {
+    DestOwner {
+        cluster_id,
+        tenant_id: tenant.tenant_id,
+        tenant_name: &tenant.tenant_name,
+    }
+}
+
 /// Opens an existing destination for `tenant` to read: inside its part of the external-IO directory, and, for
 /// a user tenant, formatted as its own (sys reads any destination). Blocking.
 pub fn open_destination(
@@ -112,7 +128,8 @@ pub fn open_destination(
     let store =
         BackupStore::open_confined(external, tenant.external_scope(), uri, false, runtime()?)?;
     if !tenant.is_sys() {
-        store.check_owner(tenant.tenant_id)?;
+        let cluster_id = cluster_id(session)?;
+        store.check_owner(owner(&cluster_id, tenant))?;
     }
     Ok(store)
 }
@@ -126,9 +143,10 @@ pub fn claim_destination(
     uri: &str,
 ) -> std::result::Result<BackupStore, BackupError> {
     let external = session.engine.catalog().storage().external();
+    let cluster_id = cluster_id(session)?;
     let store =
         BackupStore::open_confined(external, tenant.external_scope(), uri, true, runtime()?)?;
-    store.claim(tenant.tenant_id, &tenant.tenant_name)?;
+    store.claim(owner(&cluster_id, tenant))?;
     store.check_writable()?;
     Ok(store)
 }
