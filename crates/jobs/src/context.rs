@@ -110,12 +110,8 @@ impl JobContext {
     /// Sets the job's phase now (durably). Fails with [`JobError::Interrupted`] if this run was fenced off.
     pub fn set_phase(&self, phase: &str) -> Result<(), JobError> {
         let store = self.shared.store.as_ref();
-        match store.write_phase(self.job_id, self.epoch, phase) {
-            Ok(true) => {}
-            Ok(false) => return Err(JobError::Interrupted),
-            Err(e) => return Err(JobError::Retryable(e.to_string())),
-        }
-        // Figures reported during the step just ended become visible with the new phase, not a second later.
+        // Figures reported during the step just ended are written before the new phase, so a reader that sees the
+        // phase also sees them (written after, a view read in between showed the phase with the figures missing).
         let pending = {
             let mut p = self.progress.lock();
             let dirty = std::mem::take(&mut p.dirty);
@@ -134,6 +130,11 @@ impl JobContext {
                     },
                 )
                 .map_err(|e| JobError::Retryable(e.to_string()))?;
+        }
+        match store.write_phase(self.job_id, self.epoch, phase) {
+            Ok(true) => {}
+            Ok(false) => return Err(JobError::Interrupted),
+            Err(e) => return Err(JobError::Retryable(e.to_string())),
         }
         Ok(())
     }
