@@ -43,6 +43,8 @@ pub enum ServerError {
 
 /// Runs the server until SIGINT or SIGTERM.
 pub fn run(args: StartArgs) -> Result<(), ServerError> {
+    // Before anything opens a SQLite database: SQLite's allocator can only be replaced before first use.
+    let memory_accounting = tenantry_sql::install_memory_accounting();
     // Everything the server writes is for its own user only (files 0600, directories 0700): tenant databases,
     // the catalog, and backup manifests, which hold password verifiers, and chunks. Set before any thread or
     // file exists.
@@ -58,6 +60,11 @@ pub fn run(args: StartArgs) -> Result<(), ServerError> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    if !memory_accounting {
+        tracing::warn!(
+            "statement memory budgets are off: SQLite's allocator could not be replaced"
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

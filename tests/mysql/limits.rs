@@ -264,3 +264,44 @@ async fn failed_logins_are_throttled_per_user_and_address() {
     );
     assert_eq!(delayed_logins(&mut admin).await, 3);
 }
+
+/// A statement that would allocate past its tenant's statement memory (the units' MEMORY_SIZE times
+/// `ob_sql_work_area_percentage`, 5 % of 2 GB here) fails with OceanBase's 4013; the server and the session
+/// go on, and smaller statements run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statement_memory_is_bounded_by_the_tenants_budget() {
+    let server = TestServer::start();
+    server.create_tenant("t1").await;
+    let mut root = server.connect("root@t1").await;
+    root.query_drop("CREATE USER mallory IDENTIFIED BY 'pw'")
+        .await
+        .unwrap();
+    let mut mallory = server.connect_with("mallory@t1", "pw", None).await;
+    let (code, state, msg) =
+        crate::common::expect_error(&mut mallory, "SELECT length(randomblob(999e6))").await;
+    assert_eq!((code, state.as_str()), (4013, "HY000"), "{msg}");
+    assert_eq!(msg, "No memory or reach tenant memory limit");
+    let small: Option<i64> = mallory
+        .query_first("SELECT length(randomblob(1000000))")
+        .await
+        .unwrap();
+    assert_eq!(small, Some(1_000_000));
+    // Many moderate allocations in one statement count together.
+    let (code, _, msg) = crate::common::expect_error(
+        &mut mallory,
+        "SELECT length(group_concat(randomblob(1000000))) FROM \
+         (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 500) SELECT x FROM c)",
+    )
+    .await;
+    assert_eq!(code, 4013, "{msg}");
+    // The tenant's administrator may give its statements a larger share of the tenant's memory.
+    root.query_drop("ALTER SYSTEM SET ob_sql_work_area_percentage = 20")
+        .await
+        .unwrap();
+    let mut again = server.connect_with("mallory@t1", "pw", None).await;
+    let mid: Option<i64> = again
+        .query_first("SELECT length(randomblob(200000000))")
+        .await
+        .unwrap();
+    assert_eq!(mid, Some(200_000_000));
+}

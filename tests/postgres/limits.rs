@@ -180,3 +180,19 @@ async fn failed_logins_are_throttled() {
         vec![vec![Some("1".to_string())]]
     );
 }
+
+/// A statement over its tenant's statement memory fails with 53200 (out of memory); the session goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statement_memory_is_bounded() {
+    let server = TestServer::start();
+    let c = server.pg("root@sys", "", None).await;
+    let e = c
+        .simple_query("SELECT length(randomblob(999e6))")
+        .await
+        .unwrap_err();
+    assert_eq!(crate::common::sqlstate(&e), "53200");
+    assert_eq!(
+        simple_rows(&c, "SELECT length(randomblob(1000))").await,
+        vec![vec![Some("1000".to_string())]]
+    );
+}

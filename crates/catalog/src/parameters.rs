@@ -94,6 +94,15 @@ pub static PARAMETERS: &[ParameterDef] = &[
         check: check_tenant_connection_count,
     },
     ParameterDef {
+        name: "ob_sql_work_area_percentage",
+        scope: Scope::Tenant,
+        data_type: "INT",
+        default: "5",
+        info: "the share of the tenant's memory (its units' MEMORY_SIZE) its running statements may use together; a statement beyond it fails with 4013",
+        section: "TENANT",
+        check: check_percentage,
+    },
+    ParameterDef {
         name: "data_backup_dest",
         scope: Scope::Tenant,
         data_type: "STRING",
@@ -126,6 +135,13 @@ fn check_concurrency(v: &str) -> std::result::Result<String, String> {
     match v.trim().parse::<u32>() {
         Ok(n) if (1..=1024).contains(&n) => Ok(n.to_string()),
         _ => Err("expected an integer from 1 to 1024".into()),
+    }
+}
+
+fn check_percentage(v: &str) -> std::result::Result<String, String> {
+    match v.trim().parse::<u32>() {
+        Ok(n) if (1..=100).contains(&n) => Ok(n.to_string()),
+        _ => Err("expected an integer from 1 to 100".into()),
     }
 }
 

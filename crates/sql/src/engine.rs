@@ -1,12 +1,16 @@
 //! The engine: what every session shares (the catalog, the session registry, server facts).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use tenantry_catalog::parameters::{parse_duration, PARAMETERS};
 use tenantry_catalog::Catalog;
 use tenantry_jobs::JobRegistry;
 
+use crate::memory::MemoryBudget;
 use crate::processlist::SessionRegistry;
 use crate::throttle::LoginThrottle;
 use crate::watchdog::{self, Watchdog};
@@ -21,10 +25,14 @@ pub struct Engine {
     sessions: SessionRegistry,
     watchdog: Arc<Watchdog>,
     throttle: LoginThrottle,
+    budgets: Mutex<HashMap<i64, Arc<MemoryBudget>>>,
     mysql_port: AtomicU16,
     /// Each tenant's queue of writing sessions.
     writers: parking_lot::Mutex<std::collections::HashMap<i64, Arc<crate::writers::WriterQueue>>>,
 }
+
+/// The least statement memory a tenant gets, whatever its unit: enough for ordinary statements.
+const MIN_WORK_AREA: i64 = 16 << 20;
 
 impl Engine {
     /// An engine over an opened catalog and job registry.
@@ -35,11 +43,46 @@ impl Engine {
             sessions: SessionRegistry::default(),
             watchdog: Arc::default(),
             throttle: LoginThrottle::default(),
+            budgets: Mutex::new(HashMap::new()),
             mysql_port: AtomicU16::new(0),
             writers: Default::default(),
         });
         watchdog::start(&engine);
         engine
+    }
+
+    /// The statement memory budget of a tenant: its units' MEMORY_SIZE times its
+    /// `ob_sql_work_area_percentage` (OceanBase's SQL work area), shared by all its sessions. Blocking.
+    pub(crate) fn memory_budget(&self, tenant_id: i64) -> crate::Result<Arc<MemoryBudget>> {
+        let limit = self.work_area(tenant_id)?;
+        let mut budgets = self.budgets.lock();
+        let budget = budgets
+            .entry(tenant_id)
+            .or_insert_with(|| Arc::new(MemoryBudget::new(limit)));
+        budget.set_limit(limit);
+        Ok(budget.clone())
+    }
+
+    fn work_area(&self, tenant_id: i64) -> crate::Result<i64> {
+        let units = self.catalog.unit_configs()?;
+        let memory: i64 = self
+            .catalog
+            .resource_pools()?
+            .iter()
+            .filter(|p| p.tenant_id == Some(tenant_id))
+            .filter_map(|p| {
+                units
+                    .iter()
+                    .find(|u| u.unit_config_id == p.unit_config_id)
+                    .map(|u| u.memory_size.saturating_mul(p.unit_count))
+            })
+            .sum();
+        let percent: i64 = self
+            .catalog
+            .parameter("ob_sql_work_area_percentage", Some(tenant_id))?
+            .parse()
+            .unwrap_or(5);
+        Ok((memory / 100).saturating_mul(percent).max(MIN_WORK_AREA))
     }
 
     /// The failed-login throttle.
@@ -102,6 +145,10 @@ impl Engine {
         };
         self.sessions
             .set_caps(count("max_connections")?, count("max_tenant_connections")?);
+        let tenants: Vec<i64> = self.budgets.lock().keys().copied().collect();
+        for tenant_id in tenants {
+            self.memory_budget(tenant_id)?;
+        }
         Ok(())
     }
 

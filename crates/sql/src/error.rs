@@ -138,6 +138,10 @@ pub enum SqlError {
         /// The database.
         db: String,
     },
+    /// SQLite's authorizer refused a table the privilege check had not approved (see `sqlite/authorizer.rs`,
+    /// which turns this into [`SqlError::TableAccessDenied`] naming the table).
+    #[error("command denied: the statement reaches a table the user has no privilege on")]
+    AuthorizerDenied,
     /// A cluster statement from a user tenant, or an admin statement from a non-admin.
     #[error("Access denied; you need (at least one of) the {0} privilege(s) for this operation")]
     NeedPrivilege(&'static str),
@@ -153,6 +157,9 @@ pub enum SqlError {
     /// A login beyond `max_connections` or the tenant's `max_tenant_connections`.
     #[error("Too many connections")]
     TooManyConnections,
+    /// A statement whose memory would take the tenant's running statements over their budget.
+    #[error("No memory or reach tenant memory limit")]
+    OutOfMemory,
     /// The statement ran past its time limit (`max_execution_time`, `statement_timeout`).
     #[error("Query execution was interrupted, maximum statement execution time exceeded")]
     StatementTimeout,
@@ -327,7 +334,7 @@ impl SqlError {
             },
             Self::WrongTableDefinition(_) => (1075, "42000", "42P16"),
             Self::AccessDenied { .. } => (1045, "28000", "28P01"),
-            Self::TableAccessDenied { .. } => (1142, "42000", "42501"),
+            Self::TableAccessDenied { .. } | Self::AuthorizerDenied => (1142, "42000", "42501"),
             Self::DbAccessDenied { .. } => (1044, "42000", "42501"),
             Self::NeedPrivilege(_) => (1227, "42000", "42501"),
             Self::GlobalPrivilegeOnDb => (1221, "HY000", "0LP01"),
@@ -336,6 +343,7 @@ impl SqlError {
             Self::TooManyConnections => (1040, "08004", "53300"),
             Self::Interrupted => (1317, "70100", "57014"),
             Self::StatementTimeout => (3024, "HY000", "57014"),
+            Self::OutOfMemory => (4013, "HY000", "53200"),
             Self::UnknownVariable(_) => (1193, "HY000", "42704"),
             Self::WrongVariableValue { .. } => (1231, "42000", "22023"),
             Self::UserOperationFailed { .. } => (1396, "HY000", "42710"),
@@ -443,6 +451,7 @@ impl SqlError {
             Self::JobPrivilege(_)
             | Self::NeedPrivilege(_)
             | Self::TableAccessDenied { .. }
+            | Self::AuthorizerDenied
             | Self::DbAccessDenied { .. }
             | Self::NotThreadOwner(_) => (403, "forbidden"),
             Self::AccessDenied { .. } => (401, "unauthorized"),
@@ -452,6 +461,7 @@ impl SqlError {
             | Self::TooDeep { .. } => (400, "bad_request"),
             Self::Interrupted => (503, "interrupted"),
             Self::StatementTimeout => (503, "timeout"),
+            Self::OutOfMemory => (503, "out_of_memory"),
             Self::Deadlock | Self::LockWaitTimeout => (503, "busy"),
             Self::TooManyConnections => (503, "too_many_connections"),
             _ => (500, "internal"),

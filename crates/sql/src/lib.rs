@@ -10,6 +10,7 @@ mod exec;
 mod fit;
 mod job_api;
 mod login;
+mod memory;
 mod processlist;
 mod session;
 mod sqlite;
@@ -28,6 +29,7 @@ pub use error::{HttpError, Result, SqlError, WireError};
 pub use fit::{canonical_interval, fit, format_datetime, format_time, parse_interval, type_name};
 pub use job_api::{JobDetail, JobEntry, JobList, JobListQuery};
 pub use login::{Identity, LoginName};
+pub use memory::install as install_memory_accounting;
 pub use processlist::{SessionHandle, SessionRegistry};
 pub use session::{LocalFiles, Prepared, Session};
 pub use tenantry_jobs::{

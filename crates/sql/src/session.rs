@@ -30,6 +30,8 @@ pub struct Session {
     pub(crate) writer_turn: Option<crate::writers::WriterTurn>,
     /// The text of the running statement (a job's description and statement).
     pub(crate) statement_text: String,
+    /// What the tenant's running statements may allocate together.
+    budget: Arc<crate::memory::MemoryBudget>,
     /// How `LOAD DATA LOCAL INFILE` gets the client's file; `None`: the front end cannot ask its client.
     pub(crate) local_files: Option<Box<dyn LocalFiles>>,
 }
@@ -66,6 +68,7 @@ impl Session {
         killed: tokio_util::sync::CancellationToken,
     ) -> Result<Self> {
         let stop = Arc::new(StopFlag::default());
+        let budget = engine.memory_budget(identity.tenant.tenant_id)?;
         let handle = engine.sessions().register(
             SessionInfo {
                 id,
@@ -100,6 +103,7 @@ impl Session {
             interrupt: tokio_util::sync::CancellationToken::new(),
             writer_turn: None,
             statement_text: String::new(),
+            budget,
             local_files: None,
         };
         exec::variables::apply_idle_timeout(&session);
@@ -178,7 +182,9 @@ impl Session {
             tenant = %self.identity.tenant.tenant_name,
             user = %self.identity.user.name
         );
+        let charging = crate::memory::charge_to(&self.budget);
         let result = span.in_scope(|| f(self));
+        drop(charging);
         if let Some(d) = deadline {
             self.engine.watchdog().disarm(d);
         }

@@ -112,10 +112,13 @@ pub fn run(session: &mut Session, stmt: Statement, params: &[Value]) -> Result<O
     match &plan.kind {
         PlanKind::Query => {
             begin_if_needed(session)?;
-            let _guard = restrict_unless_admin(session, &plan);
-            let mut stmt = session.conn.conn().prepare_cached(&plan.sql[0])?;
-            check_param_count(stmt.parameter_count(), params)?;
-            let rs = collect(&mut stmt, params, None)?;
+            let guard = restrict_unless_admin(session, &plan);
+            let rs = (|| {
+                let mut stmt = session.conn.conn().prepare_cached(&plan.sql[0])?;
+                check_param_count(stmt.parameter_count(), params)?;
+                collect(&mut stmt, params, None)
+            })()
+            .map_err(|e| refusal(session, &guard, e))?;
             Ok(Output::Rows(rs))
         }
         PlanKind::Dml { ref insert_into } => {
@@ -123,10 +126,13 @@ pub fn run(session: &mut Session, stmt: Statement, params: &[Value]) -> Result<O
             session.take_writer_turn()?;
             let conn = session.conn.conn();
             let affected = {
-                let _guard = restrict_unless_admin(session, &plan);
-                let mut stmt = conn.prepare_cached(&plan.sql[0])?;
-                check_param_count(stmt.parameter_count(), params)?;
-                stmt.execute(rusqlite::params_from_iter(params.iter().map(to_sql)))?
+                let guard = restrict_unless_admin(session, &plan);
+                (|| {
+                    let mut stmt = conn.prepare_cached(&plan.sql[0])?;
+                    check_param_count(stmt.parameter_count(), params)?;
+                    Ok(stmt.execute(rusqlite::params_from_iter(params.iter().map(to_sql)))?)
+                })()
+                .map_err(|e| refusal(session, &guard, e))?
             };
             let mut last_insert_id = 0;
             if let (Some((db, table)), true) = (insert_into.as_ref(), affected > 0) {
@@ -238,6 +244,18 @@ fn restrict_unless_admin<'a>(
 ) -> Option<crate::sqlite::authorizer::AuthorizerGuard<'a>> {
     (!session.identity.user.is_admin)
         .then(|| crate::sqlite::authorizer::restrict(session.conn.conn(), plan))
+}
+
+/// A statement's error, with a refusal of the authorizer answered as a missing privilege on the table.
+fn refusal(
+    session: &Session,
+    guard: &Option<crate::sqlite::authorizer::AuthorizerGuard<'_>>,
+    e: SqlError,
+) -> SqlError {
+    match guard {
+        Some(g) => g.explain(e, &session.identity.user.name),
+        None => e,
+    }
 }
 
 /// Describes a statement for a client that prepares it.

@@ -4,23 +4,52 @@
 //! its own (an unqualified name that is not a CTE in scope is searched in every attached database). While a
 //! non-administrator's statement is compiled, this authorizer allows reading and writing only the tables the
 //! privilege check approved, so name resolution can never reach further than the check did.
+//!
+//! When it refuses, SQLite's own message names the database, the table and the column it refused
+//! (`access to shop.secret.v is prohibited`), which would confirm that a table the user may not see exists and
+//! what its columns are. The refusal is answered as MySQL answers a missing privilege instead: 1142 naming the
+//! table only (a name the statement itself used), never its database or columns.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use parking_lot::Mutex;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 
+use crate::error::SqlError;
 use crate::translate::Plan;
+
+/// The first table access the authorizer refused: the privilege's command and the table.
+type Refusal = Arc<Mutex<Option<(&'static str, String)>>>;
 
 /// Installs the authorizer for a plan; it is removed when the guard is dropped.
 pub struct AuthorizerGuard<'a> {
     conn: &'a rusqlite::Connection,
+    refused: Refusal,
 }
 
 impl Drop for AuthorizerGuard<'_> {
     fn drop(&mut self) {
         self.conn
             .authorizer(None::<fn(AuthContext<'_>) -> Authorization>);
+    }
+}
+
+impl AuthorizerGuard<'_> {
+    /// The error to answer for `e`: a refusal of this authorizer becomes 1142 for `user` and the refused
+    /// table; any other error is left as it is.
+    pub fn explain(&self, e: SqlError, user: &str) -> SqlError {
+        match e {
+            SqlError::AuthorizerDenied => match self.refused.lock().take() {
+                Some((command, table)) => SqlError::TableAccessDenied {
+                    command,
+                    user: user.to_string(),
+                    table,
+                },
+                None => SqlError::AuthorizerDenied,
+            },
+            e => e,
+        }
     }
 }
 
@@ -41,6 +70,8 @@ pub fn restrict<'a>(conn: &'a rusqlite::Connection, plan: &Plan) -> AuthorizerGu
             )
             .collect(),
     );
+    let refused = Refusal::default();
+    let record = refused.clone();
     conn.authorizer(Some(move |ctx: AuthContext<'_>| {
         let db = ctx.database_name.unwrap_or("").to_ascii_lowercase();
         let ok = |table: &str| {
@@ -50,22 +81,79 @@ pub fn restrict<'a>(conn: &'a rusqlite::Connection, plan: &Plan) -> AuthorizerGu
                     .accessor
                     .is_some_and(|v| allowed.contains(&(db.clone(), v.to_ascii_lowercase())))
         };
-        let allow = match ctx.action {
-            AuthAction::Read { table_name, .. } => ok(table_name),
-            AuthAction::Insert { table_name } | AuthAction::Delete { table_name } => ok(table_name),
-            AuthAction::Update { table_name, .. } => ok(table_name),
+        let (allow, table) = match ctx.action {
+            // No database: a CTE or a subquery, not a stored table (SQLite passes none for those).
+            AuthAction::Read { .. } if ctx.database_name.is_none() => (true, None),
+            AuthAction::Read { table_name, .. } => (ok(table_name), Some(("SELECT", table_name))),
+            AuthAction::Insert { table_name } => (ok(table_name), Some(("INSERT", table_name))),
+            AuthAction::Delete { table_name } => (ok(table_name), Some(("DELETE", table_name))),
+            AuthAction::Update { table_name, .. } => (ok(table_name), Some(("UPDATE", table_name))),
             AuthAction::Select
             | AuthAction::Function { .. }
             | AuthAction::Recursive
             | AuthAction::Transaction { .. }
-            | AuthAction::Savepoint { .. } => true,
-            _ => false,
+            | AuthAction::Savepoint { .. } => (true, None),
+            _ => (false, None),
         };
         if allow {
             Authorization::Allow
         } else {
+            if let Some((command, table)) = table {
+                record
+                    .lock()
+                    .get_or_insert_with(|| (command, table.to_string()));
+            }
             Authorization::Deny
         }
     }));
-    AuthorizerGuard { conn }
+    AuthorizerGuard { conn, refused }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::translate::{Access, PlanKind};
+    use std::collections::BTreeSet;
+    use tenantry_catalog::Privilege;
+
+    /// A statement that resolves an unqualified name to a table of a database the plan did not approve is
+    /// refused with 1142 naming the table only: neither the database nor the column shows in the message.
+    #[test]
+    fn a_refusal_names_neither_database_nor_column() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "ATTACH ':memory:' AS pub; ATTACH ':memory:' AS hidden_db;
+             CREATE TABLE pub.t (id INTEGER); CREATE TABLE hidden_db.secret (hidden_col TEXT);",
+        )
+        .unwrap();
+        let plan = Plan {
+            sql: Vec::new(),
+            access: BTreeSet::from([Access {
+                db: "pub".into(),
+                table: Some("t".into()),
+                privilege: Privilege::Select,
+            }]),
+            system_tables: BTreeSet::new(),
+            schemas: BTreeSet::new(),
+            kind: PlanKind::Query,
+            schema_change: None,
+        };
+        let guard = restrict(&conn, &plan);
+        // Approved: the plan's table, and a recursive CTE (no database).
+        conn.prepare("SELECT id FROM pub.t").unwrap();
+        conn.prepare("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3) SELECT count(*) FROM c")
+            .unwrap();
+        let e = conn
+            .prepare("SELECT hidden_col FROM secret")
+            .map(|_| ())
+            .map_err(SqlError::from)
+            .unwrap_err();
+        let e = guard.explain(e, "mallory");
+        let w = e.wire();
+        assert_eq!((w.mysql_code, w.pg_state), (1142, "42501"));
+        assert_eq!(
+            w.message,
+            "SELECT command denied to user 'mallory'@'%' for table 'secret'"
+        );
+    }
 }

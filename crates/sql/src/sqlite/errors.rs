@@ -17,6 +17,10 @@ pub fn map_sqlite_error(e: rusqlite::Error) -> SqlError {
     };
     match err.code {
         ffi::ErrorCode::OperationInterrupted => return SqlError::Interrupted,
+        // The statement memory budget refused an allocation (see memory.rs).
+        ffi::ErrorCode::OutOfMemory => return SqlError::OutOfMemory,
+        // Never SQLite's own text, which names the refused database, table and column.
+        ffi::ErrorCode::AuthorizationForStatementDenied => return SqlError::AuthorizerDenied,
         ffi::ErrorCode::DatabaseBusy | ffi::ErrorCode::DatabaseLocked => {
             return if err.extended_code == ffi::SQLITE_BUSY_SNAPSHOT {
                 SqlError::Deadlock
