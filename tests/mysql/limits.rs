@@ -305,3 +305,36 @@ async fn statement_memory_is_bounded_by_the_tenants_budget() {
         .unwrap();
     assert_eq!(mid, Some(200_000_000));
 }
+
+/// A statement longer than `max_allowed_packet` (64 MB) sent by the `mariadb` client (told it may send one)
+/// is refused with 1153 before the server reads it; the server goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_packet_over_max_allowed_packet_is_refused() {
+    ensure_mariadb();
+    let server = TestServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.sql");
+    let mut sql = String::from("SELECT LENGTH('");
+    sql.push_str(&"a".repeat(65 << 20));
+    sql.push_str("');\n");
+    std::fs::write(&file, sql).unwrap();
+    let out = Command::new("mariadb")
+        .args([
+            "-h127.0.0.1",
+            &format!("-P{}", server.mysql_port),
+            "-uroot@sys",
+            "--max-allowed-packet=256M",
+        ])
+        .stdin(std::fs::File::open(&file).unwrap())
+        .output()
+        .expect("the mariadb client runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("ERROR 1153") && stderr.contains("max_allowed_packet"),
+        "{stderr}"
+    );
+    let mut c = server.connect("root@sys").await;
+    let max: Option<i64> = c.query_first("SELECT @@max_allowed_packet").await.unwrap();
+    assert_eq!(max, Some(64 << 20));
+}

@@ -196,3 +196,20 @@ async fn statement_memory_is_bounded() {
         vec![vec![Some("1000".to_string())]]
     );
 }
+
+/// A statement longer than `max_allowed_packet` (64 MB) is refused on the PostgreSQL wire too (08P01) before
+/// it is parsed; the connection goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_over_max_allowed_packet_is_refused() {
+    let server = TestServer::start();
+    let c = server.pg("root@sys", "", None).await;
+    let big = format!("SELECT LENGTH('{}')", "a".repeat(65 << 20));
+    match c.simple_query(&big).await {
+        Ok(_) => panic!("a 65 MB statement ran"),
+        Err(e) => assert_eq!(crate::common::sqlstate(&e), "08P01"),
+    }
+    assert_eq!(
+        simple_rows(&c, "SELECT 1").await,
+        vec![vec![Some("1".to_string())]]
+    );
+}

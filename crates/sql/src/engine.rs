@@ -18,6 +18,11 @@ use crate::watchdog::{self, Watchdog};
 /// The version string servers report; MySQL clients parse the leading `5.7.25` to pick features.
 pub const SERVER_VERSION: &str = "5.7.25-Tenantry-0.1.0";
 
+/// The longest statement a session takes: MySQL's `max_allowed_packet` (64 MB, as MySQL 8's default).
+/// The MySQL wire refuses a longer packet before reading it; this bounds every other front end (a
+/// PostgreSQL message may be up to 1 GB) before parsing and translating, which cost several times the text.
+pub const MAX_STATEMENT_BYTES: usize = 64 << 20;
+
 /// Shared state of every session.
 pub struct Engine {
     catalog: Arc<Catalog>,

@@ -24,7 +24,7 @@ mod writers;
 /// The administrative grammar and tenant SQL parsing (the `tenantry-parser` crate).
 pub use tenantry_parser as parser;
 
-pub use engine::{Engine, SERVER_VERSION};
+pub use engine::{Engine, MAX_STATEMENT_BYTES, SERVER_VERSION};
 pub use error::{HttpError, Result, SqlError, WireError};
 pub use fit::{canonical_interval, fit, format_datetime, format_time, parse_interval, type_name};
 pub use job_api::{JobDetail, JobEntry, JobList, JobListQuery};

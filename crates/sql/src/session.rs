@@ -166,6 +166,9 @@ impl Session {
     /// Runs `f` as statement `sql`: listed in SHOW PROCESSLIST, and stoppable by KILL QUERY, a cancel request
     /// or a disconnect from the moment it is listed until it ends.
     fn run_statement<T>(&mut self, sql: &str, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        if sql.len() > crate::engine::MAX_STATEMENT_BYTES {
+            return Err(SqlError::PacketTooLarge);
+        }
         let limit = exec::variables::statement_time_limit(self, sql);
         let (seq, token) = self.handle.start_statement(sql, self.db.clone());
         // Armed after the statement is marked started: a deadline can only stop this statement.
