@@ -1,6 +1,7 @@
 //! What each fuzz target runs, as plain functions: `cargo fuzz` drives them from `fuzz_targets/`, and the
-//! normal test suite replays the checked-in corpus through them (crates/postgres/tests/fuzz_corpus.rs
-//! runs the same steps) on a stable toolchain.
+//! normal test suite replays the checked-in corpus through them (crates/postgres/tests/fuzz_corpus.rs,
+//! crates/backup/tests/fuzz_corpus.rs and crates/kinds/tests/fuzz_corpus.rs run the same steps) on a stable
+//! toolchain.
 
 use tenantry_postgres::pg_dialect;
 use tenantry_sql::parser::{self, Parsed};
@@ -32,6 +33,77 @@ pub fn pg_dialect(data: &[u8]) {
     }
 }
 
+/// A backup manifest, as a destination holds it: refused, or validated with every figure bounded (nothing a
+/// manifest claims may size an allocation before it passed). Also a destination's format file.
+pub fn manifest(data: &[u8]) {
+    if let Ok(m) = tenantry_backup::Manifest::parse(data) {
+        for d in &m.databases {
+            for c in &d.chunks {
+                assert!(
+                    u64::from(c.pages) * u64::from(d.page_size) <= tenantry_backup::MAX_CHUNK_BYTES,
+                    "a validated chunk is bounded"
+                );
+            }
+        }
+        let _ = m.total_bytes();
+    }
+    let _ = serde_json::from_slice::<tenantry_backup::DestFormat>(data);
+}
+
+/// A stored chunk: the first three bytes give the size it must decode to, the rest is the stored frame.
+/// Decoding never allocates more than that size and never yields anything else.
+pub fn chunk(data: &[u8]) {
+    let (len, stored) = data.split_at(3.min(data.len()));
+    let raw_len = len.iter().fold(0usize, |a, b| (a << 8) | usize::from(*b));
+    let Ok(mut decompressor) = zstd::bulk::Decompressor::new() else {
+        return;
+    };
+    let mut raw = Vec::new();
+    let hash = "0".repeat(64);
+    let decoded = tenantry_backup::decode_chunk_into(&mut decompressor, stored, raw_len, &hash, &mut raw);
+    assert!(raw.len() <= raw_len, "decoded past the entry's size");
+    assert!(decoded.is_err(), "no frame hashes to zeros");
+}
+
+/// CSV records, in a format the first byte picks, converted for an integer, a decimal and a text column: a
+/// row or an error naming its line and column, never a panic.
+pub fn csv_records(data: &[u8]) {
+    use tenantry_kinds::import::{ColumnType, Converter, CsvFormat, ImportColumn};
+    let Some((&pick, input)) = data.split_first() else {
+        return;
+    };
+    let format = CsvFormat {
+        delimiter: [b',', b'\t', b'|', b';'][usize::from(pick & 3)],
+        quote: (pick & 4 != 0).then_some(b'"'),
+        mysql_escapes: pick & 8 != 0,
+        skip: 0,
+        null_if: (pick & 16 != 0).then(String::new),
+    };
+    let columns: Vec<ImportColumn> = [ColumnType::Integer, ColumnType::Real, ColumnType::Text]
+        .into_iter()
+        .enumerate()
+        .map(|(i, ty)| ImportColumn {
+            name: format!("c{i}"),
+            ty,
+            not_null: pick & 32 != 0,
+        })
+        .collect();
+    let conv = Converter {
+        format: &format,
+        columns: &columns,
+        file: "fuzz.csv",
+    };
+    let mut reader = format.reader(input);
+    let mut record = csv::ByteRecord::new();
+    let mut values = Vec::new();
+    while let Ok(true) = reader.read_byte_record(&mut record) {
+        if let Err(bad) = conv.convert(&record, &mut values) {
+            assert!(bad.column >= 1 && bad.column <= columns.len() + 1, "{bad}");
+        }
+        values.clear();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     /// Every file of the checked-in corpus through every target, on a stable toolchain.
@@ -43,6 +115,9 @@ mod tests {
             ("admin_parser", super::admin_parser as fn(&[u8])),
             ("translate", super::translate),
             ("pg_dialect", super::pg_dialect),
+            ("manifest", super::manifest),
+            ("chunk", super::chunk),
+            ("csv_records", super::csv_records),
         ] {
             for entry in std::fs::read_dir(root.join(target)).expect("corpus directory") {
                 let data = std::fs::read(entry.expect("entry").path()).expect("corpus file");

@@ -197,6 +197,14 @@ impl DatabaseImage {
 }
 
 impl Manifest {
+    /// Parses a manifest's bytes and validates it ([`Manifest::validate`]): the only way a manifest read from a
+    /// destination is used.
+    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+        let manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        manifest.validate()?;
+        Ok(manifest)
+    }
+
     /// Checks the manifest's format and every database image ([`DatabaseImage::validate`]); database names
     /// must be unique (case-insensitively, as databases are).
     pub fn validate(&self) -> Result<(), String> {

@@ -29,4 +29,6 @@ pub use image::{
 };
 pub use restore::restore_database;
 pub use sets::{set_dir, SetInfo, SetListing};
-pub use store::{BackupStore, ChunkWrite, KnownChunks, StoredObject, CHUNK_ZSTD_LEVEL};
+pub use store::{
+    decode_chunk_into, BackupStore, ChunkWrite, KnownChunks, StoredObject, CHUNK_ZSTD_LEVEL,
+};

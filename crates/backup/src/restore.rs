@@ -86,19 +86,9 @@ fn read_chunk(
     decompressor: &mut zstd::bulk::Decompressor<'static>,
     mut raw: Vec<u8>,
 ) -> Result<Vec<u8>, BackupError> {
-    let corrupt = || BackupError::CorruptChunk(entry.hash.clone());
     let expected = raw_len(entry, page_size);
     let stored = store.get_stored_chunk(&entry.hash, crate::store::max_stored_len(expected))?;
-    // The manifest gives the size, so the frame decodes in one call into one buffer; a frame that decodes to
-    // more than that is as corrupt as one whose bytes do not hash right.
-    raw.clear();
-    raw.reserve(expected);
-    decompressor
-        .decompress_to_buffer(&stored, &mut raw)
-        .map_err(|_| corrupt())?;
-    if raw.len() != expected || blake3::hash(&raw).to_hex().as_str() != entry.hash {
-        return Err(corrupt());
-    }
+    crate::decode_chunk_into(decompressor, &stored, expected, &entry.hash, &mut raw)?;
     Ok(raw)
 }
 

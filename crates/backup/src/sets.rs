@@ -85,15 +85,9 @@ impl BackupStore {
         let Some(bytes) = self.get_object_bounded(&path, MAX_MANIFEST_BYTES)? else {
             return Ok(None);
         };
-        let manifest: Manifest =
-            serde_json::from_slice(&bytes).map_err(|e| BackupError::BadManifest {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
-        manifest
-            .validate()
-            .map_err(|reason| BackupError::BadManifest { path, reason })?;
-        Ok(Some(manifest))
+        Manifest::parse(&bytes)
+            .map(Some)
+            .map_err(|reason| BackupError::BadManifest { path, reason })
     }
 
     /// The newest complete set of a tenant numbered below `before`, the base of an incremental backup.

@@ -22,6 +22,32 @@ fn create_private_dir(path: &std::path::Path) -> Result<(), BackupError> {
         .map_err(dest_err)
 }
 
+/// Decodes a stored chunk that must hold `raw_len` bytes hashing (BLAKE3) to `hash`, into `raw` (cleared and
+/// reused). The entry gives the size, so the frame decodes in one call into one buffer of exactly that size; a
+/// stored chunk larger than zstd's bound for it, one that decodes to anything else, or one whose bytes do not
+/// hash right is corrupt. A `raw_len` over [`crate::MAX_CHUNK_BYTES`] is refused before anything is allocated.
+pub fn decode_chunk_into(
+    decompressor: &mut zstd::bulk::Decompressor<'static>,
+    stored: &[u8],
+    raw_len: usize,
+    hash: &str,
+    raw: &mut Vec<u8>,
+) -> Result<(), BackupError> {
+    let corrupt = || BackupError::CorruptChunk(hash.to_string());
+    if raw_len as u64 > crate::MAX_CHUNK_BYTES || stored.len() as u64 > max_stored_len(raw_len) {
+        return Err(corrupt());
+    }
+    raw.clear();
+    raw.reserve(raw_len);
+    decompressor
+        .decompress_to_buffer(stored, raw)
+        .map_err(|_| corrupt())?;
+    if raw.len() != raw_len || blake3::hash(raw).to_hex().as_str() != hash {
+        return Err(corrupt());
+    }
+    Ok(())
+}
+
 /// The most a chunk of `raw_len` bytes can take once compressed (zstd's bound); a stored chunk larger than
 /// this cannot be one.
 pub(crate) fn max_stored_len(raw_len: usize) -> u64 {

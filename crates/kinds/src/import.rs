@@ -26,7 +26,7 @@ use tenantry_catalog::Catalog;
 use tenantry_jobs::{JobContext, JobError, JobKind, JobRecord};
 use tokio::runtime::Handle;
 
-pub use rows::{BadRow, ColumnType, CsvFormat, ImportColumn, Problem};
+pub use rows::{BadRow, ColumnType, Converter, CsvFormat, ImportColumn, Problem};
 pub use source::{Compression, Source, SourceError};
 
 use crate::schema_change::{begin_write, connect_database, quote, retryable};
