@@ -13,6 +13,8 @@ pub struct Server {
     pub port: u16,
     /// The HTTP port (REST API, console, metrics).
     pub http_port: u16,
+    /// The PostgreSQL port.
+    pub pg_port: u16,
     /// The data directory.
     pub dir: tempfile::TempDir,
 }
@@ -55,12 +57,19 @@ pub fn start() -> Server {
         })
         .spawn()
         .expect("start tenantry");
-    let (mut port, mut http_port) = (0, 0);
+    let (mut port, mut http_port, mut pg_port) = (0, 0, 0);
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     for line in lines.by_ref() {
         let line = line.expect("stdout line");
         if let Some(a) = line.strip_prefix("listening mysql ") {
             port = a
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.parse().ok())
+                .expect("port");
+        }
+        if let Some(a) = line.strip_prefix("listening pg ") {
+            pg_port = a
                 .rsplit(':')
                 .next()
                 .and_then(|p| p.parse().ok())
@@ -82,6 +91,7 @@ pub fn start() -> Server {
         child,
         port,
         http_port,
+        pg_port,
         dir,
     }
 }

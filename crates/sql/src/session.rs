@@ -292,7 +292,10 @@ impl Session {
     }
 
     fn dispatch(&mut self, sql: &str, params: &[Value]) -> Result<Output> {
-        match parser::parse(sql)? {
+        let parsed = parser::parse(sql)?;
+        // Parsing a long statement takes a while: a stop that came meanwhile ends it here.
+        self.check_interrupted()?;
+        match parsed {
             Parsed::Command(cmd) => {
                 if !params.is_empty() {
                     return Err(SqlError::Unsupported("parameters in this statement".into()));
