@@ -338,3 +338,29 @@ async fn a_packet_over_max_allowed_packet_is_refused() {
     let max: Option<i64> = c.query_first("SELECT @@max_allowed_packet").await.unwrap();
     assert_eq!(max, Some(64 << 20));
 }
+
+/// The rows a statement has read for its result count against the same budget: a result larger than the
+/// tenant's statement memory fails with 4013 instead of filling the server's memory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_larger_than_the_budget_is_refused() {
+    let server = TestServer::start();
+    server.create_tenant("t1").await;
+    let mut c = server.connect("root@t1").await;
+    // 150 rows of 1 MB: each row is small for SQLite, the whole result is over 5 % of 2 GB.
+    let (code, _, msg) = crate::common::expect_error(
+        &mut c,
+        "SELECT randomblob(1000000) FROM \
+         (WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 150) SELECT x FROM n)",
+    )
+    .await;
+    assert_eq!(code, 4013, "{msg}");
+    // A result within it is read whole.
+    let rows: Vec<Vec<u8>> = c
+        .query(
+            "SELECT randomblob(1000000) FROM \
+             (WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 20) SELECT x FROM n)",
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 20);
+}

@@ -7,7 +7,8 @@
 //! replacement here forwards to SQLite's own and, on a thread that is running a statement (see
 //! [`charge_to`]), counts each allocation's real size against the statement's tenant. When the statement ends,
 //! what it still holds (pages cached by its connection, say) stops counting: the budget is for the working
-//! memory of running statements (OceanBase's SQL work area), not for caches.
+//! memory of running statements (OceanBase's SQL work area), not for caches. The rows a statement has read
+//! for its result are charged the same way ([`charge_held`]), so a huge result fails instead of filling memory.
 
 use std::cell::Cell;
 use std::ffi::{c_int, c_void};
@@ -138,6 +139,22 @@ pub(crate) fn charge_to(budget: &Arc<MemoryBudget>) -> Charging {
     });
     let previous = CURRENT.with(|c| c.replace(&*charge as *const Charge));
     Charging { charge, previous }
+}
+
+/// Charges `bytes` the server itself holds for the statement running on this thread (the rows it has read
+/// for its result); false if they do not fit in the budget. Without a running statement, nothing is charged.
+pub(crate) fn charge_held(bytes: i64) -> bool {
+    let charge = current();
+    if charge.is_null() {
+        return true;
+    }
+    // SAFETY: a non-null CURRENT points at the Charge its Charging guard keeps alive on this thread.
+    let charge = unsafe { &*charge };
+    if !charge.budget.take(bytes) {
+        return false;
+    }
+    charge.net.set(charge.net.get() + bytes);
+    true
 }
 
 /// Charging of one statement; dropping it ends the charge and hands back what the statement still holds.

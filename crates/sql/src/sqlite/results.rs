@@ -3,7 +3,7 @@
 use rusqlite::types::ValueRef;
 use rusqlite::Statement;
 
-use crate::error::Result;
+use crate::error::{Result, SqlError};
 use crate::value::{Column, ColumnKind, ResultSet, Value};
 
 /// Runs a prepared query with parameters and collects every row, typing each column from its declared
@@ -21,10 +21,20 @@ pub fn collect(
         .collect();
     let mut rows = stmt.query(rusqlite::params_from_iter(params.iter().map(to_sql)))?;
     let mut out = Vec::new();
+    // The rows read so far count against the statement's memory budget, charged in steps of this much.
+    const CHARGE_STEP: i64 = 256 * 1024;
+    let mut uncharged = 0i64;
     while let Some(row) = rows.next()? {
         let mut values = Vec::with_capacity(names.len());
         for i in 0..names.len() {
             values.push(from_ref(row.get_ref(i)?));
+        }
+        uncharged += values.iter().map(held_bytes).sum::<i64>();
+        if uncharged >= CHARGE_STEP {
+            if !crate::memory::charge_held(uncharged) {
+                return Err(SqlError::OutOfMemory);
+            }
+            uncharged = 0;
         }
         out.push(values);
         if row_limit.is_some_and(|l| out.len() >= l) {
@@ -42,6 +52,16 @@ pub fn collect(
         columns.push(Column { name, kind });
     }
     Ok(ResultSet { columns, rows: out })
+}
+
+/// About how much memory a value of a result holds.
+fn held_bytes(v: &Value) -> i64 {
+    let heap = match v {
+        Value::Text(s) => s.len(),
+        Value::Blob(b) => b.len(),
+        _ => 0,
+    };
+    (std::mem::size_of::<Value>() + heap) as i64
 }
 
 /// A parameter for rusqlite.
