@@ -288,3 +288,12 @@ async fn load_data_local_infile_from_pymysql_and_the_cli() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "name\ndate, dried\n");
 }
+
+#[tokio::test]
+async fn pymysql_multi_statements_return_every_result() {
+    let server = TestServer::start();
+    let login = accounts_table(&server).await;
+    let port = server.mysql_port.to_string();
+    python("multi_pymysql.py", &[&port, login, "bank"]);
+    assert_eq!(account_ids(&server).await, vec![1, 2, 3]);
+}

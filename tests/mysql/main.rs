@@ -8,6 +8,7 @@ mod cluster;
 mod common;
 mod compat_drivers;
 mod durability;
+mod everyday_sql;
 #[path = "../http/client.rs"]
 mod http_client;
 mod import;

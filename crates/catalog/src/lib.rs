@@ -28,7 +28,7 @@ pub use resources::{NewUnitConfig, ResourcePool, UnitConfig};
 pub use snapshots::{SnapshotEntry, SnapshotStatus};
 pub use store::Catalog;
 pub use tenant_build::{GrantImage, TenantImage, UserImage};
-pub use tenants::{CompatibilityMode, Tenant, TenantStatus, SYS_TENANT_ID};
+pub use tenants::{CompatibilityMode, Tenant, TenantStatus, DEFAULT_DATABASE, SYS_TENANT_ID};
 pub use time::now_timestamp;
 pub use users::User;
 

@@ -11,6 +11,11 @@ use std::sync::Arc;
 
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
+use sqlparser::ast::{
+    ColumnOption, ColumnOptionDef, CreateTable, Ident, ObjectName, Statement, TableConstraint,
+};
+use sqlparser::dialect::SQLiteDialect;
+use sqlparser::parser::Parser;
 use tenantry_catalog::Catalog;
 use tenantry_jobs::{JobContext, JobError, JobKind, JobRecord};
 
@@ -44,10 +49,39 @@ pub enum Step {
         /// Its new definition in SQLite's words, e.g. `` `c` VARCHAR(20) COLLATE NOCASE ``.
         column_sql: String,
     },
+    /// A change of the table's keys (`ALTER TABLE ... ADD / DROP PRIMARY KEY | FOREIGN KEY`): the table is
+    /// rebuilt, as for `Rebuild`, with its definition changed and every column kept.
+    Reshape {
+        /// The change.
+        change: TableChange,
+    },
     /// Anything else (drops, renames): not reverted by undo, so jobs with such steps are not cancelable.
     Exec {
         /// The statement.
         sql: String,
+    },
+}
+
+/// A change of a table's keys that SQLite can only make by rebuilding the table.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TableChange {
+    /// `ADD PRIMARY KEY (columns)`: the columns become NOT NULL, as in MySQL.
+    AddPrimaryKey {
+        /// The key's columns.
+        columns: Vec<String>,
+    },
+    /// `DROP PRIMARY KEY`.
+    DropPrimaryKey,
+    /// `ADD [CONSTRAINT name] FOREIGN KEY ...`, in SQLite's words (`CONSTRAINT n FOREIGN KEY (a) REFERENCES t (b)`).
+    AddForeignKey {
+        /// The constraint's text.
+        sql: String,
+    },
+    /// `DROP FOREIGN KEY name`.
+    DropForeignKey {
+        /// The constraint's name (`<table>_ibfk_<n>` names the n-th unnamed one).
+        name: String,
     },
 }
 
@@ -194,7 +228,10 @@ impl JobKind for SchemaChange {
         ctx.set_detail("rows_total", total_rows);
         ctx.set_progress(0.0, format!("starting: {total_rows} rows"));
         let rate = self.catalog.bulk_io_max_rate().unwrap_or(0);
-        let has_rebuild = p.steps.iter().any(|s| matches!(s, Step::Rebuild { .. }));
+        let has_rebuild = p
+            .steps
+            .iter()
+            .any(|s| matches!(s, Step::Rebuild { .. } | Step::Reshape { .. }));
         if has_rebuild {
             // SQLite's procedure for rebuilding a table: with foreign keys on, dropping the old table would
             // delete (or cascade into) referencing rows; the references are checked before the commit instead.
@@ -225,6 +262,13 @@ impl JobKind for SchemaChange {
                     )?;
                     continue;
                 }
+                if let Step::Reshape { change } = step {
+                    let token = ctx.token();
+                    conn.progress_handler(STEPS_PER_CHECK, Some(move || token.is_cancelled()));
+                    let edit = |ct: &mut CreateTable| reshape(ct, change, table);
+                    rebuild_with(&conn, ctx, &p, &edit, None, rate, bytes_per_row)?;
+                    continue;
+                }
                 install_estimating_handler(&conn, ctx, total_rows, rate, bytes_per_row);
                 let sql = match step {
                     Step::CreateIndex { index, sql } => {
@@ -240,7 +284,7 @@ impl JobKind for SchemaChange {
                         sql
                     }
                     Step::Exec { sql } => sql,
-                    Step::Rebuild { .. } => continue,
+                    Step::Rebuild { .. } | Step::Reshape { .. } => continue,
                 };
                 // A drop validated before the job started may already have been applied by an earlier run that
                 // committed just before a crash.
@@ -360,15 +404,174 @@ fn rebuild(
     rate: u64,
     bytes_per_row: i64,
 ) -> Result<(), JobError> {
-    use sqlparser::ast::{Ident, ObjectName, Statement};
-    use sqlparser::dialect::SQLiteDialect;
-    use sqlparser::parser::Parser;
+    let new_column =
+        match Parser::parse_sql(&SQLiteDialect {}, &format!("CREATE TABLE x ({column_sql})"))
+            .map_err(|e| permanent(e.to_string()))?
+            .pop()
+        {
+            Some(Statement::CreateTable(mut c)) if !c.columns.is_empty() => c.columns.remove(0),
+            _ => return Err(permanent(format!("bad column definition {column_sql}"))),
+        };
+    let table = p.table.as_str();
+    let edit = |ct: &mut CreateTable| -> Result<(), JobError> {
+        let position = ct
+            .columns
+            .iter()
+            .position(|c| c.name.value.eq_ignore_ascii_case(column))
+            .ok_or_else(|| permanent(format!("Unknown column '{column}' in '{table}'")))?;
+        ct.columns[position] = new_column.clone();
+        Ok(())
+    };
+    rebuild_with(
+        conn,
+        ctx,
+        p,
+        &edit,
+        Some((column, new_name)),
+        rate,
+        bytes_per_row,
+    )
+}
 
-    let (db, table) = (p.database.as_str(), p.table.as_str());
-    let permanent = |message: String| JobError::Permanent {
+fn permanent(message: String) -> JobError {
+    JobError::Permanent {
         code: -4016,
         message,
-    };
+    }
+}
+
+/// MySQL's refusal of a key change, with its error number in the message.
+fn refused(code: u16, message: String) -> JobError {
+    permanent(format!("{code}: {message}"))
+}
+
+/// A table constraint in SQLite's words, parsed.
+fn parse_constraint(sql: &str) -> Result<TableConstraint, JobError> {
+    match Parser::parse_sql(&SQLiteDialect {}, &format!("CREATE TABLE x (a INT, {sql})"))
+        .map_err(|e| permanent(e.to_string()))?
+        .pop()
+    {
+        Some(Statement::CreateTable(mut c)) if !c.constraints.is_empty() => {
+            Ok(c.constraints.remove(0))
+        }
+        _ => Err(permanent(format!("bad constraint {sql}"))),
+    }
+}
+
+/// Applies a key change to a table's definition.
+fn reshape(ct: &mut CreateTable, change: &TableChange, table: &str) -> Result<(), JobError> {
+    let is_pk = |o: &ColumnOption| matches!(o, ColumnOption::PrimaryKey(_));
+    let has_pk = ct
+        .constraints
+        .iter()
+        .any(|c| matches!(c, TableConstraint::PrimaryKey(_)))
+        || ct
+            .columns
+            .iter()
+            .any(|c| c.options.iter().any(|o| is_pk(&o.option)));
+    match change {
+        TableChange::AddPrimaryKey { columns } => {
+            if has_pk {
+                return Err(refused(1068, "Multiple primary key defined".into()));
+            }
+            for name in columns {
+                let col = ct
+                    .columns
+                    .iter_mut()
+                    .find(|c| c.name.value.eq_ignore_ascii_case(name))
+                    .ok_or_else(|| {
+                        refused(1072, format!("Key column '{name}' doesn't exist in table"))
+                    })?;
+                if !col
+                    .options
+                    .iter()
+                    .any(|o| o.option == ColumnOption::NotNull)
+                {
+                    col.options.insert(
+                        0,
+                        ColumnOptionDef {
+                            name: None,
+                            option: ColumnOption::NotNull,
+                        },
+                    );
+                }
+            }
+            let list = columns
+                .iter()
+                .map(|c| quote(c))
+                .collect::<Vec<_>>()
+                .join(", ");
+            ct.constraints
+                .insert(0, parse_constraint(&format!("PRIMARY KEY ({list})"))?);
+        }
+        TableChange::DropPrimaryKey => {
+            if !has_pk {
+                return Err(refused(
+                    1091,
+                    "Can't DROP 'PRIMARY'; check that column/key exists".into(),
+                ));
+            }
+            if ct.columns.iter().any(|c| {
+                c.options.iter().any(|o| is_pk(&o.option))
+                    && c.options.iter().any(|o| {
+                        matches!(&o.option, ColumnOption::DialectSpecific(t) if t.iter().any(|t| t.to_string().eq_ignore_ascii_case("AUTOINCREMENT")))
+                    })
+            }) {
+                return Err(refused(
+                    1075,
+                    "Incorrect table definition; there can be only one auto column and it must be defined as a key".into(),
+                ));
+            }
+            ct.constraints
+                .retain(|c| !matches!(c, TableConstraint::PrimaryKey(_)));
+            for c in &mut ct.columns {
+                c.options.retain(|o| !is_pk(&o.option));
+            }
+        }
+        TableChange::AddForeignKey { sql } => ct.constraints.push(parse_constraint(sql)?),
+        TableChange::DropForeignKey { name } => {
+            let mut n = ct
+                .columns
+                .iter()
+                .flat_map(|c| &c.options)
+                .filter(|o| matches!(o.option, ColumnOption::ForeignKey(_)))
+                .count();
+            let before = ct.constraints.len();
+            ct.constraints.retain(|c| match c {
+                TableConstraint::ForeignKey(fk) => {
+                    n += 1;
+                    let own = fk
+                        .name
+                        .as_ref()
+                        .map_or_else(|| format!("{table}_ibfk_{n}"), |i| i.value.clone());
+                    !own.eq_ignore_ascii_case(name)
+                }
+                _ => true,
+            });
+            if ct.constraints.len() == before {
+                return Err(refused(
+                    1091,
+                    format!("Can't DROP '{name}'; check that column/key exists"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Rebuilds the table with its definition changed by `edit` (columns keep their names but for `renamed`),
+/// copying rows in bounded chunks, inside the caller's write transaction.
+#[allow(clippy::too_many_arguments)]
+fn rebuild_with(
+    conn: &Connection,
+    ctx: &JobContext,
+    p: &SchemaChangePayload,
+    edit: &dyn Fn(&mut CreateTable) -> Result<(), JobError>,
+    renamed: Option<(&str, &str)>,
+    rate: u64,
+    bytes_per_row: i64,
+) -> Result<(), JobError> {
+    let (db, table) = (p.database.as_str(), p.table.as_str());
     let step_err = |e: rusqlite::Error| map_step_error(e, ctx);
     let old_sql: String = conn
         .query_row(
@@ -380,8 +583,7 @@ fn rebuild(
             |r| r.get(0),
         )
         .map_err(step_err)?;
-    let dialect = SQLiteDialect {};
-    let mut ct = match Parser::parse_sql(&dialect, &old_sql)
+    let mut ct = match Parser::parse_sql(&SQLiteDialect {}, &old_sql)
         .map_err(|e| permanent(e.to_string()))?
         .pop()
     {
@@ -392,19 +594,8 @@ fn rebuild(
             )))
         }
     };
-    let new_column = match Parser::parse_sql(&dialect, &format!("CREATE TABLE x ({column_sql})"))
-        .map_err(|e| permanent(e.to_string()))?
-        .pop()
-    {
-        Some(Statement::CreateTable(mut c)) if !c.columns.is_empty() => c.columns.remove(0),
-        _ => return Err(permanent(format!("bad column definition {column_sql}"))),
-    };
     let old_names: Vec<String> = ct.columns.iter().map(|c| c.name.value.clone()).collect();
-    let position = old_names
-        .iter()
-        .position(|n| n.eq_ignore_ascii_case(column))
-        .ok_or_else(|| permanent(format!("Unknown column '{column}' in '{table}'")))?;
-    ct.columns[position] = new_column;
+    edit(&mut ct)?;
     let scratch = format!("{table}$rebuild");
     ct.name = ObjectName::from(vec![
         Ident::with_quote('`', db),
@@ -502,7 +693,8 @@ fn rebuild(
     conn.execute_batch(&format!("ALTER TABLE {target} RENAME TO {}", quote(table)))
         .map_err(step_err)?;
     for sql in indexes {
-        let sql = qualify_index_sql(&sql, db, column, new_name);
+        let (old, new) = renamed.unwrap_or(("", ""));
+        let sql = qualify_index_sql(&sql, db, old, new);
         conn.execute_batch(&sql).map_err(step_err)?;
     }
     Ok(())

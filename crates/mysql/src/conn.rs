@@ -99,6 +99,10 @@ pub struct Connection<S> {
     /// A running statement's requests for the client's files (LOAD DATA LOCAL INFILE).
     file_requests: mpsc::UnboundedReceiver<FileRequest>,
     file_requester: mpsc::UnboundedSender<FileRequest>,
+    /// CLIENT_MULTI_STATEMENTS as negotiated, or as COM_SET_OPTION last set it.
+    multi_statements: bool,
+    /// While a COM_QUERY of several statements runs all but its last: SERVER_MORE_RESULTS_EXISTS.
+    more_results: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
@@ -125,6 +129,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
             session: None,
             statements: HashMap::new(),
             next_statement: 1,
+            multi_statements: false,
+            more_results: false,
         }
     }
 
@@ -136,9 +142,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
     }
 
     fn status(&self) -> StatusFlags {
-        match &self.session {
+        let status = match &self.session {
             Some(s) => protocol::status_flags(s.autocommit(), s.in_transaction()),
             None => protocol::status_flags(true, false),
+        };
+        if self.more_results {
+            status | StatusFlags::SERVER_MORE_RESULTS_EXISTS
+        } else {
+            status
         }
     }
 
@@ -186,6 +197,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
             return Err(ConnectionError::Handshake(e.to_string()));
         }
         self.caps = protocol::server_capabilities() & client;
+        self.multi_statements = self.caps.contains(CapabilityFlags::CLIENT_MULTI_STATEMENTS);
         let login = String::from_utf8_lossy(response.user()).into_owned();
         let db = response
             .db_name()
@@ -261,7 +273,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
                 COM_QUIT => return Ok(()),
                 COM_QUERY => {
                     let sql = statement_text(body);
-                    self.query(sql, Vec::new(), RowFormat::Text).await?;
+                    if self.multi_statements {
+                        self.queries(&sql).await?;
+                    } else {
+                        self.query(sql, Vec::new(), RowFormat::Text).await?;
+                    }
                 }
                 COM_INIT_DB => {
                     let db = String::from_utf8_lossy(body).into_owned();
@@ -303,8 +319,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
                     }
                 }
                 COM_SET_OPTION => {
-                    // Multi-statement mode on or off: statements are run one per COM_QUERY either way.
-                    self.send_ok(0, 0).await?
+                    // MYSQL_OPTION_MULTI_STATEMENTS_ON (0) or _OFF (1); MySQL answers with an EOF packet.
+                    match body.get(..2).map(|b| u16::from_le_bytes([b[0], b[1]])) {
+                        Some(option @ (0 | 1)) => {
+                            self.multi_statements = option == 0;
+                            let eof = protocol::eof(self.status(), 0);
+                            self.io.write(&eof)?;
+                            self.io.flush().await?;
+                        }
+                        _ => self.send_error(&SqlError::UnknownCommand).await?,
+                    }
                 }
                 COM_STMT_PREPARE => {
                     let sql = statement_text(body);
@@ -429,14 +453,43 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
         }
     }
 
+    /// Runs the statements of one COM_QUERY in turn (CLIENT_MULTI_STATEMENTS), each result but the last
+    /// flagged SERVER_MORE_RESULTS_EXISTS; the first error ends the sequence, as in MySQL.
+    async fn queries(&mut self, sql: &str) -> io::Result<()> {
+        let statements: Vec<String> = tenantry_sql::parser::cursor::split_statements(sql)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let last = statements.len().saturating_sub(1);
+        for (i, statement) in statements.into_iter().enumerate() {
+            self.more_results = i < last;
+            let done = self.run_query(statement, Vec::new(), RowFormat::Text).await;
+            self.more_results = false;
+            if !done? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Runs a statement and writes its result, rows in the given protocol.
     async fn query(&mut self, sql: String, params: Vec<Value>, rows: RowFormat) -> io::Result<()> {
+        self.run_query(sql, params, rows).await.map(|_| ())
+    }
+
+    /// Runs a statement and writes its result; whether it succeeded.
+    async fn run_query(
+        &mut self,
+        sql: String,
+        params: Vec<Value>,
+        rows: RowFormat,
+    ) -> io::Result<bool> {
         let out = self.on_session(move |s| s.execute(&sql, &params)).await?;
         match out {
             Ok(Output::Done {
                 affected,
                 last_insert_id,
-            }) => self.send_ok(affected, last_insert_id).await,
+            }) => self.send_ok(affected, last_insert_id).await.map(|()| true),
             Ok(Output::Rows(rs)) => {
                 let defs = results::column_defs(&rs);
                 self.io.write(&protocol::column_count(defs.len()))?;
@@ -458,9 +511,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
                 }
                 let end = protocol::rows_end(self.caps, self.status(), 0);
                 self.io.write(&end)?;
-                self.io.flush().await
+                self.io.flush().await.map(|()| true)
             }
-            Err(e) => self.send_error(&e).await,
+            Err(e) => self.send_error(&e).await.map(|()| false),
         }
     }
 

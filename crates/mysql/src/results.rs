@@ -152,10 +152,50 @@ pub fn column_defs(rs: &ResultSet) -> Vec<ColumnDef> {
                         column_def(&c.name, ColumnKind::Text)
                     }
                 }
+                ColumnKind::Int | ColumnKind::UInt => {
+                    let mut def = column_def(&c.name, c.kind);
+                    if let Some(bytes) = c.int_bytes {
+                        let unsigned = c.kind == ColumnKind::UInt;
+                        // SQLite keeps any integer in any column: narrow only when every value fits.
+                        let (lo, hi) = int_range(bytes, unsigned);
+                        let fits = values.into_iter().all(|v| match v {
+                            Value::Null => true,
+                            Value::Int(i) => (lo..=hi).contains(i),
+                            _ => false,
+                        });
+                        if fits {
+                            def.column_type = match bytes {
+                                1 => ColumnType::MYSQL_TYPE_TINY,
+                                2 => ColumnType::MYSQL_TYPE_SHORT,
+                                3 => ColumnType::MYSQL_TYPE_INT24,
+                                _ => ColumnType::MYSQL_TYPE_LONG,
+                            };
+                            // MySQL's display widths: digits, plus the sign for signed types.
+                            let digits = match bytes {
+                                1 => 3,
+                                2 => 5,
+                                3 => 8,
+                                _ => 10,
+                            };
+                            def.length = digits + u32::from(!unsigned);
+                        }
+                    }
+                    def
+                }
                 kind => column_def(&c.name, kind),
             }
         })
         .collect()
+}
+
+/// The values an integer type of `bytes` bytes holds.
+fn int_range(bytes: u8, unsigned: bool) -> (i64, i64) {
+    let bits = u32::from(bytes) * 8;
+    if unsigned {
+        (0, (1i64 << bits) - 1)
+    } else {
+        (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1)
+    }
 }
 
 /// A date, date-time or time in SQLite's text form as MySQL's binary value, with its count of
@@ -276,6 +316,14 @@ pub fn binary_row(values: &[Value], columns: &[ColumnDef]) -> Vec<u8> {
         }
         match col.column_type {
             ColumnType::MYSQL_TYPE_LONGLONG => buf.extend_from_slice(&as_i64(value).to_le_bytes()),
+            // column_defs picks these only when every value fits; INT24 travels in four bytes.
+            ColumnType::MYSQL_TYPE_TINY => buf.push(as_i64(value) as u8),
+            ColumnType::MYSQL_TYPE_SHORT => {
+                buf.extend_from_slice(&(as_i64(value) as u16).to_le_bytes())
+            }
+            ColumnType::MYSQL_TYPE_LONG | ColumnType::MYSQL_TYPE_INT24 => {
+                buf.extend_from_slice(&(as_i64(value) as u32).to_le_bytes())
+            }
             ColumnType::MYSQL_TYPE_DOUBLE => buf.extend_from_slice(&as_f64(value).to_le_bytes()),
             ColumnType::MYSQL_TYPE_DATE
             | ColumnType::MYSQL_TYPE_DATETIME
@@ -394,6 +442,48 @@ mod tests {
         assert_eq!(defs[0].column_type, ColumnType::MYSQL_TYPE_DATETIME);
         assert_eq!(defs[0].decimals, 6);
         assert_eq!(defs[1].column_type, ColumnType::MYSQL_TYPE_VAR_STRING);
+    }
+
+    #[test]
+    fn declared_integer_widths_go_out_when_the_values_fit() {
+        let col = |name: &str, kind, bytes| tenantry_sql::Column {
+            name: name.into(),
+            kind,
+            int_bytes: bytes,
+        };
+        let rs = ResultSet {
+            columns: vec![
+                col("i", ColumnKind::Int, Some(4)),
+                col("s", ColumnKind::Int, Some(2)),
+                col("t", ColumnKind::UInt, Some(1)),
+                col("big", ColumnKind::Int, None),
+                col("over", ColumnKind::Int, Some(1)),
+            ],
+            rows: vec![vec![
+                Value::Int(-5),
+                Value::Int(300),
+                Value::Int(255),
+                Value::Int(7),
+                Value::Int(1000),
+            ]],
+        };
+        let defs = column_defs(&rs);
+        let types: Vec<ColumnType> = defs.iter().map(|d| d.column_type).collect();
+        assert_eq!(
+            types,
+            vec![
+                ColumnType::MYSQL_TYPE_LONG,
+                ColumnType::MYSQL_TYPE_SHORT,
+                ColumnType::MYSQL_TYPE_TINY,
+                ColumnType::MYSQL_TYPE_LONGLONG,
+                ColumnType::MYSQL_TYPE_LONGLONG,
+            ]
+        );
+        let row = binary_row(&rs.rows[0], &defs);
+        assert_eq!(&row[2..6], &(-5i32).to_le_bytes());
+        assert_eq!(&row[6..8], &300u16.to_le_bytes());
+        assert_eq!(row[8], 255);
+        assert_eq!(&row[9..17], &7i64.to_le_bytes());
     }
 
     #[test]

@@ -390,3 +390,52 @@ mod tests {
         ));
     }
 }
+
+/// Splits a text of several statements (a COM_QUERY with CLIENT_MULTI_STATEMENTS) at its top-level `;`
+/// tokens, as MySQL's tokenizer sees them (not inside strings, quoted names or comments). Empty statements
+/// are dropped. A text that does not tokenize is one statement, so that parsing it reports the error.
+pub fn split_statements(sql: &str) -> Vec<&str> {
+    // Most texts hold one statement: without a `;` before the end there is nothing to split.
+    if !sql.trim_end().trim_end_matches(';').contains(';') {
+        return vec![sql];
+    }
+    let dialect = MySqlDialect {};
+    let Ok(tokens) = Tokenizer::new(&dialect, sql).tokenize_with_location() else {
+        return vec![sql];
+    };
+    let mut offsets = Offsets::new(sql);
+    let mut out = Vec::new();
+    let mut start = 0;
+    for t in tokens {
+        if t.token == Token::SemiColon {
+            let at = offsets.of(t.span.start);
+            out.push(&sql[start..at]);
+            start = at + 1;
+        }
+    }
+    out.push(&sql[start..]);
+    out.retain(|s| !s.trim().is_empty());
+    if out.is_empty() {
+        out.push(sql);
+    }
+    out
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::split_statements;
+
+    #[test]
+    fn splits_at_top_level_semicolons_only() {
+        assert_eq!(
+            split_statements("SELECT 1; SELECT 'a;b', `c;d` /* ; */ -- ;\n; SELECT 2;"),
+            vec![
+                "SELECT 1",
+                " SELECT 'a;b', `c;d` /* ; */ -- ;\n",
+                " SELECT 2"
+            ]
+        );
+        assert_eq!(split_statements("SELECT 1;"), vec!["SELECT 1;"]);
+        assert_eq!(split_statements("SELECT 'x;"), vec!["SELECT 'x;"]);
+    }
+}

@@ -254,8 +254,17 @@ pub enum Command {
         /// LIKE / WHERE.
         filter: ShowFilter,
     },
+    /// `SHOW TABLE STATUS [FROM d] [LIKE p | WHERE e]`.
+    ShowTableStatus {
+        /// FROM / IN.
+        db: Option<String>,
+        /// LIKE / WHERE.
+        filter: ShowFilter,
+    },
     /// `SHOW [FULL] COLUMNS FROM t [FROM d]`, `DESCRIBE t`.
     ShowColumns {
+        /// FULL adds Collation, Privileges and Comment.
+        full: bool,
         /// The table.
         table: TableRef,
         /// LIKE / WHERE.

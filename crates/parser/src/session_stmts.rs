@@ -52,7 +52,11 @@ pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
             Some(Token::Word(_)) => ShowFilter::Like(c.name()?),
             _ => ShowFilter::None,
         };
-        Command::ShowColumns { table, filter }
+        Command::ShowColumns {
+            full: false,
+            table,
+            filter,
+        }
     } else if c.is_word("CANCEL") && (c.is_word_at(1, "QUERY") || c.is_word_at(1, "SESSION")) {
         c.advance();
         let query_only = c.eat_word("QUERY");
@@ -148,6 +152,16 @@ fn show(c: &mut Cursor) -> Result<Command> {
             db,
             filter: show_filter(c)?,
         }
+    } else if c.eat_words(&["TABLE", "STATUS"]) {
+        let db = if c.eat_word("FROM") || c.eat_word("IN") {
+            Some(c.name()?)
+        } else {
+            None
+        };
+        Command::ShowTableStatus {
+            db,
+            filter: show_filter(c)?,
+        }
     } else if c.eat_word("COLUMNS") || c.eat_word("FIELDS") {
         if !(c.eat_word("FROM") || c.eat_word("IN")) {
             return Err(c.error());
@@ -157,6 +171,7 @@ fn show(c: &mut Cursor) -> Result<Command> {
             table.db = Some(c.name()?);
         }
         Command::ShowColumns {
+            full,
             table,
             filter: show_filter(c)?,
         }
@@ -394,6 +409,7 @@ mod tests {
         assert_eq!(
             cmd("DESC db1.t"),
             Command::ShowColumns {
+                full: false,
                 table: TableRef {
                     db: Some("db1".into()),
                     table: "t".into()

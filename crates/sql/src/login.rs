@@ -102,10 +102,16 @@ impl Engine {
             .tenant_by_name(&name.tenant)?
             .filter(|t| t.status == TenantStatus::Normal)
             .ok_or_else(denied)?;
-        let user = self
-            .catalog()
-            .user(tenant.tenant_id, &name.user)?
-            .ok_or_else(denied)?;
+        let mut user = self.catalog().user(tenant.tenant_id, &name.user)?;
+        if user.is_none()
+            && tenant.compatibility_mode == tenantry_catalog::CompatibilityMode::Oracle
+        {
+            // Oracle folds unquoted names to upper case: `sys@oracle_tenant` is SYS.
+            user = self
+                .catalog()
+                .user(tenant.tenant_id, &name.user.to_ascii_uppercase())?;
+        }
+        let user = user.ok_or_else(denied)?;
         if !verify(&user) {
             return Err(denied());
         }

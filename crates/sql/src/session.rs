@@ -34,6 +34,8 @@ pub struct Session {
     budget: Arc<crate::memory::MemoryBudget>,
     /// How `LOAD DATA LOCAL INFILE` gets the client's file; `None`: the front end cannot ask its client.
     pub(crate) local_files: Option<Box<dyn LocalFiles>>,
+    /// The error of the last statement, as (MySQL code, message), for SHOW WARNINGS / SHOW ERRORS.
+    pub(crate) diagnostics: Option<(u16, String)>,
 }
 
 /// How a front end gets a client's file for `LOAD DATA LOCAL INFILE`: it asks its client for the file by name
@@ -105,8 +107,15 @@ impl Session {
             statement_text: String::new(),
             budget,
             local_files: None,
+            diagnostics: None,
         };
         exec::variables::apply_idle_timeout(&session);
+        let mut session = session;
+        if session.identity.tenant.compatibility_mode == tenantry_catalog::CompatibilityMode::Oracle
+        {
+            // In Oracle mode a login has a current schema from the start; the tenant's default database is it.
+            let _ = exec::schema::use_database(&mut session, tenantry_catalog::DEFAULT_DATABASE);
+        }
         Ok(session)
     }
 
@@ -160,7 +169,12 @@ impl Session {
 
     /// Runs one statement with `?` parameters.
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<Output> {
-        self.run_statement(sql, |s| s.dispatch(sql, params))
+        let result = self.run_statement(sql, |s| s.dispatch(sql, params));
+        if let Err(e) = &result {
+            let wire = e.wire();
+            self.diagnostics = Some((wire.mysql_code, wire.message));
+        }
+        result
     }
 
     /// Runs `f` as statement `sql`: listed in SHOW PROCESSLIST, and stoppable by KILL QUERY, a cancel request
@@ -251,7 +265,9 @@ impl Session {
         self.vars.clear();
         self.user_vars.clear();
         self.last_insert_id = 0;
+        self.diagnostics = None;
         exec::variables::apply_idle_timeout(self);
+        exec::variables::apply_foreign_key_checks(self)?;
         Ok(())
     }
 
@@ -295,6 +311,10 @@ impl Session {
         let parsed = parser::parse(sql)?;
         // Parsing a long statement takes a while: a stop that came meanwhile ends it here.
         self.check_interrupted()?;
+        // A statement clears the diagnostics of the one before, except SHOW WARNINGS / ERRORS, which shows them.
+        if !matches!(parsed, Parsed::Command(Command::ShowWarnings)) {
+            self.diagnostics = None;
+        }
         match parsed {
             Parsed::Command(cmd) => {
                 if !params.is_empty() {
@@ -349,6 +369,7 @@ impl Session {
             | C::ShowDatabases(_)
             | C::ShowTables { .. }
             | C::ShowColumns { .. }
+            | C::ShowTableStatus { .. }
             | C::ShowCreateTable(_)
             | C::ShowCreateDatabase(_)
             | C::ShowIndex(_)

@@ -110,6 +110,10 @@ pub struct Column {
     pub name: String,
     /// Its type.
     pub kind: ColumnKind,
+    /// For an integer column declared narrower than 64 bits, its declared size in bytes: TINYINT 1,
+    /// SMALLINT 2, MEDIUMINT 3, INT 4 (the MySQL wire sends those types). `None` for BIGINT, INTEGER
+    /// (SQLite's 64-bit rowid type, which AUTO_INCREMENT columns become) and every other column.
+    pub int_bytes: Option<u8>,
 }
 
 impl Column {
@@ -118,6 +122,7 @@ impl Column {
         Self {
             name: name.into(),
             kind,
+            int_bytes: None,
         }
     }
 }

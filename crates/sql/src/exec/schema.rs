@@ -112,13 +112,25 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
             }
             Ok(Output::Rows(filter::apply(session, rs, &f)?))
         }
-        Command::ShowColumns { table, filter: f } => {
+        Command::ShowColumns {
+            full,
+            table,
+            filter: f,
+        } => {
             let (db, table) = resolve_table(session, table)?;
-            let rs = if is_system_schema(&db) {
+            let mut rs = if is_system_schema(&db) {
                 views::describe(&db, &table, &session.identity)?
             } else {
                 describe_table(session, &db, &table)?
             };
+            if full {
+                rs = full_columns(rs);
+            }
+            Ok(Output::Rows(filter::apply(session, rs, &f)?))
+        }
+        Command::ShowTableStatus { db, filter: f } => {
+            let db = resolve_db(session, db)?;
+            let rs = table_status(session, &db)?;
             Ok(Output::Rows(filter::apply(session, rs, &f)?))
         }
         Command::TableKeys(table) => {
@@ -275,6 +287,125 @@ fn columns(session: &Session, db: &str, table: &str) -> Result<Vec<ColumnInfo>> 
     Ok(cols)
 }
 
+/// The SQLite statements of a schema change that depends on the schema as it is now (see `Dependent`).
+pub(crate) fn dependent_sql(
+    session: &Session,
+    d: &crate::translate::Dependent,
+) -> Result<Vec<String>> {
+    use crate::translate::{sqlite_index_name, Dependent};
+    use sqlparser::ast::{ColumnOption, Ident, ObjectName, Statement, TableConstraint};
+    let parse = |sql: &str| {
+        sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::SQLiteDialect {}, sql)
+            .map_err(|e| SqlError::Internal(format!("stored schema does not parse: {e}")))
+            .map(|mut v| v.pop())
+    };
+    let name = |db: &str, n: &str| {
+        ObjectName::from(vec![Ident::with_quote('`', db), Ident::with_quote('`', n)])
+    };
+    // The table's indexes re-created for `target` (`target$index`), as statements.
+    let copy_indexes = |db: &str,
+                        source: &str,
+                        target: &str,
+                        if_not_exists: bool|
+     -> Result<Vec<String>> {
+        let sql = format!(
+            "SELECT name, sql FROM {}.sqlite_master WHERE type = 'index' AND tbl_name = ?1 COLLATE NOCASE AND sql IS NOT NULL",
+            quote(db)
+        );
+        let mut stmt = session.conn.conn().prepare(&sql)?;
+        let found: Vec<(String, String)> = stmt
+            .query_map([source], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut out = Vec::new();
+        for (index, text) in found {
+            if let Some(Statement::CreateIndex(mut ci)) = parse(&text)? {
+                ci.name = Some(name(
+                    db,
+                    &sqlite_index_name(target, mysql_index_name(&index)),
+                ));
+                ci.table_name = ObjectName::from(vec![Ident::with_quote('`', target)]);
+                ci.if_not_exists = if_not_exists;
+                out.push(Statement::CreateIndex(ci).to_string());
+            }
+        }
+        Ok(out)
+    };
+    match d {
+        Dependent::RenameTable { db, from, to } => {
+            if !session.conn.table_exists(db, from)? {
+                return Err(SqlError::NoSuchTable {
+                    db: db.clone(),
+                    table: from.clone(),
+                });
+            }
+            let mut out = vec![format!(
+                "ALTER TABLE {}.{} RENAME TO {}",
+                quote(db),
+                quote(from),
+                quote(to)
+            )];
+            let indexes = copy_indexes(db, from, to, false)?;
+            let sql = format!(
+                "SELECT name FROM {}.sqlite_master WHERE type = 'index' AND tbl_name = ?1 COLLATE NOCASE AND sql IS NOT NULL",
+                quote(db)
+            );
+            let mut stmt = session.conn.conn().prepare(&sql)?;
+            let old: Vec<String> = stmt
+                .query_map([from.as_str()], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for index in old {
+                out.push(format!("DROP INDEX {}.{}", quote(db), quote(&index)));
+            }
+            out.extend(indexes);
+            Ok(out)
+        }
+        Dependent::CreateLike {
+            db,
+            table,
+            source_db,
+            source,
+            if_not_exists,
+        } => {
+            if !session.conn.table_exists(source_db, source)? {
+                return Err(SqlError::NoSuchTable {
+                    db: source_db.clone(),
+                    table: source.clone(),
+                });
+            }
+            if source_db != db {
+                return Err(SqlError::Unsupported(
+                    "CREATE TABLE ... LIKE a table of another database".into(),
+                ));
+            }
+            let text = table_sql(session, source_db, source)?;
+            let Some(Statement::CreateTable(mut ct)) = parse(&text)? else {
+                return Err(SqlError::Unsupported("CREATE TABLE ... LIKE a view".into()));
+            };
+            ct.name = name(db, table);
+            ct.if_not_exists = *if_not_exists;
+            // MySQL's LIKE copies columns, keys and indexes but not foreign keys.
+            ct.constraints
+                .retain(|c| !matches!(c, TableConstraint::ForeignKey(_)));
+            for c in &mut ct.columns {
+                c.options
+                    .retain(|o| !matches!(o.option, ColumnOption::ForeignKey(_)));
+            }
+            let mut out = vec![Statement::CreateTable(ct).to_string()];
+            out.extend(copy_indexes(db, source, table, *if_not_exists)?);
+            Ok(out)
+        }
+    }
+}
+
+/// The SELECT of a view, as its CREATE VIEW text holds it.
+pub(crate) fn view_sql(session: &Session, db: &str, view: &str) -> Result<String> {
+    let sql = table_sql(session, db, view)?;
+    let upper = sql.to_ascii_uppercase();
+    Ok(upper
+        .find(" AS ")
+        .map_or(sql.clone(), |i| sql[i + 4..].trim().to_string()))
+}
+
 fn table_sql(session: &Session, db: &str, table: &str) -> Result<String> {
     let sql = format!(
         "SELECT coalesce(sql, '') FROM {}.sqlite_master WHERE name = ?1 COLLATE NOCASE AND type IN ('table', 'view')",
@@ -288,15 +419,88 @@ fn table_sql(session: &Session, db: &str, table: &str) -> Result<String> {
     })
 }
 
-struct IndexInfo {
-    name: String,
-    unique: bool,
-    primary: bool,
-    columns: Vec<String>,
+/// One index of a table, with its MySQL name (`PRIMARY` for the primary key).
+pub(crate) struct IndexInfo {
+    pub(crate) name: String,
+    pub(crate) unique: bool,
+    pub(crate) primary: bool,
+    pub(crate) columns: Vec<String>,
+}
+
+/// One foreign key of a table, as its CREATE TABLE text declares it.
+pub(crate) struct ForeignKeyInfo {
+    /// The constraint's name (`<table>_ibfk_<n>` for one declared without, MySQL's name for it).
+    pub(crate) name: String,
+    pub(crate) columns: Vec<String>,
+    pub(crate) ref_table: String,
+    pub(crate) ref_columns: Vec<String>,
+    /// `RESTRICT`, `CASCADE`, `SET NULL`, `NO ACTION` ...
+    pub(crate) on_delete: String,
+    pub(crate) on_update: String,
+}
+
+/// A table's foreign keys, read from its schema text with the SQL parser (SQLite's pragmas do not give
+/// constraint names).
+pub(crate) fn foreign_keys(
+    session: &Session,
+    db: &str,
+    table: &str,
+) -> Result<Vec<ForeignKeyInfo>> {
+    use sqlparser::ast::{ColumnOption, Statement, TableConstraint};
+    let sql = table_sql(session, db, table)?;
+    let Ok(mut parsed) =
+        sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::SQLiteDialect {}, &sql)
+    else {
+        return Ok(Vec::new());
+    };
+    let Some(Statement::CreateTable(ct)) = parsed.pop() else {
+        return Ok(Vec::new());
+    };
+    let mut found = Vec::new();
+    for col in &ct.columns {
+        for opt in &col.options {
+            if let ColumnOption::ForeignKey(fk) = &opt.option {
+                let mut fk = fk.clone();
+                fk.columns = vec![col.name.clone()];
+                found.push(fk);
+            }
+        }
+    }
+    for c in ct.constraints {
+        if let TableConstraint::ForeignKey(fk) = c {
+            found.push(fk);
+        }
+    }
+    let action = |a: &Option<sqlparser::ast::ReferentialAction>| {
+        a.as_ref()
+            .map_or_else(|| "RESTRICT".to_string(), |a| a.to_string())
+    };
+    let names = |list: &[sqlparser::ast::Ident]| list.iter().map(|i| i.value.clone()).collect();
+    Ok(found
+        .into_iter()
+        .enumerate()
+        .map(|(i, fk)| ForeignKeyInfo {
+            name: fk
+                .name
+                .as_ref()
+                .map_or_else(|| format!("{table}_ibfk_{}", i + 1), |n| n.value.clone()),
+            columns: names(&fk.columns),
+            ref_table: fk
+                .foreign_table
+                .0
+                .last()
+                .and_then(|p| p.as_ident())
+                .map(|i| i.value.clone())
+                .unwrap_or_default(),
+            ref_columns: names(&fk.referred_columns),
+            on_delete: action(&fk.on_delete),
+            on_update: action(&fk.on_update),
+        })
+        .collect())
 }
 
 /// A table's indexes with MySQL names; the rowid primary key (which has no index of its own) included.
-fn indexes(session: &Session, db: &str, table: &str) -> Result<Vec<IndexInfo>> {
+pub(crate) fn indexes(session: &Session, db: &str, table: &str) -> Result<Vec<IndexInfo>> {
     let conn = session.conn.conn();
     let mut out = Vec::new();
     let cols = columns(session, db, table)?;
@@ -393,6 +597,117 @@ pub(crate) fn describe_table(session: &Session, db: &str, table: &str) -> Result
     Ok(rs)
 }
 
+/// SHOW FULL COLUMNS: DESCRIBE's columns with Collation after Type, and Privileges and Comment at the end.
+fn full_columns(rs: ResultSet) -> ResultSet {
+    let mut out = ResultSet::with_text_columns(&[
+        "Field",
+        "Type",
+        "Collation",
+        "Null",
+        "Key",
+        "Default",
+        "Extra",
+        "Privileges",
+        "Comment",
+    ]);
+    for mut row in rs.rows {
+        let ty = row.get(1).and_then(Value::to_text).unwrap_or_default();
+        let textual = ["char", "text", "enum", "set"]
+            .iter()
+            .any(|k| ty.contains(k));
+        row.insert(
+            2,
+            if textual {
+                Value::from("utf8mb4_general_ci")
+            } else {
+                Value::Null
+            },
+        );
+        row.push(Value::from("select,insert,update,references"));
+        row.push(Value::from(""));
+        out.rows.push(row);
+    }
+    out
+}
+
+/// SHOW TABLE STATUS: one row per table and view, with row counts and SQLite's sizes where cheap to know.
+fn table_status(session: &Session, db: &str) -> Result<ResultSet> {
+    let text = |n: &str| Column::new(n, ColumnKind::Text);
+    let int = |n: &str| Column::new(n, ColumnKind::Int);
+    let columns = vec![
+        text("Name"),
+        text("Engine"),
+        int("Version"),
+        text("Row_format"),
+        int("Rows"),
+        int("Avg_row_length"),
+        int("Data_length"),
+        int("Max_data_length"),
+        int("Index_length"),
+        int("Data_free"),
+        int("Auto_increment"),
+        text("Create_time"),
+        text("Update_time"),
+        text("Check_time"),
+        text("Collation"),
+        int("Checksum"),
+        text("Create_options"),
+        text("Comment"),
+    ];
+    let mut rows = Vec::new();
+    for (name, kind) in list_tables(session, db)? {
+        session.check_interrupted()?;
+        if kind == "VIEW" {
+            let mut row = vec![Value::Text(name)];
+            row.extend(std::iter::repeat_n(Value::Null, 16));
+            row.push(Value::from("VIEW"));
+            rows.push(row);
+            continue;
+        }
+        let count: i64 = session.conn.conn().query_row(
+            &format!("SELECT count(*) FROM {}.{}", quote(db), quote(&name)),
+            [],
+            |r| r.get(0),
+        )?;
+        let next_id = if is_auto_increment(session, db, &name)? {
+            let sql = format!(
+                "SELECT coalesce((SELECT seq FROM {}.sqlite_sequence WHERE name = ?1), 0) + 1",
+                quote(db)
+            );
+            Value::Int(
+                session
+                    .conn
+                    .conn()
+                    .query_row(&sql, [name.as_str()], |r| r.get(0))
+                    .unwrap_or(1),
+            )
+        } else {
+            Value::Null
+        };
+        rows.push(vec![
+            Value::Text(name),
+            Value::from("SQLite"),
+            Value::Int(10),
+            Value::from("Dynamic"),
+            Value::Int(count),
+            Value::Int(0),
+            Value::Int(0),
+            Value::Int(0),
+            Value::Int(0),
+            Value::Int(0),
+            next_id,
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::from("utf8mb4_general_ci"),
+            Value::Null,
+            Value::from(""),
+            Value::from(""),
+        ]);
+    }
+    Ok(ResultSet { columns, rows })
+}
+
 fn unquote_default(d: &str) -> String {
     d.strip_prefix('\'')
         .and_then(|s| s.strip_suffix('\''))
@@ -443,11 +758,28 @@ fn show_create_table(session: &Session, db: &str, table: &str) -> Result<ResultS
             format!("  KEY `{}` ({cols})", i.name)
         });
     }
-    // Foreign keys and checks live only in SQLite's own text; show them from there.
+    let list = |cols: &[String]| cols.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ");
+    for fk in foreign_keys(session, db, table)? {
+        let mut line = format!(
+            "  CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
+            quote(&fk.name),
+            list(&fk.columns),
+            quote(&fk.ref_table),
+            list(&fk.ref_columns)
+        );
+        // RESTRICT is the default MySQL leaves unsaid.
+        if fk.on_delete != "RESTRICT" {
+            line.push_str(&format!(" ON DELETE {}", fk.on_delete));
+        }
+        if fk.on_update != "RESTRICT" {
+            line.push_str(&format!(" ON UPDATE {}", fk.on_update));
+        }
+        lines.push(line);
+    }
+    // Table checks live only in SQLite's own text; show them from there.
     for line in sql.lines().map(str::trim) {
-        if line.starts_with("FOREIGN KEY")
-            || line.starts_with("CONSTRAINT")
-            || line.starts_with("CHECK")
+        if (line.starts_with("CONSTRAINT") || line.starts_with("CHECK"))
+            && !line.contains("FOREIGN KEY")
         {
             lines.push(format!("  {}", line.trim_end_matches(',')));
         }

@@ -153,7 +153,7 @@ pub fn run(session: &mut Session, stmt: Statement, params: &[Value]) -> Result<O
                 return Err(SqlError::Unsupported("parameters in DDL".into()));
             }
             session.commit_if_open()?;
-            let drops = plan.sql.iter().all(|s| s.starts_with("DROP"));
+            let drops = !plan.sql.is_empty() && plan.sql.iter().all(|s| s.starts_with("DROP"));
             let missing_for_drop = |e: SqlError| match e {
                 SqlError::NoSuchTable { db, table } if drops => {
                     SqlError::UnknownTable { db, table }
@@ -181,7 +181,11 @@ pub fn run(session: &mut Session, stmt: Statement, params: &[Value]) -> Result<O
                 }
                 None => {
                     session.take_writer_turn()?;
-                    run_atomically(session, &plan.sql).map_err(missing_for_drop)?;
+                    let mut sql = plan.sql.clone();
+                    for d in &plan.dependent {
+                        sql.extend(crate::exec::schema::dependent_sql(session, d)?);
+                    }
+                    run_atomically(session, &sql).map_err(missing_for_drop)?;
                     Ok(Output::ok())
                 }
             }

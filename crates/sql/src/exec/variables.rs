@@ -119,7 +119,7 @@ pub fn get(session: &Session, name: &str) -> Result<Value> {
         "last_insert_id" | "identity" => Value::Int(session.last_insert_id as i64),
         "ob_compatibility_mode" => Value::from(session.identity.tenant.compatibility_mode.as_str()),
         "socket" => Value::Null,
-        "warning_count" | "error_count" => Value::Int(0),
+        "warning_count" | "error_count" => Value::Int(session.diagnostics.is_some() as i64),
         "max_connections" => Value::Int(session.engine.sessions().max_sessions() as i64),
         _ => {
             if let Some(v) = session.vars.get(name) {
@@ -201,9 +201,19 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
             ]);
             Ok(Output::Rows(filter::apply(session, rs, &f)?))
         }
-        Command::ShowWarnings => Ok(Output::Rows(ResultSet::with_text_columns(&[
-            "Level", "Code", "Message",
-        ]))),
+        Command::ShowWarnings => {
+            // Errors are the only diagnostics kept: MySQL lists the last statement's error as Level Error.
+            let mut rs = ResultSet::with_text_columns(&["Level", "Code", "Message"]);
+            rs.columns[1].kind = crate::value::ColumnKind::Int;
+            if let Some((code, message)) = &session.diagnostics {
+                rs.rows.push(vec![
+                    Value::from("Error"),
+                    Value::Int(i64::from(*code)),
+                    Value::from(message.as_str()),
+                ]);
+            }
+            Ok(Output::Rows(rs))
+        }
         Command::ShowStatic(what) => {
             let rs = match what {
                 "charset" => table(
@@ -292,6 +302,7 @@ fn set_session(session: &mut Session, name: &str, value: Value) -> Result<()> {
                 Value::Text(s) if s.eq_ignore_ascii_case("default") => {
                     session.vars.remove(name);
                     apply_idle_timeout(session);
+                    apply_foreign_key_checks(session)?;
                     return Ok(());
                 }
                 v => v,
@@ -305,10 +316,35 @@ fn set_session(session: &mut Session, name: &str, value: Value) -> Result<()> {
             if !valid {
                 return Err(wrong(&value));
             }
+            if name == "foreign_key_checks" {
+                match &value {
+                    Value::Int(0 | 1) => {}
+                    Value::Text(s)
+                        if ["on", "off", "0", "1"].contains(&s.to_ascii_lowercase().as_str()) => {}
+                    v => return Err(wrong(v)),
+                }
+            }
             session.vars.insert(name.to_string(), value);
             apply_idle_timeout(session);
+            apply_foreign_key_checks(session)?;
         }
     }
+    Ok(())
+}
+
+/// `foreign_key_checks` acts on SQLite's `foreign_keys` (mysqldump turns it off to load tables in any order).
+/// SQLite ignores the pragma inside a transaction; it takes effect from the next one.
+pub(crate) fn apply_foreign_key_checks(session: &Session) -> Result<()> {
+    let on = match get(session, "foreign_key_checks")? {
+        Value::Int(n) => n != 0,
+        Value::Text(s) => !(s.eq_ignore_ascii_case("off") || s == "0"),
+        _ => true,
+    };
+    session.conn.conn().execute_batch(if on {
+        "PRAGMA foreign_keys = ON"
+    } else {
+        "PRAGMA foreign_keys = OFF"
+    })?;
     Ok(())
 }
 

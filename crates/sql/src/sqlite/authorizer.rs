@@ -137,6 +137,7 @@ mod tests {
             schemas: BTreeSet::new(),
             kind: PlanKind::Query,
             schema_change: None,
+            dependent: Vec::new(),
         };
         let guard = restrict(&conn, &plan);
         // Approved: the plan's table, and a recursive CTE (no database).

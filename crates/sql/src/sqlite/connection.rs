@@ -31,6 +31,8 @@ impl TenantConnection {
         // client statement); the progress handler makes every statement see a stop request whenever it came.
         conn.progress_handler(STEPS_PER_STOP_CHECK, Some(move || stop.is_set()));
         super::functions::register(&conn)?;
+        // MySQL's foreign_key_checks is on by default; attaching keeps whatever the session set since.
+        conn.execute_batch("PRAGMA foreign_keys = ON")?;
         for schema in SYSTEM_SCHEMAS {
             conn.execute(&format!("ATTACH DATABASE ':memory:' AS {schema}"), [])?;
         }
@@ -80,7 +82,15 @@ impl TenantConnection {
             &format!("ATTACH DATABASE ?1 AS {}", crate::translate::quote(db)),
             [path.to_string_lossy()],
         )?;
+        // Configuring the schema turns foreign keys on for the whole connection; keep the session's choice
+        // (`SET FOREIGN_KEY_CHECKS = 0` before mysqldump's `USE db` must hold for that database too).
+        let foreign_keys: bool = self
+            .conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
         tenantry_storage::configure_tenant_connection(&self.conn, db)?;
+        if !foreign_keys {
+            self.conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+        }
         self.attached.insert(db.to_string(), entry.database_id);
         Ok(())
     }

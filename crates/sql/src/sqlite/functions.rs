@@ -4,55 +4,16 @@ use rusqlite::functions::{Context, FunctionFlags};
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::Connection;
 
-const DETERMINISTIC: FunctionFlags =
+pub(super) const DETERMINISTIC: FunctionFlags =
     FunctionFlags::SQLITE_UTF8.union(FunctionFlags::SQLITE_DETERMINISTIC);
-const VOLATILE: FunctionFlags = FunctionFlags::SQLITE_UTF8;
+pub(super) const VOLATILE: FunctionFlags = FunctionFlags::SQLITE_UTF8;
 
-fn now_text(fmt: &str) -> String {
-    chrono::Utc::now().format(fmt).to_string()
-}
+/// Compiled REGEXP patterns are kept per call site (SQLite's auxiliary data) rather than per row.
+type CachedRegex = Result<regex::Regex, String>;
 
 /// Registers the functions on `conn`.
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {
-    for name in [
-        "now",
-        "sysdate",
-        "localtime",
-        "localtimestamp",
-        "utc_timestamp",
-        "current_timestamp",
-    ] {
-        conn.create_scalar_function(name, 0, VOLATILE, |_| Ok(now_text("%Y-%m-%d %H:%M:%S")))?;
-    }
-    for name in ["curdate", "utc_date"] {
-        conn.create_scalar_function(name, 0, VOLATILE, |_| Ok(now_text("%Y-%m-%d")))?;
-    }
-    for name in ["curtime", "utc_time"] {
-        conn.create_scalar_function(name, 0, VOLATILE, |_| Ok(now_text("%H:%M:%S")))?;
-    }
-    conn.create_scalar_function("unix_timestamp", 0, VOLATILE, |_| {
-        Ok(chrono::Utc::now().timestamp())
-    })?;
-    conn.create_scalar_function("unix_timestamp", 1, DETERMINISTIC, |ctx| {
-        let text: Option<String> = ctx.get(0)?;
-        Ok(text.and_then(|t| {
-            chrono::NaiveDateTime::parse_from_str(&t, "%Y-%m-%d %H:%M:%S")
-                .or_else(|_| {
-                    chrono::NaiveDateTime::parse_from_str(
-                        &format!("{t} 00:00:00"),
-                        "%Y-%m-%d %H:%M:%S",
-                    )
-                })
-                .ok()
-                .map(|d| d.and_utc().timestamp())
-        }))
-    })?;
-    conn.create_scalar_function("from_unixtime", 1, DETERMINISTIC, |ctx| {
-        let secs: Option<i64> = ctx.get(0)?;
-        Ok(secs
-            .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
-            .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string()))
-    })?;
+    super::dates::register(conn)?;
     // MySQL's CONCAT is NULL if any argument is NULL (SQLite's treats NULL as empty).
     conn.create_scalar_function("concat", -1, DETERMINISTIC, |ctx| {
         let mut out = String::new();
@@ -64,6 +25,59 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         }
         Ok(Some(out))
     })?;
+    // CONCAT_WS(separator, ...): NULL arguments are skipped; a NULL separator makes it NULL.
+    conn.create_scalar_function("concat_ws", -1, DETERMINISTIC, |ctx| {
+        let Some(sep) = (if ctx.is_empty() {
+            None
+        } else {
+            text_of(ctx, 0)?
+        }) else {
+            return Ok(None);
+        };
+        let mut parts = Vec::new();
+        for i in 1..ctx.len() {
+            if let Some(s) = text_of(ctx, i)? {
+                parts.push(s);
+            }
+        }
+        Ok(Some(parts.join(&sep)))
+    })?;
+    // `x REGEXP pattern` (SQLite calls regexp(pattern, x)): case-insensitive, as MySQL's with its default
+    // collation; a bad pattern is an error naming it.
+    conn.create_scalar_function("regexp", 2, DETERMINISTIC, |ctx| {
+        let (Some(pattern), Some(text)) = (text_of(ctx, 0)?, text_of(ctx, 1)?) else {
+            return Ok(None);
+        };
+        let re = ctx.get_or_create_aux(0, |_| -> rusqlite::Result<CachedRegex> {
+            Ok(regex::RegexBuilder::new(&pattern)
+                .case_insensitive(true)
+                .build()
+                .map_err(|e| e.to_string()))
+        })?;
+        match re.as_ref() {
+            Ok(re) => Ok(Some(re.is_match(&text))),
+            Err(e) => Err(rusqlite::Error::UserFunctionError(
+                format!("Illegal argument to a regular expression: {e}").into(),
+            )),
+        }
+    })?;
+    // CAST(x AS SIGNED | UNSIGNED): a number rounds (MySQL rounds 2.5 to 3), a text gives its leading integer.
+    conn.create_scalar_function("tenantry_cast_signed", 1, DETERMINISTIC, |ctx| {
+        Ok(match ctx.get_raw(0) {
+            ValueRef::Null => None,
+            ValueRef::Integer(i) => Some(i),
+            ValueRef::Real(f) => Some(f.round() as i64),
+            ValueRef::Text(b) | ValueRef::Blob(b) => {
+                Some(leading_integer(&String::from_utf8_lossy(b)))
+            }
+        })
+    })?;
+    conn.create_aggregate_function(
+        "tenantry_group_concat_distinct",
+        2,
+        DETERMINISTIC,
+        DistinctConcat,
+    )?;
     conn.create_scalar_function("left", 2, DETERMINISTIC, |ctx| {
         let s = text_of(ctx, 0)?;
         let n: i64 = ctx.get(1)?;
@@ -122,7 +136,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn text_of(ctx: &Context, i: usize) -> rusqlite::Result<Option<String>> {
+pub(super) fn text_of(ctx: &Context, i: usize) -> rusqlite::Result<Option<String>> {
     Ok(match ctx.get_raw(i) {
         ValueRef::Null => None,
         ValueRef::Integer(n) => Some(n.to_string()),
@@ -130,6 +144,24 @@ fn text_of(ctx: &Context, i: usize) -> rusqlite::Result<Option<String>> {
         ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
         ValueRef::Blob(b) => Some(String::from_utf8_lossy(b).into_owned()),
     })
+}
+
+/// The integer a text starts with (`' -12abc'` → -12), 0 if none, saturating at the 64-bit bounds.
+fn leading_integer(s: &str) -> i64 {
+    let s = s.trim_start();
+    let (negative, digits) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let mut n: i64 = 0;
+    for b in digits.bytes().take_while(u8::is_ascii_digit) {
+        let d = i64::from(b - b'0');
+        n = n
+            .saturating_mul(10)
+            .saturating_add(if negative { -d } else { d });
+    }
+    n
 }
 
 fn truthy(v: ValueRef) -> bool {
@@ -142,5 +174,45 @@ fn truthy(v: ValueRef) -> bool {
             .parse::<f64>()
             .is_ok_and(|f| f != 0.0),
         ValueRef::Blob(b) => !b.is_empty(),
+    }
+}
+
+/// `GROUP_CONCAT(DISTINCT x SEPARATOR s)`: SQLite's DISTINCT aggregates take one argument only, so the
+/// distinct values are kept here (in the order the rows come, which honours an ORDER BY in the call).
+struct DistinctConcat;
+
+/// The values seen so far, once each, and the separator.
+#[derive(Default)]
+struct Distinct {
+    values: Vec<String>,
+    seen: std::collections::HashSet<String>,
+    separator: Option<String>,
+}
+
+impl rusqlite::functions::Aggregate<Distinct, Option<String>> for DistinctConcat {
+    fn init(&self, _: &mut Context<'_>) -> rusqlite::Result<Distinct> {
+        Ok(Distinct::default())
+    }
+
+    fn step(&self, ctx: &mut Context<'_>, acc: &mut Distinct) -> rusqlite::Result<()> {
+        if acc.separator.is_none() {
+            acc.separator = Some(text_of(ctx, 1)?.unwrap_or_default());
+        }
+        if let Some(v) = text_of(ctx, 0)? {
+            if acc.seen.insert(v.clone()) {
+                acc.values.push(v);
+            }
+        }
+        Ok(())
+    }
+
+    fn finalize(
+        &self,
+        _: &mut Context<'_>,
+        acc: Option<Distinct>,
+    ) -> rusqlite::Result<Option<String>> {
+        Ok(acc
+            .filter(|d| !d.values.is_empty())
+            .map(|d| d.values.join(d.separator.as_deref().unwrap_or(","))))
     }
 }

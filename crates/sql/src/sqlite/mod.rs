@@ -2,6 +2,7 @@
 
 pub mod authorizer;
 pub mod connection;
+pub mod dates;
 pub mod errors;
 mod functions;
 pub mod results;

@@ -49,7 +49,15 @@ pub fn collect(
                 row[i] = format_decimal(&row[i], scale);
             }
         }
-        columns.push(Column { name, kind });
+        let int_bytes = match kind {
+            ColumnKind::Int | ColumnKind::UInt => decls[i].as_deref().and_then(declared_int_bytes),
+            _ => None,
+        };
+        columns.push(Column {
+            name,
+            kind,
+            int_bytes,
+        });
     }
     Ok(ResultSet { columns, rows: out })
 }
@@ -149,6 +157,23 @@ pub fn declared_kind(decl: &str) -> ColumnKind {
         return ColumnKind::Float;
     }
     ColumnKind::Text
+}
+
+/// The size in bytes of a narrower-than-64-bit integer type as MySQL declares it (`INT`, `SMALLINT UNSIGNED`,
+/// `TINYINT(1)` ...). `INTEGER` is SQLite's 64-bit rowid type and counts as BIGINT.
+pub fn declared_int_bytes(decl: &str) -> Option<u8> {
+    let upper = decl.trim().to_ascii_uppercase();
+    let base = upper
+        .split(|c: char| c == '(' || c.is_whitespace())
+        .next()
+        .unwrap_or("");
+    match base {
+        "TINYINT" | "INT1" => Some(1),
+        "SMALLINT" | "INT2" => Some(2),
+        "MEDIUMINT" | "INT3" => Some(3),
+        "INT" | "INT4" => Some(4),
+        _ => None,
+    }
 }
 
 fn column_kind<'a>(decl: Option<&str>, values: impl Iterator<Item = &'a Value>) -> ColumnKind {

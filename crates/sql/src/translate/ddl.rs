@@ -5,12 +5,13 @@
 
 use sqlparser::ast::{
     AlterTableOperation, ColumnDef, ColumnOption, ColumnOptionDef, CreateIndex, CreateTable,
-    DataType, Expr, Ident, IndexColumn, ObjectType, Statement, TableConstraint, Value as AstValue,
+    DataType, Expr, Ident, IndexColumn, ObjectType, RenameTableNameKind, Statement,
+    TableConstraint, Value as AstValue,
 };
 use sqlparser::tokenizer::Token;
 use tenantry_catalog::Privilege;
 
-use tenantry_kinds::schema_change::Step;
+use tenantry_kinds::schema_change::{Step, TableChange};
 
 use super::names::{pair, quote, resolve};
 use super::Access;
@@ -26,6 +27,51 @@ pub struct DdlPlan {
     pub tables: Vec<(String, String)>,
     /// For schema changes that run as jobs: the steps, in order (the same statements as `sql`).
     pub steps: Option<Vec<Step>>,
+    /// Changes whose statements depend on the schema when they run (made then, by the executor).
+    pub dependent: Vec<Dependent>,
+}
+
+/// A schema statement whose SQLite statements depend on the schema as it is when it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dependent {
+    /// `RENAME TABLE` / `ALTER TABLE ... RENAME TO`: the table, and its indexes (named `table$index`).
+    RenameTable {
+        /// The database (MySQL could move a table to another one; SQLite cannot).
+        db: String,
+        /// The name now.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+    /// `CREATE TABLE t LIKE s`: the source's columns, keys and indexes, not its foreign keys (as MySQL).
+    CreateLike {
+        /// The new table's database.
+        db: String,
+        /// The new table.
+        table: String,
+        /// The source table's database.
+        source_db: String,
+        /// The source table.
+        source: String,
+        /// IF NOT EXISTS.
+        if_not_exists: bool,
+    },
+}
+
+impl DdlPlan {
+    fn dependent(
+        dependent: Vec<Dependent>,
+        access: Vec<Access>,
+        tables: Vec<(String, String)>,
+    ) -> Self {
+        DdlPlan {
+            sql: Vec::new(),
+            access,
+            tables,
+            steps: None,
+            dependent,
+        }
+    }
 }
 
 /// The SQLite name of index `index` of `table`.
@@ -54,6 +100,10 @@ pub(super) fn translate(stmt: Statement, current_db: Option<&str>) -> Result<Ddl
         Statement::CreateIndex(ci) => create_index(ci),
         Statement::AlterTable(at) => {
             let (db, table) = pair(&at.name)?;
+            if let [AlterTableOperation::RenameTable { table_name }] = at.operations.as_slice() {
+                let (RenameTableNameKind::As(to) | RenameTableNameKind::To(to)) = table_name;
+                return rename_tables(vec![((db, table), resolve(to, Some(&pair(&at.name)?.0))?)]);
+            }
             let mut steps = Vec::new();
             let mut access = vec![access(&db, Some(&table), Privilege::Alter)];
             for op in at.operations {
@@ -64,6 +114,7 @@ pub(super) fn translate(stmt: Statement, current_db: Option<&str>) -> Result<Ddl
                 steps: Some(steps),
                 access,
                 tables: vec![(db, table)],
+                dependent: Vec::new(),
             })
         }
         Statement::Drop {
@@ -73,13 +124,18 @@ pub(super) fn translate(stmt: Statement, current_db: Option<&str>) -> Result<Ddl
             table,
             ..
         } => drop(object_type, if_exists, &names, table.as_ref(), current_db),
+        Statement::RenameTable(renames) => {
+            let mut pairs = Vec::new();
+            for r in &renames {
+                let from = resolve(&r.old_name, current_db)?;
+                // `RENAME TABLE a TO b` keeps a's database unless b names one.
+                let to = resolve(&r.new_name, Some(&from.0))?;
+                pairs.push((from, to));
+            }
+            rename_tables(pairs)
+        }
         Statement::Truncate(t) => {
-            let mut plan = DdlPlan {
-                sql: Vec::new(),
-                access: Vec::new(),
-                tables: Vec::new(),
-                steps: None,
-            };
+            let mut plan = DdlPlan::dependent(Vec::new(), Vec::new(), Vec::new());
             for target in &t.table_names {
                 let (db, table) = resolve(&target.name, current_db)?;
                 plan.sql
@@ -107,6 +163,7 @@ pub(super) fn translate(stmt: Statement, current_db: Option<&str>) -> Result<Ddl
                 access: vec![access(&db, Some(&name), Privilege::Create)],
                 tables: vec![(db, name)],
                 steps: None,
+                dependent: Vec::new(),
             })
         }
         other => Err(SqlError::Unsupported(format!(
@@ -114,6 +171,25 @@ pub(super) fn translate(stmt: Statement, current_db: Option<&str>) -> Result<Ddl
             other.to_string().chars().take(60).collect::<String>()
         ))),
     }
+}
+
+/// RENAME TABLE: MySQL's privileges (ALTER and DROP on the old name, CREATE and INSERT on the new one).
+fn rename_tables(pairs: Vec<((String, String), (String, String))>) -> Result<DdlPlan> {
+    let mut plan = DdlPlan::dependent(Vec::new(), Vec::new(), Vec::new());
+    for ((db, from), (to_db, to)) in pairs {
+        if db != to_db {
+            return Err(SqlError::Unsupported(
+                "RENAME TABLE to another database".into(),
+            ));
+        }
+        plan.access.push(access(&db, Some(&from), Privilege::Alter));
+        plan.access.push(access(&db, Some(&from), Privilege::Drop));
+        plan.access.push(access(&db, Some(&to), Privilege::Create));
+        plan.access.push(access(&db, Some(&to), Privilege::Insert));
+        plan.tables.push((db.clone(), from.clone()));
+        plan.dependent.push(Dependent::RenameTable { db, from, to });
+    }
+    Ok(plan)
 }
 
 fn access(db: &str, table: Option<&str>, privilege: Privilege) -> Access {
@@ -128,6 +204,27 @@ fn create_table(ct: CreateTable) -> Result<DdlPlan> {
     let (db, table) = pair(&ct.name)?;
     if ct.temporary {
         return Err(SqlError::Unsupported("CREATE TEMPORARY TABLE".into()));
+    }
+    if let Some(like) = &ct.like {
+        let name = match like {
+            sqlparser::ast::CreateTableLikeKind::Parenthesized(l)
+            | sqlparser::ast::CreateTableLikeKind::Plain(l) => &l.name,
+        };
+        let (source_db, source) = resolve(name, Some(&db))?;
+        return Ok(DdlPlan::dependent(
+            vec![Dependent::CreateLike {
+                db: db.clone(),
+                table: table.clone(),
+                source_db: source_db.clone(),
+                source: source.clone(),
+                if_not_exists: ct.if_not_exists,
+            }],
+            vec![
+                access(&db, Some(&table), Privilege::Create),
+                access(&source_db, Some(&source), Privilege::Select),
+            ],
+            vec![(db, table), (source_db, source)],
+        ));
     }
     let if_not_exists = if ct.if_not_exists {
         "IF NOT EXISTS "
@@ -146,6 +243,7 @@ fn create_table(ct: CreateTable) -> Result<DdlPlan> {
             access: plan_access,
             tables: vec![(db, table)],
             steps: None,
+            dependent: Vec::new(),
         });
     }
     if ct.like.is_some() || ct.clone.is_some() {
@@ -153,6 +251,13 @@ fn create_table(ct: CreateTable) -> Result<DdlPlan> {
     }
     let mut table_pk: Option<Vec<String>> = None;
     let mut defs = Vec::new();
+    // Column-level REFERENCES come first in MySQL's numbering of unnamed foreign keys.
+    let mut foreign_keys = ct
+        .columns
+        .iter()
+        .flat_map(|c| &c.options)
+        .filter(|o| matches!(o.option, ColumnOption::ForeignKey(_)))
+        .count();
     let mut indexes = Vec::new();
     for c in &ct.constraints {
         match c {
@@ -179,24 +284,14 @@ fn create_table(ct: CreateTable) -> Result<DdlPlan> {
                 indexes.push(index_sql(&db, &table, &name, false, false, &cols));
             }
             TableConstraint::ForeignKey(fk) => {
-                let (_, foreign) =
-                    pair(&fk.foreign_table).or_else(|_| resolve(&fk.foreign_table, Some(&db)))?;
                 let mut s = String::new();
-                if let Some(n) = &fk.name {
-                    s.push_str(&format!("CONSTRAINT {} ", quote(&n.value)));
-                }
-                s.push_str(&format!(
-                    "FOREIGN KEY ({}) REFERENCES {} ({})",
-                    idents(&fk.columns),
-                    quote(&foreign),
-                    idents(&fk.referred_columns)
-                ));
-                if let Some(a) = &fk.on_delete {
-                    s.push_str(&format!(" ON DELETE {a}"));
-                }
-                if let Some(a) = &fk.on_update {
-                    s.push_str(&format!(" ON UPDATE {a}"));
-                }
+                // An unnamed foreign key gets MySQL's name for it, so ALTER TABLE ... DROP FOREIGN KEY can name it.
+                foreign_keys += 1;
+                let name = fk.name.as_ref().map_or_else(
+                    || format!("{table}_ibfk_{foreign_keys}"),
+                    |n| n.value.clone(),
+                );
+                s.push_str(&foreign_key_sql(&db, fk, Some(name))?);
                 defs.push(s);
             }
             TableConstraint::Check(chk) => {
@@ -255,6 +350,7 @@ fn create_table(ct: CreateTable) -> Result<DdlPlan> {
         access: plan_access,
         tables: vec![(db, table)],
         steps: None,
+        dependent: Vec::new(),
     })
 }
 
@@ -506,6 +602,39 @@ fn default_sql(e: &Expr) -> String {
     }
 }
 
+/// A foreign key in SQLite's words (`[CONSTRAINT n] FOREIGN KEY (a) REFERENCES t (b) [ON ...]`); the
+/// referenced table must be in the same database (SQLite's foreign keys stay within one schema).
+fn foreign_key_sql(
+    db: &str,
+    fk: &sqlparser::ast::ForeignKeyConstraint,
+    name: Option<String>,
+) -> Result<String> {
+    let (foreign_db, foreign) =
+        pair(&fk.foreign_table).or_else(|_| resolve(&fk.foreign_table, Some(db)))?;
+    if foreign_db != db {
+        return Err(SqlError::Unsupported(
+            "a foreign key to a table of another database".into(),
+        ));
+    }
+    let mut s = String::new();
+    if let Some(n) = name {
+        s.push_str(&format!("CONSTRAINT {} ", quote(&n)));
+    }
+    s.push_str(&format!(
+        "FOREIGN KEY ({}) REFERENCES {} ({})",
+        idents(&fk.columns),
+        quote(&foreign),
+        idents(&fk.referred_columns)
+    ));
+    if let Some(a) = &fk.on_delete {
+        s.push_str(&format!(" ON DELETE {a}"));
+    }
+    if let Some(a) = &fk.on_update {
+        s.push_str(&format!(" ON UPDATE {a}"));
+    }
+    Ok(s)
+}
+
 fn idents(list: &[sqlparser::ast::Ident]) -> String {
     list.iter()
         .map(|i| quote(&i.value))
@@ -594,6 +723,7 @@ fn create_index(ci: CreateIndex) -> Result<DdlPlan> {
         sql: vec![sql],
         access: vec![access(&db, Some(&table), Privilege::Index)],
         tables: vec![(db, table)],
+        dependent: Vec::new(),
     })
 }
 
@@ -610,6 +740,8 @@ fn step_sql(db: &str, table: &str, step: &Step) -> String {
             quote(db),
             quote(table)
         ),
+        // The table must exist; the change itself is checked by the job, against the table's definition.
+        Step::Reshape { .. } => format!("SELECT 1 FROM {}.{} LIMIT 0", quote(db), quote(table)),
     }
 }
 
@@ -734,8 +866,27 @@ fn alter_operation(
                     &index_columns(&u.columns)?,
                 ));
             }
+            TableConstraint::PrimaryKey(pk) => steps.push(Step::Reshape {
+                change: TableChange::AddPrimaryKey {
+                    columns: index_column_names(&pk.columns)?,
+                },
+            }),
+            TableConstraint::ForeignKey(fk) => {
+                steps.push(Step::Reshape {
+                    change: TableChange::AddForeignKey {
+                        sql: foreign_key_sql(db, &fk, fk.name.as_ref().map(|n| n.value.clone()))?,
+                    },
+                });
+            }
             other => return Err(SqlError::Unsupported(format!("ALTER TABLE ADD {other}"))),
         },
+        AlterTableOperation::DropPrimaryKey { .. } => steps.push(Step::Reshape {
+            change: TableChange::DropPrimaryKey,
+        }),
+        AlterTableOperation::DropForeignKey { name, .. }
+        | AlterTableOperation::DropConstraint { name, .. } => steps.push(Step::Reshape {
+            change: TableChange::DropForeignKey { name: name.value },
+        }),
         AlterTableOperation::ModifyColumn {
             col_name,
             data_type,
@@ -785,12 +936,7 @@ fn drop(
     current_db: Option<&str>,
 ) -> Result<DdlPlan> {
     let if_exists_sql = if if_exists { "IF EXISTS " } else { "" };
-    let mut plan = DdlPlan {
-        sql: Vec::new(),
-        access: Vec::new(),
-        tables: Vec::new(),
-        steps: None,
-    };
+    let mut plan = DdlPlan::dependent(Vec::new(), Vec::new(), Vec::new());
     match object_type {
         ObjectType::Table | ObjectType::View => {
             let kind = if object_type == ObjectType::Table {

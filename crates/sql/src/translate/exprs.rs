@@ -82,6 +82,7 @@ fn top_level_projection_mut(stmt: &mut Statement) -> Option<&mut Vec<SelectItem>
 }
 
 fn rewrite_expr(expr: &mut Expr, ctx: &dyn SessionContext) -> Result<()> {
+    super::functions::rewrite(expr)?;
     match expr {
         Expr::Identifier(ident) if ident.quote_style.is_none() => {
             // SQL's niladic functions, written without parentheses (`SELECT current_user`).

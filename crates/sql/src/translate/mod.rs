@@ -6,6 +6,7 @@
 
 mod ddl;
 mod exprs;
+mod functions;
 mod names;
 mod params;
 
@@ -14,7 +15,10 @@ use std::collections::BTreeSet;
 use sqlparser::ast::{FromTable, Statement, TableFactor, TableObject};
 use tenantry_catalog::Privilege;
 
-pub use ddl::{auto_increment_type, mysql_index_name, TYPED_CHECK_PREFIX, TYPE_CHECK_PREFIX};
+pub use ddl::{
+    auto_increment_type, mysql_index_name, sqlite_index_name, Dependent, TYPED_CHECK_PREFIX,
+    TYPE_CHECK_PREFIX,
+};
 pub use exprs::SessionContext;
 pub use names::quote;
 pub use params::{parameter_hints, ParamHint};
@@ -72,6 +76,8 @@ pub struct Plan {
     pub kind: PlanKind,
     /// A schema change that runs as a job: (database, table, steps).
     pub schema_change: Option<(String, String, Vec<tenantry_kinds::schema_change::Step>)>,
+    /// Schema changes whose statements are made when they run, from the schema then (after `sql`).
+    pub dependent: Vec<Dependent>,
 }
 
 /// Translates one parsed tenant statement as a session whose current database is `db` would, with every
@@ -124,6 +130,7 @@ pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
         }
     };
     let mut schema_change = None;
+    let mut dependent = Vec::new();
     let (sql, kind) = match stmt {
         Statement::Query(mut query) => {
             // Row locks are implicit: a SQLite write transaction locks the whole database.
@@ -242,6 +249,7 @@ pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
             if let (Some(steps), Some((db, table))) = (ddl.steps, ddl.tables.first()) {
                 schema_change = Some((db.clone(), table.clone(), steps));
             }
+            dependent = ddl.dependent;
             (ddl.sql, PlanKind::Ddl)
         }
     };
@@ -252,6 +260,7 @@ pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
         schemas,
         kind,
         schema_change,
+        dependent,
     })
 }
 

@@ -4,7 +4,8 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    visit_relations_mut, Ident, ObjectName, ObjectNamePart, Query, Statement, Visit, Visitor,
+    visit_relations_mut, Ident, ObjectName, ObjectNamePart, Query, SetExpr, Statement, TableFactor,
+    Visit, VisitMut, Visitor, VisitorMut,
 };
 
 use crate::error::{Result, SqlError};
@@ -12,6 +13,7 @@ use crate::error::{Result, SqlError};
 /// Qualifies every table reference with its database (`t` → `db.t`) and returns the (db, table) pairs.
 /// CTE names are left alone. Database names are lower case, as the catalog keeps them.
 pub fn qualify(stmt: &mut Statement, current_db: Option<&str>) -> Result<Vec<(String, String)>> {
+    drop_dual(stmt);
     let ctes = cte_names(stmt);
     let mut relations = Vec::new();
     let flow = visit_relations_mut(stmt, |name| {
@@ -96,6 +98,42 @@ fn parts(name: &ObjectName) -> Result<Vec<String>> {
             ObjectNamePart::Function(_) => Err(SqlError::Unsupported(format!("the name '{name}'"))),
         })
         .collect()
+}
+
+/// `SELECT 1 FROM DUAL`: MySQL's (and Oracle's) table of one row is no table at all in SQLite.
+fn drop_dual(stmt: &mut Statement) {
+    struct Dual;
+    impl VisitorMut for Dual {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            strip(&mut query.body);
+            ControlFlow::Continue(())
+        }
+    }
+    fn strip(body: &mut SetExpr) {
+        match body {
+            SetExpr::Select(select) => {
+                let is_dual = match select.from.as_slice() {
+                    [t] if t.joins.is_empty() => matches!(
+                        &t.relation,
+                        TableFactor::Table { name, alias: None, args: None, .. }
+                            if matches!(name.0.as_slice(), [ObjectNamePart::Identifier(i)]
+                                if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("dual"))
+                    ),
+                    _ => false,
+                };
+                if is_dual {
+                    select.from.clear();
+                }
+            }
+            SetExpr::SetOperation { left, right, .. } => {
+                strip(left);
+                strip(right);
+            }
+            _ => {}
+        }
+    }
+    let _ = stmt.visit(&mut Dual);
 }
 
 fn cte_names(stmt: &Statement) -> HashSet<String> {
