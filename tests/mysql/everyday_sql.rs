@@ -668,3 +668,58 @@ async fn multi_statement_queries_return_one_result_each() {
         some(&["1,2,3"])
     );
 }
+
+#[tokio::test]
+async fn integer_columns_go_out_as_their_declared_types() {
+    use mysql_async::consts::ColumnType as T;
+    let server = TestServer::start();
+    let mut c = app(&server).await;
+    c.query_drop(
+        "CREATE TABLE w (t TINYINT, s SMALLINT, m MEDIUMINT, i INT, b BIGINT, u INT UNSIGNED, wide INT)",
+    )
+    .await
+    .unwrap();
+    // SQLite keeps any integer in any column: one too big for INT goes out as BIGINT rather than cut.
+    c.query_drop("INSERT INTO w VALUES (-7, 300, 70000, -2000000000, 9000000000, 4000000000, 5)")
+        .await
+        .unwrap();
+    c.query_drop("INSERT INTO w (wide) VALUES (9000000000)")
+        .await
+        .unwrap();
+    let sql = "SELECT t, s, m, i, b, u FROM w WHERE wide = 5";
+    let expected = [
+        T::MYSQL_TYPE_TINY,
+        T::MYSQL_TYPE_SHORT,
+        T::MYSQL_TYPE_INT24,
+        T::MYSQL_TYPE_LONG,
+        T::MYSQL_TYPE_LONGLONG,
+        T::MYSQL_TYPE_LONG,
+    ];
+    let values = (
+        -7i64,
+        300i64,
+        70000i64,
+        -2_000_000_000i64,
+        9_000_000_000i64,
+        4_000_000_000u64,
+    );
+    // Text protocol, then binary (prepared) protocol.
+    let text = c.query_iter(sql).await.unwrap();
+    let types: Vec<T> = text.columns_ref().iter().map(|c| c.column_type()).collect();
+    drop(text);
+    assert_eq!(types, expected);
+    let got: Option<(i64, i64, i64, i64, i64, u64)> = c.query_first(sql).await.unwrap();
+    assert_eq!(got, Some(values));
+    let stmt = c.prep(sql).await.unwrap();
+    let bin = c.exec_iter(&stmt, ()).await.unwrap();
+    let types: Vec<T> = bin.columns_ref().iter().map(|c| c.column_type()).collect();
+    drop(bin);
+    assert_eq!(types, expected);
+    let got: Option<(i64, i64, i64, i64, i64, u64)> = c.exec_first(&stmt, ()).await.unwrap();
+    assert_eq!(got, Some(values));
+    let wide = c
+        .query_iter("SELECT wide FROM w ORDER BY wide")
+        .await
+        .unwrap();
+    assert_eq!(wide.columns_ref()[0].column_type(), T::MYSQL_TYPE_LONGLONG);
+}
