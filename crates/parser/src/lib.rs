@@ -293,7 +293,8 @@ pub enum Command {
     ShowStatus(ShowFilter),
     /// `SHOW WARNINGS` / `SHOW ERRORS`.
     ShowWarnings,
-    /// `SHOW CHARACTER SET` / `SHOW COLLATION` / `SHOW ENGINES`.
+    /// `SHOW CHARACTER SET` / `SHOW COLLATION` / `SHOW ENGINES`; `SHOW {FUNCTION | PROCEDURE} STATUS` and
+    /// `SHOW TRIGGERS` (always empty).
     ShowStatic(&'static str),
     /// PostgreSQL's `SHOW name` (also `SHOW TIME ZONE`, `SHOW TRANSACTION ISOLATION LEVEL`): one setting.
     ShowSetting(String),

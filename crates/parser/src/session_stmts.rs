@@ -207,6 +207,19 @@ fn show(c: &mut Cursor) -> Result<Command> {
         Command::ShowProcesslist { full }
     } else if c.eat_word("VARIABLES") {
         Command::ShowVariables(show_filter(c)?)
+    } else if (c.is_word("FUNCTION") || c.is_word("PROCEDURE")) && c.is_word_at(1, "STATUS") {
+        // mysqldump --routines: there are no stored routines, the list is empty.
+        c.advance();
+        c.advance();
+        show_filter(c)?;
+        Command::ShowStatic("routines")
+    } else if c.eat_word("TRIGGERS") {
+        // mysqldump --triggers: there are no triggers.
+        if c.eat_word("FROM") || c.eat_word("IN") {
+            c.name()?;
+        }
+        show_filter(c)?;
+        Command::ShowStatic("triggers")
     } else if c.eat_word("STATUS") {
         Command::ShowStatus(show_filter(c)?)
     } else if c.eat_word("WARNINGS") || c.eat_word("ERRORS") {

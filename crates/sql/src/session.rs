@@ -254,6 +254,19 @@ impl Session {
         Ok(())
     }
 
+    /// Attaches database `db` for a statement. SQLite cannot attach inside a transaction; one that has not
+    /// written yet (no writer turn) is restarted around the attach (mysqldump `--single-transaction` begins,
+    /// then selects its database), as a read-then-write transaction is restarted for its turn.
+    pub(crate) fn attach(&mut self, db: &str) -> Result<()> {
+        if self.conn.in_transaction() && self.writer_turn.is_none() && !self.conn.is_attached(db) {
+            self.conn.conn().execute_batch("ROLLBACK")?;
+            let attached = self.conn.ensure_attached(self.engine.catalog(), db);
+            self.conn.conn().execute_batch("BEGIN")?;
+            return attached;
+        }
+        self.conn.ensure_attached(self.engine.catalog(), db)
+    }
+
     /// Resets the session as a fresh login would have it (COM_RESET_CONNECTION): an open transaction
     /// rolls back, autocommit is on again, user and session variables are gone; the database stays.
     pub fn reset(&mut self) -> Result<()> {

@@ -236,9 +236,7 @@ fn open_db(session: &mut Session, db: String) -> Result<String> {
                 db,
             });
         }
-        session
-            .conn
-            .ensure_attached(session.engine.catalog(), &db)?;
+        session.attach(&db)?;
     }
     Ok(db)
 }

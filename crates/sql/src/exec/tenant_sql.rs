@@ -69,7 +69,7 @@ fn prepare_plan(session: &mut Session, stmt: Statement) -> Result<Plan> {
     let plan = translate::plan(stmt, &Ctx(session))?;
     privileges::check(session, &plan.access)?;
     for db in &plan.schemas {
-        if let Err(e) = session.conn.ensure_attached(session.engine.catalog(), db) {
+        if let Err(e) = session.attach(db) {
             return Err(match (e, &plan.kind) {
                 // A table in a database that does not exist is a missing table, as MySQL reports it.
                 (SqlError::UnknownDatabase(db), PlanKind::Query | PlanKind::Dml { .. }) => {

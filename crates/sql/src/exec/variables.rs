@@ -234,6 +234,38 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
                         &["utf8mb4_bin", "utf8mb4", "46", "", "Yes", "1"],
                     ],
                 ),
+                "routines" => table(
+                    &[
+                        "Db",
+                        "Name",
+                        "Type",
+                        "Definer",
+                        "Modified",
+                        "Created",
+                        "Security_type",
+                        "Comment",
+                        "character_set_client",
+                        "collation_connection",
+                        "Database Collation",
+                    ],
+                    &[],
+                ),
+                "triggers" => table(
+                    &[
+                        "Trigger",
+                        "Event",
+                        "Table",
+                        "Statement",
+                        "Timing",
+                        "Created",
+                        "sql_mode",
+                        "Definer",
+                        "character_set_client",
+                        "collation_connection",
+                        "Database Collation",
+                    ],
+                    &[],
+                ),
                 _ => table(
                     &[
                         "Engine",
