@@ -362,10 +362,19 @@ async fn cockroach_backup_into() {
             .0,
         1049
     );
-    // Only file:// and nodelocal:// locations inside the external-IO directory are destinations.
-    let (code, _, msg) = expect_error(&mut t, "BACKUP INTO 's3://bucket/x'").await;
+    // Destinations are file:// and nodelocal:// locations inside the external-IO directory, or s3:// with
+    // credentials (tests/mysql/backup_s3.rs); other schemes are refused.
+    let (code, _, msg) = expect_error(&mut t, "BACKUP INTO 'gs://bucket/x'").await;
     assert_eq!(code, 1235, "{msg}");
-    assert!(msg.contains("s3://bucket/x"), "{msg}");
+    assert!(msg.contains("gs://bucket/x"), "{msg}");
+    let (code, _, msg) = expect_error(&mut t, "BACKUP INTO 's3://bucket/x'").await;
+    assert_eq!(
+        (code, msg.as_str()),
+        (
+            1210,
+            "AUTH is set to 'specified', but AWS_ACCESS_KEY_ID is not set"
+        )
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

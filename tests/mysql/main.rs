@@ -2,6 +2,7 @@
 
 mod backup;
 mod backup_cleanup;
+mod backup_s3;
 mod cli_smoke;
 mod clone;
 mod cluster;
@@ -20,6 +21,8 @@ mod processes;
 mod property;
 mod restore;
 mod robustness;
+#[path = "../s3_server.rs"]
+mod s3_server;
 mod sqlgen;
 mod statement_limits;
 mod tenant_sql;

@@ -1,5 +1,6 @@
 //! End-to-end tests of the PostgreSQL surface: the real server binary, real sockets, tokio-postgres and psql.
 
+mod backup_s3;
 mod cancel;
 mod common;
 mod drivers;
@@ -12,5 +13,7 @@ mod psql_smoke;
 mod queries;
 mod restore;
 mod robustness;
+#[path = "../s3_server.rs"]
+mod s3_server;
 mod settings;
 mod statement_limits;

@@ -2,8 +2,13 @@
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
     /// The destination URI is not one the store supports.
-    #[error("unsupported backup destination '{0}' (use file:///absolute/path)")]
+    #[error(
+        "unsupported backup destination '{0}' (use file:///absolute/path or s3://bucket/path?...)"
+    )]
     BadDestination(String),
+    /// An `s3://` URI that cannot be used (its text never holds the secret).
+    #[error(transparent)]
+    S3Uri(#[from] crate::S3UriError),
     /// The destination failed (missing, not writable, gone).
     #[error("backup destination: {0}")]
     Destination(String),

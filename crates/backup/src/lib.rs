@@ -1,5 +1,5 @@
-//! The backup store: a destination (through `object_store`, so that `file://` today and `s3://` later share one
-//! code path) holding content-addressed chunks of database pages and the manifests that describe backup sets.
+//! The backup store: a destination (through `object_store`, so that `file://` and `s3://` share one code path)
+//! holding content-addressed chunks of database pages and the manifests that describe backup sets.
 //!
 //! Layout under a destination:
 //! - `chunks/<first two hex digits>/<BLAKE3 hex of the raw bytes>`: zstd-compressed page runs. A chunk the
@@ -16,8 +16,11 @@ mod error;
 mod format;
 pub mod gc;
 mod image;
+mod location;
 mod priority;
 mod restore;
+mod s3;
+mod secret;
 mod sets;
 mod store;
 
@@ -27,7 +30,12 @@ pub use image::{
     backup_database, backup_database_with, ChunkDone, ChunkEntry, DatabaseImage, ImageChangeMark,
     ImageSource, Manifest, MAX_CHUNK_BYTES, MAX_CHUNK_PAGES, MAX_MANIFEST_BYTES,
 };
+pub use location::{
+    display_under, display_uri, identity_of, is_s3_uri, Location, S3Location, S3UriError, Secret,
+    UriForm, REDACTED,
+};
 pub use restore::restore_database;
+pub use secret::{SecretKey, SECRET_KEY_FILE};
 pub use sets::{set_dir, SetInfo, SetListing};
 pub use store::{
     decode_chunk_into, BackupStore, ChunkWrite, KnownChunks, StoredObject, CHUNK_ZSTD_LEVEL,

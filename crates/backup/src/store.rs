@@ -10,7 +10,7 @@ use tokio::runtime::Handle;
 
 use tenantry_storage::{ExternalDir, ExternalPathError, ExternalScope};
 
-use crate::BackupError;
+use crate::{BackupError, Location, S3Location};
 
 /// `mkdir -p`, owner-only for what it creates.
 fn create_private_dir(path: &std::path::Path) -> Result<(), BackupError> {
@@ -69,9 +69,26 @@ pub struct ChunkWrite {
 pub struct BackupStore {
     pub(crate) store: Arc<dyn ObjectStore>,
     pub(crate) runtime: Handle,
+    /// The URI as shown (no secrets; for `file://` the canonical URI).
     uri: String,
+    /// The URI as stored (credentials included for `s3://`).
+    stored: String,
+    /// See [`BackupStore::identity`].
+    identity: String,
+    /// See [`BackupStore::part_size`].
+    part_size: usize,
     /// Whether the destination is a local directory (`file://`).
     local: bool,
+}
+
+/// Parts of multipart uploads: above S3's 5 MiB minimum, small enough that a stop is seen within one part.
+const DEFAULT_PART_SIZE: usize = 8 << 20;
+
+impl std::fmt::Debug for BackupStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The shown URI only: the stored one holds credentials.
+        write!(f, "BackupStore({})", self.uri)
+    }
 }
 
 fn dest_err(e: impl std::fmt::Display) -> BackupError {
@@ -79,9 +96,13 @@ fn dest_err(e: impl std::fmt::Display) -> BackupError {
 }
 
 impl BackupStore {
-    /// Opens an existing destination: `file:///absolute/path`. Nothing is created; callers that confine
-    /// destinations use [`BackupStore::open_confined`].
+    /// Opens an existing destination: `file:///absolute/path` or `s3://bucket/path?...` (either dialect's
+    /// spelling). Nothing is created; callers that confine destinations use [`BackupStore::open_confined`].
     pub fn open(uri: &str, runtime: Handle) -> Result<Self, BackupError> {
+        if crate::is_s3_uri(uri) {
+            let s3 = S3Location::parse(uri, crate::UriForm::Cockroach)?;
+            return Self::open_s3(&s3, runtime);
+        }
         let url = url::Url::parse(uri).map_err(|_| BackupError::BadDestination(uri.to_string()))?;
         if url.scheme() != "file" {
             return Err(BackupError::BadDestination(uri.to_string()));
@@ -106,6 +127,8 @@ impl BackupStore {
     /// `nodelocal://` or a path, resolved through links, `..` and `.`). With `create`, a missing directory is
     /// made; callers ask for that only once every other check has passed. The store's [`BackupStore::uri`] is
     /// the canonical `file://` URI, which is the destination's identity.
+    ///
+    /// An `s3://` URI is not a file and is not confined: it is parsed and opened as it is; `create` does not apply (the bucket must exist).
     pub fn open_confined(
         external: &ExternalDir,
         scope: ExternalScope<'_>,
@@ -113,6 +136,10 @@ impl BackupStore {
         create: bool,
         runtime: Handle,
     ) -> Result<Self, BackupError> {
+        if crate::is_s3_uri(uri) {
+            let s3 = S3Location::parse(uri, crate::UriForm::Cockroach)?;
+            return Self::open_s3(&s3, runtime);
+        }
         let path = external.resolve(scope, uri)?;
         if create {
             create_private_dir(&path)?;
@@ -138,14 +165,68 @@ impl BackupStore {
         Ok(Self {
             store,
             runtime,
+            stored: uri.clone(),
+            identity: uri.clone(),
+            part_size: DEFAULT_PART_SIZE,
             uri,
             local: true,
         })
     }
 
-    /// The destination's URI.
+    /// Opens a destination at `location`: a local directory the caller already confined (it must exist), or a
+    /// bucket and prefix of an S3-compatible store (nothing is sent until the store is used).
+    pub fn open_location(location: &Location, runtime: Handle) -> Result<Self, BackupError> {
+        match location {
+            Location::Local(path) => {
+                if !path.is_dir() {
+                    return Err(BackupError::Destination(format!(
+                        "'{}' does not exist or is not a directory",
+                        path.display()
+                    )));
+                }
+                Self::open_dir(path, tenantry_storage::file_uri(path), runtime)
+            }
+            Location::S3(s3) => Self::open_s3(s3, runtime),
+        }
+    }
+
+    /// Opens a bucket and prefix of an S3-compatible store. Requests time out (30 s each, 5 s to connect)
+    /// and are retried with back-off for at most a minute, so a destination that stopped answering fails
+    /// the job instead of holding it.
+    pub fn open_s3(s3: &S3Location, runtime: Handle) -> Result<Self, BackupError> {
+        let store = crate::s3::build(s3)?;
+        Ok(Self {
+            store,
+            runtime,
+            uri: s3.display(),
+            stored: s3.stored(),
+            identity: s3.identity(),
+            part_size: DEFAULT_PART_SIZE,
+            local: false,
+        })
+    }
+
+    /// The destination's URI as people may see it: for `s3://`, without its secrets (see
+    /// [`crate::display_uri`]).
     pub fn uri(&self) -> &str {
         &self.uri
+    }
+
+    /// The destination's URI as it is stored (the parameter, a job's payload): credentials included for
+    /// `s3://`. Never show it.
+    pub fn stored_uri(&self) -> &str {
+        &self.stored
+    }
+
+    /// The destination's identity: its canonical `file://` URI, or an S3 location's bucket, prefix and endpoint
+    /// (whoever's credentials reach it). Two stores with one identity are one destination.
+    pub fn identity(&self) -> &str {
+        &self.identity
+    }
+
+    /// Whether the destination is a local directory.
+    pub fn is_local(&self) -> bool {
+        self.local
     }
 
     /// Checks that the destination takes writes (a probe object is written and removed).
@@ -233,13 +314,71 @@ impl BackupStore {
 
     /// Writes an object (a manifest) at `path`.
     pub fn put_object(&self, path: &str, bytes: Vec<u8>) -> Result<(), BackupError> {
-        self.runtime
-            .block_on(self.store.put(
-                &ObjectPath::from(path),
-                PutPayload::from(Bytes::from(bytes)),
-            ))
-            .map(|_| ())
-            .map_err(dest_err)
+        self.put_object_with(path, bytes, &|| false)
+    }
+
+    /// Writes an object at `path`; on a remote store one larger than [`BackupStore::part_size`] goes up as a
+    /// multipart upload, a part at a time, with `stop` asked before each part. A stop ([`BackupError::Stopped`])
+    /// or a failure aborts the upload, so the store keeps no parts of it (S3 bills parts of uploads never
+    /// completed nor aborted) and no object appears.
+    pub fn put_object_with(
+        &self,
+        path: &str,
+        bytes: Vec<u8>,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<(), BackupError> {
+        let location = ObjectPath::from(path);
+        let bytes = Bytes::from(bytes);
+        if self.local || bytes.len() <= self.part_size {
+            return self
+                .runtime
+                .block_on(self.store.put(&location, PutPayload::from(bytes)))
+                .map(|_| ())
+                .map_err(dest_err);
+        }
+        self.runtime.block_on(async {
+            let mut upload = self
+                .store
+                .put_multipart(&location)
+                .await
+                .map_err(dest_err)?;
+            let mut sent = 0;
+            let result = async {
+                while sent < bytes.len() {
+                    if stop() {
+                        return Err(BackupError::Stopped);
+                    }
+                    let end = (sent + self.part_size).min(bytes.len());
+                    upload
+                        .put_part(PutPayload::from(bytes.slice(sent..end)))
+                        .await
+                        .map_err(dest_err)?;
+                    sent = end;
+                }
+                if stop() {
+                    return Err(BackupError::Stopped);
+                }
+                upload.complete().await.map(|_| ()).map_err(dest_err)
+            }
+            .await;
+            if result.is_err() {
+                if let Err(e) = upload.abort().await {
+                    tracing::warn!(path, "aborting a multipart upload failed: {e}");
+                }
+            }
+            result
+        })
+    }
+
+    /// The size of one part of a multipart upload, and the size above which an object goes up in parts.
+    pub fn part_size(&self) -> usize {
+        self.part_size
+    }
+
+    /// Sets [`BackupStore::part_size`]; S3 refuses parts under 5 MiB (but the last).
+    pub fn with_part_size(mut self, bytes: usize) -> Self {
+        self.part_size = bytes.max(1);
+        self
     }
 
     /// Reads an object, `None` if it is not there; one larger than `max` bytes is refused before it is read.

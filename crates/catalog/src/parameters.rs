@@ -107,7 +107,7 @@ pub static PARAMETERS: &[ParameterDef] = &[
         scope: Scope::Tenant,
         data_type: "STRING",
         default: "",
-        info: "where the tenant's data backups go: file:///path or nodelocal://1/path inside the tenant's part of the external-IO directory (empty: none)",
+        info: "where the tenant's data backups go: file:///path or nodelocal://1/path inside the tenant's part of the external-IO directory, or s3://bucket/path?host=...&access_id=...&access_key=... (empty: none)",
         section: "OBSERVER",
         check: check_backup_dest,
     },
@@ -120,10 +120,12 @@ fn check_backup_dest(v: &str) -> std::result::Result<String, String> {
     }
     // Only the form is checked here; where it leads (links, `..`, the tenant's confinement) is the SQL layer's
     // check against the external-IO directory, which also stores the canonical URI.
+    // An `s3://` URI's parameters and credentials are checked where it is parsed (the backup store).
     match v.strip_prefix("file://") {
         Some(path) if path.starts_with('/') => Ok(v.to_string()),
         _ if v.starts_with("nodelocal://") => Ok(v.to_string()),
-        _ => Err("expected file:///path or nodelocal://1/path".into()),
+        _ if v.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("s3://")) => Ok(v.to_string()),
+        _ => Err("expected file:///path, nodelocal://1/path or s3://bucket/path?...".into()),
     }
 }
 

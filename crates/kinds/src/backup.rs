@@ -162,7 +162,7 @@ impl JobKind for Backup {
         // Held until the work returns: no cleanup sweep may delete chunks this backup counts on. The canonical
         // URI is the destination's identity, so no other spelling of it gets past the gate.
         let _writing = crate::gate::destination_gate()
-            .enter_backup(store.uri(), || ctx.is_interrupted())
+            .enter_backup(store.identity(), || ctx.is_interrupted())
             .ok_or(JobError::Interrupted)?;
         let mut databases = self
             .catalog

@@ -119,7 +119,7 @@ fn from_backup(e: BackupError) -> JobError {
 }
 
 fn same_dest(a: &str, b: &str) -> bool {
-    a.trim_end_matches('/') == b.trim_end_matches('/')
+    tenantry_backup::identity_of(a) == tenantry_backup::identity_of(b)
 }
 
 /// The tenant's backup jobs (one tenant's data, not cluster-level parents) at `dest`, with their payloads.
@@ -197,7 +197,7 @@ impl JobKind for BackupCleanup {
         ctx.set_phase("WAIT_BACKUP")?;
         ctx.set_progress(0.0, "waiting until no backup writes to the destination");
         let _sweeping = destination_gate()
-            .enter_sweep(store.uri(), || ctx.is_interrupted())
+            .enter_sweep(store.identity(), || ctx.is_interrupted())
             .ok_or(JobError::Interrupted)?;
         // Chosen only once no backup runs here: one that was running may have ended meanwhile.
         let targets = if p.cleanup_type == DELETE_BACKUP_SET {

@@ -417,7 +417,7 @@ impl JobKind for Restore {
             }
         };
         let store = crate::destination::open(&self.catalog, owner, &p.dest, self.runtime.clone())
-            .map_err(|e| from_backup(e, &p.dest))?;
+            .map_err(|e| from_backup(e, &tenantry_backup::display_uri(&p.dest)))?;
         let manifest = store
             .manifest(p.source_tenant_id, p.set_id)
             .map_err(|e| from_backup(e, &format!("backup set {}", p.set_id)))?

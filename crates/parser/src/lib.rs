@@ -12,6 +12,7 @@ pub mod exec_comments;
 mod import;
 mod jobs;
 pub mod limits;
+mod literals;
 mod restore;
 mod session_stmts;
 pub mod work;
@@ -19,6 +20,7 @@ pub mod work;
 pub use error::{ParseError, Result};
 pub use import::{ImportForm, ImportStatement};
 pub use jobs::{JobAction, JobTarget};
+pub use literals::rewrite_string_literals;
 pub use restore::{RestoreObject, RestoreUntil};
 
 use sqlparser::ast::Statement;

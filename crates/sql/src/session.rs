@@ -184,7 +184,9 @@ impl Session {
             return Err(SqlError::PacketTooLarge);
         }
         let limit = exec::variables::statement_time_limit(self, sql);
-        let (seq, token) = self.handle.start_statement(sql, self.db.clone());
+        // What SHOW PROCESSLIST and job descriptions show: destination URIs without their credentials.
+        let shown = exec::files::shown_statement(sql);
+        let (seq, token) = self.handle.start_statement(&shown, self.db.clone());
         // Armed after the statement is marked started: a deadline can only stop this statement.
         let deadline = limit.map(|l| {
             self.engine
@@ -192,7 +194,7 @@ impl Session {
                 .arm(Instant::now() + l, self.handle.id, seq)
         });
         self.interrupt = token;
-        self.statement_text = sql.trim().trim_end_matches(';').trim_end().to_string();
+        self.statement_text = shown.trim().trim_end_matches(';').trim_end().to_string();
         let span = tracing::debug_span!(
             "statement",
             session = self.handle.id,
@@ -207,6 +209,11 @@ impl Session {
         }
         // Read before the statement ends (which clears the flag): a stop for time is told apart from a cancel.
         let result = match result {
+            // A syntax error quotes the statement: never a destination's credentials.
+            Err(SqlError::Syntax { near, line }) => Err(SqlError::Syntax {
+                near: exec::files::shown_statement(&near).into_owned(),
+                line,
+            }),
             Err(SqlError::Interrupted)
                 if self.handle.stop_flag().reason() == Some(StopReason::TimedOut) =>
             {

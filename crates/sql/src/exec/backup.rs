@@ -12,31 +12,50 @@ use crate::parser::Command;
 use crate::session::Session;
 use crate::value::{Column, ColumnKind, Output, ResultSet, Value};
 
-/// Makes `uri` the tenant's backup destination (see [`files::claim_destination`]) and returns its canonical
-/// `file://` URI, which is what is stored: the destination's identity. A destination that is nobody's or
-/// another tenant's is OceanBase's -9080 / -9081; any other refusal is an invalid value (4147).
+/// Makes `uri` the tenant's backup destination (see [`files::claim_destination`]) and returns the URI to store:
+/// the canonical `file://` URI (the destination's identity), or the `s3://` URI with its credentials, which is
+/// never shown. A destination that is nobody's or another tenant's is OceanBase's -9080 / -9081, an S3
+/// endpoint or region that is wrong -9118 / -9117; any other refusal is an invalid value (4147). Errors show
+/// the URI without its secrets.
 pub fn check_destination(session: &Session, tenant: &Tenant, uri: &str) -> Result<String> {
+    let invalid = |reason: String| {
+        SqlError::Catalog(CatalogError::InvalidParameterValue {
+            name: "data_backup_dest".into(),
+            value: tenantry_backup::display_uri(uri),
+            reason,
+        })
+    };
+    if tenantry_backup::is_s3_uri(uri) {
+        // Judged as OceanBase writes it first, so a URI without parameters is told what OceanBase needs.
+        tenantry_backup::S3Location::parse(uri, tenantry_backup::UriForm::OceanBase)
+            .map_err(|e| s3_uri_error(e, invalid))?;
+    }
     files::claim_destination(session, tenant, uri)
-        .map(|store| store.uri().to_string())
+        .map(|store| store.stored_uri().to_string())
         .map_err(|e| {
-            files::destination_error(e, Wording::Uri, |e| {
-                SqlError::Catalog(CatalogError::InvalidParameterValue {
-                    name: "data_backup_dest".into(),
-                    value: uri.to_string(),
-                    reason: e.to_string(),
-                })
+            files::destination_error(e, Wording::Uri, |e| match e {
+                tenantry_backup::BackupError::S3Uri(e) => s3_uri_error(e, invalid),
+                e => invalid(e.to_string()),
             })
         })
         .map_err(|e| match e {
-            SqlError::FileAccessDenied(reason) | SqlError::FileNotFound(reason) => {
-                SqlError::Catalog(CatalogError::InvalidParameterValue {
-                    name: "data_backup_dest".into(),
-                    value: uri.to_string(),
-                    reason,
-                })
-            }
+            SqlError::FileAccessDenied(reason) | SqlError::FileNotFound(reason) => invalid(reason),
             e => e,
         })
+}
+
+/// An S3 URI refused: OceanBase's own number where it has one, else `other`.
+fn s3_uri_error(
+    e: tenantry_backup::S3UriError,
+    other: impl FnOnce(String) -> SqlError,
+) -> SqlError {
+    match e.oceanbase_code() {
+        Some(code) => SqlError::OceanBase {
+            code,
+            message: e.to_string(),
+        },
+        None => other(e.to_string()),
+    }
 }
 
 /// Runs a backup statement.
@@ -102,11 +121,16 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
             }
             let tenant = session.identity.tenant.clone();
             let uri = files::claim_destination(session, &tenant, &uri)
-                .map(|store| store.uri().to_string())
+                .map(|store| store.stored_uri().to_string())
                 .map_err(|e| {
-                    files::destination_error(e, Wording::Uri, |e| SqlError::OceanBase {
-                        code: -9070,
-                        message: format!("can not connect to backup destination: {e}"),
+                    files::destination_error(e, Wording::Uri, |e| match e {
+                        tenantry_backup::BackupError::S3Uri(e) => {
+                            SqlError::InvalidUri(e.to_string())
+                        }
+                        e => SqlError::OceanBase {
+                            code: -9070,
+                            message: format!("can not connect to backup destination: {e}"),
+                        },
                     })
                 })?;
             let job_id = start(session, uri, false, false, String::new(), databases)?;

@@ -183,8 +183,9 @@ fn delete_sets(session: &mut Session, set_ids: Vec<i64>, tenant: Option<String>)
             });
         }
         let deleted = marks.get(&set_id).is_some_and(|m| m == "DELETED");
-        let incomplete_here =
-            job.is_some_and(|(_, p)| p.dest.trim_end_matches('/') == dest.trim_end_matches('/'));
+        let incomplete_here = job.is_some_and(|(_, p)| {
+            tenantry_backup::identity_of(&p.dest) == tenantry_backup::identity_of(&dest)
+        });
         if !complete.contains(&set_id) && (deleted || !incomplete_here) {
             return Err(SqlError::OceanBase {
                 code: -4018,

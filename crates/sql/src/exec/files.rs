@@ -151,6 +151,22 @@ pub fn claim_destination(
     Ok(store)
 }
 
+/// A statement as it may be shown (SHOW PROCESSLIST, job descriptions and statements, logs): every `s3://`
+/// literal without its credentials (see `tenantry_backup::display_uri`). A statement naming `s3://` that does
+/// not tokenize is shown only up to the first `s3://`.
+pub fn shown_statement(sql: &str) -> std::borrow::Cow<'_, str> {
+    if !sql.to_ascii_lowercase().contains("s3://") {
+        return std::borrow::Cow::Borrowed(sql);
+    }
+    tenantry_parser::rewrite_string_literals(sql, |lit| {
+        tenantry_backup::is_s3_uri(lit).then(|| tenantry_backup::display_uri(lit))
+    })
+    .unwrap_or_else(|| {
+        let cut = sql.to_ascii_lowercase().find("s3://").unwrap_or(sql.len());
+        std::borrow::Cow::Owned(format!("{}s3://…", &sql[..cut]))
+    })
+}
+
 /// Server-side file reads need the FILE privilege (granted `ON *.*`), as in MySQL. `LOAD DATA INFILE` without
 /// it is refused as MySQL refuses it (1045, access denied for the user); the other statements with 1227.
 pub fn require_file_privilege(session: &Session, wording: Wording) -> Result<()> {
@@ -181,6 +197,26 @@ fn client_host(peer: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statements_are_shown_without_secrets() {
+        let sql = "BACKUP INTO 's3://b/p?AWS_ACCESS_KEY_ID=ak&AWS_SECRET_ACCESS_KEY=topsecret&AWS_ENDPOINT=http://h:1' WITH detached";
+        let shown = shown_statement(sql);
+        assert_eq!(
+            shown,
+            "BACKUP INTO 's3://b/p?AWS_ACCESS_KEY_ID=ak&AWS_SECRET_ACCESS_KEY=redacted&AWS_ENDPOINT=http%3A%2F%2Fh%3A1' WITH detached"
+        );
+        let ob = "ALTER SYSTEM SET DATA_BACKUP_DEST = 'S3://b/p?host=h&access_id=ak&access_key=topsecret'";
+        assert_eq!(
+            shown_statement(ob),
+            "ALTER SYSTEM SET DATA_BACKUP_DEST = 's3://b/p?host=h'"
+        );
+        assert!(!shown_statement("SELECT 's3://b?access_key=topsecret").contains("topsecret"));
+        assert!(matches!(
+            shown_statement("SELECT 1"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 
     #[test]
     fn hosts_lose_their_port() {

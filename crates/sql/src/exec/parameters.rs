@@ -25,7 +25,7 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
                 let scope_tenant = target_tenant(session, def.scope, tenant.as_deref())?;
                 (def.check)(value).map_err(|reason| CatalogError::InvalidParameterValue {
                     name: def.name.to_string(),
-                    value: value.clone(),
+                    value: shown(def.name, value),
                     reason,
                 })?;
                 let mut value = value.clone();
@@ -48,7 +48,7 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
                     .engine
                     .catalog()
                     .set_parameter(name, &value, scope_tenant)?;
-                tracing::info!(parameter = name, value = %value, "parameter set");
+                tracing::info!(parameter = name, value = %shown(name, &value), "parameter set");
             }
             session.engine.apply_parameters()?;
             Ok(Output::ok())
@@ -108,7 +108,10 @@ fn show_cluster_settings(session: &Session, name: Option<String>) -> Result<Outp
             Scope::Cluster => None,
             Scope::Tenant => Some(session.identity.tenant.tenant_id),
         };
-        Ok(session.engine.catalog().parameter(def.name, tenant)?)
+        Ok(shown(
+            def.name,
+            &session.engine.catalog().parameter(def.name, tenant)?,
+        ))
     };
     match name {
         Some(name) => {
@@ -137,6 +140,16 @@ fn show_cluster_settings(session: &Session, name: Option<String>) -> Result<Outp
                 rows,
             }))
         }
+    }
+}
+
+/// A parameter's value as it may be shown (SHOW PARAMETERS, SHOW CLUSTER SETTINGS, logs, errors): a
+/// destination without its credentials (see `tenantry_backup::display_uri`), anything else as it is.
+pub(crate) fn shown(name: &str, value: &str) -> String {
+    if name.eq_ignore_ascii_case("data_backup_dest") {
+        tenantry_backup::display_uri(value)
+    } else {
+        value.to_string()
     }
 }
 
@@ -212,7 +225,7 @@ fn show(session: &Session, tenant_id: i64) -> Result<ResultSet> {
             Value::Int(session.engine.mysql_port() as i64),
             Value::from(def.name),
             Value::from(def.data_type),
-            Value::from(value),
+            Value::from(shown(def.name, &value)),
             Value::from(def.info),
             Value::from(def.section),
             Value::from(def.scope.as_str()),

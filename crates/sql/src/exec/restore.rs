@@ -201,7 +201,8 @@ fn restore_tenant(
     let tenants: std::collections::BTreeSet<i64> = sets.iter().map(|s| s.tenant_id).collect();
     if tenants.len() > 1 {
         return Err(restore_error(format!(
-            "'{uri}' holds backup sets of several tenants ({}); restore from one tenant's destination",
+            "'{}' holds backup sets of several tenants ({}); restore from one tenant's destination",
+            store.uri(),
             tenants
                 .iter()
                 .map(|t| t.to_string())
@@ -209,7 +210,7 @@ fn restore_tenant(
                 .join(", ")
         )));
     }
-    let set = pick_set(&sets, &uri, until_us)?;
+    let set = pick_set(&sets, store.uri(), until_us)?;
     let Some(manifest) = set.manifest else {
         return Err(restore_error("the chosen set has no manifest"));
     };
@@ -218,7 +219,7 @@ fn restore_tenant(
             name,
             pool: pool.to_ascii_lowercase(),
         },
-        dest: store.uri().to_string(),
+        dest: store.stored_uri().to_string(),
         source_tenant_id: set.tenant_id,
         source_tenant_name: manifest.tenant_name.clone(),
         set_id: set.set_id,
@@ -257,15 +258,15 @@ fn cancel_restore(session: &mut Session, name: &str) -> Result<Output> {
 }
 
 /// The sets of a destination the session may see: its own tenant's (every tenant's for sys), and the
-/// destination's canonical URI.
-fn visible_sets(session: &Session, uri: &str) -> Result<(Vec<SetListing>, String)> {
+/// destination.
+fn visible_sets(session: &Session, uri: &str) -> Result<(Vec<SetListing>, BackupStore)> {
     let store = open_store(session, uri)?;
     let tenant = &session.identity.tenant;
     let sets = list_sets(&store)?
         .into_iter()
         .filter(|s| tenant.is_sys() || s.tenant_id == tenant.tenant_id)
         .collect();
-    Ok((sets, store.uri().to_string()))
+    Ok((sets, store))
 }
 
 fn show_backups(session: &mut Session, uri: &str) -> Result<Output> {
@@ -303,8 +304,8 @@ fn find_set(sets: &[SetListing], subdir: Option<&str>, uri: &str) -> Result<SetL
 
 fn show_backup(session: &mut Session, subdir: Option<&str>, uri: &str) -> Result<Output> {
     session.require_tenant_admin("RESTORE")?;
-    let (sets, _) = visible_sets(session, uri)?;
-    let set = find_set(&sets, subdir, uri)?;
+    let (sets, store) = visible_sets(session, uri)?;
+    let set = find_set(&sets, subdir, store.uri())?;
     let Some(manifest) = set.manifest else {
         return Err(restore_error("the chosen set has no manifest"));
     };
@@ -370,12 +371,12 @@ fn restore_into(
 ) -> Result<Output> {
     session.require_tenant_admin("RESTORE")?;
     let tenant_id = session.identity.tenant.tenant_id;
-    let (sets, canonical) = visible_sets(session, &uri)?;
+    let (sets, store) = visible_sets(session, &uri)?;
     let sets: Vec<SetListing> = sets
         .into_iter()
         .filter(|s| s.tenant_id == tenant_id)
         .collect();
-    let set = find_set(&sets, subdir.as_deref(), &uri)?;
+    let set = find_set(&sets, subdir.as_deref(), store.uri())?;
     let Some(manifest) = set.manifest.clone() else {
         return Err(restore_error("the chosen set has no manifest"));
     };
@@ -428,7 +429,7 @@ fn restore_into(
     };
     let payload = RestorePayload {
         target,
-        dest: canonical,
+        dest: store.stored_uri().to_string(),
         source_tenant_id: set.tenant_id,
         source_tenant_name: manifest.tenant_name.clone(),
         set_id: set.set_id,

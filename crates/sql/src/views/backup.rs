@@ -194,7 +194,7 @@ fn job_row(j: &BackupJob, with_tenant: bool) -> Vec<Value> {
                 .unwrap_or_default(),
         ),
         Value::from(j.payload.description.as_str()),
-        Value::from(j.payload.dest.as_str()),
+        Value::from(tenantry_backup::display_uri(&j.payload.dest)),
     ]);
     row
 }
@@ -246,7 +246,7 @@ fn tasks(session: &Session) -> Result<Vec<Vec<Value>>> {
                 Value::Int(j.detail("file_count")),
                 Value::Int(result_code(rec)),
                 Value::from(""),
-                Value::from(j.payload.dest.as_str()),
+                Value::from(tenantry_backup::display_uri(&j.payload.dest)),
                 Value::Float((rec.fraction_completed * 100.0 * 100.0).round() / 100.0),
             ]
         })
@@ -296,9 +296,9 @@ fn set_files(session: &Session) -> Result<Vec<Vec<Value>>> {
                 Value::Int(j.detail("file_count")),
                 Value::Int(result_code(rec)),
                 Value::from(""),
-                Value::from(format!(
-                    "{}/tenant_{}/backup_set_{}",
-                    j.payload.dest, rec.tenant_id, j.payload.set_id
+                Value::from(tenantry_backup::display_under(
+                    &j.payload.dest,
+                    &tenantry_backup::set_dir(rec.tenant_id, j.payload.set_id),
                 )),
             ]
         })

@@ -89,7 +89,7 @@ fn row(j: &TypedJob<RestorePayload>, finished: bool) -> Option<Vec<Value>> {
         Value::from(j.payload.source_tenant_name.as_str()),
         Value::Int(j.payload.source_tenant_id),
         Value::from("tenantry"),
-        Value::from(j.payload.dest.as_str()),
+        Value::from(tenantry_backup::display_uri(&j.payload.dest)),
         Value::Text(format!("pool_list={pool}")),
         Value::Int(scn),
         Value::Text(timestamp(j.payload.cut_time_us)),
@@ -107,10 +107,9 @@ fn row(j: &TypedJob<RestorePayload>, finished: bool) -> Option<Vec<Value>> {
         _ => String::new(),
     };
     row.extend([
-        Value::Text(format!(
-            "{}/{}",
-            j.payload.dest,
-            tenantry_backup::set_dir(j.payload.source_tenant_id, j.payload.set_id)
+        Value::Text(tenantry_backup::display_under(
+            &j.payload.dest,
+            &tenantry_backup::set_dir(j.payload.source_tenant_id, j.payload.set_id),
         )),
         Value::from(""),
         Value::Int(total),
