@@ -2,12 +2,14 @@
 
 mod backup_s3;
 mod cancel;
+mod catalog;
 mod common;
 mod drivers;
 mod import;
 mod jobs;
 mod limits;
 mod login;
+mod pg_sql;
 mod property;
 mod psql_smoke;
 mod queries;

@@ -9,7 +9,7 @@ use mysql_async::prelude::*;
 use crate::common::{big_table, running_job, simple_rows, sqlstate, TestServer};
 
 /// Installs Debian's postgresql-client if `psql` is missing, so the test command works on a fresh machine.
-fn ensure_client() {
+pub(crate) fn ensure_client() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let present = Command::new("psql").arg("--version").output().is_ok();

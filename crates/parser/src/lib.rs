@@ -280,6 +280,11 @@ pub enum Command {
     LockTables,
     /// `UNLOCK TABLES`: nothing to release.
     UnlockTables,
+    /// PostgreSQL's session housekeeping that has nothing to act on here: `DISCARD ALL|PLANS|...`,
+    /// `DEALLOCATE [PREPARE] name|ALL` (SQL-level prepared statements do not exist; the wire's own are
+    /// closed with Close messages), `VACUUM` / `ANALYZE` (SQLite needs neither for correctness). Accepted
+    /// so that pools and tools (pgbench) go on; the command tag is the statement's own.
+    Housekeeping,
     /// `ALTER TABLE t {DISABLE | ENABLE} KEYS` (as mysqldump writes it): accepted, changes nothing.
     TableKeys(TableRef),
     /// `SHOW INDEX FROM t`.

@@ -84,7 +84,17 @@ pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
     } else if c.eat_word("SET") {
         set(c)?
     } else if c.eat_word("BEGIN") {
-        c.eat_word("WORK");
+        let _ = c.eat_word("WORK") || c.eat_word("TRANSACTION");
+        // PostgreSQL's transaction modes (`ISOLATION LEVEL ...`, `READ WRITE`): every transaction here
+        // is serializable and may write.
+        if ["ISOLATION", "READ", "NOT", "DEFERRABLE"]
+            .iter()
+            .any(|w| c.is_word(w))
+        {
+            while !c.at_end() {
+                c.advance();
+            }
+        }
         Command::Begin
     } else if c.eat_words(&["START", "TRANSACTION"]) {
         // `WITH CONSISTENT SNAPSHOT` / `READ WRITE`: every SQLite transaction reads one snapshot already.
@@ -92,9 +102,35 @@ pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
             c.advance();
         }
         Command::Begin
-    } else if c.eat_word("COMMIT") {
-        c.eat_word("WORK");
+    } else if c.eat_word("COMMIT") || c.eat_word("END") {
+        // `END` is PostgreSQL's COMMIT (pgbench's scripts end with it).
+        let _ = c.eat_word("WORK") || c.eat_word("TRANSACTION");
         Command::Commit
+    } else if c.eat_word("ABORT") {
+        let _ = c.eat_word("WORK") || c.eat_word("TRANSACTION");
+        Command::Rollback
+    } else if c.eat_word("DISCARD") {
+        if !(c.eat_word("ALL")
+            || c.eat_word("PLANS")
+            || c.eat_word("SEQUENCES")
+            || c.eat_word("TEMP")
+            || c.eat_word("TEMPORARY"))
+        {
+            return Err(c.error());
+        }
+        Command::Housekeeping
+    } else if c.eat_word("DEALLOCATE") {
+        c.eat_word("PREPARE");
+        if !c.eat_word("ALL") {
+            c.name()?;
+        }
+        Command::Housekeeping
+    } else if c.is_word("VACUUM") || (c.is_word("ANALYZE") && !c.is_word_at(1, "TABLE")) {
+        // Options and table names are read past: nothing is done to them.
+        while !c.at_end() {
+            c.advance();
+        }
+        Command::Housekeeping
     } else if c.is_word("LOCK") && (c.is_word_at(1, "TABLES") || c.is_word_at(1, "TABLE")) {
         // Table locks are implicit: a SQLite write transaction locks its whole database, and each
         // statement outside a transaction is one. The list is read past, not checked.

@@ -95,6 +95,25 @@ pub fn normalize(sql: &str) -> Normalized {
                 i += 2;
                 i = skip_type_name(&chars, i);
             }
+            // `E'...'`: PostgreSQL's escape string; the parser's strings already read backslash escapes.
+            'E' | 'e'
+                if chars.get(i + 1) == Some(&'\'')
+                    && !i
+                        .checked_sub(1)
+                        .and_then(|p| chars.get(p))
+                        .is_some_and(|p| p.is_alphanumeric() || *p == '_') =>
+            {
+                i += 1;
+            }
+            // `OPERATOR(pg_catalog.~)`: psql's schema-qualified operator, the operator itself.
+            'O' | 'o' if operator_call(&chars, i).is_some() => {
+                if let Some((op, end)) = operator_call(&chars, i) {
+                    out.push(' ');
+                    out.push_str(&op);
+                    out.push(' ');
+                    i = end;
+                }
+            }
             _ => {
                 out.push(c);
                 i += 1;
@@ -160,6 +179,36 @@ pub fn split_statements(sql: &str) -> Vec<String> {
         out.push(current.trim().to_string());
     }
     out
+}
+
+/// `OPERATOR(schema.op)` starting at `i` (not inside a longer word): the operator and the index after `)`.
+fn operator_call(chars: &[char], i: usize) -> Option<(String, usize)> {
+    const WORD: &str = "operator";
+    if i.checked_sub(1)
+        .and_then(|p| chars.get(p))
+        .is_some_and(|p| p.is_alphanumeric() || *p == '_')
+    {
+        return None;
+    }
+    let end = i + WORD.len();
+    let word: String = chars.get(i..end)?.iter().collect();
+    if !word.eq_ignore_ascii_case(WORD) {
+        return None;
+    }
+    let mut j = end;
+    while chars.get(j).is_some_and(|c| c.is_whitespace()) {
+        j += 1;
+    }
+    if chars.get(j) != Some(&'(') {
+        return None;
+    }
+    let close = j + chars[j..].iter().position(|c| *c == ')')?;
+    let inner: String = chars[j + 1..close].iter().collect();
+    let op = inner.rsplit('.').next()?.trim();
+    if op.is_empty() || !op.chars().all(|c| "~!@#%^&|`?+-*/<>=".contains(c)) {
+        return None;
+    }
+    Some((op.to_string(), close + 1))
 }
 
 /// Skips a type name after `::`: words (`double precision`, `timestamp with time zone`), an optional
@@ -228,6 +277,23 @@ mod tests {
             "SELECT now(), 'a'"
         );
         assert_eq!(normalize("SELECT '{1}'::int[]").sql, "SELECT '{1}'");
+    }
+
+    #[test]
+    fn psql_operator_calls_and_escape_strings() {
+        assert_eq!(
+            normalize("WHERE c.relname OPERATOR(pg_catalog.~) '^(t)$' AND x").sql,
+            "WHERE c.relname  ~  '^(t)$' AND x"
+        );
+        assert_eq!(normalize("SELECT a operator (+) b").sql, "SELECT a  +  b");
+        assert_eq!(
+            normalize("array_to_string(x, E'\\n')").sql,
+            "array_to_string(x, '\\n')"
+        );
+        assert_eq!(
+            normalize("SELECT e'a', name'b', operators(1)").sql,
+            "SELECT 'a', name'b', operators(1)"
+        );
     }
 
     #[test]

@@ -67,6 +67,16 @@ pub(crate) fn tag(sql: &str, affected: u64) -> Tag {
                 .to_ascii_uppercase();
             Tag::new(&format!("{verb} {object}"))
         }
+        // PostgreSQL's synonyms answer with the tag of what they mean.
+        "END" => Tag::new("COMMIT"),
+        "ABORT" => Tag::new("ROLLBACK"),
+        "DISCARD" | "DEALLOCATE" => {
+            let all = sql
+                .split_whitespace()
+                .nth(1)
+                .is_some_and(|w| w.trim_end_matches(';').eq_ignore_ascii_case("ALL"));
+            Tag::new(&if all { format!("{verb} ALL") } else { verb })
+        }
         "" => Tag::new("OK"),
         _ => Tag::new(&verb),
     }

@@ -11,6 +11,7 @@ mod fit;
 mod job_api;
 mod login;
 mod memory;
+mod pg_types;
 mod processlist;
 mod session;
 mod sqlite;

@@ -414,7 +414,7 @@ impl Session {
                 self.commit_if_open()?;
                 Ok(Output::ok())
             }
-            C::UnlockTables => Ok(Output::ok()),
+            C::UnlockTables | C::Housekeeping => Ok(Output::ok()),
             C::Commit => {
                 self.commit_if_open()?;
                 Ok(Output::ok())

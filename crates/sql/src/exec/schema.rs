@@ -255,12 +255,28 @@ fn resolve_table(session: &mut Session, t: TableRef) -> Result<(String, String)>
     Ok((db, t.table))
 }
 
-struct ColumnInfo {
-    name: String,
-    decl: String,
-    not_null: bool,
-    default: Option<String>,
-    pk: i64,
+/// A table's column as SQLite declares it.
+pub(crate) struct ColumnInfo {
+    /// Its name.
+    pub name: String,
+    /// Its declared type (the MySQL type for AUTO_INCREMENT columns).
+    pub decl: String,
+    /// NOT NULL.
+    pub not_null: bool,
+    /// The default expression's text.
+    pub default: Option<String>,
+    /// Its place in the primary key (1-based), 0 if not in it.
+    pub pk: i64,
+}
+
+/// A table's columns, in order.
+pub(crate) fn table_columns(session: &Session, db: &str, table: &str) -> Result<Vec<ColumnInfo>> {
+    columns(session, db, table)
+}
+
+/// A table's indexes (the primary key first, MySQL names).
+pub(crate) fn table_indexes(session: &Session, db: &str, table: &str) -> Result<Vec<IndexInfo>> {
+    indexes(session, db, table)
 }
 
 fn columns(session: &Session, db: &str, table: &str) -> Result<Vec<ColumnInfo>> {

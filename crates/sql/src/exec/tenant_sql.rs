@@ -102,6 +102,15 @@ fn prepare_plan(session: &mut Session, stmt: Statement) -> Result<Plan> {
             }
         }
     }
+    if let Some(db) = session.db.clone() {
+        // pg_catalog describes the current database (PostgreSQL's one database per session).
+        let reads_pg_catalog = plan.system_tables.iter().any(|(s, _)| s == "pg_catalog");
+        if reads_pg_catalog && !session.conn.in_transaction() {
+            session
+                .conn
+                .ensure_attached(session.engine.catalog(), &db)?;
+        }
+    }
     views::materialize(session, &plan.system_tables)?;
     Ok(plan)
 }

@@ -63,6 +63,10 @@ const DEFAULTS: &[(&str, &str)] = &[
         "Tenantry: multi-tenant SQL with durable, cancelable jobs",
     ),
     ("wait_timeout", "28800"),
+];
+
+/// PostgreSQL's session settings, beside MySQL's variables in one namespace (`pg_settings` lists these).
+const PG_DEFAULTS: &[(&str, &str)] = &[
     // PostgreSQL's session settings, which drivers set and read at connect (pgjdbc: extra_float_digits,
     // application_name; SQLAlchemy: standard_conforming_strings, transaction isolation). Stored per session;
     // values are those PostgreSQL reports. Only statement_timeout and idle_session_timeout act.
@@ -104,6 +108,21 @@ const COMPUTED: &[&str] = &[
     "max_connections",
 ];
 
+/// PostgreSQL's settings with this session's values, for `pg_catalog.pg_settings`.
+pub(crate) fn pg_settings(session: &Session) -> Vec<(String, String)> {
+    PG_DEFAULTS
+        .iter()
+        .map(|(name, default)| {
+            let value = session
+                .vars
+                .get(*name)
+                .and_then(Value::to_text)
+                .unwrap_or_else(|| default.to_string());
+            (name.to_string(), value)
+        })
+        .collect()
+}
+
 /// The value of a system variable in this session.
 pub fn get(session: &Session, name: &str) -> Result<Value> {
     let name = name
@@ -127,6 +146,7 @@ pub fn get(session: &Session, name: &str) -> Result<Value> {
             }
             let (_, default) = DEFAULTS
                 .iter()
+                .chain(PG_DEFAULTS)
                 .find(|(n, _)| *n == name)
                 .ok_or_else(|| SqlError::UnknownVariable(name.to_string()))?;
             match default.parse::<i64>() {
@@ -171,6 +191,7 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
             let mut rs = ResultSet::with_text_columns(&["Variable_name", "Value"]);
             let mut names: Vec<&str> = DEFAULTS
                 .iter()
+                .chain(PG_DEFAULTS)
                 .map(|(n, _)| *n)
                 .chain(COMPUTED.iter().copied())
                 .collect();

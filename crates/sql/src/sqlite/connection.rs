@@ -7,6 +7,7 @@ use std::sync::Arc;
 use rusqlite::{Connection, InterruptHandle};
 use tenantry_catalog::Catalog;
 
+use super::pg_functions::SharedPgObjects;
 use crate::error::{Result, SqlError};
 use crate::processlist::StopFlag;
 use crate::translate::SYSTEM_SCHEMAS;
@@ -20,6 +21,8 @@ pub struct TenantConnection {
     conn: Connection,
     tenant_id: i64,
     attached: HashMap<String, i64>,
+    /// What the `pg_catalog` views last showed, for the functions that look objects up by oid.
+    pg_objects: SharedPgObjects,
 }
 
 impl TenantConnection {
@@ -33,6 +36,9 @@ impl TenantConnection {
         super::functions::register(&conn)?;
         // MySQL's foreign_key_checks is on by default; attaching keeps whatever the session set since.
         conn.execute_batch("PRAGMA foreign_keys = ON")?;
+        let pg_objects = SharedPgObjects::default();
+        super::pg_functions::register(&conn, &pg_objects)?;
+        rusqlite::vtab::series::load_module(&conn)?;
         for schema in SYSTEM_SCHEMAS {
             conn.execute(&format!("ATTACH DATABASE ':memory:' AS {schema}"), [])?;
         }
@@ -41,7 +47,13 @@ impl TenantConnection {
             conn,
             tenant_id,
             attached: HashMap::new(),
+            pg_objects,
         })
+    }
+
+    /// Hands the functions over `pg_catalog` the objects its views now show.
+    pub fn set_pg_objects(&self, objects: super::pg_functions::PgObjects) {
+        *self.pg_objects.lock().unwrap_or_else(|e| e.into_inner()) = objects;
     }
 
     /// The connection.

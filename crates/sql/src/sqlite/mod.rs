@@ -5,4 +5,5 @@ pub mod connection;
 pub mod dates;
 pub mod errors;
 mod functions;
+pub mod pg_functions;
 pub mod results;

@@ -3,8 +3,9 @@
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    visit_expressions_mut, Assignment, AssignmentTarget, DoUpdate, Expr, FunctionArguments, Ident,
-    Insert, ObjectNamePart, OnConflict, OnConflictAction, OnInsert, SelectItem, SetExpr,
+    visit_expressions_mut, Assignment, AssignmentTarget, BinaryOperator, DoUpdate, Expr, Function,
+    FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident, Insert,
+    ObjectName, ObjectNamePart, OnConflict, OnConflictAction, OnInsert, SelectItem, SetExpr,
     SqliteOnConflict, Statement, Value as AstValue, Values,
 };
 
@@ -130,6 +131,126 @@ fn rewrite_expr(expr: &mut Expr, ctx: &dyn SessionContext) -> Result<()> {
                 v.value = AstValue::SingleQuotedString(s.clone());
             }
         }
+        Expr::BinaryOp {
+            left,
+            op: op @ (BinaryOperator::Plus | BinaryOperator::Minus),
+            right,
+        } if matches!(right.as_ref(), Expr::Interval(_))
+            || (matches!(left.as_ref(), Expr::Interval(_)) && *op == BinaryOperator::Plus) =>
+        {
+            // `ts ± interval '...'`: SQLite's date modifiers on the point in time.
+            let negative = *op == BinaryOperator::Minus;
+            let (point, interval) = match (left.as_mut(), right.as_mut()) {
+                (point, Expr::Interval(iv)) => (point, iv.clone()),
+                (Expr::Interval(iv), point) => (point, iv.clone()),
+                _ => return Ok(()),
+            };
+            let point = std::mem::replace(point, Expr::value(AstValue::Null));
+            let mut args = vec![point];
+            args.extend(
+                interval_modifiers(&interval, negative)?
+                    .into_iter()
+                    .map(|m| literal(Value::from(m))),
+            );
+            *expr = call("datetime", args);
+        }
+        Expr::BinaryOp { left, op, right } => {
+            // PostgreSQL's regular expression operators: SQLite's REGEXP (our `regexp` function).
+            let (negated, insensitive) = match op {
+                BinaryOperator::PGRegexMatch => (false, false),
+                BinaryOperator::PGRegexIMatch => (false, true),
+                BinaryOperator::PGRegexNotMatch => (true, false),
+                BinaryOperator::PGRegexNotIMatch => (true, true),
+                _ => return Ok(()),
+            };
+            let subject = std::mem::replace(left.as_mut(), Expr::value(AstValue::Null));
+            let mut pattern = std::mem::replace(right.as_mut(), Expr::value(AstValue::Null));
+            if insensitive {
+                pattern = Expr::BinaryOp {
+                    left: Box::new(literal(Value::from("(?i)"))),
+                    op: BinaryOperator::StringConcat,
+                    right: Box::new(Expr::Nested(Box::new(pattern))),
+                };
+            }
+            *expr = Expr::RLike {
+                negated,
+                expr: Box::new(subject),
+                pattern: Box::new(pattern),
+                regexp: true,
+            };
+        }
+        // ILIKE: both sides folded to lower case, then LIKE.
+        Expr::ILike {
+            negated,
+            any: false,
+            expr: subject,
+            pattern,
+            escape_char,
+        } => {
+            let lower = |e: &mut Box<Expr>| {
+                let inner = std::mem::replace(e.as_mut(), Expr::value(AstValue::Null));
+                Box::new(call("lower", vec![inner]))
+            };
+            *expr = Expr::Like {
+                negated: *negated,
+                any: false,
+                expr: lower(subject),
+                pattern: lower(pattern),
+                escape_char: escape_char.clone(),
+            };
+        }
+        // PostgreSQL's default collation (`COLLATE pg_catalog.default`, psql writes it) is SQLite's default;
+        // "C" and "POSIX" compare bytes, SQLite's BINARY.
+        Expr::Collate {
+            expr: inner,
+            collation,
+        } => {
+            let name = collation.to_string().to_ascii_lowercase();
+            let name = name.rsplit('.').next().unwrap_or("").trim_matches('"');
+            match name {
+                "default" => {
+                    *expr = std::mem::replace(inner.as_mut(), Expr::value(AstValue::Null));
+                }
+                "c" | "posix" => *collation = ObjectName::from(vec![Ident::new("BINARY")]),
+                _ => {}
+            }
+        }
+        // `x = ANY(array)`: membership in a PostgreSQL array (text `{a,b}`); `= ANY(subquery)` is IN.
+        Expr::AnyOp {
+            left,
+            compare_op: BinaryOperator::Eq,
+            right,
+            ..
+        } => {
+            let subject = std::mem::replace(left.as_mut(), Expr::value(AstValue::Null));
+            let array = std::mem::replace(right.as_mut(), Expr::value(AstValue::Null));
+            *expr = match strip_nested(array) {
+                Expr::Subquery(q) => Expr::InSubquery {
+                    expr: Box::new(subject),
+                    subquery: q,
+                    negated: false,
+                },
+                array => call("pg_array_has", vec![array, subject]),
+            };
+        }
+        // `array[i]`: an element of a PostgreSQL array (1-based).
+        Expr::CompoundFieldAccess { root, access_chain } if access_chain.len() == 1 => {
+            if let sqlparser::ast::AccessExpr::Subscript(sqlparser::ast::Subscript::Index {
+                index,
+            }) = &access_chain[0]
+            {
+                let array = std::mem::replace(root.as_mut(), Expr::value(AstValue::Null));
+                *expr = call("pg_array_get", vec![array, index.clone()]);
+            }
+        }
+        Expr::Function(f) if is_array_constructor(f) => {
+            // `ARRAY(SELECT ...)`: the subquery's values as one PostgreSQL array.
+            if let FunctionArguments::Subquery(q) = &f.args {
+                *expr = parse_expr(&format!(
+                    "(WITH `array$`(`v`) AS ({q}) SELECT coalesce(array_agg(`v`), '{{}}') FROM `array$`)"
+                ))?;
+            }
+        }
         Expr::Function(f) => {
             // PostgreSQL clients qualify built-in functions (`pg_catalog.version()`); SQLite knows no
             // qualified functions, and there is only one of each.
@@ -152,6 +273,94 @@ fn rewrite_expr(expr: &mut Expr, ctx: &dyn SessionContext) -> Result<()> {
         _ => {}
     }
     Ok(())
+}
+
+/// SQLite date modifiers (`'-1 months'`, `'+2 days'`, `'-90.5 seconds'`) adding an interval literal
+/// (`interval '1 day 2 hours'`, `INTERVAL 1 MINUTE`) to a point in time, or subtracting it.
+fn interval_modifiers(iv: &sqlparser::ast::Interval, negative: bool) -> Result<Vec<String>> {
+    let value = match iv.value.as_ref() {
+        Expr::Value(v) => match &v.value {
+            AstValue::SingleQuotedString(s) | AstValue::DoubleQuotedString(s) => s.clone(),
+            AstValue::Number(n, _) => n.clone(),
+            _ => String::new(),
+        },
+        Expr::UnaryOp {
+            op: sqlparser::ast::UnaryOperator::Minus,
+            expr,
+        } => format!("-{expr}"),
+        _ => String::new(),
+    };
+    let text = match &iv.leading_field {
+        Some(field) => format!("{value} {field}"),
+        None => value,
+    };
+    let parsed = crate::fit::parse_interval(&text)
+        .ok_or_else(|| SqlError::Unsupported(format!("the interval {iv}")))?;
+    let sign = if negative { -1 } else { 1 };
+    let mut mods = Vec::new();
+    if parsed.months != 0 {
+        mods.push(format!("{:+} months", sign * parsed.months as i64));
+    }
+    if parsed.days != 0 {
+        mods.push(format!("{:+} days", sign * parsed.days as i64));
+    }
+    if parsed.microseconds != 0 || mods.is_empty() {
+        let micros = sign * parsed.microseconds;
+        mods.push(format!(
+            "{}{}.{:06} seconds",
+            if micros < 0 { "-" } else { "+" },
+            micros.abs() / 1_000_000,
+            micros.abs() % 1_000_000
+        ));
+    }
+    Ok(mods)
+}
+
+/// A call of function `name` with these arguments.
+fn call(name: &str, args: Vec<Expr>) -> Expr {
+    Expr::Function(Function {
+        name: ObjectName::from(vec![Ident::new(name)]),
+        uses_odbc_syntax: false,
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::List(FunctionArgumentList {
+            duplicate_treatment: None,
+            args: args
+                .into_iter()
+                .map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e)))
+                .collect(),
+            clauses: Vec::new(),
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: Vec::new(),
+    })
+}
+
+fn strip_nested(e: Expr) -> Expr {
+    match e {
+        Expr::Nested(inner) => strip_nested(*inner),
+        e => e,
+    }
+}
+
+fn is_array_constructor(f: &Function) -> bool {
+    matches!(f.name.0.as_slice(), [ObjectNamePart::Identifier(n)] if n.value.eq_ignore_ascii_case("ARRAY"))
+        && matches!(f.args, FunctionArguments::Subquery(_))
+}
+
+/// Parses one expression written for SQLite by the translator itself.
+fn parse_expr(sql: &str) -> Result<Expr> {
+    match crate::parser::parse_tenant_sql(&format!("SELECT {sql}"))? {
+        Statement::Query(q) => match *q.body {
+            SetExpr::Select(mut s) if s.projection.len() == 1 => match s.projection.remove(0) {
+                SelectItem::UnnamedExpr(e) => Ok(e),
+                other => Err(SqlError::Internal(format!("{sql} parsed as {other}"))),
+            },
+            other => Err(SqlError::Internal(format!("{sql} parsed as {other}"))),
+        },
+        other => Err(SqlError::Internal(format!("{sql} parsed as {other}"))),
+    }
 }
 
 /// A SQL literal for a value.

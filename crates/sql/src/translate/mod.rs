@@ -26,7 +26,12 @@ pub use params::{parameter_hints, ParamHint};
 use crate::error::{Result, SqlError};
 
 /// Schemas that hold system views instead of tenant tables.
-pub const SYSTEM_SCHEMAS: [&str; 3] = ["oceanbase", "information_schema", "crdb_internal"];
+pub const SYSTEM_SCHEMAS: [&str; 4] = [
+    "oceanbase",
+    "information_schema",
+    "crdb_internal",
+    "pg_catalog",
+];
 
 /// The system schemas SHOW DATABASES lists (CockroachDB's crdb_internal is not a MySQL database).
 pub const LISTED_SYSTEM_SCHEMAS: [&str; 2] = ["information_schema", "oceanbase"];

@@ -4,8 +4,8 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    visit_relations_mut, Ident, ObjectName, ObjectNamePart, Query, SetExpr, Statement, TableFactor,
-    Visit, VisitMut, Visitor, VisitorMut,
+    visit_relations_mut, Ident, ObjectName, ObjectNamePart, Query, SetExpr, Statement, TableAlias,
+    TableFactor, Visit, VisitMut, Visitor, VisitorMut,
 };
 
 use crate::error::{Result, SqlError};
@@ -14,6 +14,7 @@ use crate::error::{Result, SqlError};
 /// CTE names are left alone. Database names are lower case, as the catalog keeps them.
 pub fn qualify(stmt: &mut Statement, current_db: Option<&str>) -> Result<Vec<(String, String)>> {
     drop_dual(stmt);
+    wrap_table_functions(stmt)?;
     let ctes = cte_names(stmt);
     let mut relations = Vec::new();
     let flow = visit_relations_mut(stmt, |name| {
@@ -26,6 +27,9 @@ pub fn qualify(stmt: &mut Statement, current_db: Option<&str>) -> Result<Vec<(St
         }
         match parts.as_slice() {
             [table] if ctes.contains(&table.to_ascii_lowercase()) => {}
+            [table] | [_, table] if is_table_function(&parts, table) => {
+                *name = ObjectName::from(vec![Ident::new(table.to_ascii_lowercase())]);
+            }
             [table] => match current_db {
                 Some(db) => {
                     relations.push((db.to_string(), table.clone()));
@@ -45,6 +49,100 @@ pub fn qualify(stmt: &mut Statement, current_db: Option<&str>) -> Result<Vec<(St
     match flow {
         ControlFlow::Break(e) => Err(e),
         ControlFlow::Continue(()) => Ok(relations),
+    }
+}
+
+/// Table-valued functions: SQLite's (`generate_series` from rusqlite's module, `json_each`, `json_tree`) and
+/// PostgreSQL's `unnest` over our array text. Called, not qualified, also when PostgreSQL clients write
+/// `pg_catalog.generate_series`. A tenant table of such a name must be qualified.
+const TABLE_FUNCTIONS: [&str; 4] = ["generate_series", "unnest", "json_each", "json_tree"];
+
+fn is_table_function(parts: &[String], table: &str) -> bool {
+    let schema_ok = match parts {
+        [_] => true,
+        [schema, _] => schema.eq_ignore_ascii_case("pg_catalog"),
+        _ => false,
+    };
+    schema_ok
+        && TABLE_FUNCTIONS
+            .iter()
+            .any(|f| f.eq_ignore_ascii_case(table))
+}
+
+/// PostgreSQL names a set-returning function's column after its alias (`FROM generate_series(1, 3) AS s`
+/// then reads `s`, `unnest(a) s(n)` reads `s.n`) or the function; SQLite's `generate_series` and
+/// `json_each` have a column `value`. Such a call becomes `(SELECT value AS s FROM generate_series(1, 3)) AS s`;
+/// `unnest(a)` reads the array through `json_each(pg_array_json(a))`.
+fn wrap_table_functions(stmt: &mut Statement) -> Result<()> {
+    struct Wrap(Option<SqlError>);
+    impl VisitorMut for Wrap {
+        type Break = ();
+        fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+            let TableFactor::Table {
+                name,
+                alias,
+                args: Some(args),
+                ..
+            } = factor
+            else {
+                return ControlFlow::Continue(());
+            };
+            let Ok(parts) = parts(name) else {
+                return ControlFlow::Continue(());
+            };
+            let Some(function) = parts.last().map(|f| f.to_ascii_lowercase()) else {
+                return ControlFlow::Continue(());
+            };
+            if !is_table_function(&parts, &function)
+                || !matches!(function.as_str(), "generate_series" | "unnest")
+            {
+                return ControlFlow::Continue(());
+            }
+            let table = alias
+                .as_ref()
+                .map(|a| a.name.clone())
+                .unwrap_or_else(|| Ident::new(function.clone()));
+            let column = alias
+                .as_ref()
+                .and_then(|a| a.columns.first())
+                .map(|c| c.name.clone())
+                .unwrap_or_else(|| table.clone());
+            let call_args: Vec<String> = args.args.iter().map(|a| a.to_string()).collect();
+            let source = if function == "unnest" {
+                format!("json_each(pg_array_json({}))", call_args.join(", "))
+            } else {
+                format!("generate_series({})", call_args.join(", "))
+            };
+            let sql = format!("SELECT value AS {column} FROM {source}");
+            match crate::parser::parse_tenant_sql(&sql) {
+                Ok(Statement::Query(subquery)) => {
+                    let alias = TableAlias {
+                        explicit: true,
+                        name: table,
+                        columns: Vec::new(),
+                        at: None,
+                    };
+                    *factor = TableFactor::Derived {
+                        lateral: false,
+                        subquery,
+                        alias: Some(alias),
+                        sample: None,
+                    };
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.0 = Some(e.into());
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut w = Wrap(None);
+    let _ = VisitMut::visit(stmt, &mut w);
+    match w.0 {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
 }
 

@@ -7,6 +7,7 @@ mod backup_cleanup;
 mod clone;
 mod information_schema;
 pub(crate) mod jobs;
+mod pg_catalog;
 mod resources;
 mod restore;
 mod tenants;
@@ -49,6 +50,7 @@ fn all() -> impl Iterator<Item = &'static ViewDef> {
         .chain(resources::VIEWS.iter())
         .chain(jobs::VIEWS.iter())
         .chain(information_schema::VIEWS.iter())
+        .chain(pg_catalog::VIEWS.iter())
         .chain(backup::VIEWS.iter())
         .chain(restore::VIEWS.iter())
         .chain(clone::VIEWS.iter())
