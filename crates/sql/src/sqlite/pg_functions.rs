@@ -41,17 +41,6 @@ fn lookup(
 
 /// Registers the functions on `conn`.
 pub fn register(conn: &Connection, objects: &SharedPgObjects) -> rusqlite::Result<()> {
-    conn.create_scalar_function("regexp", 2, DETERMINISTIC, |ctx| {
-        let (Some(_), Some(text)) = (text_of(ctx, 0)?, text_of(ctx, 1)?) else {
-            return Ok(None);
-        };
-        // Compiled once per statement when the pattern is a constant.
-        let re = ctx.get_or_create_aux(0, |v| -> Result<regex::Regex, BoxError> {
-            let pattern = v.as_str().map_err(|e| Box::new(e) as BoxError)?;
-            Ok(regex::Regex::new(pattern)?)
-        })?;
-        Ok(Some(re.is_match(&text)))
-    })?;
     conn.create_aggregate_function("array_agg", 1, DETERMINISTIC, ArrayAgg)?;
     for args in [2, 3] {
         conn.create_scalar_function("array_to_string", args, DETERMINISTIC, |ctx| {
@@ -179,8 +168,6 @@ pub fn register(conn: &Connection, objects: &SharedPgObjects) -> rusqlite::Resul
     conn.create_scalar_function("pg_encoding_to_char", 1, DETERMINISTIC, |_| Ok("UTF8"))?;
     Ok(())
 }
-
-type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// `array_agg(x)`: the values as a PostgreSQL array (NULL for no rows, as in PostgreSQL).
 struct ArrayAgg;

@@ -165,9 +165,12 @@ fn rewrite_expr(expr: &mut Expr, ctx: &dyn SessionContext) -> Result<()> {
             };
             let subject = std::mem::replace(left.as_mut(), Expr::value(AstValue::Null));
             let mut pattern = std::mem::replace(right.as_mut(), Expr::value(AstValue::Null));
-            if insensitive {
+            // The one `regexp` function is case-insensitive (MySQL's default collation); PostgreSQL's `~` is
+            // case-sensitive, so its flag is set in the pattern either way.
+            {
+                let flag = if insensitive { "(?i)" } else { "(?-i)" };
                 pattern = Expr::BinaryOp {
-                    left: Box::new(literal(Value::from("(?i)"))),
+                    left: Box::new(literal(Value::from(flag))),
                     op: BinaryOperator::StringConcat,
                     right: Box::new(Expr::Nested(Box::new(pattern))),
                 };
