@@ -126,8 +126,12 @@ pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
         }
         Command::Housekeeping
     } else if c.is_word("VACUUM") || (c.is_word("ANALYZE") && !c.is_word_at(1, "TABLE")) {
-        // Options and table names are read past: nothing is done to them.
+        // Options and table names are read past: nothing is done to them. SQLite's `VACUUM INTO 'file'`
+        // writes a file, so it is refused, never a no-op that claims success.
         while !c.at_end() {
+            if c.is_word("INTO") {
+                return Err(c.error());
+            }
             c.advance();
         }
         Command::Housekeeping
