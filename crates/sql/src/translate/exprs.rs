@@ -1,12 +1,12 @@
 //! Expression rewriting: session values become literals, MySQL literal forms become SQLite's.
 
+use super::functions::call;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
     visit_expressions_mut, Assignment, AssignmentTarget, BinaryOperator, DoUpdate, Expr, Function,
-    FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident, Insert,
-    ObjectName, ObjectNamePart, OnConflict, OnConflictAction, OnInsert, SelectItem, SetExpr,
-    SqliteOnConflict, Statement, Value as AstValue, Values,
+    FunctionArguments, Ident, Insert, ObjectName, ObjectNamePart, OnConflict, OnConflictAction,
+    OnInsert, SelectItem, SetExpr, SqliteOnConflict, Statement, Value as AstValue, Values,
 };
 
 use crate::error::{Result, SqlError};
@@ -317,27 +317,6 @@ fn interval_modifiers(iv: &sqlparser::ast::Interval, negative: bool) -> Result<V
         ));
     }
     Ok(mods)
-}
-
-/// A call of function `name` with these arguments.
-fn call(name: &str, args: Vec<Expr>) -> Expr {
-    Expr::Function(Function {
-        name: ObjectName::from(vec![Ident::new(name)]),
-        uses_odbc_syntax: false,
-        parameters: FunctionArguments::None,
-        args: FunctionArguments::List(FunctionArgumentList {
-            duplicate_treatment: None,
-            args: args
-                .into_iter()
-                .map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e)))
-                .collect(),
-            clauses: Vec::new(),
-        }),
-        filter: None,
-        null_treatment: None,
-        over: None,
-        within_group: Vec::new(),
-    })
 }
 
 fn strip_nested(e: Expr) -> Expr {
