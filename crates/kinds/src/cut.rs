@@ -39,7 +39,10 @@ pub fn take_cut(
     let mut cut = Vec::new();
     for (entry, path, _) in &locks {
         // Writers are held, so the record ends exactly where the snapshot begins.
-        let changes = match mark_changes.then(|| mark_cut(path)).transpose() {
+        let changes = match mark_changes
+            .then(|| mark_cut(path, catalog.storage().scratch_dir()))
+            .transpose()
+        {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(db = %path.display(), error = %e, "page change record unavailable; an incremental backup will read every page");

@@ -81,6 +81,8 @@ struct WalSeen {
 /// One database's record, in memory and in its journal.
 struct Record {
     journal_path: PathBuf,
+    /// Where rewrites of the journal are made before they replace it (see [`crate::Storage::scratch_dir`]).
+    scratch: PathBuf,
     journal: File,
     journal_len: u64,
     lineage: u64,
@@ -129,20 +131,31 @@ pub(crate) fn journal_path(db: &Path) -> PathBuf {
 /// Records the pages of `db`'s WAL. The caller must hold something that keeps SQLite from restarting the
 /// log meanwhile (a read transaction or the write lock), and must call this before any checkpoint copies
 /// frames into the file. Returns the generation scanned, for [`note_checkpointed`].
-pub(crate) fn record_wal(db: &Path) -> Result<Option<WalGeneration>, StorageError> {
+pub(crate) fn record_wal(db: &Path, scratch: &Path) -> Result<Option<WalGeneration>, StorageError> {
     let record = record_of(db);
     let mut guard = record.lock().unwrap_or_else(|p| p.into_inner());
-    let rec = loaded(&mut guard, db)?;
+    let rec = loaded(&mut guard, db, scratch)?;
     let generation = rec.record_wal(db)?;
     rec.sync()?;
     Ok(generation)
 }
 
-/// Notes that a checkpoint of ours copied every frame of `generation` into the file.
-pub(crate) fn note_checkpointed(db: &Path, generation: WalGeneration) -> Result<(), StorageError> {
+/// Loads `db`'s record, making its journal if it has none (a database just created).
+pub(crate) fn start_record(db: &Path, scratch: &Path) -> Result<(), StorageError> {
     let record = record_of(db);
     let mut guard = record.lock().unwrap_or_else(|p| p.into_inner());
-    let rec = loaded(&mut guard, db)?;
+    loaded(&mut guard, db, scratch).map(|_| ())
+}
+
+/// Notes that a checkpoint of ours copied every frame of `generation` into the file.
+pub(crate) fn note_checkpointed(
+    db: &Path,
+    scratch: &Path,
+    generation: WalGeneration,
+) -> Result<(), StorageError> {
+    let record = record_of(db);
+    let mut guard = record.lock().unwrap_or_else(|p| p.into_inner());
+    let rec = loaded(&mut guard, db, scratch)?;
     if let Some(seen) = rec.wal.as_mut().filter(|s| s.generation == generation) {
         seen.complete = true;
         // Not synced: if it is lost, the next scan distrusts the restart and starts a new lineage, which is safe.
@@ -152,11 +165,12 @@ pub(crate) fn note_checkpointed(db: &Path, generation: WalGeneration) -> Result<
 }
 
 /// Records the WAL's pages and starts a new epoch; call with the database's write lock held, just before a
-/// read snapshot of the cut opens. Returns the record as of the cut.
-pub fn mark_cut(db: &Path) -> Result<PageChanges, StorageError> {
+/// read snapshot of the cut opens. Returns the record as of the cut. `scratch` is the data directory's
+/// [`crate::Storage::scratch_dir`].
+pub fn mark_cut(db: &Path, scratch: &Path) -> Result<PageChanges, StorageError> {
     let record = record_of(db);
     let mut guard = record.lock().unwrap_or_else(|p| p.into_inner());
-    let rec = loaded(&mut guard, db)?;
+    let rec = loaded(&mut guard, db, scratch)?;
     rec.record_wal(db)?;
     rec.epoch = rec.epoch.saturating_add(1);
     rec.append(KIND_EPOCH, &rec.epoch.to_le_bytes())?;
@@ -170,17 +184,21 @@ pub fn mark_cut(db: &Path) -> Result<PageChanges, StorageError> {
     })
 }
 
-fn loaded<'a>(slot: &'a mut Option<Record>, db: &Path) -> Result<&'a mut Record, StorageError> {
+fn loaded<'a>(
+    slot: &'a mut Option<Record>,
+    db: &Path,
+    scratch: &Path,
+) -> Result<&'a mut Record, StorageError> {
     let rec = match slot.take() {
         Some(rec) => rec,
-        None => Record::load(db)?,
+        None => Record::load(db, scratch)?,
     };
     Ok(slot.insert(rec))
 }
 
 impl Record {
     /// Loads the journal, or starts a new lineage if there is none or it cannot be read whole.
-    fn load(db: &Path) -> Result<Self, StorageError> {
+    fn load(db: &Path, scratch: &Path) -> Result<Self, StorageError> {
         let journal_path = journal_path(db);
         let bytes = match std::fs::read(&journal_path) {
             Ok(b) => Some(b),
@@ -214,6 +232,7 @@ impl Record {
                     })?;
                 let mut rec = Self {
                     journal_path,
+                    scratch: scratch.to_path_buf(),
                     journal,
                     journal_len: state.valid_len,
                     lineage: state.lineage,
@@ -224,12 +243,16 @@ impl Record {
                 rec.seek_end()?;
                 Ok(rec)
             }
-            None => Self::start_lineage(db, journal_path),
+            None => Self::start_lineage(db, journal_path, scratch.to_path_buf()),
         }
     }
 
     /// Starts a new lineage: every earlier mark becomes unknown.
-    fn start_lineage(db: &Path, journal_path: PathBuf) -> Result<Self, StorageError> {
+    fn start_lineage(
+        db: &Path,
+        journal_path: PathBuf,
+        scratch: PathBuf,
+    ) -> Result<Self, StorageError> {
         if !db.exists() {
             return Err(StorageError::Io {
                 op: "open database",
@@ -239,9 +262,10 @@ impl Record {
         }
         let lineage = RandomState::new().build_hasher().finish();
         let header = journal_header(lineage);
-        let journal = replace_journal(&journal_path, &header)?;
+        let journal = replace_journal(&journal_path, &scratch, &header)?;
         let mut rec = Self {
             journal_path,
+            scratch,
             journal,
             journal_len: header.len() as u64,
             lineage,
@@ -277,7 +301,8 @@ impl Record {
                 let trusted = seen.complete && seen.generation.is_followed_by(s.generation);
                 if !trusted {
                     tracing::warn!(db = %db.display(), "WAL restarted without our checkpoint; page change record starts over");
-                    *self = Self::start_lineage(db, self.journal_path.clone())?;
+                    *self =
+                        Self::start_lineage(db, self.journal_path.clone(), self.scratch.clone())?;
                 }
                 // A new generation is read from its first frame.
                 scan = scan_wal(db, 0)?;
@@ -287,7 +312,7 @@ impl Record {
             if self.wal.is_some() {
                 // The log we saw is gone: whoever removed it may have copied changes we never read.
                 tracing::warn!(db = %db.display(), "WAL removed behind our back; page change record starts over");
-                *self = Self::start_lineage(db, self.journal_path.clone())?;
+                *self = Self::start_lineage(db, self.journal_path.clone(), self.scratch.clone())?;
             }
             return Ok(None);
         };
@@ -362,7 +387,7 @@ impl Record {
                 &wal_payload(seen.generation, seen.complete),
             );
         }
-        self.journal = replace_journal(&self.journal_path, &bytes)?;
+        self.journal = replace_journal(&self.journal_path, &self.scratch, &bytes)?;
         self.journal_len = bytes.len() as u64;
         self.seek_end()
     }
@@ -395,9 +420,16 @@ fn wal_payload(generation: WalGeneration, complete: bool) -> Vec<u8> {
     payload
 }
 
-/// Replaces a journal with `bytes` (written and synced beside it, then renamed over it) and opens it for appends.
-fn replace_journal(journal_path: &Path, bytes: &[u8]) -> Result<File, StorageError> {
-    let tmp = journal_path.with_extension("sqlite-pages.new");
+/// Replaces a journal with `bytes` (written and synced in the scratch directory, then renamed over it, so the
+/// journal's directory only ever holds a whole journal) and opens it for appends.
+fn replace_journal(
+    journal_path: &Path,
+    scratch: &Path,
+    bytes: &[u8],
+) -> Result<File, StorageError> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = scratch.join(format!("pages-{}-{n}.new", std::process::id()));
     let io = |op: &'static str, path: &Path| {
         let path = path.to_path_buf();
         move |source| StorageError::Io { op, path, source }
@@ -540,17 +572,17 @@ mod tests {
         conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
             .unwrap();
         write(&conn, 0, 4000);
-        checkpoint_database(&db).unwrap();
-        let first = mark_cut(&db).unwrap();
+        checkpoint_database(&db, dir.path()).unwrap();
+        let first = mark_cut(&db, dir.path()).unwrap();
         let before = pages_of(&db);
         // Changes in one range of rows, checkpointed twice (the WAL restarts in between) and left in the WAL;
         // new rows grow the file.
         write(&conn, 100, 140);
-        checkpoint_database(&db).unwrap();
+        checkpoint_database(&db, dir.path()).unwrap();
         write(&conn, 140, 160);
-        checkpoint_database(&db).unwrap();
+        checkpoint_database(&db, dir.path()).unwrap();
         write(&conn, 4000, 4100);
-        let second = mark_cut(&db).unwrap();
+        let second = mark_cut(&db, dir.path()).unwrap();
         assert_eq!(second.mark().lineage, first.mark().lineage);
         let after = pages_of(&db);
         let changed: Vec<u32> = (1..=after.len() as u32)
@@ -578,9 +610,9 @@ mod tests {
 
         // The record survives a restart of the process (reloaded from the journal); the frames still in the WAL
         // are read again then, so they count as changed once more.
-        checkpoint_database(&db).unwrap();
+        checkpoint_database(&db, dir.path()).unwrap();
         forget(&db);
-        let third = mark_cut(&db).unwrap();
+        let third = mark_cut(&db, dir.path()).unwrap();
         assert_eq!(third.mark().lineage, first.mark().lineage);
         let again: Vec<u32> = (1..=after.len() as u32)
             .filter(|p| third.changed_since(first.mark(), *p, 1) == Some(true))
@@ -600,13 +632,13 @@ mod tests {
         conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
             .unwrap();
         write(&conn, 0, 100);
-        let first = mark_cut(&db).unwrap();
+        let first = mark_cut(&db, dir.path()).unwrap();
         write(&conn, 100, 200);
         // A checkpoint nobody recorded, then a writer restarts the log.
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
             .unwrap();
         write(&conn, 200, 210);
-        let second = mark_cut(&db).unwrap();
+        let second = mark_cut(&db, dir.path()).unwrap();
         assert_ne!(second.mark().lineage, first.mark().lineage);
         assert_eq!(second.changed_since(first.mark(), 1, 1), None);
     }
@@ -619,20 +651,20 @@ mod tests {
         conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
             .unwrap();
         write(&conn, 0, 3000);
-        let first = mark_cut(&db).unwrap();
+        let first = mark_cut(&db, dir.path()).unwrap();
         // Rewriting every row many times appends far more page records than the compacted form holds.
         for _ in 0..80 {
             conn.execute("UPDATE t SET v = v || 'x'", []).unwrap();
-            checkpoint_database(&db).unwrap();
+            checkpoint_database(&db, dir.path()).unwrap();
         }
-        let second = mark_cut(&db).unwrap();
+        let second = mark_cut(&db, dir.path()).unwrap();
         write(&conn, 10, 20);
-        let third = mark_cut(&db).unwrap();
+        let third = mark_cut(&db, dir.path()).unwrap();
         let len = std::fs::metadata(journal_path(&db)).unwrap().len();
         // Over 200 KB of page records were appended; compaction keeps the file near 64 KB plus 4 bytes a page.
         assert!(len < 100 * 1024, "journal of {len} bytes");
         forget(&db);
-        let reloaded = mark_cut(&db).unwrap();
+        let reloaded = mark_cut(&db, dir.path()).unwrap();
         assert_eq!(reloaded.mark().lineage, first.mark().lineage);
         let pages: u32 = conn
             .query_row("PRAGMA page_count", [], |r| r.get(0))
@@ -660,12 +692,12 @@ mod tests {
         conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
             .unwrap();
         write(&conn, 0, 50);
-        let first = mark_cut(&db).unwrap();
+        let first = mark_cut(&db, dir.path()).unwrap();
         drop(conn);
         for suffix in ["-wal", "-shm"] {
             std::fs::remove_file(crate::with_suffix(&db, suffix)).unwrap();
         }
-        let second = mark_cut(&db).unwrap();
+        let second = mark_cut(&db, dir.path()).unwrap();
         assert_ne!(second.mark().lineage, first.mark().lineage);
         assert_eq!(second.changed_since(first.mark(), 1, 1), None);
     }
@@ -677,9 +709,9 @@ mod tests {
         let conn = open_database(&db).unwrap();
         conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
             .unwrap();
-        let first = mark_cut(&db).unwrap();
+        let first = mark_cut(&db, dir.path()).unwrap();
         write(&conn, 0, 50);
-        let second = mark_cut(&db).unwrap();
+        let second = mark_cut(&db, dir.path()).unwrap();
         forget(&db);
         let mut f = OpenOptions::new()
             .append(true)
@@ -687,7 +719,7 @@ mod tests {
             .unwrap();
         f.write_all(&[9, 0, 0, 0, KIND_PAGES, 1, 2]).unwrap();
         drop(f);
-        let third = mark_cut(&db).unwrap();
+        let third = mark_cut(&db, dir.path()).unwrap();
         assert_eq!(third.mark().lineage, first.mark().lineage);
         assert_eq!(third.changed_since(first.mark(), 1, 5), Some(true));
         assert_eq!(third.mark().epoch, second.mark().epoch + 1);

@@ -38,14 +38,15 @@ fn open_existing(db: &Path) -> Result<Connection, StorageError> {
 }
 
 /// Copies what it can of a database's WAL into its file (never waiting for readers or writers), after recording
-/// the pages of the frames it copies. Returns whether the whole log was copied.
-pub fn checkpoint_database(db: &Path) -> Result<bool, StorageError> {
+/// the pages of the frames it copies. Returns whether the whole log was copied. `scratch` is the data
+/// directory's [`Storage::scratch_dir`].
+pub fn checkpoint_database(db: &Path, scratch: &Path) -> Result<bool, StorageError> {
     // An open read transaction keeps SQLite from restarting the log, and from copying frames written after it
     // began, while the pages are recorded and copied.
     let reader = open_existing(db)?;
     reader.execute_batch("BEGIN")?;
     reader.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
-    let generation = changes::record_wal(db)?;
+    let generation = changes::record_wal(db, scratch)?;
     let copier = open_existing(db)?;
     let (log, copied): (i64, i64) =
         copier.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
@@ -54,7 +55,7 @@ pub fn checkpoint_database(db: &Path) -> Result<bool, StorageError> {
     reader.execute_batch("ROLLBACK")?;
     let complete = log >= 0 && log == copied;
     if let (true, Some(generation)) = (complete, generation) {
-        changes::note_checkpointed(db, generation)?;
+        changes::note_checkpointed(db, scratch, generation)?;
     }
     Ok(complete)
 }
@@ -122,7 +123,7 @@ fn checkpoint_changed(storage: &Storage, seen: &mut HashMap<PathBuf, SystemTime>
                 continue;
             }
             // A partial copy (a reader holds frames back) is tried again next pass.
-            match checkpoint_database(&db) {
+            match checkpoint_database(&db, storage.scratch_dir()) {
                 Ok(true) => {
                     seen.insert(db, modified);
                 }

@@ -9,6 +9,7 @@ use crate::open::open_database;
 pub struct Storage {
     root: PathBuf,
     snapshots: PathBuf,
+    scratch: PathBuf,
     external: crate::ExternalDir,
 }
 
@@ -46,6 +47,15 @@ impl Storage {
             path: snapshots.clone(),
             source,
         })?;
+        // Files are written here whole and then renamed into place, so a tenant's directory never shows a
+        // half-made one (the change journals' rewrites). What a crash left here is of no use: removed.
+        let scratch = data_dir.join("tmp");
+        remove_dir(&scratch)?;
+        fs::create_dir_all(&scratch).map_err(|source| StorageError::Io {
+            op: "create directory",
+            path: scratch.clone(),
+            source,
+        })?;
         let external = match external {
             Some(dir) => crate::ExternalDir::open(dir, data_dir)?,
             None => crate::ExternalDir::open(&data_dir.join("extern"), data_dir)?,
@@ -53,8 +63,15 @@ impl Storage {
         Ok(Self {
             root,
             snapshots,
+            scratch,
             external,
         })
+    }
+
+    /// The data directory's scratch directory (`<data_dir>/tmp`, on the same file system as the tenants'
+    /// files): a file is written and synced there, then renamed over the one it replaces.
+    pub fn scratch_dir(&self) -> &Path {
+        &self.scratch
     }
 
     /// The external-IO directory: where `file://` locations and `LOAD DATA INFILE` paths may lie.
@@ -102,6 +119,9 @@ impl Storage {
         let conn = open_database(&path)?;
         // Writing the schema cookie materialises the file header so the file is a valid database at once.
         conn.execute_batch("PRAGMA user_version = 1;")?;
+        // Its page change journal is made with it, not later by the checkpointer's first pass: a new
+        // database's directory entries are all there once it exists.
+        crate::changes::start_record(&path, &self.scratch)?;
         Ok(path)
     }
 
