@@ -3,6 +3,8 @@
 //! `setBytes` in client-side prepares), which are not UTF-8. The SQL layer takes text, so those
 //! literals are rewritten as hex literals `X'..'` holding exactly the bytes the client meant.
 
+use tenantry_sql::parser::lexical;
+
 /// The statement text of a COM_QUERY / COM_STMT_PREPARE payload.
 pub fn statement_text(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
@@ -16,29 +18,13 @@ fn binary_literals_as_hex(b: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(b.len() * 2);
     let mut i = 0;
     while i < b.len() {
+        // Strings, quoted names and comments are copied as they are.
+        if let Some(end) = lexical::opaque_end(b, i) {
+            out.extend_from_slice(&b[i..end]);
+            i = end;
+            continue;
+        }
         match b[i] {
-            q @ (b'\'' | b'"' | b'`') => {
-                let end = quoted_end(b, i, q);
-                out.extend_from_slice(&b[i..end]);
-                i = end;
-            }
-            b'#' => {
-                let end = line_end(b, i);
-                out.extend_from_slice(&b[i..end]);
-                i = end;
-            }
-            b'-' if b.get(i + 1) == Some(&b'-')
-                && b.get(i + 2).is_none_or(|c| c.is_ascii_whitespace()) =>
-            {
-                let end = line_end(b, i);
-                out.extend_from_slice(&b[i..end]);
-                i = end;
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                let end = find(b, i + 2, b"*/").map_or(b.len(), |e| e + 2);
-                out.extend_from_slice(&b[i..end]);
-                i = end;
-            }
             c if is_word(c) => {
                 let start = i;
                 while i < b.len() && is_word(b[i]) {
@@ -74,40 +60,6 @@ fn binary_literals_as_hex(b: &[u8]) -> Vec<u8> {
 
 fn is_word(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
-}
-
-fn line_end(b: &[u8], from: usize) -> usize {
-    b[from..]
-        .iter()
-        .position(|&c| c == b'\n')
-        .map_or(b.len(), |p| from + p)
-}
-
-fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    b.get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| from + p)
-}
-
-/// The end (exclusive) of the quoted section starting at `start`: a doubled quote stays inside, and
-/// in strings a backslash escapes the next byte.
-fn quoted_end(b: &[u8], start: usize, q: u8) -> usize {
-    let mut i = start + 1;
-    while i < b.len() {
-        if b[i] == b'\\' && q != b'`' {
-            i += 2;
-        } else if b[i] == q {
-            if b.get(i + 1) == Some(&q) {
-                i += 2;
-            } else {
-                return i + 1;
-            }
-        } else {
-            i += 1;
-        }
-    }
-    b.len()
 }
 
 /// The bytes of the single-quoted string at `start` with MySQL's escapes applied, and where it ends.

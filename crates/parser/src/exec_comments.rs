@@ -8,6 +8,8 @@
 
 use std::borrow::Cow;
 
+use crate::lexical;
+
 /// The MySQL version executable comments are compared with (`MAJOR * 10000 + MINOR * 100 + PATCH`); the
 /// version the server reports, 5.7.25.
 pub const MYSQL_VERSION_ID: u32 = 50725;
@@ -23,46 +25,40 @@ pub fn expand(sql: &str) -> Cow<'_, str> {
     // Inside an executable comment whose content is SQL: its `*/` ends it.
     let mut in_executable = false;
     while i < b.len() {
-        match b[i] {
-            q @ (b'\'' | b'"' | b'`') => i = skip_quoted(b, i, q),
-            b'#' => i = skip_line(b, i),
-            b'-' if b.get(i + 1) == Some(&b'-')
-                && b.get(i + 2).is_none_or(|c| c.is_ascii_whitespace()) =>
-            {
-                i = skip_line(b, i)
-            }
-            b'*' if in_executable && b.get(i + 1) == Some(&b'/') => {
-                out[i] = b' ';
-                out[i + 1] = b' ';
-                in_executable = false;
-                i += 2;
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                let end = comment_end(b, i + 2);
-                if b.get(i + 2) == Some(&b'!') {
-                    let digits = b[i + 3..]
-                        .iter()
-                        .take(6)
-                        .take_while(|c| c.is_ascii_digit())
-                        .count();
-                    // Five digits are a version (5.7's form); six are one too (8.0's longer form).
-                    let (version, opener) = match digits {
-                        5 | 6 => (parse_version(&b[i + 3..i + 3 + digits]), 3 + digits),
-                        _ => (0, 3),
-                    };
-                    // MySQL does not nest them: an inner one is a comment.
-                    if version <= MYSQL_VERSION_ID && !in_executable {
-                        out[i..i + opener].fill(b' ');
-                        in_executable = true;
-                        i += opener;
-                        continue;
-                    }
-                    blank(&mut out[i..end]);
-                }
-                i = end;
-            }
-            _ => i += 1,
+        if in_executable && b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+            out[i] = b' ';
+            out[i + 1] = b' ';
+            in_executable = false;
+            i += 2;
+            continue;
         }
+        if lexical::block_comment_at(b, i) {
+            let end = lexical::block_comment_end(b, i + 2);
+            if b.get(i + 2) == Some(&b'!') {
+                let digits = b[i + 3..]
+                    .iter()
+                    .take(6)
+                    .take_while(|c| c.is_ascii_digit())
+                    .count();
+                // Five digits are a version (5.7's form); six are one too (8.0's longer form).
+                let (version, opener) = match digits {
+                    5 | 6 => (parse_version(&b[i + 3..i + 3 + digits]), 3 + digits),
+                    _ => (0, 3),
+                };
+                // MySQL does not nest them: an inner one is a comment.
+                if version <= MYSQL_VERSION_ID && !in_executable {
+                    out[i..i + opener].fill(b' ');
+                    in_executable = true;
+                    i += opener;
+                    continue;
+                }
+                blank(&mut out[i..end]);
+            }
+            i = end;
+            continue;
+        }
+        // Strings, quoted names and line comments are stepped over whole.
+        i = lexical::opaque_end(b, i).unwrap_or(i + 1);
     }
     // Only ASCII bytes were replaced by ASCII spaces, so the text is still UTF-8.
     match String::from_utf8(out) {
@@ -84,40 +80,6 @@ fn blank(span: &mut [u8]) {
             *c = b' ';
         }
     }
-}
-
-/// The index just past a quoted string or name opened at `start` (or the end of the text).
-fn skip_quoted(b: &[u8], start: usize, q: u8) -> usize {
-    let mut i = start + 1;
-    while i < b.len() {
-        if b[i] == b'\\' && q != b'`' {
-            i += 2;
-        } else if b[i] == q {
-            if b.get(i + 1) == Some(&q) {
-                i += 2;
-            } else {
-                return i + 1;
-            }
-        } else {
-            i += 1;
-        }
-    }
-    b.len()
-}
-
-fn skip_line(b: &[u8], start: usize) -> usize {
-    b[start..]
-        .iter()
-        .position(|&c| c == b'\n')
-        .map_or(b.len(), |p| start + p + 1)
-}
-
-/// The index just past the `*/` that closes a comment whose body starts at `from`.
-fn comment_end(b: &[u8], from: usize) -> usize {
-    b[from..]
-        .windows(2)
-        .position(|w| w == b"*/")
-        .map_or(b.len(), |p| from + p + 2)
 }
 
 #[cfg(test)]

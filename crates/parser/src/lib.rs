@@ -11,6 +11,7 @@ mod error;
 pub mod exec_comments;
 mod import;
 mod jobs;
+pub mod lexical;
 pub mod limits;
 mod literals;
 mod restore;
