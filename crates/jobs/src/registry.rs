@@ -28,6 +28,7 @@ use crate::auth::Cached;
 use crate::context::ProgressCell;
 use crate::filter::{JobFilter, Order};
 use crate::metrics::Metrics;
+use crate::ob_codes;
 use crate::record::now_micros;
 use crate::rules::{self, Outcome};
 use crate::store::{Changes, Claim, Creation, JobStore, ProgressWrite, SqliteStore};
@@ -35,9 +36,6 @@ use crate::{
     JobAccessor, JobAction, JobContext, JobError, JobKind, JobProgress, JobRecord, JobState,
     NewJob, RegistryError, System,
 };
-
-/// The error code a canceled job ends with (OceanBase's OB_CANCELED).
-pub const CANCELED_CODE: i64 = -4072;
 
 /// How many expired jobs retention removes per store transaction: small enough that a cancel waiting for
 /// the store's writer never waits long.
@@ -660,7 +658,7 @@ impl JobRegistry {
         let id = rec.job_id;
         let Some(kind) = self.kind(&rec.job_type) else {
             return Some(Err(JobError::Permanent {
-                code: -4007,
+                code: ob_codes::NOT_SUPPORTED,
                 message: format!("unknown job type {}", rec.job_type),
             }));
         };
@@ -687,7 +685,7 @@ impl JobRegistry {
         };
         let abandon_after = self.config.lock().abandon_after;
         let outcome = tokio::select! {
-            r = worker => Some(r.unwrap_or_else(|e| Err(JobError::Permanent { code: -4016, message: format!("job work panicked: {e}") }))),
+            r = worker => Some(r.unwrap_or_else(|e| Err(JobError::Permanent { code: ob_codes::ERR_UNEXPECTED, message: format!("job work panicked: {e}") }))),
             _ = async { token.cancelled().await; tokio::time::sleep(abandon_after).await } => None,
         };
         flusher.abort();
@@ -833,7 +831,7 @@ impl JobRegistry {
                     Some(Err(JobError::Canceled { message })) => {
                         tracing::info!("ended canceled: {message}");
                         let mut changes = cancel_changes();
-                        changes.error = Some((CANCELED_CODE, message.clone()));
+                        changes.error = Some((ob_codes::CANCELED, message.clone()));
                         if self.revert_from(id, JobState::Running, changes).await {
                             return;
                         }
@@ -1027,7 +1025,7 @@ fn lease_end(lease: Duration) -> i64 {
 
 fn cancel_changes() -> Changes {
     Changes {
-        error: Some((CANCELED_CODE, "Operation canceled".into())),
+        error: Some((ob_codes::CANCELED, "Operation canceled".into())),
         revert_to: Some(Some(JobState::Canceled)),
         paused_from: Some(None),
         ..Default::default()

@@ -21,6 +21,7 @@ use tokio::runtime::Handle;
 use crate::cut::take_cut;
 use crate::interruptible::run_interruptibly;
 use crate::Throttle;
+use tenantry_jobs::ob_codes;
 
 /// The job type name of backups.
 pub const BACKUP: &str = "BACKUP";
@@ -123,7 +124,10 @@ impl Backup {
                     first_cancel.get_or_insert(message);
                 }
                 _ => {
-                    first_failure.get_or_insert((done.error_code.unwrap_or(-4016), message));
+                    first_failure.get_or_insert((
+                        done.error_code.unwrap_or(ob_codes::ERR_UNEXPECTED),
+                        message,
+                    ));
                 }
             }
         }
@@ -136,12 +140,12 @@ impl Backup {
 }
 
 fn from_backup(e: BackupError) -> JobError {
-    crate::destination::job_error(e, -9099, "")
+    crate::destination::job_error(e, ob_codes::BACKUP_FAILED, "")
 }
 
 fn payload(job: &JobRecord) -> Result<BackupPayload, JobError> {
     serde_json::from_value(job.payload.clone()).map_err(|e| JobError::Permanent {
-        code: -4016,
+        code: ob_codes::ERR_UNEXPECTED,
         message: format!("bad backup payload: {e}"),
     })
 }
@@ -268,7 +272,7 @@ impl JobKind for Backup {
             cut_time_us,
         };
         let bytes = serde_json::to_vec(&manifest).map_err(|e| JobError::Permanent {
-            code: -4016,
+            code: ob_codes::ERR_UNEXPECTED,
             message: e.to_string(),
         })?;
         ctx.set_phase("BACKUP_COMPLETE_SET")?;

@@ -29,6 +29,7 @@ use tokio::runtime::Handle;
 
 use crate::backup::{BackupPayload, BACKUP, CLUSTER_LEVEL};
 use crate::gate::destination_gate;
+use tenantry_jobs::ob_codes;
 
 /// The job type name of cleanups, as SHOW JOBS shows it.
 pub const BACKUP_CLEANUP: &str = "BACKUP CLEANUP";
@@ -109,13 +110,13 @@ impl BackupCleanup {
 
 fn payload(job: &JobRecord) -> Result<CleanupPayload, JobError> {
     serde_json::from_value(job.payload.clone()).map_err(|e| JobError::Permanent {
-        code: -4016,
+        code: ob_codes::ERR_UNEXPECTED,
         message: format!("bad cleanup payload: {e}"),
     })
 }
 
 fn from_backup(e: BackupError) -> JobError {
-    crate::destination::job_error(e, -9099, "")
+    crate::destination::job_error(e, ob_codes::BACKUP_FAILED, "")
 }
 
 fn same_dest(a: &str, b: &str) -> bool {

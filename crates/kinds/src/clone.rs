@@ -16,6 +16,7 @@ use tenantry_jobs::{JobContext, JobError, JobKind, JobRecord};
 use crate::cut::take_cut;
 use crate::tenant_snapshot::{snapshot_database_path, snapshot_image, PAGES_PER_COPY};
 use crate::Throttle;
+use tenantry_jobs::ob_codes;
 
 /// The job type name of clones.
 pub const CLONE: &str = "CLONE";
@@ -69,13 +70,13 @@ fn permanent(code: i64, message: impl Into<String>) -> JobError {
 fn catalog_err(step: &str) -> impl Fn(tenantry_catalog::CatalogError) -> JobError + '_ {
     move |e| match e {
         tenantry_catalog::CatalogError::Sqlite(e) => JobError::Retryable(e.to_string()),
-        other => permanent(-9110, format!("{step}: {other}")),
+        other => permanent(ob_codes::ERR_CLONE_TENANT, format!("{step}: {other}")),
     }
 }
 
 fn payload(job: &JobRecord) -> Result<ClonePayload, JobError> {
     serde_json::from_value(job.payload.clone())
-        .map_err(|e| permanent(-4016, format!("bad clone payload: {e}")))
+        .map_err(|e| permanent(ob_codes::ERR_UNEXPECTED, format!("bad clone payload: {e}")))
 }
 
 /// Where the pages of one database come from.
@@ -149,9 +150,12 @@ impl Clone {
         p: &ClonePayload,
         ctx: &JobContext,
     ) -> Result<(Source, TenantImage, Vec<String>), JobError> {
-        let id = p
-            .snapshot_id
-            .ok_or_else(|| permanent(-9106, "the clone names no snapshot"))?;
+        let id = p.snapshot_id.ok_or_else(|| {
+            permanent(
+                ob_codes::TENANT_SNAPSHOT_NOT_EXIST,
+                "the clone names no snapshot",
+            )
+        })?;
         let snapshot = self
             .catalog
             .snapshot_by_id(id)
@@ -159,7 +163,7 @@ impl Clone {
             .filter(|s| s.status == SnapshotStatus::Normal)
             .ok_or_else(|| {
                 permanent(
-                    -9106,
+                    ob_codes::TENANT_SNAPSHOT_NOT_EXIST,
                     format!(
                         "Tenant snapshot '{}' does not exist",
                         p.snapshot_name.clone().unwrap_or_default()
@@ -211,7 +215,9 @@ impl Clone {
             );
             throttle.pace(done, || ctx.is_interrupted())
         };
-        let io = |e: tenantry_storage::StorageError| permanent(-9110, format!("{step}: {e}"));
+        let io = |e: tenantry_storage::StorageError| {
+            permanent(ob_codes::ERR_CLONE_TENANT, format!("{step}: {e}"))
+        };
         for db in dbs {
             let dest = storage.database_path(tenant_id, db.database_id);
             // A new cut is taken on every run, so files left by an earlier run belong to another cut.
@@ -278,7 +284,7 @@ impl JobKind for Clone {
             .filter(|t| t.status == TenantStatus::Normal)
             .ok_or_else(|| {
                 permanent(
-                    -9110,
+                    ob_codes::ERR_CLONE_TENANT,
                     format!(
                         "{step}: source tenant '{}' does not exist or is not NORMAL",
                         p.source_tenant_name

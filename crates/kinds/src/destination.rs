@@ -4,6 +4,7 @@
 
 use tenantry_backup::{BackupError, BackupStore};
 use tenantry_catalog::Catalog;
+use tenantry_jobs::ob_codes;
 use tenantry_jobs::JobError;
 use tokio::runtime::Handle;
 
@@ -60,8 +61,8 @@ pub fn open(
 pub fn job_error(e: BackupError, default_code: i64, context: &str) -> JobError {
     let code = match &e {
         BackupError::Stopped => return JobError::Interrupted,
-        BackupError::NotFormatted(_) => -9080,
-        BackupError::FormatMismatch(_) => -9081,
+        BackupError::NotFormatted(_) => ob_codes::BACKUP_DEST_NOT_FORMATTED,
+        BackupError::FormatMismatch(_) => ob_codes::BACKUP_FORMAT_MISMATCH,
         _ => default_code,
     };
     JobError::Permanent {

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use tenantry_catalog::Catalog;
+use tenantry_jobs::ob_codes;
 use tenantry_jobs::{JobContext, JobError, JobKind, JobRecord};
 use tokio::runtime::Handle;
 
@@ -176,7 +177,7 @@ impl Import {
 
 fn payload(job: &JobRecord) -> Result<ImportPayload, JobError> {
     serde_json::from_value(job.payload.clone()).map_err(|e| JobError::Permanent {
-        code: -4016,
+        code: ob_codes::ERR_UNEXPECTED,
         message: format!("bad import payload: {e}"),
     })
 }
@@ -780,7 +781,7 @@ impl JobKind for Import {
             .tenant_by_id(p.tenant_id)
             .map_err(|e| JobError::Retryable(e.to_string()))?
             .ok_or_else(|| JobError::Permanent {
-                code: -5157,
+                code: ob_codes::TENANT_NOT_EXIST,
                 message: format!("tenant {} no longer exists", p.tenant_id),
             })?;
         let external = self.catalog.storage().external();

@@ -17,6 +17,7 @@ use tenantry_jobs::{JobContext, JobError, JobKind, JobRecord};
 use tokio::runtime::Handle;
 
 use crate::Throttle;
+use tenantry_jobs::ob_codes;
 
 /// The job type name of restores.
 pub const RESTORE: &str = "RESTORE";
@@ -147,11 +148,15 @@ impl Restore {
         ctx: &JobContext,
     ) -> Result<(), JobError> {
         let RestoreTarget::Tenant { name, pool } = &p.target else {
-            return Err(permanent(-4016, "not a tenant restore"));
+            return Err(permanent(ob_codes::ERR_UNEXPECTED, "not a tenant restore"));
         };
         ctx.set_phase("CREATE_TENANT")?;
-        let image: TenantImage = serde_json::from_value(manifest.catalog.clone())
-            .map_err(|e| permanent(-9068, format!("backup set {}: catalog: {e}", p.set_id)))?;
+        let image: TenantImage = serde_json::from_value(manifest.catalog.clone()).map_err(|e| {
+            permanent(
+                ob_codes::BACKUP_SET_INVALID,
+                format!("backup set {}: catalog: {e}", p.set_id),
+            )
+        })?;
         let mode = image
             .mode
             .as_deref()
@@ -212,7 +217,12 @@ impl Restore {
                 database,
                 ..
             } => (*tenant_id, database),
-            RestoreTarget::Tenant { .. } => return Err(permanent(-4016, "not a database restore")),
+            RestoreTarget::Tenant { .. } => {
+                return Err(permanent(
+                    ob_codes::ERR_UNEXPECTED,
+                    "not a database restore",
+                ))
+            }
         };
         let image = manifest
             .databases
@@ -220,7 +230,7 @@ impl Restore {
             .find(|d| d.name.eq_ignore_ascii_case(database))
             .ok_or_else(|| {
                 permanent(
-                    -4018,
+                    ob_codes::ENTRY_NOT_EXIST,
                     format!("backup set {} has no database '{database}'", p.set_id),
                 )
             })?;
@@ -242,7 +252,12 @@ impl Restore {
                     .catalog
                     .database(tenant_id, database)
                     .map_err(catalog_err)?
-                    .ok_or_else(|| permanent(-5154, format!("Unknown database '{database}'")))?;
+                    .ok_or_else(|| {
+                        permanent(
+                            ob_codes::ERR_BAD_DATABASE,
+                            format!("Unknown database '{database}'"),
+                        )
+                    })?;
                 let path = self
                     .catalog
                     .storage()
@@ -253,7 +268,10 @@ impl Restore {
                 }
                 result
             }
-            RestoreTarget::Tenant { .. } => Err(permanent(-4016, "not a database restore")),
+            RestoreTarget::Tenant { .. } => Err(permanent(
+                ob_codes::ERR_UNEXPECTED,
+                "not a database restore",
+            )),
         }
     }
 }
@@ -298,24 +316,33 @@ fn catalog_err(e: tenantry_catalog::CatalogError) -> JobError {
     use tenantry_catalog::CatalogError as C;
     match e {
         C::Sqlite(e) => JobError::Retryable(e.to_string()),
-        other => permanent(-4016, other.to_string()),
+        other => permanent(ob_codes::ERR_UNEXPECTED, other.to_string()),
     }
 }
 
 /// Stops are interruptions; a missing or corrupted chunk or an unreadable destination fails the job with a
 /// message naming the set and the chunk.
 fn from_backup(e: BackupError, set: &str) -> JobError {
-    crate::destination::job_error(e, -9068, set)
+    crate::destination::job_error(e, ob_codes::BACKUP_SET_INVALID, set)
 }
 
 /// Opens a restored file and reads its schema: a file that is not a database fails the restore.
 fn check_database(path: &std::path::Path) -> Result<(), JobError> {
-    let conn = tenantry_storage::open_database(path)
-        .map_err(|e| permanent(-9068, format!("restored database {}: {e}", path.display())))?;
+    let conn = tenantry_storage::open_database(path).map_err(|e| {
+        permanent(
+            ob_codes::BACKUP_SET_INVALID,
+            format!("restored database {}: {e}", path.display()),
+        )
+    })?;
     conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
         r.get::<_, i64>(0)
     })
-    .map_err(|e| permanent(-9068, format!("restored database {}: {e}", path.display())))?;
+    .map_err(|e| {
+        permanent(
+            ob_codes::BACKUP_SET_INVALID,
+            format!("restored database {}: {e}", path.display()),
+        )
+    })?;
     Ok(())
 }
 
@@ -326,9 +353,18 @@ fn copy_table(
     target: &std::path::Path,
     table: &str,
 ) -> Result<(), JobError> {
-    let err = |e: rusqlite::Error| permanent(-4016, format!("restoring table '{table}': {e}"));
-    let conn = tenantry_storage::open_database(target)
-        .map_err(|e| permanent(-4016, format!("restoring table '{table}': {e}")))?;
+    let err = |e: rusqlite::Error| {
+        permanent(
+            ob_codes::ERR_UNEXPECTED,
+            format!("restoring table '{table}': {e}"),
+        )
+    };
+    let conn = tenantry_storage::open_database(target).map_err(|e| {
+        permanent(
+            ob_codes::ERR_UNEXPECTED,
+            format!("restoring table '{table}': {e}"),
+        )
+    })?;
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(err)?;
     conn.execute("ATTACH ?1 AS staged", [staged.to_string_lossy()])
@@ -359,7 +395,7 @@ fn copy_table(
         drop(stmt);
         let Some((_, real_name, _)) = objects.iter().find(|(t, _, _)| t == "table") else {
             return Err(permanent(
-                -4018,
+                ob_codes::ENTRY_NOT_EXIST,
                 format!("the backup set has no table '{table}'"),
             ));
         };
@@ -399,8 +435,12 @@ fn copy_table(
 }
 
 fn payload(job: &JobRecord) -> Result<RestorePayload, JobError> {
-    serde_json::from_value(job.payload.clone())
-        .map_err(|e| permanent(-4016, format!("bad restore payload: {e}")))
+    serde_json::from_value(job.payload.clone()).map_err(|e| {
+        permanent(
+            ob_codes::ERR_UNEXPECTED,
+            format!("bad restore payload: {e}"),
+        )
+    })
 }
 
 impl JobKind for Restore {
@@ -423,7 +463,7 @@ impl JobKind for Restore {
             .map_err(|e| from_backup(e, &format!("backup set {}", p.set_id)))?
             .ok_or_else(|| {
                 permanent(
-                    -9068,
+                    ob_codes::BACKUP_SET_INVALID,
                     format!(
                         "backup set {} of tenant {} is incomplete (it has no manifest)",
                         p.set_id, p.source_tenant_name

@@ -20,6 +20,7 @@ use tenantry_catalog::Catalog;
 use tenantry_jobs::{JobContext, JobError, JobKind, JobRecord};
 
 use crate::Throttle;
+use tenantry_jobs::ob_codes;
 
 /// One step of a schema change.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -144,7 +145,7 @@ pub(crate) fn connect_database(
         .map_err(|e| JobError::Retryable(e.to_string()))?
         .filter(|d| d.database_id == database_id)
         .ok_or_else(|| JobError::Permanent {
-            code: -5154,
+            code: ob_codes::ERR_BAD_DATABASE,
             message: format!("database '{database}' no longer exists"),
         })?;
     let path = catalog
@@ -173,7 +174,7 @@ pub(crate) fn quote(name: &str) -> String {
 
 fn payload(job: &JobRecord) -> Result<SchemaChangePayload, JobError> {
     serde_json::from_value(job.payload.clone()).map_err(|e| JobError::Permanent {
-        code: -4016,
+        code: ob_codes::ERR_UNEXPECTED,
         message: format!("bad schema change payload: {e}"),
     })
 }
@@ -349,7 +350,7 @@ fn foreign_keys_hold(conn: &Connection, db: &str) -> Result<(), JobError> {
         .map_err(retryable)?;
     if violations > 0 {
         return Err(JobError::Permanent {
-            code: -5317,
+            code: ob_codes::FOREIGN_KEY_BROKEN,
             message: format!("the change would break {violations} foreign key reference(s)"),
         });
     }
@@ -435,7 +436,7 @@ fn rebuild(
 
 fn permanent(message: String) -> JobError {
     JobError::Permanent {
-        code: -4016,
+        code: ob_codes::ERR_UNEXPECTED,
         message,
     }
 }
@@ -759,7 +760,7 @@ fn map_step_error(e: rusqlite::Error, ctx: &JobContext) -> JobError {
             retryable(e)
         }
         _ => JobError::Permanent {
-            code: -4016,
+            code: ob_codes::ERR_UNEXPECTED,
             message: e.to_string(),
         },
     }

@@ -9,6 +9,7 @@ use tenantry_catalog::{Catalog, SnapshotEntry, SnapshotStatus, TenantImage};
 use tenantry_jobs::JobError;
 
 use crate::cut::take_cut;
+use tenantry_jobs::ob_codes;
 
 /// Pages copied between two checks for a stop (1 MiB at 4 KiB pages).
 pub const PAGES_PER_COPY: u32 = 256;
@@ -28,11 +29,11 @@ pub fn snapshot_image(catalog: &Catalog, snapshot_id: i64) -> Result<TenantImage
         .snapshot_dir(snapshot_id)
         .join("image.json");
     let bytes = std::fs::read(&path).map_err(|e| JobError::Permanent {
-        code: -9106,
+        code: ob_codes::TENANT_SNAPSHOT_NOT_EXIST,
         message: format!("tenant snapshot {snapshot_id}: {e}"),
     })?;
     serde_json::from_slice(&bytes).map_err(|e| JobError::Permanent {
-        code: -9106,
+        code: ob_codes::TENANT_SNAPSHOT_NOT_EXIST,
         message: format!("tenant snapshot {snapshot_id}: {e}"),
     })
 }

@@ -25,7 +25,7 @@ pub enum ParseError {
     #[error("{message}")]
     OceanBase {
         /// The (negative) OceanBase error code.
-        code: i32,
+        code: i64,
         /// The message.
         message: String,
     },

@@ -5,6 +5,7 @@ use sqlparser::tokenizer::Token;
 use super::cursor::Cursor;
 use super::Command;
 use crate::error::{ParseError, Result};
+use tenantry_jobs::ob_codes;
 
 /// What a job control statement does: the jobs layer's own request type.
 pub use tenantry_jobs::JobAction;
@@ -94,7 +95,7 @@ fn job_id(c: &mut Cursor) -> Result<i64> {
     match c.peek() {
         Some(Token::Number(n, _)) => {
             let id = n.parse().map_err(|_| ParseError::OceanBase {
-                code: -4018,
+                code: ob_codes::ENTRY_NOT_EXIST,
                 message: format!("job with ID {n} does not exist"),
             })?;
             c.advance();

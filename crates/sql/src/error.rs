@@ -157,6 +157,10 @@ pub enum SqlError {
     /// A login beyond `max_connections` or the tenant's `max_tenant_connections`.
     #[error("Too many connections")]
     TooManyConnections,
+    /// A session closed by the server after `wait_timeout` / `idle_session_timeout` without a statement
+    /// (MySQL 8's ER_CLIENT_INTERACTION_TIMEOUT, sent before the connection closes).
+    #[error("The client was disconnected by the server because of inactivity. See wait_timeout and interactive_timeout for configuring this behavior.")]
+    IdleTimeout,
     /// A statement whose memory would take the tenant's running statements over their budget.
     #[error("No memory or reach tenant memory limit")]
     OutOfMemory,
@@ -195,7 +199,7 @@ pub enum SqlError {
     #[error("{message}")]
     OceanBase {
         /// The (negative) OceanBase error code, e.g. -4179.
-        code: i32,
+        code: i64,
         /// The message.
         message: String,
     },
@@ -344,6 +348,7 @@ impl SqlError {
             Self::UnknownThread(_) => (1094, "HY000", "42704"),
             Self::NotThreadOwner(_) => (1095, "HY000", "42501"),
             Self::TooManyConnections => (1040, "08004", "53300"),
+            Self::IdleTimeout => (4031, "HY000", "57P05"),
             Self::Interrupted => (1317, "70100", "57014"),
             Self::StatementTimeout => (3024, "HY000", "57014"),
             Self::OutOfMemory => (4013, "HY000", "53200"),

@@ -11,6 +11,7 @@ use crate::exec::files::{self, Wording};
 use crate::parser::Command;
 use crate::session::Session;
 use crate::value::{Column, ColumnKind, Output, ResultSet, Value};
+use tenantry_jobs::ob_codes;
 
 /// Makes `uri` the tenant's backup destination (see [`files::claim_destination`]) and returns the URI to store:
 /// the canonical `file://` URI (the destination's identity), or the `s3://` URI with its credentials, which is
@@ -49,12 +50,14 @@ fn s3_uri_error(
     e: tenantry_backup::S3UriError,
     other: impl FnOnce(String) -> SqlError,
 ) -> SqlError {
-    match e.oceanbase_code() {
-        Some(code) => SqlError::OceanBase {
-            code,
-            message: e.to_string(),
-        },
-        None => other(e.to_string()),
+    let code = match e {
+        tenantry_backup::S3UriError::BadEndpoint(_) => ob_codes::OBJECT_STORAGE_ENDPOINT_INVALID,
+        tenantry_backup::S3UriError::RegionMismatch => ob_codes::S3_REGION_MISMATCH,
+        _ => return other(e.to_string()),
+    };
+    SqlError::OceanBase {
+        code,
+        message: e.to_string(),
     }
 }
 
@@ -86,10 +89,7 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
                 .catalog()
                 .parameter("data_backup_dest", Some(session.identity.tenant.tenant_id))?;
             if dest.is_empty() {
-                return Err(SqlError::OceanBase {
-                    code: -9040,
-                    message: "backup can not start, because backup dest is not set.".into(),
-                });
+                return Err(no_destination());
             }
             start(
                 session,
@@ -128,7 +128,7 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
                             SqlError::InvalidUri(e.to_string())
                         }
                         e => SqlError::OceanBase {
-                            code: -9070,
+                            code: ob_codes::BACKUP_DEST_UNREACHABLE,
                             message: format!("can not connect to backup destination: {e}"),
                         },
                     })
@@ -188,18 +188,12 @@ fn backup_tenants(
             if names.is_none() {
                 continue;
             }
-            return Err(SqlError::OceanBase {
-                code: -9040,
-                message: "backup can not start, because backup dest is not set.".into(),
-            });
+            return Err(no_destination());
         }
         children.push((t.clone(), dest));
     }
     if children.is_empty() {
-        return Err(SqlError::OceanBase {
-            code: -9040,
-            message: "backup can not start, because backup dest is not set.".into(),
-        });
+        return Err(no_destination());
     }
     let job = |tenant_id: i64, payload: &BackupPayload| -> Result<NewJob> {
         Ok(NewJob {
@@ -310,7 +304,7 @@ fn start(
 fn in_progress(e: RegistryError) -> SqlError {
     match e {
         RegistryError::Conflict { .. } => SqlError::OceanBase {
-            code: -9036,
+            code: ob_codes::BACKUP_IN_PROGRESS,
             message: "Backup is in progress".into(),
         },
         other => other.into(),
@@ -399,13 +393,10 @@ fn validate(session: &mut Session, set_id: i64) -> Result<Output> {
         .catalog()
         .parameter("data_backup_dest", Some(tenant_id))?;
     if dest.is_empty() {
-        return Err(SqlError::OceanBase {
-            code: -9040,
-            message: "backup can not start, because backup dest is not set.".into(),
-        });
+        return Err(no_destination());
     }
     let bad = |message: String| SqlError::OceanBase {
-        code: -9068,
+        code: ob_codes::BACKUP_SET_INVALID,
         message,
     };
     let tenant = session.identity.tenant.clone();
@@ -448,4 +439,12 @@ fn validate(session: &mut Session, set_id: i64) -> Result<Output> {
         ]);
     }
     Ok(Output::Rows(rs))
+}
+
+/// OceanBase's refusal of a backup (or validation) for a tenant without a destination.
+fn no_destination() -> SqlError {
+    SqlError::OceanBase {
+        code: ob_codes::BACKUP_CAN_NOT_START,
+        message: "backup can not start, because backup dest is not set.".into(),
+    }
 }

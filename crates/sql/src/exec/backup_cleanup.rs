@@ -12,6 +12,7 @@ use crate::error::{Result, SqlError};
 use crate::parser::Command;
 use crate::session::Session;
 use crate::value::Output;
+use tenantry_jobs::ob_codes;
 
 /// Runs a backup cleanup statement.
 pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
@@ -35,7 +36,7 @@ fn cleanup_error(e: CleanupError) -> SqlError {
         CleanupError::Catalog(e) => SqlError::Catalog(e),
         CleanupError::Jobs(e) => e.into(),
         CleanupError::Backup(e) => SqlError::OceanBase {
-            code: -9099,
+            code: ob_codes::BACKUP_FAILED,
             message: e.to_string(),
         },
     }
@@ -98,7 +99,7 @@ fn add_policy(
     let catalog = session.engine.catalog();
     if !catalog.add_delete_policy(tenant.tenant_id, "default", &window)? {
         return Err(SqlError::OceanBase {
-            code: -4179,
+            code: ob_codes::OP_NOT_ALLOW,
             message: "adding a second delete backup policy not allowed".into(),
         });
     }
@@ -129,7 +130,7 @@ fn drop_policy(session: &mut Session, name: &str, tenant: Option<String>) -> Res
         .drop_delete_policy(tenant.tenant_id)?
     {
         return Err(SqlError::OceanBase {
-            code: -4018,
+            code: ob_codes::ENTRY_NOT_EXIST,
             message: "Entry not exist".into(),
         });
     }
@@ -144,7 +145,7 @@ fn delete_sets(session: &mut Session, set_ids: Vec<i64>, tenant: Option<String>)
     let dest = catalog.parameter("data_backup_dest", Some(tenant.tenant_id))?;
     if dest.is_empty() {
         return Err(SqlError::OceanBase {
-            code: -4018,
+            code: ob_codes::ENTRY_NOT_EXIST,
             message: "Entry not exist".into(),
         });
     }
@@ -178,7 +179,7 @@ fn delete_sets(session: &mut Session, set_ids: Vec<i64>, tenant: Option<String>)
         let job = jobs.iter().find(|(_, p)| p.set_id == set_id);
         if job.is_some_and(|(j, _)| !j.state.is_terminal()) {
             return Err(SqlError::OceanBase {
-                code: -9045,
+                code: ob_codes::BACKUP_DELETE_BACKUP_SET_NOT_ALLOWED,
                 message: "delete backup set do not allow".into(),
             });
         }
@@ -188,7 +189,7 @@ fn delete_sets(session: &mut Session, set_ids: Vec<i64>, tenant: Option<String>)
         });
         if !complete.contains(&set_id) && (deleted || !incomplete_here) {
             return Err(SqlError::OceanBase {
-                code: -4018,
+                code: ob_codes::ENTRY_NOT_EXIST,
                 message: "Entry not exist".into(),
             });
         }

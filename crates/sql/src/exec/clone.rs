@@ -10,6 +10,7 @@ use crate::error::{Result, SqlError};
 use crate::parser::Command;
 use crate::session::Session;
 use crate::value::Output;
+use tenantry_jobs::ob_codes;
 
 /// Runs a snapshot or clone statement.
 pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
@@ -32,7 +33,7 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
 
 fn op_not_allowed(message: impl Into<String>) -> SqlError {
     SqlError::OceanBase {
-        code: -4179,
+        code: ob_codes::OP_NOT_ALLOW,
         message: message.into(),
     }
 }
@@ -219,7 +220,7 @@ fn clone_tenant(
     match done.state {
         JobState::Succeeded => Ok(Output::ok()),
         _ => Err(SqlError::OceanBase {
-            code: -9110,
+            code: ob_codes::ERR_CLONE_TENANT,
             message: clone_error_message(&done),
         }),
     }

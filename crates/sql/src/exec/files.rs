@@ -12,6 +12,7 @@ use tenantry_storage::ExternalPathError;
 use crate::error::{Result, SqlError};
 use crate::exec::privileges;
 use crate::session::Session;
+use tenantry_jobs::ob_codes;
 
 /// Which family of statements names the file: it decides how a refusal is worded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,11 +86,11 @@ pub fn destination_error(
     match e {
         BackupError::Location(l) => location_error(l, wording),
         BackupError::NotFormatted(_) => SqlError::OceanBase {
-            code: -9080,
+            code: ob_codes::BACKUP_DEST_NOT_FORMATTED,
             message: e.to_string(),
         },
         BackupError::FormatMismatch(_) => SqlError::OceanBase {
-            code: -9081,
+            code: ob_codes::BACKUP_FORMAT_MISMATCH,
             message: e.to_string(),
         },
         e => other(e),

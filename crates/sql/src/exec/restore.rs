@@ -12,6 +12,7 @@ use crate::exec::jobs::{detached_or_wait, timestamp};
 use crate::parser::{Command, RestoreObject, RestoreUntil};
 use crate::session::Session;
 use crate::value::{Column, ColumnKind, Output, ResultSet, Value};
+use tenantry_jobs::ob_codes;
 
 /// Runs a restore statement.
 pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
@@ -41,7 +42,7 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
 
 fn restore_error(message: impl Into<String>) -> SqlError {
     SqlError::OceanBase {
-        code: -9068,
+        code: ob_codes::BACKUP_SET_INVALID,
         message: message.into(),
     }
 }
@@ -242,7 +243,7 @@ fn cancel_restore(session: &mut Session, name: &str) -> Result<Output> {
     let Some(job) = restoring_tenant(&jobs, name) else {
         return match session.engine.catalog().tenant_by_name(name)? {
             Some(_) => Err(SqlError::OceanBase {
-                code: -4179,
+                code: ob_codes::OP_NOT_ALLOW,
                 message: "Cancel tenant not in restore is not allowed".into(),
             }),
             None => Err(CatalogError::TenantNotExist(name.to_string()).into()),

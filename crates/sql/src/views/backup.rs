@@ -10,6 +10,7 @@ use crate::error::Result;
 use crate::exec::jobs::timestamp;
 use crate::session::Session;
 use crate::value::Value;
+use tenantry_jobs::ob_codes;
 
 /// OceanBase's name for a job state.
 pub fn ob_status(state: JobState) -> &'static str {
@@ -146,7 +147,7 @@ fn backup_jobs(
 pub(super) fn result_code(rec: &JobRecord) -> i64 {
     match rec.state {
         JobState::Succeeded => 0,
-        JobState::Canceled => -4072,
+        JobState::Canceled => ob_codes::CANCELED,
         _ => rec.error_code.unwrap_or(0),
     }
 }

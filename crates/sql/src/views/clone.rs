@@ -10,6 +10,7 @@ use crate::exec::clone::clone_error_message;
 use crate::exec::jobs::timestamp;
 use crate::session::Session;
 use crate::value::Value;
+use tenantry_jobs::ob_codes;
 
 const CLONE_COLUMNS: &[(&str, &str)] = &[
     ("CLONE_JOB_ID", "BIGINT"),
@@ -135,9 +136,12 @@ fn row(j: &TypedJob<ClonePayload>) -> Vec<Value> {
         .unwrap_or_else(|| u64::MAX.to_string());
     let (ret_code, message) = match rec.state {
         JobState::Succeeded => (Value::Int(0), Value::Null),
-        JobState::Canceled => (Value::Int(-4072), Value::Text(clone_error_message(rec))),
+        JobState::Canceled => (
+            Value::Int(ob_codes::CANCELED),
+            Value::Text(clone_error_message(rec)),
+        ),
         JobState::Failed => (
-            Value::Int(rec.error_code.unwrap_or(-9110)),
+            Value::Int(rec.error_code.unwrap_or(ob_codes::ERR_CLONE_TENANT)),
             Value::Text(clone_error_message(rec)),
         ),
         _ => (Value::Null, Value::Null),
