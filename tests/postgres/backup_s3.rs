@@ -47,7 +47,8 @@ async fn backup_into_s3_and_restore_from_latest() {
             "AUTH is set to 'specified', but AWS_SECRET_ACCESS_KEY is not set",
         ),
         (
-            format!("s3://crdb/x?AWS_ACCESS_KEY_ID=k&AWS_SECRET_ACCESS_KEY=Sup3rX&AWS_COLOUR=red"),
+            "s3://crdb/x?AWS_ACCESS_KEY_ID=k&AWS_SECRET_ACCESS_KEY=Sup3rX&AWS_COLOUR=red"
+                .to_string(),
             "unknown S3 query parameters: AWS_COLOUR",
         ),
         (
