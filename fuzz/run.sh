@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs one cargo-fuzz target for N minutes: fuzz/run.sh TARGET MINUTES
-# Targets: admin_parser, translate, pg_dialect, manifest, chunk, csv_records. Needs a nightly toolchain and cargo-fuzz
+# Targets: admin_parser, translate, pg_dialect, manifest, chunk, csv_records, mysql_packets, pg_messages. Needs a nightly toolchain and cargo-fuzz
 # (`cargo install cargo-fuzz`). Crashes land in fuzz/artifacts/TARGET/; each one becomes a test (a file
 # in fuzz/corpus/TARGET/ that the corpus replay runs, plus a test where the bug was).
 set -euo pipefail

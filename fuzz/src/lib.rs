@@ -6,6 +6,10 @@
 use tenantry_postgres::pg_dialect;
 use tenantry_sql::parser::{self, Parsed};
 
+pub mod mysql_wire;
+pub mod pg_wire;
+pub mod wire_server;
+
 /// The administrative parser (and, for tenant SQL, sqlparser behind it) on any text: a result or an
 /// error, never a panic or an overflow.
 pub fn admin_parser(data: &[u8]) {
@@ -104,6 +108,30 @@ pub fn csv_records(data: &[u8]) {
     }
 }
 
+/// MySQL packets after login, to the real front end and engine over a real socket (see [`mysql_wire`] for
+/// the input's format): every input ends with the server answering and closing, never a panic or a hang.
+pub fn mysql_packets(data: &[u8]) {
+    let server = wire_server::get();
+    server.runtime.block_on(mysql_wire::replay(
+        server.mysql_port,
+        wire_server::LOGIN,
+        "test",
+        data,
+    ));
+}
+
+/// PostgreSQL frontend messages after login, to the real front end (pgwire) and engine over a real socket
+/// (see [`pg_wire`] for the input's format): the same bar as [`mysql_packets`].
+pub fn pg_messages(data: &[u8]) {
+    let server = wire_server::get();
+    server.runtime.block_on(pg_wire::replay(
+        server.pg_port,
+        wire_server::LOGIN,
+        "test",
+        data,
+    ));
+}
+
 #[cfg(test)]
 mod tests {
     /// Every file of the checked-in corpus through every target, on a stable toolchain.
@@ -118,6 +146,8 @@ mod tests {
             ("manifest", super::manifest),
             ("chunk", super::chunk),
             ("csv_records", super::csv_records),
+            ("mysql_packets", super::mysql_packets),
+            ("pg_messages", super::pg_messages),
         ] {
             for entry in std::fs::read_dir(root.join(target)).expect("corpus directory") {
                 let data = std::fs::read(entry.expect("entry").path()).expect("corpus file");

@@ -10,12 +10,15 @@ mod common;
 mod compat_drivers;
 mod durability;
 mod everyday_sql;
+mod fuzz_corpus;
 #[path = "../http/client.rs"]
 mod http_client;
 mod import;
 mod isolation;
 mod jobs;
 mod limits;
+#[path = "../../fuzz/src/mysql_wire.rs"]
+mod mysql_wire;
 mod privileges;
 mod processes;
 mod property;

@@ -5,11 +5,14 @@ mod cancel;
 mod catalog;
 mod common;
 mod drivers;
+mod fuzz_corpus;
 mod import;
 mod jobs;
 mod limits;
 mod login;
 mod pg_sql;
+#[path = "../../fuzz/src/pg_wire.rs"]
+mod pg_wire;
 mod property;
 mod psql_smoke;
 mod queries;

@@ -68,13 +68,30 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: Cancell
                     None => std::future::pending().await,
                 }
             };
+            // Whether the kill was for idling is read while the session is still registered (the
+            // connection's future, which owns it, is dropped when the select ends).
+            let killed_idle = async {
+                killed.cancelled().await;
+                engine_for_kill
+                    .sessions()
+                    .get(id)
+                    .is_some_and(|s| s.closed_for_idleness())
+            };
             tokio::select! {
                 r = conn.run() => {
                     if let Err(e) = r {
                         tracing::debug!(%peer, "mysql connection ended: {e}");
                     }
                 }
-                _ = killed.cancelled() => tracing::debug!(%peer, "mysql connection killed"),
+                idle = killed_idle => {
+                    tracing::debug!(%peer, idle, "mysql connection killed");
+                    // MySQL 8 tells an idle client why before it closes: 4031, as the packet that opens
+                    // the next exchange (sequence 0). The connection waited for a command: nothing is
+                    // half-written.
+                    if let (true, Some(w)) = (idle, &watch) {
+                        w.send_last(&error_packet(&SqlError::IdleTimeout)).await;
+                    }
+                }
                 _ = login_deadline => tracing::debug!(%peer, "mysql login timed out"),
                 _ = gone => tracing::debug!(%peer, "mysql client went away"),
                 _ = shutdown.cancelled() => {}
@@ -93,10 +110,16 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: Cancell
 /// handshake, then the connection closes.
 async fn refuse(mut stream: tokio::net::TcpStream) {
     use tokio::io::AsyncWriteExt;
-    let e = SqlError::TooManyConnections.wire();
+    let packet = error_packet(&SqlError::TooManyConnections);
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(&packet)).await;
+}
+
+/// An error packet the server sends unasked (sequence number 0), framed.
+fn error_packet(e: &SqlError) -> Vec<u8> {
+    let e = e.wire();
     let payload = crate::protocol::err(e.mysql_code, e.mysql_state, &e.message);
     let mut packet = (payload.len() as u32).to_le_bytes()[..3].to_vec();
     packet.push(0);
     packet.extend_from_slice(&payload);
-    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(&packet)).await;
+    packet
 }

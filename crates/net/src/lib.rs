@@ -28,6 +28,29 @@ impl PeerWatch {
         })
     }
 
+    /// Writes a last message to the peer, once the protocol has stopped using the connection (a server that
+    /// closes an idle session tells the client why, as MySQL and PostgreSQL do). Best effort, bounded by one
+    /// second: a client that reads nothing loses the message, never the server a task.
+    pub async fn send_last(&self, message: &[u8]) {
+        let write = async {
+            let mut rest = message;
+            while !rest.is_empty() {
+                self.socket.writable().await?;
+                match self.socket.try_write(rest) {
+                    Ok(n) => rest = &rest[n..],
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok::<(), io::Error>(())
+        };
+        match tokio::time::timeout(std::time::Duration::from_secs(1), write).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::debug!("last message not sent: {e}"),
+            Err(_) => tracing::debug!("last message not sent: the client reads nothing"),
+        }
+    }
+
     /// Resolves once the peer has closed its side of the connection (or the socket failed).
     ///
     /// Bytes the client sends meanwhile (its next request) are left for the protocol to read: readiness

@@ -104,13 +104,29 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: Cancell
                     None => std::future::pending().await,
                 }
             };
+            // Whether the kill was for idling is read while the session is still registered.
+            let killed_idle = async {
+                killed.cancelled().await;
+                state
+                    .engine
+                    .sessions()
+                    .get(state.id)
+                    .is_some_and(|s| s.closed_for_idleness())
+            };
             tokio::select! {
                 r = pgwire::tokio::process_socket(stream, None, handlers) => {
                     if let Err(e) = r {
                         tracing::debug!(%peer, "pg connection ended: {e}");
                     }
                 }
-                _ = killed.cancelled() => tracing::debug!(%peer, "pg connection killed"),
+                idle = killed_idle => {
+                    tracing::debug!(%peer, idle, "pg connection killed");
+                    // PostgreSQL ends an idle session with FATAL 57P05 before it closes the connection.
+                    if let (true, Some(w)) = (idle, &watch) {
+                        w.send_last(&fatal_message(SqlError::IdleTimeout.wire().pg_state, IDLE_TIMEOUT))
+                            .await;
+                    }
+                }
                 _ = gone => tracing::debug!(%peer, "pg client went away"),
                 _ = shutdown.cancelled() => {}
             }
@@ -119,6 +135,24 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: Cancell
     }
     connections.close();
     connections.wait().await;
+}
+
+/// PostgreSQL's text for a session closed by `idle_session_timeout`.
+const IDLE_TIMEOUT: &str = "terminating connection due to idle-session timeout";
+
+/// An ErrorResponse of severity FATAL (the server closes the connection after it), framed.
+fn fatal_message(code: &str, text: &str) -> Vec<u8> {
+    let mut fields = Vec::new();
+    for (tag, value) in [(b'S', "FATAL"), (b'V', "FATAL"), (b'C', code), (b'M', text)] {
+        fields.push(tag);
+        fields.extend_from_slice(value.as_bytes());
+        fields.push(0);
+    }
+    fields.push(0);
+    let mut message = vec![b'E'];
+    message.extend_from_slice(&(fields.len() as u32 + 4).to_be_bytes());
+    message.extend_from_slice(&fields);
+    message
 }
 
 /// Answers a connection the server has no room for as PostgreSQL does: the startup message is read (an
@@ -144,22 +178,10 @@ async fn refuse(mut stream: tokio::net::TcpStream) {
                 stream.write_all(b"N").await?;
                 continue;
             }
-            let e = SqlError::TooManyConnections.wire();
-            let mut fields = Vec::new();
-            for (tag, value) in [
-                (b'S', "FATAL"),
-                (b'V', "FATAL"),
-                (b'C', e.pg_state),
-                (b'M', "sorry, too many clients already"),
-            ] {
-                fields.push(tag);
-                fields.extend_from_slice(value.as_bytes());
-                fields.push(0);
-            }
-            fields.push(0);
-            let mut message = vec![b'E'];
-            message.extend_from_slice(&(fields.len() as u32 + 4).to_be_bytes());
-            message.extend_from_slice(&fields);
+            let message = fatal_message(
+                SqlError::TooManyConnections.wire().pg_state,
+                "sorry, too many clients already",
+            );
             stream.write_all(&message).await?;
             return Ok::<(), std::io::Error>(());
         }

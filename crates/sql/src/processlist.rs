@@ -1,7 +1,7 @@
 //! Every open session, for SHOW PROCESSLIST and KILL.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -109,6 +109,8 @@ pub struct SessionHandle {
     killed: CancellationToken,
     /// Milliseconds the session may stay idle before it is closed (`wait_timeout`); 0: for ever.
     idle_timeout_ms: AtomicU64,
+    /// Set when the server closed the session for idling, so its front end can tell the client why.
+    closed_idle: AtomicBool,
 }
 
 impl SessionHandle {
@@ -188,6 +190,12 @@ impl SessionHandle {
         ms > 0
             && st.activity.command == "Sleep"
             && st.activity.since.elapsed() >= Duration::from_millis(ms)
+    }
+
+    /// Whether the server closed this session because it idled past its timeout (its front end then sends
+    /// MySQL's 4031 / PostgreSQL's 57P05 before closing the connection, as those servers do).
+    pub fn closed_for_idleness(&self) -> bool {
+        self.closed_idle.load(Ordering::Acquire)
     }
 
     /// Kills the session: interrupts its statement and tells its front end to close the connection.
@@ -335,6 +343,7 @@ impl SessionRegistry {
             interrupt: Mutex::new(None),
             killed,
             idle_timeout_ms: AtomicU64::new(0),
+            closed_idle: AtomicBool::new(false),
         });
         sessions.insert(id, handle.clone());
         Ok(handle)
@@ -360,6 +369,8 @@ impl SessionRegistry {
         for s in self.all() {
             if s.idle_too_long() && !s.killed.is_cancelled() {
                 tracing::info!(session = s.id, tenant = %s.tenant_name, user = %s.user, "closing a session idle for longer than its wait_timeout");
+                // Before the kill: the front end reads it once it sees the kill.
+                s.closed_idle.store(true, Ordering::Release);
                 s.kill();
             }
         }
