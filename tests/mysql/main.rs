@@ -27,6 +27,7 @@ mod robustness;
 #[path = "../s3_server.rs"]
 mod s3_server;
 mod sqlgen;
+mod statement_cache;
 mod statement_limits;
 mod tenant_sql;
 mod writers;

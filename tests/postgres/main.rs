@@ -21,4 +21,5 @@ mod robustness;
 #[path = "../s3_server.rs"]
 mod s3_server;
 mod settings;
+mod statement_cache;
 mod statement_limits;

@@ -1,4 +1,6 @@
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 use rusqlite::Connection;
@@ -16,6 +18,8 @@ use crate::{schema, Result};
 pub struct Catalog {
     pub(crate) conn: Mutex<Connection>,
     pub(crate) storage: Storage,
+    /// Counts the commits of this connection (see [`Catalog::version`]).
+    version: Arc<AtomicU64>,
 }
 
 impl Catalog {
@@ -45,9 +49,18 @@ impl Catalog {
         // The catalog is small and rarely written; a full fsync per change costs nothing noticeable.
         conn.execute_batch("PRAGMA synchronous = FULL;")?;
         schema::migrate(&mut conn)?;
+        let version = Arc::new(AtomicU64::new(1));
+        let counter = version.clone();
+        // Every change to the catalog commits through this connection (the job registry's connection writes
+        // only its own tables): counting commits tells readers that cached what they read when to read again.
+        conn.commit_hook(Some(move || {
+            counter.fetch_add(1, Ordering::AcqRel);
+            false
+        }));
         let catalog = Self {
             conn: Mutex::new(conn),
             storage,
+            version,
         };
         catalog.bootstrap(root_password.unwrap_or(""))?;
         catalog.remove_orphan_files()?;
@@ -63,6 +76,17 @@ impl Catalog {
             .query_row("SELECT cluster_id FROM cluster WHERE id = 1", [], |r| {
                 r.get(0)
             })?)
+    }
+
+    /// A number that grows whenever a change to the catalog commits (a database made or dropped, a grant
+    /// revoked, ...). Lets sessions keep what they read from the catalog (attached databases, grants) and read
+    /// it again only once the number moved, instead of taking the catalog's lock for every statement.
+    ///
+    /// Read it *before* reading what it guards: a commit bumps it while still holding the catalog's lock, so
+    /// a reader that saw the old number either read the old state (and will see the number move) or waited
+    /// for the commit.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
     }
 
     /// The storage layout the catalog's databases live in.

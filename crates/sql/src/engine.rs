@@ -1,7 +1,7 @@
 //! The engine: what every session shares (the catalog, the session registry, server facts).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -34,6 +34,8 @@ pub struct Engine {
     mysql_port: AtomicU16,
     /// Each tenant's queue of writing sessions.
     writers: parking_lot::Mutex<std::collections::HashMap<i64, Arc<crate::writers::WriterQueue>>>,
+    /// Counts the schema changes (DDL) sessions ran; with the catalog's version it dates cached plans.
+    ddl_count: AtomicU64,
 }
 
 /// The least statement memory a tenant gets, whatever its unit: enough for ordinary statements.
@@ -51,6 +53,7 @@ impl Engine {
             budgets: Mutex::new(HashMap::new()),
             mysql_port: AtomicU16::new(0),
             writers: Default::default(),
+            ddl_count: AtomicU64::new(0),
         });
         watchdog::start(&engine);
         engine
@@ -103,6 +106,20 @@ impl Engine {
     /// The queue in which a tenant's sessions wait for their turn to write.
     pub(crate) fn writer_queue(&self, tenant_id: i64) -> Arc<crate::writers::WriterQueue> {
         self.writers.lock().entry(tenant_id).or_default().clone()
+    }
+
+    /// What a session's cached plans were made under: the catalog's version and the count of schema changes.
+    /// A plan made under another epoch is made again (see `plan_cache.rs`). Two atomic loads, no lock.
+    pub(crate) fn plan_epoch(&self) -> (u64, u64) {
+        (
+            self.catalog.version(),
+            self.ddl_count.load(Ordering::Acquire),
+        )
+    }
+
+    /// Records that a schema change ran (or is about to), so that every session's cached plans are made again.
+    pub(crate) fn schema_changed(&self) {
+        self.ddl_count.fetch_add(1, Ordering::AcqRel);
     }
 
     /// The sys catalog.

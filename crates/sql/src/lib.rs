@@ -12,6 +12,7 @@ mod job_api;
 mod login;
 mod memory;
 mod pg_types;
+mod plan_cache;
 mod processlist;
 mod session;
 mod sqlite;

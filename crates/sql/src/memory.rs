@@ -85,6 +85,13 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 /// Puts the charging allocator in front of SQLite's own. Must run before the process uses SQLite at all;
 /// returns false (and nothing is charged) if SQLite was already in use.
 pub fn install() -> bool {
+    // SQLite's memory statistics (on by default) take one process-wide mutex around every allocation and
+    // free, which serialises all sessions' statements on it; nothing here reads those statistics (budgets
+    // are counted by the allocator below). SAFETY: SQLITE_CONFIG_MEMSTATUS takes one int; like every
+    // sqlite3_config call it must come before SQLite is initialised, as this function must.
+    unsafe {
+        ffi::sqlite3_config(ffi::SQLITE_CONFIG_MEMSTATUS, 0 as c_int);
+    }
     let mut default = ffi::sqlite3_mem_methods {
         xMalloc: None,
         xFree: None,

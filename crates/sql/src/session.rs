@@ -36,6 +36,10 @@ pub struct Session {
     pub(crate) local_files: Option<Box<dyn LocalFiles>>,
     /// The error of the last statement, as (MySQL code, message), for SHOW WARNINGS / SHOW ERRORS.
     pub(crate) diagnostics: Option<(u16, String)>,
+    /// Statements this session translated before, by text (see `plan_cache.rs`).
+    pub(crate) plans: crate::plan_cache::PlanCache,
+    /// The user's grants as of a catalog version: read again only once the catalog changed.
+    pub(crate) grants: parking_lot::Mutex<Option<(u64, Arc<Vec<tenantry_catalog::Grant>>)>>,
 }
 
 /// How a front end gets a client's file for `LOAD DATA LOCAL INFILE`: it asks its client for the file by name
@@ -84,7 +88,8 @@ impl Session {
             stop.clone(),
             identity.is_cluster_admin(),
         )?;
-        let conn = match TenantConnection::open(identity.tenant.tenant_id, stop) {
+        let restricted = !identity.user.is_admin;
+        let conn = match TenantConnection::open(identity.tenant.tenant_id, stop, restricted) {
             Ok(c) => c,
             Err(e) => {
                 engine.sessions().unregister(id);
@@ -108,6 +113,8 @@ impl Session {
             budget,
             local_files: None,
             diagnostics: None,
+            plans: Default::default(),
+            grants: Default::default(),
         };
         exec::variables::apply_idle_timeout(&session);
         let mut session = session;
@@ -284,6 +291,7 @@ impl Session {
         self.autocommit = true;
         self.vars.clear();
         self.user_vars.clear();
+        self.plans.clear();
         self.last_insert_id = 0;
         self.diagnostics = None;
         exec::variables::apply_idle_timeout(self);
@@ -323,11 +331,15 @@ impl Session {
                 columns: Vec::new(),
                 kinds: Vec::new(),
             }),
-            Parsed::Tenant(stmt) => exec::tenant_sql::describe(self, *stmt),
+            Parsed::Tenant(stmt) => exec::tenant_sql::describe(self, sql, *stmt),
         }
     }
 
     fn dispatch(&mut self, sql: &str, params: &[Value]) -> Result<Output> {
+        let epoch = self.engine.plan_epoch();
+        if let Some(plan) = self.plans.get(sql, self.db.as_deref(), epoch) {
+            return exec::tenant_sql::run_plan(self, &plan, params);
+        }
         let parsed = parser::parse(sql)?;
         // Parsing a long statement takes a while: a stop that came meanwhile ends it here.
         self.check_interrupted()?;
@@ -342,7 +354,7 @@ impl Session {
                 }
                 self.run_command(cmd)
             }
-            Parsed::Tenant(stmt) => exec::tenant_sql::run(self, *stmt, params),
+            Parsed::Tenant(stmt) => exec::tenant_sql::run_text(self, sql, epoch, *stmt, params),
         }
     }
 

@@ -1,22 +1,39 @@
 //! Privilege checks for tenant statements.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
-use tenantry_catalog::{GrantLevel, Privilege};
+use tenantry_catalog::{Grant, GrantLevel, Privilege};
 
 use crate::error::{Result, SqlError};
 use crate::session::Session;
 use crate::translate::{is_system_schema, Access};
+
+/// The session user's grants: kept per session and read from the catalog again only once the catalog's
+/// version moved (a GRANT or REVOKE commits a new version), so a statement takes no catalog lock for them.
+fn grants(session: &Session) -> Result<Arc<Vec<Grant>>> {
+    // Read before the grants: a change that commits meanwhile leaves the next statement a newer version.
+    let version = session.engine.catalog().version();
+    let mut cached = session.grants.lock();
+    if let Some((v, grants)) = cached.as_ref() {
+        if *v == version {
+            return Ok(grants.clone());
+        }
+    }
+    let grants = Arc::new(session.engine.catalog().grants(
+        session.identity.tenant.tenant_id,
+        &session.identity.user.name,
+    )?);
+    *cached = Some((version, grants.clone()));
+    Ok(grants)
+}
 
 /// Whether the session's user holds `privilege` on `db` (or globally, with `db` = None).
 pub fn has(session: &Session, db: Option<&str>, privilege: Privilege) -> Result<bool> {
     if session.identity.user.is_admin {
         return Ok(true);
     }
-    let grants = session.engine.catalog().grants(
-        session.identity.tenant.tenant_id,
-        &session.identity.user.name,
-    )?;
+    let grants = grants(session)?;
     Ok(grants.iter().any(|g| {
         let level_ok = match (&g.level, db) {
             (GrantLevel::Global, _) => true,
@@ -32,10 +49,7 @@ pub fn has_any(session: &Session, db: &str) -> Result<bool> {
     if session.identity.user.is_admin || is_system_schema(db) {
         return Ok(true);
     }
-    let grants = session.engine.catalog().grants(
-        session.identity.tenant.tenant_id,
-        &session.identity.user.name,
-    )?;
+    let grants = grants(session)?;
     Ok(grants.iter().any(|g| match &g.level {
         GrantLevel::Global => true,
         GrantLevel::Database(d) => d.eq_ignore_ascii_case(db),

@@ -64,9 +64,17 @@ impl SessionContext for Ctx<'_> {
     }
 }
 
-/// Translates a statement and readies everything it needs (privileges, attached databases, views).
-fn prepare_plan(session: &mut Session, stmt: Statement) -> Result<Plan> {
-    let plan = translate::plan(stmt, &Ctx(session))?;
+/// Translates a statement; true if the plan may be cached (it took in no session values).
+fn translate(session: &Session, stmt: Statement) -> Result<(Plan, bool)> {
+    let ctx = Ctx(session);
+    let tracking = crate::plan_cache::Tracking::new(&ctx);
+    let plan = translate::plan(stmt, &tracking)?;
+    let cacheable = tracking.cacheable() && plan.kind != PlanKind::Ddl;
+    Ok((plan, cacheable))
+}
+
+/// Readies everything a plan needs before each run: privileges, attached databases, system views.
+fn ready(session: &mut Session, plan: &Plan) -> Result<()> {
     privileges::check(session, &plan.access)?;
     for db in &plan.schemas {
         if let Err(e) = session.attach(db) {
@@ -112,16 +120,77 @@ fn prepare_plan(session: &mut Session, stmt: Statement) -> Result<Plan> {
         }
     }
     views::materialize(session, &plan.system_tables)?;
+    Ok(())
+}
+
+/// Translates `stmt` (the text `sql`, under plan epoch `epoch`), keeps the plan in the session's cache when
+/// it may be, and readies it.
+fn plan_statement(
+    session: &mut Session,
+    sql: &str,
+    epoch: (u64, u64),
+    stmt: Statement,
+) -> Result<Plan> {
+    let (plan, cacheable) = translate(session, stmt)?;
+    if cacheable {
+        let db = session.db.clone();
+        session
+            .plans
+            .put(sql, db.as_deref(), epoch, std::sync::Arc::new(plan.clone()));
+    }
+    ready(session, &plan)?;
     Ok(plan)
 }
 
-/// Runs a tenant statement.
+/// Runs a tenant statement the server made itself (not kept in the session's cache).
 pub fn run(session: &mut Session, stmt: Statement, params: &[Value]) -> Result<Output> {
-    let plan = prepare_plan(session, stmt)?;
+    run_statement(session, None, stmt, params)
+}
+
+/// Runs a client's tenant statement, the text `sql` parsed, keeping its plan in the session's cache when it
+/// may be; `epoch` is the engine's plan epoch, read before parsing.
+pub fn run_text(
+    session: &mut Session,
+    sql: &str,
+    epoch: (u64, u64),
+    stmt: Statement,
+    params: &[Value],
+) -> Result<Output> {
+    run_statement(session, Some((sql, epoch)), stmt, params)
+}
+
+fn run_statement(
+    session: &mut Session,
+    text: Option<(&str, (u64, u64))>,
+    stmt: Statement,
+    params: &[Value],
+) -> Result<Output> {
+    let (plan, cacheable) = translate(session, stmt)?;
+    if plan.kind == PlanKind::Ddl {
+        ready(session, &plan)?;
+        // Every session's cached plans are made again after a schema change (before and after it: a
+        // statement planned while the change ran must not outlive it either).
+        session.engine.schema_changed();
+        let out = run_ddl(session, plan, params);
+        session.engine.schema_changed();
+        return out;
+    }
+    let plan = std::sync::Arc::new(plan);
+    if let (true, Some((sql, epoch))) = (cacheable, text) {
+        let db = session.db.clone();
+        session.plans.put(sql, db.as_deref(), epoch, plan.clone());
+    }
+    run_plan(session, &plan, params)
+}
+
+/// Runs a translated query or DML plan (from the session's cache or just made): privileges are checked
+/// and databases attached on every run.
+pub(crate) fn run_plan(session: &mut Session, plan: &Plan, params: &[Value]) -> Result<Output> {
+    ready(session, plan)?;
     match &plan.kind {
         PlanKind::Query => {
             begin_if_needed(session)?;
-            let guard = restrict_unless_admin(session, &plan);
+            let guard = restrict_unless_admin(session, plan);
             let rs = (|| {
                 let mut stmt = session.conn.conn().prepare_cached(&plan.sql[0])?;
                 check_param_count(stmt.parameter_count(), params)?;
@@ -135,7 +204,7 @@ pub fn run(session: &mut Session, stmt: Statement, params: &[Value]) -> Result<O
             session.take_writer_turn()?;
             let conn = session.conn.conn();
             let affected = {
-                let guard = restrict_unless_admin(session, &plan);
+                let guard = restrict_unless_admin(session, plan);
                 (|| {
                     let mut stmt = conn.prepare_cached(&plan.sql[0])?;
                     check_param_count(stmt.parameter_count(), params)?;
@@ -157,47 +226,48 @@ pub fn run(session: &mut Session, stmt: Statement, params: &[Value]) -> Result<O
                 last_insert_id,
             })
         }
-        PlanKind::Ddl => {
-            if !params.is_empty() {
-                return Err(SqlError::Unsupported("parameters in DDL".into()));
+        PlanKind::Ddl => Err(SqlError::Internal("a schema change is never cached".into())),
+    }
+}
+
+/// Runs a schema change plan (readied).
+fn run_ddl(session: &mut Session, plan: Plan, params: &[Value]) -> Result<Output> {
+    if !params.is_empty() {
+        return Err(SqlError::Unsupported("parameters in DDL".into()));
+    }
+    session.commit_if_open()?;
+    let drops = !plan.sql.is_empty() && plan.sql.iter().all(|s| s.starts_with("DROP"));
+    let missing_for_drop = |e: SqlError| match e {
+        SqlError::NoSuchTable { db, table } if drops => SqlError::UnknownTable { db, table },
+        e => e,
+    };
+    match plan.schema_change {
+        Some((db, table, steps)) => {
+            // Preparing compiles each statement without running it: missing tables or columns and
+            // duplicate names fail here, before any job exists. Reading the schema first makes SQLite
+            // notice changes other connections (earlier jobs) made to it.
+            session.conn.conn().query_row(
+                &format!("SELECT count(*) FROM {}.sqlite_master", quote(&db)),
+                [],
+                |_| Ok(()),
+            )?;
+            for sql in &plan.sql {
+                session
+                    .conn
+                    .conn()
+                    .prepare(sql)
+                    .map_err(|e| missing_for_drop(e.into()))?;
             }
-            session.commit_if_open()?;
-            let drops = !plan.sql.is_empty() && plan.sql.iter().all(|s| s.starts_with("DROP"));
-            let missing_for_drop = |e: SqlError| match e {
-                SqlError::NoSuchTable { db, table } if drops => {
-                    SqlError::UnknownTable { db, table }
-                }
-                e => e,
-            };
-            match plan.schema_change {
-                Some((db, table, steps)) => {
-                    // Preparing compiles each statement without running it: missing tables or columns and
-                    // duplicate names fail here, before any job exists. Reading the schema first makes SQLite
-                    // notice changes other connections (earlier jobs) made to it.
-                    session.conn.conn().query_row(
-                        &format!("SELECT count(*) FROM {}.sqlite_master", quote(&db)),
-                        [],
-                        |_| Ok(()),
-                    )?;
-                    for sql in &plan.sql {
-                        session
-                            .conn
-                            .conn()
-                            .prepare(sql)
-                            .map_err(|e| missing_for_drop(e.into()))?;
-                    }
-                    run_schema_change_job(session, db, table, steps)
-                }
-                None => {
-                    session.take_writer_turn()?;
-                    let mut sql = plan.sql.clone();
-                    for d in &plan.dependent {
-                        sql.extend(crate::exec::schema::dependent_sql(session, d)?);
-                    }
-                    run_atomically(session, &sql).map_err(missing_for_drop)?;
-                    Ok(Output::ok())
-                }
+            run_schema_change_job(session, db, table, steps)
+        }
+        None => {
+            session.take_writer_turn()?;
+            let mut sql = plan.sql.clone();
+            for d in &plan.dependent {
+                sql.extend(crate::exec::schema::dependent_sql(session, d)?);
             }
+            run_atomically(session, &sql).map_err(missing_for_drop)?;
+            Ok(Output::ok())
         }
     }
 }
@@ -255,8 +325,7 @@ fn restrict_unless_admin<'a>(
     session: &'a Session,
     plan: &Plan,
 ) -> Option<crate::sqlite::authorizer::AuthorizerGuard<'a>> {
-    (!session.identity.user.is_admin)
-        .then(|| crate::sqlite::authorizer::restrict(session.conn.conn(), plan))
+    session.conn.restrict(plan)
 }
 
 /// A statement's error, with a refusal of the authorizer answered as a missing privilege on the table.
@@ -271,10 +340,12 @@ fn refusal(
     }
 }
 
-/// Describes a statement for a client that prepares it.
-pub fn describe(session: &mut Session, stmt: Statement) -> Result<Prepared> {
+/// Describes a statement (the text `sql`) for a client that prepares it; its plan is kept in the session's
+/// cache, so that its executes run without translating it again.
+pub fn describe(session: &mut Session, sql: &str, stmt: Statement) -> Result<Prepared> {
     let hints = translate::parameter_hints(&stmt);
-    let plan = prepare_plan(session, stmt)?;
+    let epoch = session.engine.plan_epoch();
+    let plan = plan_statement(session, sql, epoch, stmt)?;
     if plan.kind == PlanKind::Ddl || plan.sql.len() != 1 {
         return Ok(Prepared {
             params: 0,
@@ -291,7 +362,19 @@ pub fn describe(session: &mut Session, stmt: Statement) -> Result<Prepared> {
             None => None,
         })
         .collect();
-    let stmt = session.conn.conn().prepare_cached(&plan.sql[0])?;
+    // A statement compiled now uses the schema this connection last read, which another session's schema
+    // change may have outdated (SQLite notices only when a statement starts reading): reading each database's
+    // schema first makes the columns described those the statement's executes will return.
+    for db in &plan.schemas {
+        session.conn.conn().query_row(
+            &format!("SELECT count(*) FROM {}.sqlite_master", quote(db)),
+            [],
+            |_| Ok(()),
+        )?;
+    }
+    // Compiled afresh, not taken from the statement cache: a cached statement describes the columns of the
+    // schema it was compiled under until it next runs.
+    let stmt = session.conn.conn().prepare(&plan.sql[0])?;
     Ok(Prepared {
         params: stmt.parameter_count(),
         columns: stmt.column_names().iter().map(|s| s.to_string()).collect(),

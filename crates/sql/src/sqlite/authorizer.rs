@@ -19,19 +19,66 @@ use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use crate::error::SqlError;
 use crate::translate::Plan;
 
-/// The first table access the authorizer refused: the privilege's command and the table.
-type Refusal = Arc<Mutex<Option<(&'static str, String)>>>;
+/// What the authorizer lets statements compiled now touch, and what it refused.
+#[derive(Default)]
+struct State {
+    /// (database, table) pairs, lower case; `None`: no restriction (the server's own statements).
+    allowed: Option<HashSet<(String, String)>>,
+    /// The first table access refused: the privilege's command and the table.
+    refused: Option<(&'static str, String)>,
+}
 
-/// Installs the authorizer for a plan; it is removed when the guard is dropped.
+/// A connection's authorizer, installed once for the life of the connection.
+///
+/// Installing or removing an authorizer makes SQLite expire every prepared statement of the connection, so a
+/// per-statement authorizer would recompile every cached statement on every run. This one stays, and each
+/// statement only swaps the set of tables it allows (see [`Authorizer::restrict`]).
+pub struct Authorizer {
+    state: Arc<Mutex<State>>,
+}
+
+impl Authorizer {
+    /// Installs the authorizer on `conn`; until [`Authorizer::restrict`] it allows everything.
+    pub fn install(conn: &rusqlite::Connection) -> Self {
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = state.clone();
+        conn.authorizer(Some(move |ctx: AuthContext<'_>| decide(&shared, ctx)));
+        Self { state }
+    }
+
+    /// Restricts what statements compiled (or recompiled after a schema change) on the connection may
+    /// touch to the plan's tables (and views over them), until the guard is dropped.
+    pub fn restrict(&self, plan: &Plan) -> AuthorizerGuard<'_> {
+        let allowed = plan
+            .access
+            .iter()
+            .filter_map(|a| {
+                a.table
+                    .as_ref()
+                    .map(|t| (a.db.to_ascii_lowercase(), t.to_ascii_lowercase()))
+            })
+            .chain(
+                plan.system_tables
+                    .iter()
+                    .map(|(s, t)| (s.to_ascii_lowercase(), t.to_ascii_lowercase())),
+            )
+            .collect();
+        *self.state.lock() = State {
+            allowed: Some(allowed),
+            refused: None,
+        };
+        AuthorizerGuard { authorizer: self }
+    }
+}
+
+/// The restriction of one statement; dropping it lifts the restriction.
 pub struct AuthorizerGuard<'a> {
-    conn: &'a rusqlite::Connection,
-    refused: Refusal,
+    authorizer: &'a Authorizer,
 }
 
 impl Drop for AuthorizerGuard<'_> {
     fn drop(&mut self) {
-        self.conn
-            .authorizer(None::<fn(AuthContext<'_>) -> Authorization>);
+        *self.authorizer.state.lock() = State::default();
     }
 }
 
@@ -40,7 +87,7 @@ impl AuthorizerGuard<'_> {
     /// table; any other error is left as it is.
     pub fn explain(&self, e: SqlError, user: &str) -> SqlError {
         match e {
-            SqlError::AuthorizerDenied => match self.refused.lock().take() {
+            SqlError::AuthorizerDenied => match self.authorizer.state.lock().refused.take() {
                 Some((command, table)) => SqlError::TableAccessDenied {
                     command,
                     user: user.to_string(),
@@ -53,60 +100,44 @@ impl AuthorizerGuard<'_> {
     }
 }
 
-/// Restricts what statements compiled on `conn` may touch to the plan's tables (and views over them).
-pub fn restrict<'a>(conn: &'a rusqlite::Connection, plan: &Plan) -> AuthorizerGuard<'a> {
-    let allowed: Arc<HashSet<(String, String)>> = Arc::new(
-        plan.access
-            .iter()
-            .filter_map(|a| {
-                a.table
-                    .as_ref()
-                    .map(|t| (a.db.to_ascii_lowercase(), t.to_ascii_lowercase()))
-            })
-            .chain(
-                plan.system_tables
-                    .iter()
-                    .map(|(s, t)| (s.to_ascii_lowercase(), t.to_ascii_lowercase())),
-            )
-            .collect(),
-    );
-    let refused = Refusal::default();
-    let record = refused.clone();
-    conn.authorizer(Some(move |ctx: AuthContext<'_>| {
-        let db = ctx.database_name.unwrap_or("").to_ascii_lowercase();
-        let ok = |table: &str| {
-            allowed.contains(&(db.clone(), table.to_ascii_lowercase()))
-                // Reads made on behalf of a view are allowed when the view itself was.
-                || ctx
-                    .accessor
-                    .is_some_and(|v| allowed.contains(&(db.clone(), v.to_ascii_lowercase())))
-        };
-        let (allow, table) = match ctx.action {
-            // No database: a CTE or a subquery, not a stored table (SQLite passes none for those).
-            AuthAction::Read { .. } if ctx.database_name.is_none() => (true, None),
-            AuthAction::Read { table_name, .. } => (ok(table_name), Some(("SELECT", table_name))),
-            AuthAction::Insert { table_name } => (ok(table_name), Some(("INSERT", table_name))),
-            AuthAction::Delete { table_name } => (ok(table_name), Some(("DELETE", table_name))),
-            AuthAction::Update { table_name, .. } => (ok(table_name), Some(("UPDATE", table_name))),
-            AuthAction::Select
-            | AuthAction::Function { .. }
-            | AuthAction::Recursive
-            | AuthAction::Transaction { .. }
-            | AuthAction::Savepoint { .. } => (true, None),
-            _ => (false, None),
-        };
-        if allow {
-            Authorization::Allow
-        } else {
-            if let Some((command, table)) = table {
-                record
-                    .lock()
-                    .get_or_insert_with(|| (command, table.to_string()));
-            }
-            Authorization::Deny
+/// The authorizer's answer for one action while `state` holds.
+fn decide(state: &Mutex<State>, ctx: AuthContext<'_>) -> Authorization {
+    let mut state = state.lock();
+    let Some(allowed) = &state.allowed else {
+        return Authorization::Allow;
+    };
+    let db = ctx.database_name.unwrap_or("").to_ascii_lowercase();
+    let ok = |table: &str| {
+        allowed.contains(&(db.clone(), table.to_ascii_lowercase()))
+            // Reads made on behalf of a view are allowed when the view itself was.
+            || ctx
+                .accessor
+                .is_some_and(|v| allowed.contains(&(db.clone(), v.to_ascii_lowercase())))
+    };
+    let (allow, table) = match ctx.action {
+        // No database: a CTE or a subquery, not a stored table (SQLite passes none for those).
+        AuthAction::Read { .. } if ctx.database_name.is_none() => (true, None),
+        AuthAction::Read { table_name, .. } => (ok(table_name), Some(("SELECT", table_name))),
+        AuthAction::Insert { table_name } => (ok(table_name), Some(("INSERT", table_name))),
+        AuthAction::Delete { table_name } => (ok(table_name), Some(("DELETE", table_name))),
+        AuthAction::Update { table_name, .. } => (ok(table_name), Some(("UPDATE", table_name))),
+        AuthAction::Select
+        | AuthAction::Function { .. }
+        | AuthAction::Recursive
+        | AuthAction::Transaction { .. }
+        | AuthAction::Savepoint { .. } => (true, None),
+        _ => (false, None),
+    };
+    if allow {
+        Authorization::Allow
+    } else {
+        if let Some((command, table)) = table {
+            state
+                .refused
+                .get_or_insert_with(|| (command, table.to_string()));
         }
-    }));
-    AuthorizerGuard { conn, refused }
+        Authorization::Deny
+    }
 }
 
 #[cfg(test)]
@@ -139,7 +170,11 @@ mod tests {
             schema_change: None,
             dependent: Vec::new(),
         };
-        let guard = restrict(&conn, &plan);
+        let authorizer = Authorizer::install(&conn);
+        // Unrestricted until a statement restricts it.
+        conn.prepare("SELECT hidden_col FROM hidden_db.secret")
+            .unwrap();
+        let guard = authorizer.restrict(&plan);
         // Approved: the plan's table, and a recursive CTE (no database).
         conn.prepare("SELECT id FROM pub.t").unwrap();
         conn.prepare("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3) SELECT count(*) FROM c")
@@ -156,5 +191,8 @@ mod tests {
             w.message,
             "SELECT command denied to user 'mallory'@'%' for table 'secret'"
         );
+        drop(guard);
+        conn.prepare("SELECT hidden_col FROM hidden_db.secret")
+            .unwrap();
     }
 }

@@ -20,14 +20,19 @@ const STEPS_PER_STOP_CHECK: i32 = 1000;
 pub struct TenantConnection {
     conn: Connection,
     tenant_id: i64,
-    attached: HashMap<String, i64>,
+    /// Attached schema → (its database id, the catalog version at which that was last confirmed).
+    attached: HashMap<String, (i64, u64)>,
     /// What the `pg_catalog` views last showed, for the functions that look objects up by oid.
     pg_objects: SharedPgObjects,
+    /// For sessions of users other than the tenant's administrator: the authorizer that confines their
+    /// statements to the tables the privilege check approved.
+    authorizer: Option<super::authorizer::Authorizer>,
 }
 
 impl TenantConnection {
-    /// Opens a connection for a tenant's session; every statement it runs stops once `stop` is set.
-    pub fn open(tenant_id: i64, stop: Arc<StopFlag>) -> Result<Self> {
+    /// Opens a connection for a tenant's session; every statement it runs stops once `stop` is set. With
+    /// `restricted`, statements run under [`TenantConnection::restrict`] touch only what their plan approved.
+    pub fn open(tenant_id: i64, stop: Arc<StopFlag>, restricted: bool) -> Result<Self> {
         let conn = Connection::open_in_memory()?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         // SQLite's interrupt is lost if it arrives while no SQLite statement runs (between the steps of one
@@ -43,17 +48,28 @@ impl TenantConnection {
             conn.execute(&format!("ATTACH DATABASE ':memory:' AS {schema}"), [])?;
         }
         conn.set_prepared_statement_cache_capacity(64);
+        let authorizer = restricted.then(|| super::authorizer::Authorizer::install(&conn));
         Ok(Self {
             conn,
             tenant_id,
             attached: HashMap::new(),
             pg_objects,
+            authorizer,
         })
     }
 
     /// Hands the functions over `pg_catalog` the objects its views now show.
     pub fn set_pg_objects(&self, objects: super::pg_functions::PgObjects) {
         *self.pg_objects.lock().unwrap_or_else(|e| e.into_inner()) = objects;
+    }
+
+    /// Confines what statements compiled until the guard drops may touch to `plan`'s tables, if this
+    /// connection is restricted (`None` otherwise).
+    pub fn restrict(
+        &self,
+        plan: &crate::translate::Plan,
+    ) -> Option<super::authorizer::AuthorizerGuard<'_>> {
+        self.authorizer.as_ref().map(|a| a.restrict(plan))
     }
 
     /// The connection.
@@ -73,12 +89,25 @@ impl TenantConnection {
 
     /// Makes sure schema `db` is this tenant's current database of that name, attaching (or re-attaching,
     /// if it was dropped and created again) as needed.
+    ///
+    /// While the catalog has not changed since the last check this takes no lock at all (one atomic load):
+    /// every statement calls it for each database it names.
     pub fn ensure_attached(&mut self, catalog: &Catalog, db: &str) -> Result<()> {
+        // Read before the lookup: a change committed meanwhile leaves a newer version for the next statement.
+        let version = catalog.version();
+        if let Some((_, checked)) = self.attached.get_mut(db) {
+            if *checked == version {
+                return Ok(());
+            }
+        }
         let entry = catalog
             .database(self.tenant_id, db)?
             .ok_or_else(|| SqlError::UnknownDatabase(db.to_string()))?;
-        match self.attached.get(db) {
-            Some(id) if *id == entry.database_id => return Ok(()),
+        match self.attached.get_mut(db) {
+            Some((id, checked)) if *id == entry.database_id => {
+                *checked = version;
+                return Ok(());
+            }
             Some(_) => self.detach(db)?,
             None => {}
         }
@@ -103,7 +132,8 @@ impl TenantConnection {
         if !foreign_keys {
             self.conn.execute_batch("PRAGMA foreign_keys = OFF")?;
         }
-        self.attached.insert(db.to_string(), entry.database_id);
+        self.attached
+            .insert(db.to_string(), (entry.database_id, version));
         Ok(())
     }
 

@@ -13,34 +13,42 @@ pub fn collect(
     params: &[Value],
     row_limit: Option<usize>,
 ) -> Result<ResultSet> {
+    let mut out: Vec<Vec<Value>> = Vec::new();
+    {
+        let mut rows = stmt.query(rusqlite::params_from_iter(params.iter().map(to_sql)))?;
+        // The rows read so far count against the statement's memory budget, charged in steps of this much.
+        const CHARGE_STEP: i64 = 256 * 1024;
+        let mut uncharged = 0i64;
+        while let Some(row) = rows.next()? {
+            // The row's own statement says how many columns it has: a cached statement that another
+            // connection's schema change made SQLite compile again (on this first step) may have more or
+            // fewer columns than it had when it came out of the cache.
+            let width = row.as_ref().column_count();
+            let mut values = Vec::with_capacity(width);
+            for i in 0..width {
+                values.push(from_ref(row.get_ref(i)?));
+            }
+            uncharged += values.iter().map(held_bytes).sum::<i64>();
+            if uncharged >= CHARGE_STEP {
+                if !crate::memory::charge_held(uncharged) {
+                    return Err(SqlError::OutOfMemory);
+                }
+                uncharged = 0;
+            }
+            out.push(values);
+            if row_limit.is_some_and(|l| out.len() >= l) {
+                break;
+            }
+        }
+    }
+    // Read after stepping, for the same reason: before its first step a statement still describes the
+    // columns it was compiled with, not those of the schema it ran against.
     let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
     let decls: Vec<Option<String>> = stmt
         .columns()
         .iter()
         .map(|c| c.decl_type().map(str::to_string))
         .collect();
-    let mut rows = stmt.query(rusqlite::params_from_iter(params.iter().map(to_sql)))?;
-    let mut out = Vec::new();
-    // The rows read so far count against the statement's memory budget, charged in steps of this much.
-    const CHARGE_STEP: i64 = 256 * 1024;
-    let mut uncharged = 0i64;
-    while let Some(row) = rows.next()? {
-        let mut values = Vec::with_capacity(names.len());
-        for i in 0..names.len() {
-            values.push(from_ref(row.get_ref(i)?));
-        }
-        uncharged += values.iter().map(held_bytes).sum::<i64>();
-        if uncharged >= CHARGE_STEP {
-            if !crate::memory::charge_held(uncharged) {
-                return Err(SqlError::OutOfMemory);
-            }
-            uncharged = 0;
-        }
-        out.push(values);
-        if row_limit.is_some_and(|l| out.len() >= l) {
-            break;
-        }
-    }
     let mut columns = Vec::with_capacity(names.len());
     for (i, name) in names.into_iter().enumerate() {
         let kind = column_kind(decls[i].as_deref(), out.iter().map(|r| &r[i]));
