@@ -11,7 +11,7 @@ fn clients_dir() -> PathBuf {
 }
 
 /// Installs psycopg 3 and SQLAlchemy 2 with pip when python3 cannot import them.
-fn ensure_python() {
+pub(crate) fn ensure_python() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let present = Command::new("python3")

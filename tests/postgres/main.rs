@@ -4,6 +4,7 @@ mod backup_s3;
 mod cancel;
 mod catalog;
 mod common;
+mod copy;
 mod drivers;
 mod fuzz_corpus;
 mod import;

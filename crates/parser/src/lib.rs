@@ -6,6 +6,7 @@ mod account;
 mod backup_cleanup;
 mod clone;
 mod cluster;
+pub mod copy;
 pub mod cursor;
 mod error;
 pub mod exec_comments;

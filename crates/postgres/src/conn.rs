@@ -8,6 +8,7 @@ use tenantry_sql::{Engine, Session, SqlError};
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Startup;
+use crate::copy::{ActiveCopy, Copier};
 use crate::query::{ExtendedHandler, SimpleHandler};
 use crate::server::{CancelKeys, Canceller};
 
@@ -24,6 +25,8 @@ pub(crate) struct ConnState {
     /// Cancelled once the connection has a session (it logged in).
     pub(crate) logged_in: CancellationToken,
     pub(crate) keys: Arc<CancelKeys>,
+    /// The COPY FROM STDIN the client is feeding, if one runs.
+    pub(crate) copy: Mutex<Option<ActiveCopy>>,
     session: Mutex<Option<Arc<Mutex<Session>>>>,
 }
 
@@ -38,6 +41,7 @@ impl ConnState {
             killed: CancellationToken::new(),
             logged_in: CancellationToken::new(),
             keys,
+            copy: Mutex::new(None),
             session: Mutex::new(None),
         })
     }
@@ -68,6 +72,8 @@ impl ConnState {
         if let Some(s) = self.engine.sessions().get(self.id) {
             s.interrupt_statement();
         }
+        // A COPY the client stopped feeding ends without its CopyDone: it is rolled back.
+        self.copy.lock().take();
         self.session.lock().take();
     }
 }
@@ -77,6 +83,7 @@ pub(crate) struct Handlers {
     startup: Arc<Startup>,
     simple: Arc<SimpleHandler>,
     extended: Arc<ExtendedHandler>,
+    copy: Arc<Copier>,
     cancel: Arc<Canceller>,
 }
 
@@ -88,6 +95,9 @@ impl Handlers {
                 state: state.clone(),
             }),
             extended: Arc::new(ExtendedHandler::new(state.clone())),
+            copy: Arc::new(Copier {
+                state: state.clone(),
+            }),
             cancel: Arc::new(Canceller {
                 engine: state.engine.clone(),
                 keys: state.keys.clone(),
@@ -107,6 +117,10 @@ impl PgWireServerHandlers for Handlers {
 
     fn startup_handler(&self) -> Arc<impl pgwire::api::auth::StartupHandler> {
         self.startup.clone()
+    }
+
+    fn copy_handler(&self) -> Arc<impl pgwire::api::copy::CopyHandler> {
+        self.copy.clone()
     }
 
     fn cancel_handler(&self) -> Arc<impl pgwire::api::cancel::CancelHandler> {

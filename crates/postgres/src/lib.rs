@@ -4,6 +4,7 @@
 
 mod auth;
 mod conn;
+mod copy;
 pub mod pg_dialect;
 mod query;
 mod results;

@@ -184,6 +184,16 @@ impl SimpleQueryHandler for SimpleHandler {
         let mut responses = Vec::new();
         for statement in split_statements(query) {
             let sql = normalize(&statement).sql;
+            if tenantry_sql::parser::copy::is_copy(&sql) {
+                let response = crate::copy::start(&self.state, &sql).await?;
+                // Copy mode takes over the connection: statements after a COPY in the same query are not run.
+                let stop = matches!(response, Response::CopyIn(_) | Response::Error(_));
+                responses.push(response);
+                if stop {
+                    break;
+                }
+                continue;
+            }
             if let Some((kill, column)) = backend_call(&sql) {
                 responses.push(run_backend_call(&self.state, kill, column).await?);
                 continue;
@@ -256,6 +266,15 @@ impl QueryParser for Parser {
         C: ClientInfo + Unpin + Send + Sync,
     {
         let normalized = normalize(sql);
+        // COPY is not the SQL layer's: it is checked when it runs, and returns no rows.
+        if tenantry_sql::parser::copy::is_copy(&normalized.sql) {
+            return Ok(Some(PgStatement {
+                params: vec![Type::TEXT; normalized.param_count()],
+                param_kinds: vec![None; normalized.param_count()],
+                normalized,
+                columns: Vec::new(),
+            }));
+        }
         if let Some((_, column)) = backend_call(&normalized.sql) {
             return Ok(Some(PgStatement {
                 params: vec![Type::TEXT; normalized.param_count()],
@@ -481,6 +500,14 @@ impl ExtendedQueryHandler for ExtendedHandler {
             ))));
         };
         let sql = stmt.normalized.sql.clone();
+        if tenantry_sql::parser::copy::is_copy(&sql) {
+            return match crate::copy::start(&self.state, &sql).await? {
+                // As an error value, so that pgwire discards the rest up to Sync: a client that pipelined
+                // its copy data or CopyFail after Execute gets no second answer.
+                Response::Error(info) => Err(PgWireError::UserError(info)),
+                response => Ok(response),
+            };
+        }
         if let Some((kill, column)) = backend_call(&sql) {
             return run_backend_call(&self.state, kill, column).await;
         }

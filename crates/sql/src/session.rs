@@ -184,6 +184,49 @@ impl Session {
         result
     }
 
+    /// Runs `f` as one statement `sql` that writes all or nothing, for a front end's statement made of many
+    /// steps (PostgreSQL's COPY FROM STDIN, fed by the client while it runs): listed, timed and stoppable as
+    /// one statement, its steps run with [`Session::execute_within`]. When `f` fails, everything it wrote is
+    /// undone; inside an open transaction the rest of the transaction stays.
+    pub fn run_all_or_nothing<T, E: From<SqlError>>(
+        &mut self,
+        sql: &str,
+        f: impl FnOnce(&mut Self) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let outcome = self.run_statement(sql, |s| {
+            // The turn first: taking it later restarts a transaction that has not written, which would
+            // drop the savepoint.
+            s.take_writer_turn()?;
+            // A savepoint outside a transaction opens one, and releasing it commits.
+            s.conn
+                .conn()
+                .execute_batch("SAVEPOINT tenantry_statement")?;
+            let result = f(s).and_then(|v| {
+                s.conn
+                    .conn()
+                    .execute_batch("RELEASE tenantry_statement")
+                    .map_err(|e| E::from(e.into()))?;
+                Ok(v)
+            });
+            if result.is_err() && s.conn.in_transaction() {
+                // An interrupted write may already have rolled the whole transaction back: then there is
+                // nothing left to undo.
+                let _ = s
+                    .conn
+                    .conn()
+                    .execute_batch("ROLLBACK TO tenantry_statement; RELEASE tenantry_statement");
+            }
+            Ok(result)
+        });
+        outcome.unwrap_or_else(|e| Err(E::from(e)))
+    }
+
+    /// Runs one step of the statement [`Session::run_all_or_nothing`] runs: not listed or timed on its own.
+    pub fn execute_within(&mut self, sql: &str, params: &[Value]) -> Result<Output> {
+        self.check_interrupted()?;
+        self.dispatch(sql, params)
+    }
+
     /// Runs `f` as statement `sql`: listed in SHOW PROCESSLIST, and stoppable by KILL QUERY, a cancel request
     /// or a disconnect from the moment it is listed until it ends.
     fn run_statement<T>(&mut self, sql: &str, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
