@@ -14,6 +14,7 @@ mod login;
 mod pg_sql;
 #[path = "../../fuzz/src/pg_wire.rs"]
 mod pg_wire;
+mod pgbench;
 mod property;
 mod psql_smoke;
 mod queries;
