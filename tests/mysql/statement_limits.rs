@@ -265,3 +265,68 @@ async fn executable_comments_run_as_sql() {
     let (code, _, _) = expect_error(&mut c, "/*!40000 ALTER TABLE nope DISABLE KEYS */").await;
     assert_eq!(code, 1146);
 }
+
+/// JSON nested 100,000 deep in a literal, a parameter and a column, through JSON_EXTRACT, `->`, `->>`,
+/// json_valid and json_array_length: a clear error (3141, naming the depth) or a value, never a crash; documents as
+/// deep as the engine's JSON functions read are stored and read back.
+#[tokio::test]
+async fn deep_json_is_refused_or_read_never_a_crash() {
+    let server = TestServer::start();
+    let mut c = server.connect_with("root@sys", "", Some("test")).await;
+    c.query_drop("CREATE TABLE docs (id INT PRIMARY KEY, j JSON)")
+        .await
+        .unwrap();
+    let nested = |d: usize| format!("{}{}", "[".repeat(d), "]".repeat(d));
+    let deep = nested(100_000);
+    let valid: Option<i64> = c
+        .query_first(format!("SELECT json_valid('{deep}')"))
+        .await
+        .unwrap();
+    assert_eq!(valid, Some(0), "deeper than the engine takes");
+    for sql in [
+        format!("SELECT JSON_EXTRACT('{deep}', '$[0]')"),
+        format!("SELECT '{deep}' -> '$[0]'"),
+        format!("SELECT '{deep}' ->> '$[0]'"),
+        format!("SELECT json_array_length('{deep}')"),
+    ] {
+        let (code, state, message) = expect_error(&mut c, &sql).await;
+        assert_eq!(
+            (code, state.as_str()),
+            (3141, "22032"),
+            "{:.40}: {message}",
+            sql
+        );
+        assert!(message.contains("deeper than 1000"), "{message}");
+    }
+    // The same document as a parameter.
+    let r: Result<Option<String>, _> = c
+        .exec_first("SELECT JSON_EXTRACT(?, '$[0]')", (deep.clone(),))
+        .await;
+    assert_eq!(crate::common::server_error(r.unwrap_err()).0, 3141);
+    // Into a JSON column, as a literal and as a parameter: refused as no JSON the column takes.
+    let (code, _, message) =
+        expect_error(&mut c, &format!("INSERT INTO docs VALUES (1, '{deep}')")).await;
+    assert_eq!(code, 1366, "{message}");
+    let r = c
+        .exec_drop("INSERT INTO docs VALUES (1, ?)", (deep.clone(),))
+        .await;
+    assert_eq!(crate::common::server_error(r.unwrap_err()).0, 1366);
+    // Nearly as deep as the engine reads: stored and read back.
+    let doc = nested(900);
+    c.exec_drop("INSERT INTO docs VALUES (2, ?)", (doc.clone(),))
+        .await
+        .unwrap();
+    let back: Option<String> = c
+        .query_first("SELECT j FROM docs WHERE id = 2")
+        .await
+        .unwrap();
+    assert_eq!(back.as_deref(), Some(doc.as_str()));
+    let inner: Option<String> = c
+        .query_first("SELECT j ->> '$[0]' FROM docs WHERE id = 2")
+        .await
+        .unwrap();
+    assert_eq!(inner, Some(nested(899)));
+    let mut other = server.connect("root@sys").await;
+    let two: Option<i64> = other.query_first("SELECT 2").await.unwrap();
+    assert_eq!(two, Some(2));
+}

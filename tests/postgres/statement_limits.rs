@@ -43,3 +43,93 @@ async fn deep_statements_are_refused_and_the_connection_keeps_working() {
         vec![vec![Some("2".to_string())]]
     );
 }
+
+/// A JSON document as the client wrote it, sent as a jsonb parameter without being parsed on the way (a
+/// 100,000-deep serde_json value would overflow the test's own stack).
+#[derive(Debug)]
+struct RawJsonb(String);
+
+impl tokio_postgres::types::ToSql for RawJsonb {
+    fn to_sql(
+        &self,
+        _ty: &tokio_postgres::types::Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        // jsonb's binary form: a version byte, then the text.
+        out.extend_from_slice(&[1]);
+        out.extend_from_slice(self.0.as_bytes());
+        Ok(tokio_postgres::types::IsNull::No)
+    }
+
+    tokio_postgres::types::accepts!(JSONB);
+    tokio_postgres::types::to_sql_checked!();
+}
+
+/// JSON nested deeper than any stack: as a jsonb parameter it is refused with PostgreSQL's own answer to
+/// it (54001), in a literal or a JSON function it is an error or a value, never a crash; documents as deep as
+/// the engine's JSON functions take are stored and read back through both protocols.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deep_json_is_refused_or_read_never_a_crash() {
+    let server = TestServer::start();
+    let c = server.pg("root@sys", "", None).await;
+    c.batch_execute("CREATE TABLE docs (id INT PRIMARY KEY, j JSONB)")
+        .await
+        .unwrap();
+    let nested = |d: usize| format!("{}{}", "[".repeat(d), "]".repeat(d));
+    let deep = nested(100_000);
+    let insert = c
+        .prepare("INSERT INTO docs (id, j) VALUES ($1, $2)")
+        .await
+        .unwrap();
+    let e = c
+        .execute(&insert, &[&1i64, &RawJsonb(deep.clone())])
+        .await
+        .expect_err("refused");
+    assert_eq!(sqlstate(&e), "54001", "{e}");
+    // Literals and JSON functions over them: an error with a SQLSTATE or a result.
+    for sql in [
+        format!("SELECT json_valid('{deep}')"),
+        format!("SELECT '{deep}' -> 0"),
+        format!("SELECT '{deep}' ->> 0"),
+        format!("SELECT '{deep}'::jsonb"),
+        format!("SELECT json_array_length('{deep}')"),
+        format!("INSERT INTO docs (id, j) VALUES (2, '{deep}')"),
+    ] {
+        if let Err(e) = c.simple_query(&sql).await {
+            assert!(e.code().is_some(), "{:.40}: {e}", sql);
+        }
+    }
+    assert_eq!(
+        simple_rows(&c, "SELECT count(*) FROM docs").await,
+        vec![vec![Some("0".to_string())]]
+    );
+    // Nearly as deep as the engine's JSON functions read (1,000 levels): stored from a parameter and from a literal, read back in
+    // binary (extended protocol) and in text (simple protocol).
+    let doc = nested(900);
+    c.execute(&insert, &[&3i64, &RawJsonb(doc.clone())])
+        .await
+        .unwrap();
+    c.simple_query(&format!("INSERT INTO docs (id, j) VALUES (4, '{doc}')"))
+        .await
+        .unwrap();
+    let rows = c
+        .query("SELECT j::text FROM docs ORDER BY id", &[])
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    let rows = simple_rows(&c, "SELECT id, j FROM docs ORDER BY id").await;
+    assert_eq!(
+        rows,
+        vec![
+            vec![Some("3".to_string()), Some(doc.clone())],
+            vec![Some("4".to_string()), Some(doc.clone())],
+        ]
+    );
+    let inner = simple_rows(&c, "SELECT json_array_length(j) FROM docs WHERE id = 3").await;
+    assert_eq!(inner, vec![vec![Some("1".to_string())]]);
+    let other = server.pg("root@sys", "", None).await;
+    assert_eq!(
+        simple_rows(&other, "SELECT 2").await,
+        vec![vec![Some("2".to_string())]]
+    );
+}

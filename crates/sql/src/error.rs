@@ -281,6 +281,10 @@ pub enum SqlError {
     /// A catalog error (mapped per variant in [`SqlError::wire`]).
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    /// A JSON function's argument that SQLite's JSON parser refused: not JSON, or nested deeper than it reads
+    /// (it does not tell the two apart). MySQL's ER_INVALID_JSON_TEXT_IN_PARAM.
+    #[error("Invalid JSON text in argument to a JSON function: not a JSON document, or one nested deeper than {} levels", crate::json::MAX_JSON_DEPTH)]
+    MalformedJson,
     /// Anything else SQLite reported.
     #[error("{0}")]
     Sqlite(String),
@@ -376,6 +380,7 @@ impl SqlError {
             Self::TooManyPreparedStatements(_) => (1461, "42000", "53400"),
             Self::OceanBase { code, .. } => (code.unsigned_abs() as u16, "HY000", "XXUUU"),
             Self::Catalog(e) => return catalog_wire(e),
+            Self::MalformedJson => (3141, "22032", "22P02"),
             Self::Sqlite(_) | Self::Internal(_) => (1105, "HY000", "XX000"),
         };
         WireError {

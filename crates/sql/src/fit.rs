@@ -15,6 +15,7 @@
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 
 use crate::error::{Result, SqlError};
+use crate::json::{JsonProblem, MAX_JSON_DEPTH};
 use crate::value::{ColumnKind, Value};
 
 /// The value in the canonical stored form of a column of `kind`, or the error a client gets for it.
@@ -56,9 +57,14 @@ pub fn fit(kind: ColumnKind, value: Value) -> Result<Value> {
         }
         ColumnKind::Json => {
             let s = text_of(kind, &value)?;
-            match serde_json::from_str::<serde_json::Value>(&s) {
-                Ok(_) => Ok(Value::Text(s)),
-                Err(_) => Err(invalid(kind, &s)),
+            // Checked without building a tree: a document of any depth costs one linear pass.
+            match crate::json::check(&s) {
+                Ok(()) => Ok(Value::Text(s)),
+                Err(JsonProblem::TooDeep) => Err(SqlError::TooDeep {
+                    limit: MAX_JSON_DEPTH,
+                    what: "JSON nesting depth",
+                }),
+                Err(JsonProblem::Invalid) => Err(invalid(kind, &s)),
             }
         }
         ColumnKind::Interval => {

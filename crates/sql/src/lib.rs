@@ -9,6 +9,7 @@ mod error;
 mod exec;
 mod fit;
 mod job_api;
+mod json;
 mod login;
 mod memory;
 mod pg_types;

@@ -82,6 +82,10 @@ pub fn map_sqlite_error(e: rusqlite::Error) -> SqlError {
             what: "expression depth in SQLite",
         };
     }
+    // SQLite's JSON functions say this of bad JSON and of JSON nested deeper than they read alike.
+    if msg == "malformed JSON" {
+        return SqlError::MalformedJson;
+    }
     if msg == "too many terms in compound SELECT" {
         return SqlError::TooDeep {
             limit: 500,
