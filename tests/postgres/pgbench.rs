@@ -1,6 +1,7 @@
 //! pgbench against the PostgreSQL port: `pgbench -i` (client-side generation: DROP, CREATE ... WITH
-//! (fillfactor), BEGIN, TRUNCATE, COPY, COMMIT, VACUUM ANALYZE, ALTER TABLE ADD PRIMARY KEY), then the TPC-B-like
-//! run, `-S` (select only) and `-N` (no teller/branch updates), each with no failed transaction.
+//! (fillfactor), BEGIN, TRUNCATE, COPY, COMMIT, VACUUM ANALYZE, ALTER TABLE ADD PRIMARY KEY) and `-I dtGvp`
+//! (server-side generation with generate_series), then the TPC-B-like run, `-S` (select only), `-N` (no
+//! teller/branch updates) and `-M prepared`, each with no failed transaction.
 
 use std::process::Command;
 
@@ -97,6 +98,16 @@ async fn pgbench_initialises_and_runs_every_builtin_mode() {
     assert_ne!(row[4].as_deref(), Some("0"), "{row:?}");
 
     run_mode(&server, &["-S"]);
+    // Server-side generation: INSERT ... SELECT FROM generate_series(...) AS aid.
+    let init = pgbench(&server, &["-i", "-I", "dtGvp", "-s", "1"]);
+    assert!(init.contains("server-side generate"), "{init}");
+    assert_eq!(
+        simple_rows(&c, "SELECT count(*), sum(aid) FROM pgbench_accounts").await,
+        vec![vec![
+            Some("100000".to_string()),
+            Some("5000050000".to_string())
+        ]]
+    );
     run_mode(&server, &["-N"]);
     // The extended protocol with prepared statements too.
     run_mode(&server, &["-M", "prepared"]);

@@ -77,7 +77,9 @@ fn wrap_table_functions(stmt: &mut Statement) -> Result<()> {
     struct Wrap(Option<SqlError>);
     impl VisitorMut for Wrap {
         type Break = ();
-        fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        // After the factor's children: the subquery it becomes calls the function again, and visiting
+        // that replacement would wrap it again, for ever (one `FROM generate_series(...)` took all memory).
+        fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
             let TableFactor::Table {
                 name,
                 alias,
