@@ -21,6 +21,9 @@ pub enum Command {
     Start(StartArgs),
     /// Show jobs (a table with progress bars) through the server's REST API.
     Jobs(JobsArgs),
+    /// Make TLS certificates.
+    #[command(subcommand)]
+    Cert(CertCommand),
     /// Print the version.
     Version,
 }
@@ -47,6 +50,35 @@ pub struct StartArgs {
     /// write; user tenants are confined to `DIR/<tenant>/`, sys may use all of it [default: <data-dir>/extern].
     #[arg(long, value_name = "DIR")]
     pub external_io_dir: Option<PathBuf>,
+    /// The server's TLS certificate chain (PEM), offered on all three listeners; needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Refuse logins that do not use TLS (MySQL's require_secure_transport); needs --tls-cert.
+    #[arg(long)]
+    pub require_tls: bool,
+}
+
+/// `tenantry cert ...`.
+#[derive(Subcommand, Debug)]
+pub enum CertCommand {
+    /// Write a CA (ca.crt, ca.key) and a server certificate it signs (server.crt, server.key) into a directory,
+    /// as `cockroach cert create-ca` and `create-node` do. Clients trust ca.crt; the server takes
+    /// `--tls-cert DIR/server.crt --tls-key DIR/server.key`.
+    Create(CertArgs),
+}
+
+/// Options of `tenantry cert create`.
+#[derive(Args, Debug, Clone)]
+pub struct CertArgs {
+    /// Directory to write the certificates and keys into (created if missing; existing files are not replaced).
+    #[arg(long, default_value = "./certs")]
+    pub dir: PathBuf,
+    /// Host names and IP addresses the server certificate is valid for (repeat or separate with commas).
+    #[arg(long = "host", value_delimiter = ',', default_values_t = ["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()])]
+    pub hosts: Vec<String>,
 }
 
 /// Options of `tenantry jobs`.

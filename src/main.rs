@@ -20,6 +20,21 @@ fn main() -> std::process::ExitCode {
                 std::process::ExitCode::FAILURE
             }
         },
+        cli::Command::Cert(cli::CertCommand::Create(args)) => {
+            match tenantry_net::tls::create_certificates(&args.dir, &args.hosts) {
+                Ok(()) => {
+                    println!(
+                        "wrote {0}/ca.crt, {0}/ca.key, {0}/server.crt and {0}/server.key",
+                        args.dir.display()
+                    );
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("tenantry: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        }
         cli::Command::Start(args) => match server::run(args) {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {

@@ -36,6 +36,9 @@ pub enum ServerError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The TLS certificate or key could not be used.
+    #[error("{0}")]
+    Tls(#[from] tenantry_net::TlsError),
     /// The runtime could not start.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -72,6 +75,9 @@ pub fn run(args: StartArgs) -> Result<(), ServerError> {
 }
 
 async fn serve(args: StartArgs) -> Result<(), ServerError> {
+    // Before anything else: a bad certificate must stop the start, not surface at the first TLS client.
+    let files = args.tls_cert.as_deref().zip(args.tls_key.as_deref());
+    let tls = tenantry_net::Tls::configure(files, args.require_tls)?;
     let dir = args.data_dir.clone();
     let password = args.root_password.clone();
     let external = args.external_io_dir.clone();
@@ -159,6 +165,7 @@ async fn serve(args: StartArgs) -> Result<(), ServerError> {
     let mysql_task = tokio::spawn(tenantry_mysql::serve(
         mysql,
         engine.clone(),
+        tls.clone(),
         shutdown.clone(),
     ));
 
@@ -167,12 +174,18 @@ async fn serve(args: StartArgs) -> Result<(), ServerError> {
     let pg_task = tokio::spawn(tenantry_postgres::serve(
         pg,
         engine.clone(),
+        tls.clone(),
         shutdown.clone(),
     ));
 
     let http = bind(args.http_addr).await?;
     let http_addr = http.local_addr()?;
-    let http_task = tokio::spawn(tenantry_http::serve(http, engine.clone(), shutdown.clone()));
+    let http_task = tokio::spawn(tenantry_http::serve(
+        http,
+        engine.clone(),
+        tls.clone(),
+        shutdown.clone(),
+    ));
 
     {
         let mut out = std::io::stdout().lock();

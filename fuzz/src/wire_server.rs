@@ -97,8 +97,18 @@ fn start() -> WireServer {
             pg.local_addr().expect("addr").port(),
         );
         let shutdown = CancellationToken::new();
-        tokio::spawn(tenantry_mysql::serve(mysql, engine.clone(), shutdown.clone()));
-        tokio::spawn(tenantry_postgres::serve(pg, engine.clone(), shutdown));
+        tokio::spawn(tenantry_mysql::serve(
+            mysql,
+            engine.clone(),
+            tenantry_net::Tls::plain(),
+            shutdown.clone(),
+        ));
+        tokio::spawn(tenantry_postgres::serve(
+            pg,
+            engine.clone(),
+            tenantry_net::Tls::plain(),
+            shutdown,
+        ));
         ports
     });
     WireServer {

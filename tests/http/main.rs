@@ -10,3 +10,4 @@ mod job_rules;
 mod jobs_cli;
 mod limits;
 mod rest;
+mod tls;

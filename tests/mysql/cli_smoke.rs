@@ -5,7 +5,7 @@ use std::process::Command;
 use crate::common::TestServer;
 
 /// Installs Debian's mariadb-client if the `mariadb` command is missing, so the test command works on a fresh machine.
-fn ensure_client() {
+pub fn ensure_client() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let present = Command::new("mariadb").arg("--version").output().is_ok();

@@ -30,4 +30,5 @@ mod sqlgen;
 mod statement_cache;
 mod statement_limits;
 mod tenant_sql;
+mod tls;
 mod writers;

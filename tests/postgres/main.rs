@@ -25,3 +25,4 @@ mod s3_server;
 mod settings;
 mod statement_cache;
 mod statement_limits;
+mod tls;

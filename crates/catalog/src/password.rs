@@ -6,6 +6,11 @@
 //! - PostgreSQL's SCRAM-SHA-256 verifier (`SCRAM-SHA-256$<iter>:<salt>$<StoredKey>:<ServerKey>`),
 //!   salted with 16 random bytes per password.
 //!
+//! MySQL's `caching_sha2_password` needs no verifier of its own: its full authentication (over TLS) sends the
+//! password, which is checked against the salted, iterated SCRAM verifier ([`verify_scram_plain`]); its fast
+//! authentication checks a scramble against `SHA256(SHA256(password))` ([`verify_sha2_scramble`]), which the
+//! MySQL front end keeps in memory only, after a full authentication, as MySQL does.
+//!
 //! An empty password stores empty verifiers: such a user logs in without a challenge, as root@sys does on
 //! first start (OceanBase's default).
 
@@ -82,6 +87,46 @@ pub fn verify_plain(stored: &str, password: &str) -> bool {
         hex::encode_upper(Sha1::digest(Sha1::digest(password.as_bytes())))
     );
     constant_time_eq(candidate.as_bytes(), stored.as_bytes())
+}
+
+/// Checks a password sent in clear (caching_sha2_password's full authentication, over TLS) against the
+/// stored SCRAM-SHA-256 verifier: PBKDF2 with the verifier's salt and iterations, then its StoredKey.
+pub fn verify_scram_plain(stored: &str, password: &str) -> bool {
+    if stored.is_empty() || password.is_empty() {
+        return stored.is_empty() && password.is_empty();
+    }
+    let Some(v) = ScramVerifier::parse(stored) else {
+        return false;
+    };
+    let mut salted = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), &v.salt, v.iterations, &mut salted);
+    let stored_key = Sha256::digest(hmac(&salted, b"Client Key"));
+    constant_time_eq(stored_key.as_slice(), &v.stored_key)
+}
+
+/// `SHA256(SHA256(password))`: what caching_sha2_password's fast authentication checks a scramble against.
+pub fn sha2_digest(password: &str) -> [u8; 32] {
+    Sha256::digest(Sha256::digest(password.as_bytes())).into()
+}
+
+/// Checks a caching_sha2_password scramble against `SHA256(SHA256(password))` and the connection's nonce.
+///
+/// The client sends `SHA256(pw) XOR SHA256(SHA256(SHA256(pw)) + nonce)`; XOR-ing back with the second term
+/// gives a candidate `SHA256(pw)` whose SHA256 must equal the digest.
+pub fn verify_sha2_scramble(digest: &[u8; 32], nonce: &[u8], scramble: &[u8]) -> bool {
+    if scramble.len() != 32 {
+        return false;
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(digest);
+    hasher.update(nonce);
+    let mask = hasher.finalize();
+    let stage1: Vec<u8> = scramble
+        .iter()
+        .zip(mask.iter())
+        .map(|(a, b)| a ^ b)
+        .collect();
+    constant_time_eq(Sha256::digest(&stage1).as_slice(), digest)
 }
 
 /// The parts of a SCRAM-SHA-256 verifier, for the PostgreSQL front end's authentication exchange.
@@ -203,6 +248,50 @@ mod tests {
             PasswordHash::new("password").native,
             "*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19"
         );
+    }
+
+    #[test]
+    fn plain_passwords_check_against_the_scram_verifier() {
+        let h = PasswordHash::new("s3cret");
+        assert!(verify_scram_plain(&h.scram, "s3cret"));
+        assert!(!verify_scram_plain(&h.scram, "s3cret!"));
+        assert!(!verify_scram_plain(&h.scram, ""));
+        assert!(verify_scram_plain("", ""));
+        assert!(!verify_scram_plain("", "x"));
+        assert!(!verify_scram_plain("garbage", "x"));
+    }
+
+    /// The client's side, as MySQL's `generate_sha2_scramble` computes it.
+    fn sha2_scramble(password: &str, nonce: &[u8]) -> Vec<u8> {
+        let stage1 = Sha256::digest(password.as_bytes());
+        let stage2 = Sha256::digest(stage1);
+        let mut h = Sha256::new();
+        h.update(stage2);
+        h.update(nonce);
+        let mask = h.finalize();
+        stage1.iter().zip(mask.iter()).map(|(a, b)| a ^ b).collect()
+    }
+
+    #[test]
+    fn sha2_scramble_round_trip() {
+        let digest = sha2_digest("s3cret");
+        let nonce = b"abcdefghij0123456789";
+        assert!(verify_sha2_scramble(
+            &digest,
+            nonce,
+            &sha2_scramble("s3cret", nonce)
+        ));
+        assert!(!verify_sha2_scramble(
+            &digest,
+            nonce,
+            &sha2_scramble("wrong", nonce)
+        ));
+        assert!(!verify_sha2_scramble(
+            &digest,
+            b"ABCDEFGHIJ0123456789",
+            &sha2_scramble("s3cret", nonce)
+        ));
+        assert!(!verify_sha2_scramble(&digest, nonce, b""));
     }
 
     #[test]

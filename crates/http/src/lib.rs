@@ -16,12 +16,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use tenantry_sql::Engine;
-use tokio::net::TcpListener;
+use tenantry_net::{Stream, Tls};
+use tenantry_sql::{Engine, SqlError};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
@@ -31,6 +33,8 @@ use tower::ServiceExt;
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// HTTP connections served at once; more are closed as they come.
 const MAX_HTTP_CONNECTIONS: usize = 1024;
+/// The first byte of a TLS handshake record: how an HTTPS client is told from a plain one on the same port.
+const TLS_HANDSHAKE: u8 = 0x16;
 
 pub use error::ApiError;
 
@@ -60,8 +64,14 @@ fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves HTTP on `listener` until `shutdown` fires.
-pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: CancellationToken) {
+/// Serves HTTP on `listener` until `shutdown` fires; with a certificate in `tls`, HTTPS on the same port
+/// (plain HTTP too unless `tls` requires TLS, when every plain request gets 403 `tls_required`).
+pub async fn serve(
+    listener: TcpListener,
+    engine: Arc<Engine>,
+    tls: Tls,
+    shutdown: CancellationToken,
+) {
     let logins = Arc::new(auth::Logins::default());
     tokio::spawn(auth::expire_idle_logins(logins.clone(), shutdown.clone()));
     let app = router(AppState { engine, logins });
@@ -93,28 +103,90 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: Cancell
             },
         );
         let shutdown = shutdown.clone();
+        let tls = tls.clone();
         connections.spawn(async move {
             let _slot = slot;
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT);
-            let mut conn =
-                pin!(builder
-                    .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)));
-            tokio::select! {
-                r = conn.as_mut() => {
-                    if let Err(e) = r {
-                        tracing::debug!(%peer, "http connection ended: {e}");
-                    }
-                }
-                _ = shutdown.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
-                }
+            let Some(stream) = open(stream, &tls).await else {
+                return;
+            };
+            let result = if tls.required() && !stream.is_tls() {
+                // Every request on a plain connection gets the same refusal, and the connection closes.
+                let refuse = tower::service_fn(
+                    |_request: axum::extract::Request<hyper::body::Incoming>| async {
+                        let mut response =
+                            ApiError::from(SqlError::InsecureTransport).into_response();
+                        response.headers_mut().insert(
+                            hyper::header::CONNECTION,
+                            hyper::header::HeaderValue::from_static("close"),
+                        );
+                        Ok::<_, std::convert::Infallible>(response)
+                    },
+                );
+                serve_connection(stream, refuse, false, &shutdown).await
+            } else {
+                serve_connection(stream, service, true, &shutdown).await
+            };
+            if let Err(e) = result {
+                tracing::debug!(%peer, "http connection ended: {e}");
             }
         });
     }
     connections.close();
     connections.wait().await;
+}
+
+/// The connection as it will be served: TLS when the server has a certificate and the client starts a TLS
+/// handshake, plain otherwise. `None` when the client sent nothing in time or the handshake failed.
+async fn open(stream: TcpStream, tls: &Tls) -> Option<Stream> {
+    let Some(acceptor) = tls.acceptor() else {
+        return Some(Stream::Plain(stream));
+    };
+    let mut first = [0u8; 1];
+    let peeked = tokio::time::timeout(HEADER_TIMEOUT, stream.peek(&mut first)).await;
+    let mut stream = Stream::Plain(stream);
+    if matches!(peeked, Ok(Ok(1))) && first[0] == TLS_HANDSHAKE {
+        match tokio::time::timeout(HEADER_TIMEOUT, stream.start_tls(acceptor)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::debug!("https handshake failed: {e}");
+                return None;
+            }
+            Err(_) => return None,
+        }
+    }
+    Some(stream)
+}
+
+/// Serves one connection with hyper's HTTP/1 server (header timeout, keep-alive as given) until it ends or
+/// the server shuts down (then gracefully).
+async fn serve_connection<S>(
+    stream: Stream,
+    service: S,
+    keep_alive: bool,
+    shutdown: &CancellationToken,
+) -> Result<(), hyper::Error>
+where
+    S: tower::Service<
+            axum::extract::Request<hyper::body::Incoming>,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .keep_alive(keep_alive);
+    let mut conn =
+        pin!(builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)));
+    tokio::select! {
+        r = conn.as_mut() => r,
+        _ = shutdown.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use mysql_common::constants::{CapabilityFlags, ColumnFlags, ColumnType, Command, StatusFlags};
@@ -10,12 +11,12 @@ use mysql_common::io::ParseBuf;
 use mysql_common::packets::{AuthPlugin, HandshakeResponse};
 use mysql_common::proto::MyDeserialize;
 use mysql_common::value::{BinValue, ValueDeserializer};
-use tenantry_catalog::password::verify_native;
+use tenantry_net::{Stream, Tls};
 use tenantry_sql::{ColumnKind, Engine, Output, Session, SqlError, Value, SERVER_VERSION};
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::{Proof, Sha2Cache};
 use crate::local_infile::{ClientFiles, FileRequest};
 use crate::packets::{PacketError, PacketStream};
 use crate::protocol::{self, ColumnDef};
@@ -43,6 +44,9 @@ const MAX_PREPARED: usize = 1024;
 
 /// Flush a large result set whenever this much is queued, so it never sits whole in memory twice.
 const FLUSH_AT: usize = 256 * 1024;
+
+/// The largest first packet a client may send (a handshake response with its attributes, or a TLS request).
+const MAX_HANDSHAKE: usize = 64 * 1024;
 
 /// A prepared statement: its text and what the client bound to it.
 struct Statement {
@@ -84,8 +88,12 @@ impl From<io::Error> for ConnectionError {
 }
 
 /// One client connection.
-pub struct Connection<S> {
-    io: PacketStream<S>,
+pub struct Connection {
+    io: PacketStream<Stream>,
+    tls: Tls,
+    sha2_cache: Arc<Sha2Cache>,
+    /// Set once the connection is upgraded to TLS (see [`Connection::upgraded`]).
+    upgraded: Arc<AtomicBool>,
     engine: Arc<Engine>,
     id: u32,
     peer: String,
@@ -105,10 +113,27 @@ pub struct Connection<S> {
     more_results: bool,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
+/// Whether `login` names a user without a password (a catalog read, off the reactor).
+async fn has_no_password(engine: &Arc<Engine>, login: &str) -> bool {
+    let (engine, login) = (engine.clone(), login.to_string());
+    tokio::task::spawn_blocking(move || engine.login_has_no_password(&login))
+        .await
+        .unwrap_or(false)
+}
+
+/// What the listener gives each of its connections.
+pub(crate) struct Listener {
+    /// The server's TLS certificate (if any) and whether plain logins are refused.
+    pub(crate) tls: Tls,
+    /// caching_sha2_password's cache of logins.
+    pub(crate) sha2_cache: Arc<Sha2Cache>,
+}
+
+impl Connection {
     /// A connection from `peer` under connection id `id`.
-    pub fn new(
-        stream: S,
+    pub(crate) fn new(
+        stream: Stream,
+        listener: &Listener,
         engine: Arc<Engine>,
         id: u32,
         peer: String,
@@ -120,18 +145,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
             file_requests,
             file_requester,
             io: PacketStream::new(stream),
+            tls: listener.tls.clone(),
+            sha2_cache: listener.sha2_cache.clone(),
+            upgraded: Arc::default(),
             engine,
             id,
             peer,
             killed,
             logged_in,
-            caps: protocol::server_capabilities(),
+            caps: protocol::server_capabilities(false),
             session: None,
             statements: HashMap::new(),
             next_statement: 1,
             multi_statements: false,
             more_results: false,
         }
+    }
+
+    /// A flag set once the connection is upgraded to TLS, for the listener to read after the connection's
+    /// future is gone: the raw socket then carries TLS records, so nothing may be written on it in plain text.
+    pub(crate) fn upgraded(&self) -> Arc<AtomicBool> {
+        self.upgraded.clone()
     }
 
     /// Logs the client in and serves its commands until it quits or the connection fails.
@@ -171,59 +205,88 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
 
     async fn login(&mut self) -> Result<(), ConnectionError> {
         let salt = random_salt();
+        let offers_tls = self.tls.acceptor().is_some();
         self.io.write(&protocol::handshake(
             SERVER_VERSION,
             self.id,
             &salt,
             self.status(),
+            offers_tls,
         ))?;
         self.io.flush().await?;
-        let Some(packet) = self.io.read().await? else {
-            return Err(ConnectionError::Handshake(
-                "closed before the handshake".into(),
-            ));
-        };
+        let closed = || ConnectionError::Handshake("closed before the handshake".into());
+        // Read exactly one packet: after a TLS request the client's TLS handshake follows at once.
+        let mut packet = self
+            .io
+            .read_exact_one(MAX_HANDSHAKE)
+            .await?
+            .ok_or_else(closed)?;
+        let wants_tls = packet
+            .get(..4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .is_some_and(|c| {
+                CapabilityFlags::from_bits_truncate(c).contains(CapabilityFlags::CLIENT_SSL)
+            });
+        if wants_tls {
+            let Some(acceptor) = self.tls.acceptor().cloned() else {
+                return Err(ConnectionError::Handshake(
+                    "TLS requested; the server offers none".into(),
+                ));
+            };
+            self.io.stream_mut().start_tls(&acceptor).await?;
+            self.upgraded.store(true, Ordering::Relaxed);
+            packet = self.io.read().await?.ok_or_else(closed)?;
+        }
         let response = HandshakeResponse::deserialize((), &mut ParseBuf(&packet))
             .map_err(|e| ConnectionError::Handshake(e.to_string()))?;
         let client = response.capabilities();
-        if client.contains(CapabilityFlags::CLIENT_SSL) {
-            return Err(ConnectionError::Handshake(
-                "TLS requested; the server offers none".into(),
-            ));
-        }
         if !client.contains(CapabilityFlags::CLIENT_PROTOCOL_41) {
             let e = SqlError::Unsupported("a client without the 4.1 protocol".into());
             self.send_error(&e).await?;
             return Err(ConnectionError::Handshake(e.to_string()));
         }
-        self.caps = protocol::server_capabilities() & client;
+        if self.tls.required() && !self.io.stream().is_tls() {
+            let e = SqlError::InsecureTransport;
+            tracing::info!(session = self.id, peer = %self.peer, "mysql login refused: {e}");
+            self.send_error(&e).await?;
+            return Err(ConnectionError::Refused(e.to_string()));
+        }
+        self.caps = protocol::server_capabilities(offers_tls) & client;
         self.multi_statements = self.caps.contains(CapabilityFlags::CLIENT_MULTI_STATEMENTS);
         let login = String::from_utf8_lossy(response.user()).into_owned();
         let db = response
             .db_name()
             .filter(|d| !d.is_empty())
             .map(|d| String::from_utf8_lossy(d).into_owned());
-        let native = matches!(
-            response.auth_plugin(),
-            None | Some(AuthPlugin::MysqlNativePassword)
-        );
-        let mut auth = response.scramble_buf().to_vec();
-        if !native {
-            // caching_sha2_password and others: ask for a mysql_native_password answer to our scramble.
-            self.io.write(&protocol::auth_switch(&salt))?;
-            self.io.flush().await?;
-            auth = self.io.read().await?.ok_or_else(|| {
-                ConnectionError::Handshake("closed during the authentication switch".into())
-            })?;
-        }
-
+        let scramble = response.scramble_buf().to_vec();
+        let proof = match response.auth_plugin() {
+            // A client whose own default plugin is not the announced one may answer with an empty response
+            // and wait to be switched (MariaDB's client with --default-auth=mysql_native_password does),
+            // while others mean an empty password by it (Connector/J, minimal clients that read no switch):
+            // only a user who has a password is switched.
+            Some(AuthPlugin::MysqlNativePassword)
+                if scramble.is_empty() && !has_no_password(&self.engine, &login).await =>
+            {
+                Proof::Native(self.switch_to_native(&salt).await?)
+            }
+            None | Some(AuthPlugin::MysqlNativePassword) => Proof::Native(scramble),
+            Some(AuthPlugin::CachingSha2Password) => {
+                self.sha2_exchange(&login, &salt, scramble).await?
+            }
+            // Others (MariaDB's ed25519, old passwords ...): ask for a mysql_native_password answer.
+            Some(_) => Proof::Native(self.switch_to_native(&salt).await?),
+        };
         self.engine.throttle_login(&login, &self.peer).await;
         let engine = self.engine.clone();
         let (peer, id, killed) = (self.peer.clone(), self.id, self.killed.clone());
+        let cache = self.sha2_cache.clone();
         let opened = tokio::task::spawn_blocking(move || {
-            let identity = engine.authenticate(&login, &peer, !auth.is_empty(), |user| {
-                verify_native(&user.native_hash, &salt, &auth)
+            let identity = engine.authenticate(&login, &peer, proof.using_password(), |user| {
+                proof.verify(user, &salt)
             })?;
+            if let Proof::Cleartext(password) = &proof {
+                cache.remember(&login, &identity.user.scram_verifier, password);
+            }
             let mut session = Session::open(engine, identity, id, &peer, "mysql", killed)?;
             if let Some(db) = db {
                 session.use_database(&db)?;
@@ -250,6 +313,51 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
                 Err(ConnectionError::Refused(e.to_string()))
             }
         }
+    }
+
+    /// caching_sha2_password after the client's scramble: the fast path when the cache vouches for it, the
+    /// password itself over TLS, otherwise a switch to mysql_native_password (a plain connection never
+    /// carries the password).
+    async fn sha2_exchange(
+        &mut self,
+        login: &str,
+        salt: &[u8; 20],
+        scramble: Vec<u8>,
+    ) -> Result<Proof, ConnectionError> {
+        if scramble.is_empty() {
+            // An empty password: nothing to prove beyond the user having none.
+            return Ok(Proof::Native(scramble));
+        }
+        if let Some(verifier) = self.sha2_cache.fast(login, salt, &scramble) {
+            self.io.write(&protocol::SHA2_FAST_AUTH_SUCCESS)?;
+            self.io.flush().await?;
+            return Ok(Proof::Cached { verifier });
+        }
+        if !self.io.stream().is_tls() {
+            return Ok(Proof::Native(self.switch_to_native(salt).await?));
+        }
+        self.io.write(&protocol::SHA2_PERFORM_FULL_AUTH)?;
+        self.io.flush().await?;
+        let mut password = self.io.read().await?.ok_or_else(|| {
+            ConnectionError::Handshake("closed during caching_sha2_password".into())
+        })?;
+        // The password comes NUL-terminated.
+        if password.last() == Some(&0) {
+            password.pop();
+        }
+        Ok(Proof::Cleartext(
+            String::from_utf8_lossy(&password).into_owned(),
+        ))
+    }
+
+    /// Asks the client to answer the nonce with mysql_native_password instead; returns its answer.
+    async fn switch_to_native(&mut self, salt: &[u8; 20]) -> Result<Vec<u8>, ConnectionError> {
+        self.io
+            .write(&protocol::auth_switch(protocol::NATIVE_PASSWORD, salt))?;
+        self.io.flush().await?;
+        self.io.read().await?.ok_or_else(|| {
+            ConnectionError::Handshake("closed during the authentication switch".into())
+        })
     }
 
     async fn serve(&mut self) -> Result<(), ConnectionError> {

@@ -5,6 +5,7 @@
 //! the status flags of every packet, column character sets and decimals, and error numbers must be
 //! exactly MySQL's, which the previous library (opensrv-mysql) could not express.
 
+mod auth;
 mod conn;
 mod local_infile;
 mod packets;

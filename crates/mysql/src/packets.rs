@@ -81,6 +81,43 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketStream<S> {
         }
     }
 
+    /// Reads exactly one packet of at most `limit` bytes, taking no byte past it from the socket: the client's
+    /// first packet may be a request for TLS, after which its TLS handshake follows on the same socket and
+    /// must be left there for the TLS layer.
+    pub async fn read_exact_one(&mut self, limit: usize) -> Result<Option<Vec<u8>>, PacketError> {
+        let mut header = [0u8; 4];
+        match self.stream.read_exact(&mut header).await {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
+        let len = u32::from_le_bytes([header[0], header[1], header[2], 0]) as usize;
+        if len > limit {
+            return Err(PacketError::TooLarge);
+        }
+        self.input.extend_from_slice(&header);
+        let start = self.input.len();
+        self.input.resize(start + len, 0);
+        self.stream.read_exact(&mut self.input[start..]).await?;
+        let mut payload = Vec::with_capacity(len);
+        if self.codec.decode(&mut self.input, &mut payload)? {
+            Ok(Some(payload))
+        } else {
+            // A first packet of 16 MB or more (continued in a second frame) is no handshake.
+            Err(PacketError::TooLarge)
+        }
+    }
+
+    /// The underlying stream (to upgrade it to TLS between packets).
+    pub fn stream_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
+    /// The underlying stream.
+    pub fn stream(&self) -> &S {
+        &self.stream
+    }
+
     /// Queues one packet with `payload`; [`flush`](Self::flush) sends what is queued.
     pub fn write(&mut self, payload: &[u8]) -> io::Result<()> {
         let mut src = payload;
@@ -126,6 +163,29 @@ mod tests {
         let (sent, got) = tokio::join!(server.flush(), client.read());
         sent.unwrap();
         assert_eq!(got.unwrap().unwrap(), big);
+    }
+
+    #[tokio::test]
+    async fn the_first_packet_is_read_without_reading_past_it() {
+        let (mut client, server) = tokio::io::duplex(1024);
+        let mut server = PacketStream::new(server);
+        // A packet, then bytes of another protocol (a TLS handshake) in the same write.
+        client
+            .write_all(&[3, 0, 0, 0, b'a', b'b', b'c', 0x16, 0x03])
+            .await
+            .unwrap();
+        assert_eq!(server.read_exact_one(64).await.unwrap().unwrap(), b"abc");
+        let mut rest = [0u8; 2];
+        server.stream_mut().read_exact(&mut rest).await.unwrap();
+        assert_eq!(rest, [0x16, 0x03]);
+        // The sequence goes on from the packet read.
+        client.write_all(&[1, 0, 0, 1, b'd']).await.unwrap();
+        assert_eq!(server.read().await.unwrap().unwrap(), b"d");
+        client.write_all(&[200, 0, 0, 2]).await.unwrap();
+        assert!(matches!(
+            server.read_exact_one(64).await,
+            Err(PacketError::TooLarge)
+        ));
     }
 
     #[tokio::test]

@@ -9,8 +9,17 @@ use mysql_common::io::BufMutExt;
 use mysql_common::packets::HandshakePacket;
 use mysql_common::proto::MySerialize;
 
-/// `mysql_native_password`, the only authentication method the server offers.
+/// `mysql_native_password`: SHA1 challenge-response, for old clients and plain connections.
 pub const NATIVE_PASSWORD: &str = "mysql_native_password";
+
+/// `caching_sha2_password`, MySQL 8's default and the plugin the handshake announces.
+pub const CACHING_SHA2_PASSWORD: &str = "caching_sha2_password";
+
+/// caching_sha2_password's "more data" packet after a scramble that matched the server's cache.
+pub const SHA2_FAST_AUTH_SUCCESS: [u8; 2] = [0x01, 0x03];
+
+/// caching_sha2_password's "more data" packet asking for the password itself (sent only over TLS).
+pub const SHA2_PERFORM_FULL_AUTH: [u8; 2] = [0x01, 0x04];
 
 /// utf8mb4_general_ci: the character set of text values and the connection.
 pub const UTF8MB4_GENERAL_CI: u16 = 45;
@@ -18,9 +27,15 @@ pub const UTF8MB4_GENERAL_CI: u16 = 45;
 /// The `binary` character set, for bytes and for numbers and dates (as MySQL labels them).
 pub const BINARY_CHARSET: u16 = 63;
 
-/// The capabilities the server offers; a connection uses those its client asks for too.
-pub fn server_capabilities() -> CapabilityFlags {
-    CapabilityFlags::CLIENT_LONG_PASSWORD
+/// The capabilities the server offers (TLS when it has a certificate); a connection uses those its client asks
+/// for too.
+pub fn server_capabilities(tls: bool) -> CapabilityFlags {
+    let ssl = if tls {
+        CapabilityFlags::CLIENT_SSL
+    } else {
+        CapabilityFlags::empty()
+    };
+    ssl | CapabilityFlags::CLIENT_LONG_PASSWORD
         | CapabilityFlags::CLIENT_FOUND_ROWS
         | CapabilityFlags::CLIENT_LONG_FLAG
         | CapabilityFlags::CLIENT_LOCAL_FILES
@@ -46,12 +61,13 @@ pub fn status_flags(autocommit: bool, in_transaction: bool) -> StatusFlags {
     flags
 }
 
-/// The initial handshake (protocol 10) with the 20-byte scramble `salt`.
+/// The initial handshake (protocol 10) with the 20-byte scramble `salt`, announcing caching_sha2_password.
 pub fn handshake(
     version: &str,
     connection_id: u32,
     salt: &[u8; 20],
     status: StatusFlags,
+    tls: bool,
 ) -> Vec<u8> {
     let mut first = [0u8; 8];
     first.copy_from_slice(&salt[..8]);
@@ -64,21 +80,21 @@ pub fn handshake(
         connection_id,
         first,
         Some(second),
-        server_capabilities(),
+        server_capabilities(tls),
         UTF8MB4_GENERAL_CI as u8,
         status,
-        Some(NATIVE_PASSWORD.as_bytes()),
+        Some(CACHING_SHA2_PASSWORD.as_bytes()),
     );
     let mut buf = Vec::with_capacity(96);
     packet.serialize(&mut buf);
     buf
 }
 
-/// An AuthSwitchRequest asking the client to answer the scramble with `mysql_native_password`.
-pub fn auth_switch(salt: &[u8; 20]) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(2 + NATIVE_PASSWORD.len() + salt.len() + 1);
+/// An AuthSwitchRequest asking the client to answer the scramble with `plugin`.
+pub fn auth_switch(plugin: &str, salt: &[u8; 20]) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(2 + plugin.len() + salt.len() + 1);
     buf.push(0xFE);
-    buf.extend_from_slice(NATIVE_PASSWORD.as_bytes());
+    buf.extend_from_slice(plugin.as_bytes());
     buf.push(0);
     buf.extend_from_slice(salt);
     buf.push(0);
@@ -225,18 +241,21 @@ mod tests {
     fn handshake_carries_status_and_scramble() {
         let salt = *b"abcdefghijklmnopqrst";
         let status = status_flags(true, false);
-        let bytes = handshake("5.7.25-x", 7, &salt, status);
+        let bytes = handshake("5.7.25-x", 7, &salt, status, true);
         let parsed = HandshakePacket::deserialize((), &mut ParseBuf(&bytes)).unwrap();
         assert_eq!(parsed.status_flags(), StatusFlags::SERVER_STATUS_AUTOCOMMIT);
         assert_eq!(parsed.connection_id(), 7);
         assert_eq!(parsed.nonce(), salt.to_vec());
         assert_eq!(
             parsed.auth_plugin_name_ref(),
-            Some(NATIVE_PASSWORD.as_bytes())
+            Some(CACHING_SHA2_PASSWORD.as_bytes())
         );
         assert!(parsed
             .capabilities()
-            .contains(CapabilityFlags::CLIENT_TRANSACTIONS));
+            .contains(CapabilityFlags::CLIENT_TRANSACTIONS | CapabilityFlags::CLIENT_SSL));
+        let plain = handshake("5.7.25-x", 7, &salt, status, false);
+        let parsed = HandshakePacket::deserialize((), &mut ParseBuf(&plain)).unwrap();
+        assert!(!parsed.capabilities().contains(CapabilityFlags::CLIENT_SSL));
     }
 
     #[test]
@@ -261,7 +280,7 @@ mod tests {
 
     #[test]
     fn rows_end_carries_status() {
-        let caps = server_capabilities();
+        let caps = server_capabilities(false);
         let status = status_flags(false, true);
         let bytes = rows_end(caps, status, 0);
         let ok: OkPacketDeserializer<'_, ResultSetTerminator> =

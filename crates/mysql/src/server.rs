@@ -3,18 +3,30 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tenantry_net::{Stream, Tls};
 use tenantry_sql::{Engine, SqlError};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::conn::Connection;
+use crate::auth::Sha2Cache;
+use crate::conn::{Connection, Listener};
 
 /// How long a client may take to log in before its connection is closed.
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves MySQL connections on `listener` until `shutdown` is cancelled; then closes every connection.
-pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: CancellationToken) {
+/// Serves MySQL connections on `listener` (with TLS for clients that ask, when `tls` has a certificate) until
+/// `shutdown` is cancelled; then closes every connection.
+pub async fn serve(
+    listener: TcpListener,
+    engine: Arc<Engine>,
+    tls: Tls,
+    shutdown: CancellationToken,
+) {
     let connections = tokio_util::task::TaskTracker::new();
+    let shared = Arc::new(Listener {
+        tls,
+        sha2_cache: Arc::new(Sha2Cache::default()),
+    });
     loop {
         let accepted = tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -41,19 +53,22 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: Cancell
         let engine = engine.clone();
         let engine_for_kill = engine.clone();
         let shutdown = shutdown.clone();
+        let shared = shared.clone();
         connections.spawn(async move {
             let _permit = permit;
             let killed = CancellationToken::new();
             let logged_in = CancellationToken::new();
             let id = engine.sessions().next_id();
             let conn = Connection::new(
-                stream,
+                Stream::Plain(stream),
+                &shared,
                 engine,
                 id,
                 peer.ip().to_string(),
                 killed.clone(),
                 logged_in.clone(),
             );
+            let upgraded = conn.upgraded();
             let login_deadline = async {
                 tokio::time::sleep(LOGIN_TIMEOUT).await;
                 if logged_in.is_cancelled() {
@@ -87,8 +102,10 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: Cancell
                     tracing::debug!(%peer, idle, "mysql connection killed");
                     // MySQL 8 tells an idle client why before it closes: 4031, as the packet that opens
                     // the next exchange (sequence 0). The connection waited for a command: nothing is
-                    // half-written.
-                    if let (true, Some(w)) = (idle, &watch) {
+                    // half-written. Over TLS (whose state went with the connection's future) the client
+                    // only sees the close: the raw socket must not carry plain bytes into the TLS session.
+                    let plain = !upgraded.load(std::sync::atomic::Ordering::Relaxed);
+                    if let (true, true, Some(w)) = (idle, plain, &watch) {
                         w.send_last(&error_packet(&SqlError::IdleTimeout)).await;
                     }
                 }

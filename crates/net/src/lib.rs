@@ -4,6 +4,13 @@
 //! nobody reads the socket and a client that went away goes unnoticed until the statement ends (which for an
 //! endless query is never). [`PeerWatch`] watches a second descriptor of the same socket for the peer's
 //! FIN or RST, without reading any bytes, so the front end can stop the statement at once.
+//!
+//! [`tls`] holds what the listeners share for transport security: the certificate, `--require-tls`, a
+//! stream that is plain or TLS, and the certificates `tenantry cert create` makes.
+
+pub mod tls;
+
+pub use tls::{Stream, Tls, TlsError};
 
 use std::io;
 use std::os::fd::AsFd;

@@ -154,17 +154,9 @@ fn fatal(e: &SqlError) -> PgWireError {
     )))
 }
 
-/// Whether the login names an existing user without a password.
-fn has_no_password(engine: &Engine, login: &str) -> bool {
-    let name = LoginName::parse(login);
-    let Ok(Some(tenant)) = engine.catalog().tenant_by_name(&name.tenant) else {
-        return false;
-    };
-    matches!(
-        engine.catalog().user(tenant.tenant_id, &name.user),
-        Ok(Some(u)) if u.scram_verifier.is_empty()
-    )
-}
+/// CockroachDB's refusal of a plain connection to a secure node, with the SQLSTATE of PostgreSQL's pg_hba
+/// refusal (28000) where only `hostssl` lines would match.
+const TLS_REQUIRED_MESSAGE: &str = "node is running secure mode, SSL connection required";
 
 #[async_trait]
 impl StartupHandler for Startup {
@@ -180,6 +172,17 @@ impl StartupHandler for Startup {
     {
         match message {
             PgWireFrontendMessage::Startup(ref startup) => {
+                self.state
+                    .secure
+                    .store(client.is_secure(), std::sync::atomic::Ordering::Relaxed);
+                if self.state.require_tls && !client.is_secure() {
+                    tracing::info!(peer = %self.state.peer, "pg login refused: no TLS");
+                    return Err(PgWireError::UserError(Box::new(ErrorInfo::new(
+                        "FATAL".to_string(),
+                        SqlError::InsecureTransport.wire().pg_state.to_string(),
+                        TLS_REQUIRED_MESSAGE.to_string(),
+                    ))));
+                }
                 pgwire::api::auth::protocol_negotiation(client, startup).await?;
                 pgwire::api::auth::save_startup_parameters_to_metadata(client, startup);
                 let login = client
@@ -192,9 +195,10 @@ impl StartupHandler for Startup {
                     .throttle_login(&login, &self.state.peer)
                     .await;
                 let engine = self.state.engine.clone();
-                let trust = tokio::task::spawn_blocking(move || has_no_password(&engine, &login))
-                    .await
-                    .unwrap_or(false);
+                let trust =
+                    tokio::task::spawn_blocking(move || engine.login_has_no_password(&login))
+                        .await
+                        .unwrap_or(false);
                 if trust {
                     self.open_session(client, false).await?;
                     return self.driver.complete_authentication(client, None).await;

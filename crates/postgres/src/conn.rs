@@ -1,5 +1,6 @@
 //! Per-connection state and the handler set pgwire is given for one connection.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -27,11 +28,21 @@ pub(crate) struct ConnState {
     pub(crate) keys: Arc<CancelKeys>,
     /// The COPY FROM STDIN the client is feeding, if one runs.
     pub(crate) copy: Mutex<Option<ActiveCopy>>,
+    /// `--require-tls`: a startup that did not negotiate TLS is refused.
+    pub(crate) require_tls: bool,
+    /// Set when the startup came over TLS: the idle-timeout FATAL written past pgwire, on the raw socket, must
+    /// not go into a TLS session.
+    pub(crate) secure: AtomicBool,
     session: Mutex<Option<Arc<Mutex<Session>>>>,
 }
 
 impl ConnState {
-    pub(crate) fn new(engine: Arc<Engine>, peer: String, keys: Arc<CancelKeys>) -> Arc<Self> {
+    pub(crate) fn new(
+        engine: Arc<Engine>,
+        peer: String,
+        keys: Arc<CancelKeys>,
+        require_tls: bool,
+    ) -> Arc<Self> {
         let id = engine.sessions().next_id();
         Arc::new(Self {
             engine,
@@ -42,6 +53,8 @@ impl ConnState {
             logged_in: CancellationToken::new(),
             keys,
             copy: Mutex::new(None),
+            require_tls,
+            secure: AtomicBool::new(false),
             session: Mutex::new(None),
         })
     }

@@ -9,6 +9,7 @@ use parking_lot::Mutex;
 use pgwire::api::cancel::CancelHandler;
 use pgwire::messages::cancel::CancelRequest;
 use pgwire::messages::startup::SecretKey;
+use tenantry_net::Tls;
 use tenantry_sql::{Engine, SqlError};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -61,8 +62,14 @@ impl CancelHandler for Canceller {
     }
 }
 
-/// Serves PostgreSQL connections on `listener` until `shutdown` is cancelled; then closes every connection.
-pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: CancellationToken) {
+/// Serves PostgreSQL connections on `listener` (answering SSLRequest with a TLS upgrade when `tls` has a
+/// certificate) until `shutdown` is cancelled; then closes every connection.
+pub async fn serve(
+    listener: TcpListener,
+    engine: Arc<Engine>,
+    tls: Tls,
+    shutdown: CancellationToken,
+) {
     let connections = tokio_util::task::TaskTracker::new();
     let keys = Arc::new(CancelKeys::default());
     loop {
@@ -88,7 +95,13 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: Cancell
         let watch = tenantry_net::PeerWatch::new(&stream)
             .map_err(|e| tracing::warn!(%peer, "cannot watch the connection: {e}"))
             .ok();
-        let state = ConnState::new(engine.clone(), peer.ip().to_string(), keys.clone());
+        let state = ConnState::new(
+            engine.clone(),
+            peer.ip().to_string(),
+            keys.clone(),
+            tls.required(),
+        );
+        let acceptor = tls.acceptor().cloned();
         let handlers = Arc::new(Handlers::new(state.clone()));
         let shutdown = shutdown.clone();
         connections.spawn(async move {
@@ -114,15 +127,18 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: Cancell
                     .is_some_and(|s| s.closed_for_idleness())
             };
             tokio::select! {
-                r = pgwire::tokio::process_socket(stream, None, handlers) => {
+                r = pgwire::tokio::process_socket(stream, acceptor, handlers) => {
                     if let Err(e) = r {
                         tracing::debug!(%peer, "pg connection ended: {e}");
                     }
                 }
                 idle = killed_idle => {
                     tracing::debug!(%peer, idle, "pg connection killed");
-                    // PostgreSQL ends an idle session with FATAL 57P05 before it closes the connection.
-                    if let (true, Some(w)) = (idle, &watch) {
+                    // PostgreSQL ends an idle session with FATAL 57P05 before it closes the connection. The
+                    // message goes out on the raw socket: over TLS (whose state went with pgwire's future) the
+                    // client only sees the close.
+                    let plain = !state.secure.load(std::sync::atomic::Ordering::Relaxed);
+                    if let (true, true, Some(w)) = (idle, plain, &watch) {
                         w.send_last(&fatal_message(SqlError::IdleTimeout.wire().pg_state, IDLE_TIMEOUT))
                             .await;
                     }

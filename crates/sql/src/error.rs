@@ -161,6 +161,11 @@ pub enum SqlError {
     /// (MySQL 8's ER_CLIENT_INTERACTION_TIMEOUT, sent before the connection closes).
     #[error("The client was disconnected by the server because of inactivity. See wait_timeout and interactive_timeout for configuring this behavior.")]
     IdleTimeout,
+    /// A plain-text login while the server runs with `--require-tls` (MySQL's `require_secure_transport`).
+    #[error(
+        "Connections using insecure transport are prohibited while --require_secure_transport=ON."
+    )]
+    InsecureTransport,
     /// A statement whose memory would take the tenant's running statements over their budget.
     #[error("No memory or reach tenant memory limit")]
     OutOfMemory,
@@ -353,6 +358,8 @@ impl SqlError {
             Self::NotThreadOwner(_) => (1095, "HY000", "42501"),
             Self::TooManyConnections => (1040, "08004", "53300"),
             Self::IdleTimeout => (4031, "HY000", "57P05"),
+            // PostgreSQL's pg_hba refusal of a plain connection where only hostssl lines match.
+            Self::InsecureTransport => (3159, "HY000", "28000"),
             Self::Interrupted => (1317, "70100", "57014"),
             Self::StatementTimeout => (3024, "HY000", "57014"),
             Self::OutOfMemory => (4013, "HY000", "53200"),
@@ -478,6 +485,7 @@ impl SqlError {
             Self::OutOfMemory => (503, "out_of_memory"),
             Self::Deadlock | Self::LockWaitTimeout => (503, "busy"),
             Self::TooManyConnections => (503, "too_many_connections"),
+            Self::InsecureTransport => (403, "tls_required"),
             _ => (500, "internal"),
         };
         HttpError {

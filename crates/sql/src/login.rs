@@ -96,12 +96,33 @@ impl Engine {
             host: host.to_string(),
             using_password,
         };
+        let (tenant, user) = self.resolve_login(login)?.ok_or_else(denied)?;
+        if !verify(&user) {
+            return Err(denied());
+        }
+        Ok(Identity { tenant, user })
+    }
+
+    /// Whether `login` names an existing user of an open tenant who has no password. For a front end that
+    /// cannot tell an empty answer (no password) from a client waiting to be asked again: it asks again only
+    /// when a password is needed. Unknown logins answer false. Reads the catalog (blocking).
+    pub fn login_has_no_password(&self, login: &str) -> bool {
+        matches!(
+            self.resolve_login(login),
+            Ok(Some((_, user))) if user.scram_verifier.is_empty() && user.native_hash.is_empty()
+        )
+    }
+
+    /// The open tenant and the user a login names, if both exist.
+    fn resolve_login(&self, login: &str) -> Result<Option<(Tenant, User)>> {
         let name = LoginName::parse(login);
-        let tenant = self
+        let Some(tenant) = self
             .catalog()
             .tenant_by_name(&name.tenant)?
             .filter(|t| t.status == TenantStatus::Normal)
-            .ok_or_else(denied)?;
+        else {
+            return Ok(None);
+        };
         let mut user = self.catalog().user(tenant.tenant_id, &name.user)?;
         if user.is_none()
             && tenant.compatibility_mode == tenantry_catalog::CompatibilityMode::Oracle
@@ -111,11 +132,7 @@ impl Engine {
                 .catalog()
                 .user(tenant.tenant_id, &name.user.to_ascii_uppercase())?;
         }
-        let user = user.ok_or_else(denied)?;
-        if !verify(&user) {
-            return Err(denied());
-        }
-        Ok(Identity { tenant, user })
+        Ok(user.map(|u| (tenant, u)))
     }
 }
 

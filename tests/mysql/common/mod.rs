@@ -199,8 +199,23 @@ impl Drop for TestServer {
     }
 }
 
+/// Makes a CA and a server certificate for localhost and 127.0.0.1 in `dir` with `tenantry cert create`.
+pub fn make_certs(dir: &Path) {
+    let out = Command::new(binary())
+        .args(["cert", "create", "--dir"])
+        .arg(dir)
+        .args(["--host", "localhost,127.0.0.1"])
+        .output()
+        .expect("run tenantry cert create");
+    assert!(
+        out.status.success(),
+        "cert create failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The server binary: this build's, or `TENANTRY_BIN` (to check that a new test fails on an older build).
-fn binary() -> PathBuf {
+pub fn binary() -> PathBuf {
     std::env::var_os("TENANTRY_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_tenantry")))

@@ -7,6 +7,28 @@ use std::process::{Child, Command, Stdio};
 
 use tokio_postgres::{Client, NoTls};
 
+/// The server binary: this build's, or `TENANTRY_BIN` (to check that a new test fails on an older build).
+pub fn binary() -> PathBuf {
+    std::env::var_os("TENANTRY_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_tenantry")))
+}
+
+/// Makes a CA and a server certificate for localhost and 127.0.0.1 in `dir` with `tenantry cert create`.
+pub fn make_certs(dir: &std::path::Path) {
+    let out = Command::new(binary())
+        .args(["cert", "create", "--dir"])
+        .arg(dir)
+        .args(["--host", "localhost,127.0.0.1"])
+        .output()
+        .expect("run tenantry cert create");
+    assert!(
+        out.status.success(),
+        "cert create failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A running server on free ports with its own data directory.
 pub struct TestServer {
     child: Child,
@@ -20,12 +42,13 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server on a fresh data directory.
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts a server with extra arguments to `tenantry start`.
+    pub fn start_with(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        // `TENANTRY_BIN` runs the tests against another build (to check that a new test fails on an older one).
-        let binary = std::env::var_os("TENANTRY_BIN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_tenantry")));
-        let mut child = Command::new(binary)
+        let mut child = Command::new(binary())
             .arg("start")
             .arg("--data-dir")
             .arg(dir.path())
@@ -37,6 +60,7 @@ impl TestServer {
                 "--http-addr",
                 "127.0.0.1:0",
             ])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
