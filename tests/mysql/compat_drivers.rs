@@ -297,3 +297,31 @@ async fn pymysql_multi_statements_return_every_result() {
     python("multi_pymysql.py", &[&port, login, "bank"]);
     assert_eq!(account_ids(&server).await, vec![1, 2, 3]);
 }
+
+/// A user with a password, over plain connections: PyMySQL and mysql-connector-python answer the announced
+/// caching_sha2_password and are switched to mysql_native_password (a plain connection never carries the
+/// password), Connector/J answers mysql_native_password at once; every wrong password gets 1045.
+#[tokio::test]
+async fn drivers_log_in_with_a_password_without_tls() {
+    let server = TestServer::start();
+    let mut sys = server.connect("root@sys").await;
+    sys.query_drop("CREATE USER 'carol'@'%' IDENTIFIED BY 'pw-c4rol'")
+        .await
+        .unwrap();
+    sys.disconnect().await.unwrap();
+    let port = server.mysql_port.to_string();
+    let out = python("login_password.py", &[&port, "carol", "pw-c4rol"]);
+    for line in [
+        "pymysql first carol@",
+        "pymysql second carol@",
+        "connector first carol@",
+        "connector second carol@",
+        "pymysql refused 1045",
+        "connector refused 1045",
+    ] {
+        assert!(out.contains(line), "{line}: {out}");
+    }
+    let out = java("LoginJdbc.java", &[&port, "carol", "pw-c4rol"]);
+    assert!(out.contains("jdbc carol@"), "{out}");
+    assert!(out.contains("jdbc refused 1045"), "{out}");
+}
