@@ -33,8 +33,10 @@ use crate::types::{decode_param, encode, pg_type};
 const MAX_BATCH_VALUES: usize = 10_000;
 /// The most rows one INSERT of a COPY carries.
 const MAX_BATCH_ROWS: usize = 1_000;
-/// CopyData messages queued for the inserting thread before the connection stops reading the client.
-const FEED_DEPTH: usize = 256;
+/// How much CopyData is gathered before it is handed to the inserting thread.
+const CHUNK_BYTES: usize = 64 * 1024;
+/// Chunks queued for the inserting thread before the connection stops reading the client.
+const FEED_DEPTH: usize = 16;
 
 /// A COPY FROM STDIN in progress on a connection.
 pub(crate) struct ActiveCopy {
@@ -42,6 +44,8 @@ pub(crate) struct ActiveCopy {
     feed: mpsc::Sender<Chunk>,
     /// The inserting thread: the rows copied, or the error the COPY ends with.
     task: tokio::task::JoinHandle<Result<u64, CopyFailure>>,
+    /// CopyData not handed over yet: clients send a message per row, so the thread gets them in chunks.
+    pending: bytes::BytesMut,
 }
 
 /// The error a COPY ends with, as sent to the client.
@@ -181,7 +185,11 @@ async fn copy_in(state: &Arc<ConnState>, sql: &str, stmt: CopyStatement) -> PgWi
         let mut session = session.lock();
         insert_rows(&mut session, &sql, &target, &format, Feed::new(data))
     });
-    *state.copy.lock() = Some(ActiveCopy { feed, task });
+    *state.copy.lock() = Some(ActiveCopy {
+        feed,
+        task,
+        pending: bytes::BytesMut::new(),
+    });
     Ok(Response::CopyIn(CopyResponse::new(
         0,
         column_count,
@@ -690,13 +698,20 @@ impl CopyHandler for Copier {
         C::Error: std::fmt::Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let feed = self.state.copy.lock().as_ref().map(|c| c.feed.clone());
-        let Some(feed) = feed else {
-            return Err(no_copy());
+        let chunk = {
+            let mut copy = self.state.copy.lock();
+            let Some(copy) = copy.as_mut() else {
+                return Err(no_copy());
+            };
+            copy.pending.extend_from_slice(&copy_data.data);
+            (copy.pending.len() >= CHUNK_BYTES)
+                .then(|| (copy.feed.clone(), copy.pending.split().freeze()))
         };
-        // A send fails once the inserting thread stopped (a bad row): the rest of the data is dropped, and
-        // its error is reported at CopyDone.
-        let _ = feed.send(Chunk::Data(copy_data.data)).await;
+        if let Some((feed, data)) = chunk {
+            // A send fails once the inserting thread stopped (a bad row): the rest of the data is dropped,
+            // and its error is reported at CopyDone.
+            let _ = feed.send(Chunk::Data(data)).await;
+        }
         Ok(())
     }
 
@@ -706,7 +721,13 @@ impl CopyHandler for Copier {
         C::Error: std::fmt::Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let copy = self.take().ok_or_else(no_copy)?;
+        let mut copy = self.take().ok_or_else(no_copy)?;
+        if !copy.pending.is_empty() {
+            let _ = copy
+                .feed
+                .send(Chunk::Data(copy.pending.split().freeze()))
+                .await;
+        }
         let _ = copy.feed.send(Chunk::Done).await;
         let rows = outcome(copy).await.map_err(CopyFailure::into_pgwire)?;
         let rows = usize::try_from(rows).unwrap_or(usize::MAX);
