@@ -339,28 +339,156 @@ async fn a_packet_over_max_allowed_packet_is_refused() {
     assert_eq!(max, Some(64 << 20));
 }
 
-/// The rows a statement has read for its result count against the same budget: a result larger than the
-/// tenant's statement memory fails with 4013 instead of filling the server's memory.
+/// The rows a statement has read for its result count against the same budget only while they are held: a
+/// result larger than the tenant's statement memory is streamed to the client (see the slow-client test
+/// below) instead of being held whole, so it arrives whole; the statement's own work still counts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_result_larger_than_the_budget_is_refused() {
+async fn a_result_larger_than_the_budget_streams_instead_of_being_held() {
     let server = TestServer::start();
     server.create_tenant("t1").await;
     let mut c = server.connect("root@t1").await;
     // 150 rows of 1 MB: each row is small for SQLite, the whole result is over 5 % of 2 GB.
+    let mut result = c
+        .query_iter(
+            "SELECT randomblob(1000000) FROM \
+             (WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 150) SELECT x FROM n)",
+        )
+        .await
+        .unwrap();
+    let mut rows = 0;
+    while let Some(row) = result.next().await.unwrap() {
+        let blob: Vec<u8> = mysql_async::from_row(row);
+        assert_eq!(blob.len(), 1_000_000);
+        rows += 1;
+    }
+    drop(result);
+    assert_eq!(rows, 150);
+    // A statement whose own work is over the budget still fails.
     let (code, _, msg) = crate::common::expect_error(
         &mut c,
-        "SELECT randomblob(1000000) FROM \
+        "SELECT length(group_concat(randomblob(1000000))) FROM \
          (WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 150) SELECT x FROM n)",
     )
     .await;
     assert_eq!(code, 4013, "{msg}");
-    // A result within it is read whole.
-    let rows: Vec<Vec<u8>> = c
-        .query(
-            "SELECT randomblob(1000000) FROM \
-             (WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 20) SELECT x FROM n)",
-        )
+}
+
+/// 200 MB of rows: 20,000 rows of an id and 10,000 bytes.
+const BIG_RESULT: &str = "SELECT x, zeroblob(10000) FROM \
+     (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000) SELECT x FROM c)";
+
+/// Reads a text-protocol result to its end (DEPRECATE_EOF: an OK packet with the EOF header): how many rows
+/// and row bytes came and the first row's first value, or the error code that ended it.
+async fn read_result(s: &mut tokio::net::TcpStream) -> Result<(u64, u64, String), u16> {
+    use crate::mysql_wire::{error_code, read_packet};
+    let (_, count) = read_packet(s).await.unwrap().expect("column count");
+    if let Some(code) = error_code(&count) {
+        return Err(code);
+    }
+    for _ in 0..usize::from(count[0]) {
+        read_packet(s).await.unwrap().expect("column definition");
+    }
+    let (mut rows, mut bytes, mut first) = (0u64, 0u64, String::new());
+    loop {
+        let (_, p) = read_packet(s).await.unwrap().expect("a row or the end");
+        if let Some(code) = error_code(&p) {
+            return Err(code);
+        }
+        if p.as_slice().first() == Some(&0xFE) && p.len() < 9 {
+            return Ok((rows, bytes, first));
+        }
+        if rows == 0 {
+            // A short length-encoded string: one length byte.
+            let len = usize::from(p[0]);
+            first = String::from_utf8_lossy(&p[1..1 + len]).into_owned();
+        }
+        rows += 1;
+        bytes += p.len() as u64;
+    }
+}
+
+/// Sends a COM_QUERY.
+async fn send_query(s: &mut tokio::net::TcpStream, sql: &str) {
+    let mut query = vec![0x03];
+    query.extend_from_slice(sql.as_bytes());
+    crate::mysql_wire::write_packet(s, 0, &query).await.unwrap();
+}
+
+/// A client that sends a SELECT of 200 MB and does not read: the server streams the rows with backpressure
+/// (bounded buffers, the statement waiting on the client's socket), so its memory stays within a few MB of
+/// where it was, and the whole result still arrives once the client reads. Without streaming the server held
+/// the result whole (and refused it past the tenant's statement memory, 16 MB for sys).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_big_result_to_a_client_that_does_not_read_holds_bounded_memory() {
+    let server = TestServer::start();
+    let mut admin = server.connect("root@sys").await;
+    // Warm up the allocator and SQLite with a smaller streamed result first.
+    let warm: Vec<(i64, Vec<u8>)> = admin
+        .query(BIG_RESULT.replace("x < 20000", "x < 500"))
         .await
         .unwrap();
-    assert_eq!(rows.len(), 20);
+    assert_eq!(warm.len(), 500);
+    let before = server.rss();
+    let mut slow = crate::mysql_wire::login(server.mysql_port, "root@sys", "test")
+        .await
+        .unwrap()
+        .expect("login");
+    send_query(&mut slow, BIG_RESULT).await;
+    // The statement runs until the socket's buffers are full, then waits for the client.
+    let mut peak = 0;
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        peak = peak.max(server.rss());
+    }
+    let grown = peak.saturating_sub(before);
+    assert!(
+        grown < 48 << 20,
+        "the server grew by {} MB for a client that reads nothing",
+        grown >> 20
+    );
+    // The server serves others meanwhile.
+    let one: Option<i64> = admin.query_first("SELECT 1").await.unwrap();
+    assert_eq!(one, Some(1));
+    let (rows, bytes, _) = read_result(&mut slow).await.expect("the whole result");
+    assert_eq!(rows, 20_000);
+    assert!(bytes > 200_000_000, "{bytes} bytes");
+    // The binary protocol streams as well (mysql_async reads a prepared statement's rows).
+    let n: Vec<(i64, Vec<u8>)> = admin
+        .exec(BIG_RESULT.replace("x < 20000", "x < ?"), (3000,))
+        .await
+        .unwrap();
+    assert_eq!(n.len(), 3000);
+    assert!(n
+        .iter()
+        .enumerate()
+        .all(|(i, (x, b))| *x == i as i64 + 1 && b.len() == 10_000));
+}
+
+/// A statement waiting for a client that does not read stops at KILL QUERY and its statement timeout, as
+/// one running in SQLite does: the session ends the result with the error and goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_waiting_on_a_slow_client_stops_at_kill_query() {
+    let server = TestServer::start();
+    let mut admin = server.connect("root@sys").await;
+    let mut slow = crate::mysql_wire::login(server.mysql_port, "root@sys", "test")
+        .await
+        .unwrap()
+        .expect("login");
+    send_query(&mut slow, "SELECT CONNECTION_ID()").await;
+    let (_, _, id) = read_result(&mut slow).await.unwrap();
+    let id: i64 = id.parse().unwrap();
+    send_query(&mut slow, BIG_RESULT).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(running(&mut admin, id).await, Some(true));
+    admin.query_drop(format!("KILL QUERY {id}")).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while running(&mut admin, id).await == Some(true) {
+        assert!(Instant::now() < deadline, "KILL QUERY did not stop it");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // What was sent before the kill, then the error in place of the result's end.
+    assert_eq!(read_result(&mut slow).await, Err(1317));
+    send_query(&mut slow, "SELECT CONNECTION_ID()").await;
+    let (_, _, again) = read_result(&mut slow).await.unwrap();
+    assert_eq!(again, id.to_string(), "the session goes on");
 }

@@ -213,3 +213,104 @@ async fn a_statement_over_max_allowed_packet_is_refused() {
         vec![vec![Some("1".to_string())]]
     );
 }
+
+/// 200 MB of rows: 20,000 rows of an id and 10,000 bytes.
+const BIG_RESULT: &str = "SELECT x, zeroblob(10000) FROM \
+     (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000) SELECT x FROM c)";
+
+/// Sends a simple Query message.
+async fn send_query(s: &mut tokio::net::TcpStream, sql: &str) {
+    use tokio::io::AsyncWriteExt;
+    let mut m = vec![b'Q'];
+    m.extend_from_slice(&(u32::try_from(sql.len() + 5).unwrap()).to_be_bytes());
+    m.extend_from_slice(sql.as_bytes());
+    m.push(0);
+    s.write_all(&m).await.unwrap();
+}
+
+/// Reads a simple query's answer up to ReadyForQuery: how many DataRows and bytes of them came, or the
+/// SQLSTATE of the error that ended it.
+async fn read_answer(s: &mut tokio::net::TcpStream) -> (u64, u64, Option<String>) {
+    let (mut rows, mut bytes, mut error) = (0u64, 0u64, None);
+    loop {
+        match crate::pg_wire::read_message(s).await.unwrap() {
+            Some((b'D', body)) => {
+                rows += 1;
+                bytes += body.len() as u64;
+            }
+            Some((b'E', body)) => error = crate::pg_wire::sqlstate(&body),
+            Some((b'Z', _)) => return (rows, bytes, error),
+            Some(_) => {}
+            None => panic!("the server closed the connection"),
+        }
+    }
+}
+
+/// A client that sends a SELECT of 200 MB and does not read: rows stream with backpressure, the server's
+/// memory stays within a few MB of where it was, and the whole result arrives once the client reads; a
+/// statement waiting on such a client stops at a cancel as one running in SQLite does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_big_result_to_a_client_that_does_not_read_holds_bounded_memory() {
+    let server = TestServer::start();
+    let admin = server.pg("root@sys", "", None).await;
+    let warm = admin
+        .simple_query(&BIG_RESULT.replace("x < 20000", "x < 500"))
+        .await
+        .unwrap();
+    assert_eq!(warm.len(), 502, "RowDescription, 500 rows, CommandComplete");
+    let before = server.rss();
+    let mut slow = crate::pg_wire::login(server.pg_port, "root@sys", "test")
+        .await
+        .unwrap()
+        .expect("login");
+    send_query(&mut slow, BIG_RESULT).await;
+    let mut peak = 0;
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        peak = peak.max(server.rss());
+    }
+    let grown = peak.saturating_sub(before);
+    assert!(
+        grown < 48 << 20,
+        "the server grew by {} MB for a client that reads nothing",
+        grown >> 20
+    );
+    assert_eq!(
+        simple_rows(&admin, "SELECT 1").await,
+        vec![vec![Some("1".to_string())]]
+    );
+    let (rows, bytes, error) = read_answer(&mut slow).await;
+    assert_eq!((rows, error), (20_000, None));
+    assert!(bytes > 200_000_000, "{bytes} bytes");
+    // The extended protocol streams too.
+    let big = admin
+        .query(&format!("{BIG_RESULT} LIMIT $1"), &[&3000i64])
+        .await
+        .unwrap();
+    assert_eq!(big.len(), 3000);
+    assert!(big.iter().all(|r| r.len() == 2));
+
+    // Stopped while it waits for the client: pg_cancel_backend, then the session goes on.
+    send_query(&mut slow, BIG_RESULT).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sessions = admin.query("SHOW SESSIONS", &[]).await.unwrap();
+    let pid = sessions
+        .iter()
+        .find(|r| r.get::<_, String>("active_queries").contains("zeroblob"))
+        .map(|r| r.get::<_, String>("session_id"))
+        .expect("the slow session runs its statement");
+    admin
+        .simple_query(&format!("SELECT pg_cancel_backend({pid})"))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while running(&admin, &pid).await == Some(true) {
+        assert!(Instant::now() < deadline, "the cancel did not stop it");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, _, error) = read_answer(&mut slow).await;
+    assert_eq!(error.as_deref(), Some("57014"));
+    send_query(&mut slow, "SELECT 7").await;
+    let (rows, _, error) = read_answer(&mut slow).await;
+    assert_eq!((rows, error), (1, None), "the session goes on");
+}

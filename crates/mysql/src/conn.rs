@@ -12,7 +12,9 @@ use mysql_common::packets::{AuthPlugin, HandshakeResponse};
 use mysql_common::proto::MyDeserialize;
 use mysql_common::value::{BinValue, ValueDeserializer};
 use tenantry_net::{Stream, Tls};
-use tenantry_sql::{ColumnKind, Engine, Output, Session, SqlError, Value, SERVER_VERSION};
+use tenantry_sql::{
+    ColumnKind, Engine, Output, RowBatch, RowSink, Session, SqlError, Value, SERVER_VERSION,
+};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -65,6 +67,24 @@ struct Statement {
 enum RowFormat {
     Text,
     Binary,
+}
+
+/// A statement's streamed result on its way to the client (see `on_session_streaming`).
+struct Streaming {
+    batches: mpsc::Receiver<RowBatch>,
+    format: RowFormat,
+    /// The columns, until the header goes out with the first rows.
+    columns: Vec<tenantry_sql::Column>,
+    /// The definitions sent, once the header is out.
+    defs: Option<Vec<ColumnDef>>,
+}
+
+/// The next batch of a streamed result; never, without one.
+async fn next_batch(rows: &mut Option<&mut Streaming>) -> Option<RowBatch> {
+    match rows.as_mut() {
+        Some(st) => st.batches.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// How a connection ended.
@@ -489,6 +509,22 @@ impl Connection {
         T: Send + 'static,
         F: FnOnce(&mut Session) -> Result<T, SqlError> + Send + 'static,
     {
+        self.on_session_streaming(f, None).await
+    }
+
+    /// Runs `f` on the session on a blocking thread, writing the rows a streamed result sends to `rows`
+    /// meanwhile (the result set's header with its first rows). Waiting on the client's socket holds the
+    /// statement back through the bounded channel: the server never holds more than a few batches of a
+    /// result, however slowly the client reads.
+    async fn on_session_streaming<T, F>(
+        &mut self,
+        f: F,
+        mut rows: Option<&mut Streaming>,
+    ) -> io::Result<Result<T, SqlError>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Session) -> Result<T, SqlError> + Send + 'static,
+    {
         let Some(mut session) = self.session.take() else {
             return Err(io::Error::other("no session"));
         };
@@ -500,10 +536,21 @@ impl Connection {
             tokio::select! {
                 joined = &mut task => break joined,
                 Some(request) = self.file_requests.recv() => self.send_file(request).await?,
+                Some(batch) = next_batch(&mut rows) => {
+                    if let Some(st) = rows.as_mut() {
+                        self.write_batch(st, batch).await?;
+                    }
+                }
             }
         };
         // A request the statement made and gave up on before it was answered is not for the next one.
         while self.file_requests.try_recv().is_ok() {}
+        // Batches sent before the statement ended come before its end; the sink is gone with the statement.
+        if let Some(st) = rows.as_mut() {
+            while let Ok(batch) = st.batches.try_recv() {
+                self.write_batch(st, batch).await?;
+            }
+        }
         match joined {
             Ok((session, out)) => {
                 self.session = Some(session);
@@ -512,6 +559,45 @@ impl Connection {
             // The statement panicked and took the session with it: the connection cannot go on.
             Err(e) => Err(io::Error::other(format!("statement task failed: {e}"))),
         }
+    }
+
+    /// Writes one batch of a streamed result: the header once the first rows are there (column types are
+    /// those of the rows read before streaming began), then rows, flushed as they pile up.
+    async fn write_batch(&mut self, st: &mut Streaming, batch: RowBatch) -> io::Result<()> {
+        match batch {
+            RowBatch::Columns(columns) => st.columns = columns,
+            RowBatch::Rows(rows) => {
+                if st.defs.is_none() {
+                    let defs = results::streamed_column_defs(&st.columns, &rows);
+                    self.write_header(&defs)?;
+                    st.defs = Some(defs);
+                }
+                let defs = st.defs.as_deref().unwrap_or_default();
+                for row in &rows {
+                    let packet = match st.format {
+                        RowFormat::Binary => results::binary_row(row, defs),
+                        RowFormat::Text => results::text_row(row),
+                    };
+                    self.io.write(&packet)?;
+                    if self.io.queued() >= FLUSH_AT {
+                        self.io.flush().await?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A result set's column count and definitions (and the EOF after them for old clients).
+    fn write_header(&mut self, defs: &[ColumnDef]) -> io::Result<()> {
+        self.io.write(&protocol::column_count(defs.len()))?;
+        for d in defs {
+            self.io.write(&protocol::column_definition(d))?;
+        }
+        if !self.caps.contains(CapabilityFlags::CLIENT_DEPRECATE_EOF) {
+            self.io.write(&protocol::eof(self.status(), 0))?;
+        }
+        Ok(())
     }
 
     /// Answers a statement's file request: MySQL's LOCAL INFILE request, then the client's packets up
@@ -592,21 +678,42 @@ impl Connection {
         params: Vec<Value>,
         rows: RowFormat,
     ) -> io::Result<bool> {
-        let out = self.on_session(move |s| s.execute(&sql, &params)).await?;
+        let (sink, batches) = RowSink::channel(tokio::runtime::Handle::current());
+        let mut streaming = Streaming {
+            batches,
+            format: rows,
+            columns: Vec::new(),
+            defs: None,
+        };
+        let out = self
+            .on_session_streaming(
+                move |s| {
+                    s.set_row_sink(Some(sink));
+                    s.execute(&sql, &params)
+                },
+                Some(&mut streaming),
+            )
+            .await?;
         match out {
             Ok(Output::Done {
                 affected,
                 last_insert_id,
             }) => self.send_ok(affected, last_insert_id).await.map(|()| true),
+            Ok(Output::Streamed { .. }) => {
+                if streaming.defs.is_none() {
+                    // Every streamed result sends rows; an empty one would still need its header.
+                    let defs = results::streamed_column_defs(&streaming.columns, &[]);
+                    self.write_header(&defs)?;
+                }
+                let end = protocol::rows_end(self.caps, self.status(), 0);
+                self.io.write(&end)?;
+                self.io.flush().await.map(|()| true)
+            }
+            // An error after rows went out ends the result set in place of its EOF, as in MySQL.
+            Err(e) => self.send_error(&e).await.map(|()| false),
             Ok(Output::Rows(rs)) => {
                 let defs = results::column_defs(&rs);
-                self.io.write(&protocol::column_count(defs.len()))?;
-                for d in &defs {
-                    self.io.write(&protocol::column_definition(d))?;
-                }
-                if !self.caps.contains(CapabilityFlags::CLIENT_DEPRECATE_EOF) {
-                    self.io.write(&protocol::eof(self.status(), 0))?;
-                }
+                self.write_header(&defs)?;
                 for row in &rs.rows {
                     let packet = match rows {
                         RowFormat::Binary => results::binary_row(row, &defs),
@@ -621,7 +728,6 @@ impl Connection {
                 self.io.write(&end)?;
                 self.io.flush().await.map(|()| true)
             }
-            Err(e) => self.send_error(&e).await.map(|()| false),
         }
     }
 

@@ -4,7 +4,7 @@
 use mysql_common::constants::{ColumnFlags, ColumnType};
 use mysql_common::proto::MySerialize;
 use mysql_common::Value as MyValue;
-use tenantry_sql::{ColumnKind, ResultSet, Value};
+use tenantry_sql::{Column, ColumnKind, ResultSet, Value};
 
 use crate::protocol::{put_lenenc_bytes, ColumnDef, BINARY_CHARSET, TEXT_NULL, UTF8MB4_GENERAL_CI};
 
@@ -117,11 +117,23 @@ pub fn column_def(name: &str, kind: ColumnKind) -> ColumnDef {
 /// all dates or times (SQLite keeps whatever it is given) goes out as text, and a date-time column's
 /// decimals are the most fractional digits among its values.
 pub fn column_defs(rs: &ResultSet) -> Vec<ColumnDef> {
-    rs.columns
+    defs_of(&rs.columns, &rs.rows, true)
+}
+
+/// The definitions of a streamed result's columns, given its first rows (the rest are not known yet): as
+/// [`column_defs`] over those rows, except that integers keep their full width, since a later value may
+/// not fit a narrower one.
+pub fn streamed_column_defs(columns: &[Column], first_rows: &[Vec<Value>]) -> Vec<ColumnDef> {
+    defs_of(columns, first_rows, false)
+}
+
+/// The definitions of `columns` given `rows`, all of the result's rows if `complete`.
+fn defs_of(columns: &[Column], rows: &[Vec<Value>], complete: bool) -> Vec<ColumnDef> {
+    columns
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let values = rs.rows.iter().map(|r| &r[i]);
+            let values = rows.iter().map(|r| &r[i]);
             match c.kind {
                 ColumnKind::Date
                 | ColumnKind::DateTime
@@ -154,7 +166,7 @@ pub fn column_defs(rs: &ResultSet) -> Vec<ColumnDef> {
                 }
                 ColumnKind::Int | ColumnKind::UInt => {
                     let mut def = column_def(&c.name, c.kind);
-                    if let Some(bytes) = c.int_bytes {
+                    if let (Some(bytes), true) = (c.int_bytes, complete) {
                         let unsigned = c.kind == ColumnKind::UInt;
                         // SQLite keeps any integer in any column: narrow only when every value fits.
                         let (lo, hi) = int_range(bytes, unsigned);

@@ -145,7 +145,8 @@ async fn copy_in(state: &Arc<ConnState>, sql: &str, stmt: CopyStatement) -> PgWi
                     .into_iter()
                     .filter_map(|r| r.into_iter().next().and_then(|v| v.to_text()))
                     .collect(),
-                Output::Done { .. } => Vec::new(),
+                // Without a row sink nothing streams.
+                Output::Done { .. } | Output::Streamed { .. } => Vec::new(),
             }
         } else {
             columns
@@ -568,7 +569,8 @@ async fn copy_out(state: &Arc<ConnState>, stmt: CopyStatement) -> PgWireResult<R
     };
     let rs = match blocking(state, move |s| s.execute(&select, &[])).await {
         Ok(Output::Rows(rs)) => rs,
-        Ok(Output::Done { .. }) => {
+        // Without a row sink nothing streams.
+        Ok(Output::Done { .. } | Output::Streamed { .. }) => {
             return Ok(error_response(&SqlError::Unsupported(
                 "COPY of a statement that returns no rows".into(),
             )))

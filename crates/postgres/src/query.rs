@@ -17,7 +17,8 @@ use pgwire::api::{ClientInfo, ClientPortalStore, Type};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::startup::ParameterStatus;
 use pgwire::messages::PgWireBackendMessage;
-use tenantry_sql::{Output, SqlError, Value};
+use tenantry_sql::{Column, Output, RowBatch, RowSink, SqlError, Value};
+use tokio::sync::mpsc;
 
 use crate::conn::ConnState;
 use crate::results;
@@ -48,6 +49,68 @@ async fn run(
             false,
         )
     })
+}
+
+/// A statement run with a row sink: its output, or its streamed result.
+enum Ran {
+    /// The statement ended: its output and whether a transaction was open before and after it.
+    Done(Result<Output, SqlError>, bool, bool),
+    /// Its result streams: the columns, the rest of its batches, and how it ends.
+    Streaming {
+        columns: Vec<Column>,
+        batches: mpsc::Receiver<RowBatch>,
+        end: results::StreamEnd,
+    },
+}
+
+/// Runs one statement like [`run`], letting a big result stream (see tenantry_sql's `RowSink`): once its
+/// first rows are read this returns while the statement goes on, holding the session until the response
+/// has been sent (or dropped, which stops it).
+async fn run_streaming(state: &ConnState, sql: String, params: Vec<Value>) -> Ran {
+    let session = match state.session() {
+        Ok(s) => s,
+        Err(e) => return Ran::Done(Err(e), false, false),
+    };
+    let (sink, mut batches) = RowSink::channel(tokio::runtime::Handle::current());
+    let mut task = tokio::task::spawn_blocking(move || {
+        let mut s = session.lock();
+        let before = s.in_transaction();
+        s.set_row_sink(Some(sink));
+        let out = s.execute(&sql, &params);
+        (out, before, s.in_transaction())
+    });
+    let failed = |e: tokio::task::JoinError| {
+        (
+            Err(SqlError::Internal(format!("statement task failed: {e}"))),
+            false,
+            false,
+        )
+    };
+    tokio::select! {
+        biased;
+        joined = &mut task => {
+            let (out, before, after) = joined.unwrap_or_else(failed);
+            match (out, batches.try_recv()) {
+                // It ended as its batches were taken: they are all in the channel.
+                (Ok(Output::Streamed { .. }), Ok(RowBatch::Columns(columns))) => Ran::Streaming {
+                    columns,
+                    batches,
+                    end: None,
+                },
+                (out, _) => Ran::Done(out, before, after),
+            }
+        }
+        Some(RowBatch::Columns(columns)) = batches.recv() => Ran::Streaming {
+            columns,
+            batches,
+            end: Some(Box::pin(async move {
+                match task.await.unwrap_or_else(failed).0 {
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(e),
+                }
+            })),
+        },
+    }
 }
 
 /// `SELECT pg_cancel_backend(pid)` / `SELECT pg_terminate_backend(pid)`: PostgreSQL's names for
@@ -182,7 +245,9 @@ impl SimpleQueryHandler for SimpleHandler {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let mut responses = Vec::new();
-        for statement in split_statements(query) {
+        let statements = split_statements(query);
+        let last = statements.len().saturating_sub(1);
+        for (i, statement) in statements.into_iter().enumerate() {
             let sql = normalize(&statement).sql;
             if tenantry_sql::parser::copy::is_copy(&sql) {
                 let response = crate::copy::start(&self.state, &sql).await?;
@@ -198,7 +263,26 @@ impl SimpleQueryHandler for SimpleHandler {
                 responses.push(run_backend_call(&self.state, kill, column).await?);
                 continue;
             }
-            let (out, before, after) = run(&self.state, sql.clone(), Vec::new()).await;
+            // Only the last statement may stream: its response is sent after every statement has run,
+            // and a streaming statement holds the session until then.
+            let ran = if i == last {
+                run_streaming(&self.state, sql.clone(), Vec::new()).await
+            } else {
+                let (out, before, after) = run(&self.state, sql.clone(), Vec::new()).await;
+                Ran::Done(out, before, after)
+            };
+            let (out, before, after) = match ran {
+                Ran::Done(out, before, after) => (out, before, after),
+                Ran::Streaming {
+                    columns,
+                    batches,
+                    end,
+                } => {
+                    let f = results::fields_of(&columns, &|_| FieldFormat::Text);
+                    responses.push(results::streamed_response(f, batches, end));
+                    continue;
+                }
+            };
             match out {
                 Ok(Output::Done { affected, .. }) => {
                     report_settings(client, &self.state, &sql).await?;
@@ -511,7 +595,23 @@ impl ExtendedQueryHandler for ExtendedHandler {
         if let Some((kill, column)) = backend_call(&sql) {
             return run_backend_call(&self.state, kill, column).await;
         }
-        let (out, before, after) = run(&self.state, sql.clone(), bound).await;
+        let (out, before, after) = match run_streaming(&self.state, sql.clone(), bound).await {
+            Ran::Done(out, before, after) => (out, before, after),
+            Ran::Streaming {
+                columns,
+                batches,
+                end,
+            } => {
+                // As below: the types described at Describe time, when they match.
+                let mut fields = field_infos(&stmt.columns, Some(&portal.result_column_format));
+                if fields.len() != columns.len() {
+                    fields = results::fields_of(&columns, &|i| {
+                        portal.result_column_format.format_for(i)
+                    });
+                }
+                return Ok(results::streamed_response(fields, batches, end));
+            }
+        };
         match out {
             Ok(Output::Done { affected, .. }) => {
                 report_settings(client, &self.state, &sql).await?;
@@ -526,6 +626,8 @@ impl ExtendedQueryHandler for ExtendedHandler {
                 }
                 results::rows_response(fields, rs.rows)
             }
+            // Streamed results were answered above.
+            Ok(streamed @ Output::Streamed { .. }) => results::response(&sql, streamed),
             Err(e) => Ok(Response::Error(Box::new(results::error_info(&e)))),
         }
     }

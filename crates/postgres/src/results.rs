@@ -6,7 +6,8 @@ use futures::stream;
 use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo, QueryResponse, Response, Tag};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::data::DataRow;
-use tenantry_sql::{Output, ResultSet, SqlError, Value};
+use tenantry_sql::{Column, Output, ResultSet, RowBatch, SqlError, Value};
+use tokio::sync::mpsc;
 
 use crate::types::{encode, pg_type};
 
@@ -91,6 +92,27 @@ pub(crate) fn fields(rs: &ResultSet, formats: &dyn Fn(usize) -> FieldFormat) -> 
         .collect()
 }
 
+/// Field descriptions of result columns.
+pub(crate) fn fields_of(
+    columns: &[Column],
+    formats: &dyn Fn(usize) -> FieldFormat,
+) -> Vec<FieldInfo> {
+    columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| FieldInfo::new(c.name.clone(), None, None, pg_type(c.kind), formats(i)))
+        .collect()
+}
+
+/// One row encoded to the given fields.
+fn encode_row(schema: &Arc<Vec<FieldInfo>>, row: &[Value]) -> PgWireResult<DataRow> {
+    let mut enc = DataRowEncoder::new(schema.clone());
+    for (value, field) in row.iter().zip(schema.iter()) {
+        encode(&mut enc, value, field.datatype(), field.format())?;
+    }
+    Ok(enc.take_row())
+}
+
 /// A query response over rows already computed, encoded to the given fields.
 pub(crate) fn rows_response(
     fields: Vec<FieldInfo>,
@@ -99,16 +121,60 @@ pub(crate) fn rows_response(
     let schema = Arc::new(fields);
     let mut encoded: Vec<PgWireResult<DataRow>> = Vec::with_capacity(rows.len());
     for row in rows {
-        let mut enc = DataRowEncoder::new(schema.clone());
-        for (value, field) in row.iter().zip(schema.iter()) {
-            encode(&mut enc, value, field.datatype(), field.format())?;
-        }
-        encoded.push(Ok(enc.take_row()));
+        encoded.push(Ok(encode_row(&schema, &row)?));
     }
     Ok(Response::Query(QueryResponse::new(
         schema,
         stream::iter(encoded),
     )))
+}
+
+/// How a streamed statement ends: once its batches are all read, its task's outcome (an error after rows
+/// went out ends the response with that error, as PostgreSQL's does).
+pub(crate) type StreamEnd = Option<futures::future::BoxFuture<'static, Result<(), SqlError>>>;
+
+/// A query response over a streamed result: rows are encoded as pgwire sends them, and pgwire sends them
+/// as the client's socket takes them, so the statement (waiting on the bounded channel) runs only as fast as
+/// the client reads.
+pub(crate) fn streamed_response(
+    fields: Vec<FieldInfo>,
+    batches: mpsc::Receiver<RowBatch>,
+    end: StreamEnd,
+) -> Response {
+    struct State {
+        schema: Arc<Vec<FieldInfo>>,
+        batches: mpsc::Receiver<RowBatch>,
+        rows: std::vec::IntoIter<Vec<Value>>,
+        end: StreamEnd,
+    }
+    let schema = Arc::new(fields);
+    let state = State {
+        schema: schema.clone(),
+        batches,
+        rows: Vec::new().into_iter(),
+        end,
+    };
+    let rows = stream::unfold(state, |mut st| async move {
+        loop {
+            if let Some(row) = st.rows.next() {
+                let encoded = encode_row(&st.schema, &row);
+                return Some((encoded, st));
+            }
+            match st.batches.recv().await {
+                Some(RowBatch::Rows(rows)) => st.rows = rows.into_iter(),
+                Some(RowBatch::Columns(_)) => {}
+                // The statement ended: its sink is gone.
+                None => {
+                    let end = st.end.take()?;
+                    return match end.await {
+                        Ok(()) => None,
+                        Err(e) => Some((Err(user_error(&e)), st)),
+                    };
+                }
+            }
+        }
+    });
+    Response::Query(QueryResponse::new(schema, rows))
 }
 
 /// A one-row, one-column boolean result.
@@ -131,5 +197,9 @@ pub(crate) fn response(sql: &str, output: Output) -> PgWireResult<Response> {
             let f = fields(&rs, &|_| FieldFormat::Text);
             rows_response(f, rs.rows)
         }
+        // Streamed results are answered by the caller, which holds their rows (see `query.rs`).
+        Output::Streamed { rows } => Ok(Response::Execution(
+            Tag::new("SELECT").with_rows(usize::try_from(rows).unwrap_or(usize::MAX)),
+        )),
     }
 }

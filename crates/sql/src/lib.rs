@@ -17,6 +17,7 @@ mod plan_cache;
 mod processlist;
 mod session;
 mod sqlite;
+mod stream;
 mod throttle;
 mod translate;
 mod value;
@@ -35,6 +36,7 @@ pub use login::{Identity, LoginName};
 pub use memory::install as install_memory_accounting;
 pub use processlist::{SessionHandle, SessionRegistry};
 pub use session::{LocalFiles, Prepared, Session};
+pub use stream::{RowBatch, RowSink, BATCH_BYTES, STREAM_AFTER};
 pub use tenantry_jobs::{
     now_micros, Histogram, JobAction, JobEvent, JobFilter, JobProgress, JobRecord, JobState,
     MetricsSnapshot, CANCEL_LATENCY_BUCKETS,

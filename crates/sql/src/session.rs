@@ -40,6 +40,8 @@ pub struct Session {
     pub(crate) plans: crate::plan_cache::PlanCache,
     /// The user's grants as of a catalog version: read again only once the catalog changed.
     pub(crate) grants: parking_lot::Mutex<Option<(u64, Arc<Vec<tenantry_catalog::Grant>>)>>,
+    /// Where the next query sends a result too big to hold (taken by it); `None`: results are read whole.
+    pub(crate) row_sink: Option<crate::stream::RowSink>,
 }
 
 /// How a front end gets a client's file for `LOAD DATA LOCAL INFILE`: it asks its client for the file by name
@@ -115,6 +117,7 @@ impl Session {
             diagnostics: None,
             plans: Default::default(),
             grants: Default::default(),
+            row_sink: None,
         };
         exec::variables::apply_idle_timeout(&session);
         let mut session = session;
@@ -174,9 +177,17 @@ impl Session {
         self.local_files = files;
     }
 
+    /// Lets the next statement stream a big result to `sink` (it comes back as [`Output::Streamed`]); a
+    /// statement that returns no rows, or few, leaves the sink unused, and it is dropped once the statement ends.
+    pub fn set_row_sink(&mut self, sink: Option<crate::stream::RowSink>) {
+        self.row_sink = sink;
+    }
+
     /// Runs one statement with `?` parameters.
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<Output> {
         let result = self.run_statement(sql, |s| s.dispatch(sql, params));
+        // Only for this statement: a sink left unused is dropped, which ends its receiver.
+        self.row_sink = None;
         if let Err(e) = &result {
             let wire = e.wire();
             self.diagnostics = Some((wire.mysql_code, wire.message));

@@ -154,6 +154,12 @@ impl ResultSet {
 pub enum Output {
     /// Rows.
     Rows(ResultSet),
+    /// Rows sent to the statement's row sink as they were read (a result too big to hold; see
+    /// `RowSink`): how many.
+    Streamed {
+        /// Rows sent.
+        rows: u64,
+    },
     /// No rows: how many were affected, and the first id an insert generated.
     Done {
         /// Rows inserted, updated or deleted.

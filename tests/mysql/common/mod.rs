@@ -52,6 +52,12 @@ impl TestServer {
         }
     }
 
+    /// The server's resident memory in bytes (VmRSS in /proc).
+    pub fn rss(&self) -> u64 {
+        let pid = self.child.as_ref().expect("the server runs").id();
+        rss_of(pid)
+    }
+
     /// What the server logged so far (see [`TestServer::start_logged`]).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
@@ -329,4 +335,15 @@ pub async fn final_status(c: &mut Conn, id: i64) -> String {
         .unwrap()
         .expect("SHOW JOB returns the job");
     row.get("status").expect("a status")
+}
+
+/// The resident memory of process `pid` in bytes (VmRSS in /proc/PID/status).
+pub fn rss_of(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .expect("VmRSS")
 }

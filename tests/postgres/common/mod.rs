@@ -40,6 +40,11 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// The server's resident memory in bytes (VmRSS in /proc).
+    pub fn rss(&self) -> u64 {
+        rss_of(self.child.id())
+    }
+
     /// Starts a server on a fresh data directory.
     pub fn start() -> Self {
         Self::start_with(&[])
@@ -211,4 +216,15 @@ pub async fn running_job(c: &Client, description: &str) -> i64 {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     panic!("no running job for {description}");
+}
+
+/// The resident memory of process `pid` in bytes (VmRSS in /proc/PID/status).
+pub fn rss_of(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .expect("VmRSS")
 }

@@ -200,6 +200,8 @@ fn ids_from_query(session: &mut Session, query: &str) -> Result<Vec<i64>> {
             "a job list from anything but a SELECT".into(),
         ));
     }
+    // The ids are the server's to use, never a result for the client: nothing streams.
+    session.row_sink = None;
     let Output::Rows(rs) = tenant_sql::run(session, stmt, &[])? else {
         return Err(SqlError::Unsupported(
             "a job list from a statement that returns no rows".into(),

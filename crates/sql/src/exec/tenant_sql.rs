@@ -5,7 +5,7 @@ use sqlparser::ast::Statement;
 use crate::error::{Result, SqlError};
 use crate::exec::{privileges, variables};
 use crate::session::{Prepared, Session};
-use crate::sqlite::results::{collect, to_sql};
+use crate::sqlite::results::{read, to_sql, Read};
 use crate::translate::{self, quote, Plan, PlanKind, SessionContext};
 use crate::value::{Output, Value};
 use crate::views;
@@ -190,14 +190,20 @@ pub(crate) fn run_plan(session: &mut Session, plan: &Plan, params: &[Value]) -> 
     match &plan.kind {
         PlanKind::Query => {
             begin_if_needed(session)?;
+            // A front end that streams gets a big result's rows as they are read (see stream.rs).
+            let sink = session.row_sink.take();
+            let stop = session.interrupt.clone();
             let guard = restrict_unless_admin(session, plan);
-            let rs = (|| {
+            let result = (|| {
                 let mut stmt = session.conn.conn().prepare_cached(&plan.sql[0])?;
                 check_param_count(stmt.parameter_count(), params)?;
-                collect(&mut stmt, params, None)
+                read(&mut stmt, params, None, sink.as_ref().map(|s| (s, &stop)))
             })()
             .map_err(|e| refusal(session, &guard, e))?;
-            Ok(Output::Rows(rs))
+            Ok(match result {
+                Read::All(rs) => Output::Rows(rs),
+                Read::Streamed(rows) => Output::Streamed { rows },
+            })
         }
         PlanKind::Dml { ref insert_into } => {
             begin_if_needed(session)?;

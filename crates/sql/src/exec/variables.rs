@@ -497,6 +497,8 @@ fn evaluate(session: &mut Session, expr: &str) -> Result<Value> {
         return Ok(Value::Text(expr.to_string()));
     }
     let stmt = crate::parser::parse_tenant_sql(&format!("SELECT {expr}"))?;
+    // The value is the server's, never a result for the client: nothing streams.
+    session.row_sink = None;
     match tenant_sql::run(session, stmt, &[])? {
         Output::Rows(rs) => Ok(rs
             .rows
@@ -504,7 +506,7 @@ fn evaluate(session: &mut Session, expr: &str) -> Result<Value> {
             .next()
             .and_then(|r| r.into_iter().next())
             .unwrap_or(Value::Null)),
-        Output::Done { .. } => Ok(Value::Null),
+        Output::Done { .. } | Output::Streamed { .. } => Ok(Value::Null),
     }
 }
 

@@ -3,32 +3,44 @@
 use rusqlite::types::ValueRef;
 use rusqlite::Statement;
 
+use tokio_util::sync::CancellationToken;
+
 use crate::error::{Result, SqlError};
+use crate::stream::{RowBatch, RowSink, BATCH_BYTES, STREAM_AFTER};
 use crate::value::{Column, ColumnKind, ResultSet, Value};
 
-/// Runs a prepared query with parameters and collects every row, typing each column from its declared
-/// type where it has one and from its values otherwise.
-pub fn collect(
+/// What [`read`] did with a query's rows.
+pub enum Read {
+    /// Read them all: a result to send.
+    All(ResultSet),
+    /// Sent them to the sink as they came (there were more than [`STREAM_AFTER`] bytes); how many.
+    Streamed(u64),
+}
+
+/// Runs a prepared query with parameters and reads its rows, typing each column from its declared type
+/// where it has one and from its values otherwise; with a sink, a result past [`STREAM_AFTER`] bytes goes to it in
+/// batches (columns typed from the rows read until then) instead of into memory.
+pub fn read(
     stmt: &mut Statement,
     params: &[Value],
     row_limit: Option<usize>,
-) -> Result<ResultSet> {
+    sink: Option<(&RowSink, &CancellationToken)>,
+) -> Result<Read> {
     let mut out: Vec<Vec<Value>> = Vec::new();
     {
         let mut rows = stmt.query(rusqlite::params_from_iter(params.iter().map(to_sql)))?;
         // The rows read so far count against the statement's memory budget, charged in steps of this much.
         const CHARGE_STEP: i64 = 256 * 1024;
         let mut uncharged = 0i64;
+        let mut held = 0i64;
         while let Some(row) = rows.next()? {
             // The row's own statement says how many columns it has: a cached statement that another
             // connection's schema change made SQLite compile again (on this first step) may have more or
             // fewer columns than it had when it came out of the cache.
-            let width = row.as_ref().column_count();
-            let mut values = Vec::with_capacity(width);
-            for i in 0..width {
-                values.push(from_ref(row.get_ref(i)?));
-            }
-            uncharged += values.iter().map(held_bytes).sum::<i64>();
+            let values = row_values(row)?;
+            let bytes = values.iter().map(held_bytes).sum::<i64>();
+            uncharged += bytes;
+            held += bytes;
             if uncharged >= CHARGE_STEP {
                 if !crate::memory::charge_held(uncharged) {
                     return Err(SqlError::OutOfMemory);
@@ -39,21 +51,80 @@ pub fn collect(
             if row_limit.is_some_and(|l| out.len() >= l) {
                 break;
             }
+            if let (Some((sink, stop)), true) = (sink, held >= STREAM_AFTER) {
+                // The statement has stepped: it describes the columns it ran with.
+                let (names, decls) = described(row.as_ref());
+                let columns = type_columns(names, &decls, &mut out);
+                let mut sent = out.len() as u64;
+                sink.send(RowBatch::Columns(columns.clone()), stop)?;
+                sink.send(RowBatch::Rows(std::mem::take(&mut out)), stop)?;
+                // From here on rows are held only until their batch is sent: they are not charged.
+                let mut batch = Vec::new();
+                let mut batch_bytes = 0i64;
+                let limit_reached = |sent: u64| row_limit.is_some_and(|l| sent >= l as u64);
+                while !limit_reached(sent) {
+                    let Some(row) = rows.next()? else { break };
+                    let mut values = row_values(row)?;
+                    batch_bytes += values.iter().map(held_bytes).sum::<i64>();
+                    for (v, c) in values.iter_mut().zip(&columns) {
+                        if let ColumnKind::Decimal(scale) = c.kind {
+                            *v = format_decimal(v, scale);
+                        }
+                    }
+                    batch.push(values);
+                    sent += 1;
+                    if batch_bytes >= BATCH_BYTES {
+                        sink.send(RowBatch::Rows(std::mem::take(&mut batch)), stop)?;
+                        batch_bytes = 0;
+                    }
+                }
+                if !batch.is_empty() {
+                    sink.send(RowBatch::Rows(batch), stop)?;
+                }
+                return Ok(Read::Streamed(sent));
+            }
         }
     }
     // Read after stepping, for the same reason: before its first step a statement still describes the
     // columns it was compiled with, not those of the schema it ran against.
-    let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
-    let decls: Vec<Option<String>> = stmt
+    let (names, decls) = described(stmt);
+    let columns = type_columns(names, &decls, &mut out);
+    Ok(Read::All(ResultSet { columns, rows: out }))
+}
+
+/// A statement's column names and declared types.
+fn described(stmt: &Statement) -> (Vec<String>, Vec<Option<String>>) {
+    let names = stmt.column_names().iter().map(|s| s.to_string()).collect();
+    let decls = stmt
         .columns()
         .iter()
         .map(|c| c.decl_type().map(str::to_string))
         .collect();
+    (names, decls)
+}
+
+/// One row's values, as many as its statement has columns.
+fn row_values(row: &rusqlite::Row) -> Result<Vec<Value>> {
+    let width = row.as_ref().column_count();
+    let mut values = Vec::with_capacity(width);
+    for i in 0..width {
+        values.push(from_ref(row.get_ref(i)?));
+    }
+    Ok(values)
+}
+
+/// The columns of a result typed from their declared types and the values in `rows` (decimal values are
+/// formatted to their column's scale on the way).
+fn type_columns(
+    names: Vec<String>,
+    decls: &[Option<String>],
+    rows: &mut [Vec<Value>],
+) -> Vec<Column> {
     let mut columns = Vec::with_capacity(names.len());
     for (i, name) in names.into_iter().enumerate() {
-        let kind = column_kind(decls[i].as_deref(), out.iter().map(|r| &r[i]));
+        let kind = column_kind(decls[i].as_deref(), rows.iter().map(|r| &r[i]));
         if let ColumnKind::Decimal(scale) = kind {
-            for row in &mut out {
+            for row in rows.iter_mut() {
                 row[i] = format_decimal(&row[i], scale);
             }
         }
@@ -67,7 +138,7 @@ pub fn collect(
             int_bytes,
         });
     }
-    Ok(ResultSet { columns, rows: out })
+    columns
 }
 
 /// About how much memory a value of a result holds.
