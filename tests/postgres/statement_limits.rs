@@ -1,6 +1,8 @@
 //! Deep statements end in PostgreSQL's 54001 (stack depth limit exceeded), never in a crash, over the
 //! simple and the extended protocol; long flat ones run.
 
+use tokio_postgres::types::Type;
+
 use crate::common::{simple_rows, sqlstate, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -132,4 +134,41 @@ async fn deep_json_is_refused_or_read_never_a_crash() {
         simple_rows(&other, "SELECT 2").await,
         vec![vec![Some("2".to_string())]]
     );
+}
+
+/// A `$n` past the protocol's 65,535 parameters is refused with PostgreSQL's 42P02 (undefined parameter)
+/// on both protocols and on every statement path (SQL, COPY, backend calls), instead of its number sizing
+/// the statement's parameter lists (`$4000000000` asked for tens of gigabytes and killed the server; found
+/// by the `pg_dialect` fuzz target). The highest legal number still prepares, and a cast types its
+/// parameter as PostgreSQL infers it (tokio-postgres binds an i64 only to an int8 parameter).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parameter_number_past_the_protocol_limit_is_refused() {
+    let server = TestServer::start();
+    let c = server.pg("root@sys", "", None).await;
+    c.batch_execute("CREATE TABLE p (a INT)").await.unwrap();
+    let refused = [
+        "SELECT $4000000000".to_string(),
+        "SELECT $65536".to_string(),
+        format!("SELECT $1 + ${}", "9".repeat(40)),
+        "COPY p FROM STDIN $4000000000".to_string(),
+        "SELECT pg_cancel_backend($4000000000)".to_string(),
+    ];
+    for sql in &refused {
+        let e = c.prepare(sql).await.expect_err("refused");
+        assert_eq!(sqlstate(&e), "42P02", "{sql}: {e}");
+        let e = c.simple_query(sql).await.expect_err("refused");
+        assert_eq!(sqlstate(&e), "42P02", "{sql}: {e}");
+        assert_eq!(
+            simple_rows(&c, "SELECT 1").await,
+            vec![vec![Some("1".to_string())]]
+        );
+    }
+    let top = c.prepare("SELECT $65535::text").await.unwrap();
+    assert_eq!(top.params().len(), 65_535);
+    let two = c.prepare("SELECT $2::int8 + $1::int8").await.unwrap();
+    assert_eq!(two.params().len(), 2);
+    assert_eq!(two.params(), [Type::INT8, Type::INT8]);
+    let row = c.query_one(&two, &[&40i64, &2i64]).await.unwrap();
+    // The result's type is not inferred from the casts (they are dropped); its value is the sum.
+    assert_eq!(row.get::<_, String>(0), "42");
 }

@@ -2,6 +2,10 @@
 //! front end. Only the differences clients actually send are handled: `$n` parameters and `::type` casts.
 //! String literals, quoted identifiers and comments are copied untouched.
 
+/// The highest `$n` a statement may name: the protocol counts parameters in an unsigned 16-bit field
+/// (Parse, Bind), so no client can bind more; PostgreSQL refuses larger numbers the same way.
+pub const MAX_PARAMS: usize = 65_535;
+
 /// A normalised statement and, for each `?` in it (in order), the 0-based index of the `$n` parameter
 /// it stands for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,6 +14,12 @@ pub struct Normalized {
     pub sql: String,
     /// `order[i]` is the index of the client parameter bound to the i-th `?`.
     pub order: Vec<usize>,
+    /// The first `$n` past [`MAX_PARAMS`], if any: the statement must be refused, since its number
+    /// would otherwise size the parameter lists.
+    pub unknown_param: Option<String>,
+    /// `(n, type)` for each `$n` written with a cast right after it (`$1::int8`), first cast only: as in
+    /// PostgreSQL, the cast is the parameter's type.
+    pub casts: Vec<(usize, String)>,
 }
 
 impl Normalized {
@@ -29,6 +39,10 @@ pub fn normalize(sql: &str) -> Normalized {
     let chars: Vec<char> = sql.chars().collect();
     let mut out = String::with_capacity(sql.len());
     let mut order = Vec::new();
+    let mut unknown_param = None;
+    let mut casts: Vec<(usize, String)> = Vec::new();
+    // The parameter just written and where the output stood after it, to tell `$1::t` from `($1)::t`.
+    let mut last_param: Option<(usize, usize)> = None;
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -80,20 +94,33 @@ pub fn normalize(sql: &str) -> Normalized {
                 }
                 let digits: String = chars[start..i].iter().collect();
                 match digits.parse::<usize>() {
-                    Ok(n) if n >= 1 => {
+                    Ok(n) if (1..=MAX_PARAMS).contains(&n) => {
                         order.push(n - 1);
                         out.push('?');
+                        last_param = Some((n - 1, out.len()));
                     }
-                    // `$0` or an absurd number: leave it for the parser to reject.
+                    // `$0`: not a parameter; the parser rejects it.
+                    Ok(0) => {
+                        out.push('$');
+                        out.push_str(&digits);
+                    }
+                    // Past the protocol's limit (or past usize): no client can bind it.
                     _ => {
+                        unknown_param.get_or_insert_with(|| format!("${digits}"));
                         out.push('$');
                         out.push_str(&digits);
                     }
                 }
             }
             ':' if chars.get(i + 1) == Some(&':') => {
-                i += 2;
-                i = skip_type_name(&chars, i);
+                let end = skip_type_name(&chars, i + 2);
+                if let Some((n, at)) = last_param {
+                    if out[at..].trim().is_empty() && !casts.iter().any(|(m, _)| *m == n) {
+                        let name: String = chars[i + 2..end].iter().collect();
+                        casts.push((n, name.trim().to_string()));
+                    }
+                }
+                i = end;
             }
             // `E'...'`: PostgreSQL's escape string; the parser's strings already read backslash escapes.
             'E' | 'e'
@@ -120,7 +147,12 @@ pub fn normalize(sql: &str) -> Normalized {
             }
         }
     }
-    Normalized { sql: out, order }
+    Normalized {
+        sql: out,
+        order,
+        unknown_param,
+        casts,
+    }
 }
 
 /// Splits a simple-protocol query string into its statements at top-level `;` (not inside quotes or
@@ -263,6 +295,31 @@ mod tests {
         assert_eq!(n.param_count(), 2);
         assert_eq!(n.bind(&["x", "y"]), Some(vec!["y", "x", "y"]));
         assert_eq!(n.bind(&["x"]), None);
+    }
+
+    #[test]
+    fn parameter_numbers_past_the_protocol_limit_are_flagged_not_counted() {
+        for sql in [
+            "SELECT $4000000000",
+            "SELECT $65536",
+            "SELECT $1, $99999999999999999999999999",
+        ] {
+            let n = normalize(sql);
+            assert!(n.unknown_param.is_some(), "{sql}");
+            assert!(n.param_count() <= 1, "{sql}");
+        }
+        let n = normalize("SELECT $65535");
+        assert_eq!((n.param_count(), n.unknown_param), (MAX_PARAMS, None));
+        assert_eq!(normalize("SELECT $0").unknown_param, None);
+    }
+
+    #[test]
+    fn a_cast_right_after_a_parameter_is_its_type() {
+        let n =
+            normalize("SELECT $2::int8 + $1::double precision, ($1)::text, $2::text, $3 :: uuid");
+        let casts = [(1, "int8"), (0, "double precision"), (2, "uuid")];
+        assert_eq!(n.casts, casts.map(|(n, t)| (n, t.to_string())));
+        assert_eq!(n.sql, "SELECT ? + ?, (?), ?, ? ");
     }
 
     #[test]

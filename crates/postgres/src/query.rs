@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 
 use crate::conn::ConnState;
 use crate::results;
-use crate::types::{decode_param, kind_of, pg_type};
+use crate::types::{cast_type, decode_param, kind_of, pg_type};
 
 /// Runs one statement on a blocking thread; returns its output and whether a transaction was open before
 /// and after it.
@@ -248,7 +248,13 @@ impl SimpleQueryHandler for SimpleHandler {
         let statements = split_statements(query);
         let last = statements.len().saturating_sub(1);
         for (i, statement) in statements.into_iter().enumerate() {
-            let sql = normalize(&statement).sql;
+            let normalized = normalize(&statement);
+            if let Some(p) = normalized.unknown_param {
+                let e = SqlError::NoSuchParameter(p);
+                responses.push(Response::Error(Box::new(results::error_info(&e))));
+                break;
+            }
+            let sql = normalized.sql;
             if tenantry_sql::parser::copy::is_copy(&sql) {
                 let response = crate::copy::start(&self.state, &sql).await?;
                 // Copy mode takes over the connection: statements after a COPY in the same query are not run.
@@ -320,15 +326,27 @@ fn param_kinds(
     normalized: &Normalized,
     kinds: &[Option<tenantry_sql::ColumnKind>],
 ) -> Vec<Option<tenantry_sql::ColumnKind>> {
-    (0..normalized.param_count())
-        .map(|n| {
-            normalized
-                .order
-                .iter()
-                .position(|&o| o == n)
-                .and_then(|i| kinds.get(i).copied().flatten())
-        })
-        .collect()
+    // One pass over the placeholders, so the cost follows the statement, not count x placeholders.
+    let mut out = vec![None; normalized.param_count()];
+    let mut seen = vec![false; out.len()];
+    for (i, &n) in normalized.order.iter().enumerate() {
+        if !std::mem::replace(&mut seen[n], true) {
+            out[n] = kinds.get(i).copied().flatten();
+        }
+    }
+    out
+}
+
+/// The type described for each `$n`: its cast when it has one (`$1::int8`, as PostgreSQL infers it), else
+/// `inferred(n)`.
+fn param_types(normalized: &Normalized, inferred: impl Fn(usize) -> Type) -> Vec<Type> {
+    let mut types: Vec<Type> = (0..normalized.param_count()).map(inferred).collect();
+    for (n, name) in &normalized.casts {
+        if let (Some(slot), Some(ty)) = (types.get_mut(*n), cast_type(name)) {
+            *slot = ty;
+        }
+    }
+    types
 }
 
 /// Parses and describes statements with the session (on a blocking thread).
@@ -350,10 +368,13 @@ impl QueryParser for Parser {
         C: ClientInfo + Unpin + Send + Sync,
     {
         let normalized = normalize(sql);
+        if let Some(p) = normalized.unknown_param {
+            return Err(results::user_error(&SqlError::NoSuchParameter(p)));
+        }
         // COPY is not the SQL layer's: it is checked when it runs, and returns no rows.
         if tenantry_sql::parser::copy::is_copy(&normalized.sql) {
             return Ok(Some(PgStatement {
-                params: vec![Type::TEXT; normalized.param_count()],
+                params: param_types(&normalized, |_| Type::TEXT),
                 param_kinds: vec![None; normalized.param_count()],
                 normalized,
                 columns: Vec::new(),
@@ -361,7 +382,7 @@ impl QueryParser for Parser {
         }
         if let Some((_, column)) = backend_call(&normalized.sql) {
             return Ok(Some(PgStatement {
-                params: vec![Type::TEXT; normalized.param_count()],
+                params: param_types(&normalized, |_| Type::TEXT),
                 param_kinds: vec![None; normalized.param_count()],
                 normalized,
                 columns: vec![(column.to_string(), Type::BOOL)],
@@ -374,10 +395,13 @@ impl QueryParser for Parser {
             .unwrap_or_else(|e| Err(SqlError::Internal(e.to_string())))
             .map_err(|e| results::user_error(&e))?;
         let param_kinds = param_kinds(&normalized, &prepared.param_kinds);
-        let params = param_kinds
-            .iter()
-            .map(|k| k.map_or(Type::TEXT, pg_type))
-            .collect();
+        let params = param_types(&normalized, |n| {
+            param_kinds
+                .get(n)
+                .copied()
+                .flatten()
+                .map_or(Type::TEXT, pg_type)
+        });
         let mut columns: Vec<(String, Type)> = prepared
             .columns
             .into_iter()

@@ -35,6 +35,21 @@ pub(crate) fn pg_type(kind: ColumnKind) -> Type {
     }
 }
 
+/// The type a cast names (`int8`, `pg_catalog.timestamptz`, `double precision`), as `$1::int8` declares
+/// its parameter; `None` for an array or a type we do not know (the parameter stays text).
+pub(crate) fn cast_type(name: &str) -> Option<Type> {
+    let name = name.trim();
+    let name = name
+        .strip_prefix("pg_catalog.")
+        .or_else(|| name.strip_prefix("PG_CATALOG."))
+        .unwrap_or(name);
+    if name.ends_with(']') {
+        return None;
+    }
+    let (oid, _) = tenantry_sql::pg_types::of_declared(name);
+    u32::try_from(oid).ok().and_then(Type::from_oid)
+}
+
 /// The kind a parameter of a declared type is fitted to when nothing better (its column) is known.
 pub(crate) fn kind_of(ty: &Type) -> Option<ColumnKind> {
     Some(match *ty {

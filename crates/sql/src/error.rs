@@ -272,6 +272,9 @@ pub enum SqlError {
     /// A protocol command the server does not implement.
     #[error("Unknown command")]
     UnknownCommand,
+    /// A `$n` placeholder past the highest parameter number a client can bind (PostgreSQL wire).
+    #[error("there is no parameter {0}")]
+    NoSuchParameter(String),
     /// A prepared-statement command naming a statement the connection does not hold.
     #[error("Unknown prepared statement handler ({id}) given to {command}")]
     UnknownStatement {
@@ -384,6 +387,7 @@ impl SqlError {
             Self::MalformedPacket => (1835, "HY000", "08P01"),
             Self::UnknownCommand => (1047, "08S01", "08P01"),
             Self::UnknownStatement { .. } => (1243, "HY000", "26000"),
+            Self::NoSuchParameter(_) => (1210, "HY000", "42P02"),
             Self::TooManyPreparedStatements(_) => (1461, "42000", "53400"),
             Self::OceanBase { code, .. } => (code.unsigned_abs() as u16, "HY000", "XXUUU"),
             Self::Catalog(e) => return catalog_wire(e),

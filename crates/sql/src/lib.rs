@@ -12,7 +12,7 @@ mod job_api;
 mod json;
 mod login;
 mod memory;
-mod pg_types;
+pub mod pg_types;
 mod plan_cache;
 mod processlist;
 mod session;
