@@ -57,3 +57,39 @@ async fn logins_and_databases() {
         );
     }
 }
+
+/// A user with grants on its own database only still logs in without naming one (as CockroachDB lets a user
+/// without a grant on defaultdb connect): the session has no current database until it enters one, and asking
+/// for a database it has no grant on is refused at login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_without_a_grant_on_test_logs_in_without_a_database() {
+    let server = TestServer::start();
+    let root = server.pg("root@sys", "", None).await;
+    root.batch_execute(
+        "CREATE DATABASE shop; CREATE TABLE shop.items (id INT PRIMARY KEY); \
+         INSERT INTO shop.items VALUES (7); \
+         CREATE USER clerk IDENTIFIED BY 'pw'; GRANT SELECT ON shop.* TO clerk",
+    )
+    .await
+    .unwrap();
+    let c = server.pg("clerk@sys", "pw", None).await;
+    assert_eq!(simple_rows(&c, "SELECT DATABASE()").await, vec![vec![None]]);
+    assert_eq!(
+        simple_rows(&c, "SELECT id FROM shop.items").await,
+        vec![vec![Some("7".to_string())]]
+    );
+    let e = c.simple_query("SELECT * FROM test.t").await.unwrap_err();
+    assert_eq!(sqlstate(&e), "42501", "{e}");
+    c.batch_execute("USE shop").await.unwrap();
+    assert_eq!(
+        simple_rows(&c, "SELECT DATABASE()").await,
+        vec![vec![Some("shop".to_string())]]
+    );
+    let e = server
+        .try_pg("clerk@sys", "pw", Some("test"))
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(sqlstate(&e), "42501", "{e}");
+    assert!(server.try_pg("clerk@sys", "pw", Some("shop")).await.is_ok());
+}

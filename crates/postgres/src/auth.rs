@@ -109,7 +109,16 @@ impl Startup {
                 verified || user.scram_verifier.is_empty()
             })?;
             let mut session = Session::open(engine, identity, id, &peer, "pg", killed)?;
-            session.use_database(&database)?;
+            match &database {
+                Some(db) => session.use_database(db)?,
+                // Nothing asked: `test` if the user may enter it; otherwise no current database, as a
+                // CockroachDB user with no grant on defaultdb still connects.
+                None => {
+                    if let Err(e) = session.use_database(DEFAULT_DATABASE) {
+                        tracing::debug!(session = id, "no default database: {e}");
+                    }
+                }
+            }
             for (name, value) in settings {
                 let sql = format!("SET {name} = '{}'", value.replace('\'', "''"));
                 if let Err(e) = session.execute(&sql, &[]) {
@@ -134,13 +143,14 @@ impl Startup {
     }
 }
 
-/// The database to enter: the one asked for, or `test` when none is given. psql sends the user name as
-/// the database when none is given, so a database equal to the login or its user part means "none".
-fn database_for(login: &str, asked: Option<&String>) -> String {
+/// The database the client asked for, `None` when it gave none (the session then enters `test` if it may).
+/// psql sends the user name as the database when none is given, so a database equal to the login or its
+/// user part means "none".
+fn database_for(login: &str, asked: Option<&String>) -> Option<String> {
     let user = LoginName::parse(login).user;
     match asked {
-        Some(db) if !db.is_empty() && db != login && *db != user => db.clone(),
-        _ => DEFAULT_DATABASE.to_string(),
+        Some(db) if !db.is_empty() && db != login && *db != user => Some(db.clone()),
+        _ => None,
     }
 }
 
@@ -314,13 +324,13 @@ mod tests {
     use super::database_for;
 
     #[test]
-    fn default_database_is_test() {
+    fn the_user_name_as_database_means_none() {
         let db =
             |asked: Option<&str>| database_for("maxroach@t1", asked.map(str::to_string).as_ref());
-        assert_eq!(db(None), "test");
-        assert_eq!(db(Some("")), "test");
-        assert_eq!(db(Some("maxroach@t1")), "test");
-        assert_eq!(db(Some("maxroach")), "test");
-        assert_eq!(db(Some("shop")), "shop");
+        assert_eq!(db(None), None);
+        assert_eq!(db(Some("")), None);
+        assert_eq!(db(Some("maxroach@t1")), None);
+        assert_eq!(db(Some("maxroach")), None);
+        assert_eq!(db(Some("shop")).as_deref(), Some("shop"));
     }
 }
