@@ -70,3 +70,77 @@ async fn backup_into_and_restore_a_database() {
         "the database exists"
     );
 }
+
+/// Seed 004's description form, CockroachDB 2.x's `RESTORE db.* FROM 'uri'` (every table of db: the
+/// database, from the latest set at uri), and `RESTORE [TABLE] db.t FROM 'uri'`; the job's description is
+/// the statement as written, as SHOW JOBS shows it in the seed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cockroach_2x_restore_forms_restore_from_the_latest_set() {
+    let server = TestServer::start();
+    let mut sys = server.mysql("root@sys", "", None).await;
+    for sql in [
+        "CREATE RESOURCE UNIT u1 MAX_CPU 1, MEMORY_SIZE '2G'",
+        "CREATE RESOURCE POOL p1 UNIT = 'u1', UNIT_NUM = 1",
+        "CREATE TENANT t1 RESOURCE_POOL_LIST = ('p1')",
+    ] {
+        mysql_async::prelude::Queryable::query_drop(&mut sys, sql)
+            .await
+            .unwrap();
+    }
+    let uri = format!("file://{}/t1/bk", server.external_dir().display());
+    let c = server.pg("root@t1", "", None).await;
+    c.batch_execute(
+        "CREATE DATABASE db; CREATE TABLE db.tbl (id INT PRIMARY KEY, v TEXT); \
+         INSERT INTO db.tbl VALUES (1, 'a'), (2, 'b'); CREATE TABLE db.other (id INT PRIMARY KEY)",
+    )
+    .await
+    .unwrap();
+    let out = simple_rows(&c, &format!("BACKUP INTO '{uri}'")).await;
+    assert_eq!(out[0][1].as_deref(), Some("succeeded"));
+    c.batch_execute("DROP DATABASE db").await.unwrap();
+
+    let statement = format!("RESTORE db.* FROM '{uri}'");
+    let out = simple_rows(&c, &statement).await;
+    assert_eq!(out[0][1].as_deref(), Some("succeeded"));
+    assert_eq!(
+        simple_rows(&c, "SELECT v FROM db.tbl ORDER BY id").await,
+        [[Some("a".to_string())], [Some("b".to_string())]]
+    );
+    let jobs = simple_rows(
+        &c,
+        "SELECT job_type, description FROM [SHOW JOBS] WHERE job_type = 'RESTORE'",
+    )
+    .await;
+    assert_eq!(
+        jobs,
+        [[Some("RESTORE".to_string()), Some(statement.clone())]]
+    );
+    // The database is back, so restoring it again is refused (nothing is overwritten).
+    let e = c.simple_query(&statement).await.unwrap_err();
+    assert_eq!(e.code().map(|s| s.code()), Some("42P04"), "{e}");
+
+    for form in [
+        "RESTORE TABLE db.tbl FROM '{uri}'",
+        "RESTORE db.tbl FROM '{uri}'",
+    ] {
+        c.batch_execute("DROP TABLE db.tbl").await.unwrap();
+        let out = simple_rows(&c, &form.replace("{uri}", &uri)).await;
+        assert_eq!(out[0][1].as_deref(), Some("succeeded"), "{form}");
+        assert_eq!(
+            simple_rows(&c, "SELECT count(*) FROM db.tbl").await,
+            [[Some("2".to_string())]],
+            "{form}"
+        );
+    }
+    // A missing table or an unknown form is an error, not a guess.
+    let e = c
+        .simple_query(&format!("RESTORE db.nope FROM '{uri}'"))
+        .await
+        .unwrap_err();
+    assert!(e.code().is_some(), "{e}");
+    let e = c
+        .simple_query(&format!("RESTORE db.* FROM '{uri}' IN"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code().map(|s| s.code()), Some("42601"), "{e}");
+}

@@ -1,5 +1,6 @@
 //! Restore statements: OceanBase's `ALTER SYSTEM RESTORE` / `ALTER SYSTEM CANCEL RESTORE`, and CockroachDB's
-//! `SHOW BACKUPS IN`, `SHOW BACKUP ... IN`, `RESTORE DATABASE | TABLE ... FROM ... IN`.
+//! `SHOW BACKUPS IN`, `SHOW BACKUP ... IN`, `RESTORE DATABASE | TABLE ... FROM ... IN`, and the 2.x forms
+//! `RESTORE db.* FROM 'uri'` / `RESTORE [TABLE] db.t FROM 'uri'` (the latest set at `uri`).
 
 use sqlparser::tokenizer::Token;
 
@@ -46,6 +47,13 @@ pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
             uri: c.string()?,
         }
     } else if c.is_word("RESTORE") && (c.is_word_at(1, "DATABASE") || c.is_word_at(1, "TABLE")) {
+        c.advance();
+        restore_into(c)?
+    } else if c.is_word("RESTORE")
+        && matches!(c.peek_nth(1), Some(Token::Word(_)))
+        && c.peek_nth(2) == Some(&Token::Period)
+    {
+        // CockroachDB 2.x: `RESTORE db.* FROM` (the database's tables) or `RESTORE db.t FROM`.
         c.advance();
         restore_into(c)?
     } else {
@@ -127,12 +135,17 @@ fn restore_into(c: &mut Cursor) -> Result<Command> {
     let object = if c.eat_word("DATABASE") {
         RestoreObject::Database(c.name()?.to_ascii_lowercase())
     } else {
-        c.expect_word("TABLE")?;
+        c.eat_word("TABLE");
         let first = c.name()?;
         if c.eat(&Token::Period) {
-            RestoreObject::Table {
-                db: Some(first.to_ascii_lowercase()),
-                table: c.name()?,
+            // `db.*` is every table of db: the database, restored whole.
+            if c.eat(&Token::Mul) {
+                RestoreObject::Database(first.to_ascii_lowercase())
+            } else {
+                RestoreObject::Table {
+                    db: Some(first.to_ascii_lowercase()),
+                    table: c.name()?,
+                }
             }
         } else {
             RestoreObject::Table {
@@ -142,9 +155,18 @@ fn restore_into(c: &mut Cursor) -> Result<Command> {
         }
     };
     c.expect_word("FROM")?;
-    let subdir = subdir(c)?;
-    c.expect_word("IN")?;
-    let uri = c.string()?;
+    // `FROM 'uri'` alone (2.x) names the destination and means its latest set; `FROM x IN 'uri'` names both.
+    let (subdir, uri) = if c.eat_word("LATEST") {
+        c.expect_word("IN")?;
+        (None, c.string()?)
+    } else {
+        let first = c.string()?;
+        if c.eat_word("IN") {
+            (Some(first), c.string()?)
+        } else {
+            (None, first)
+        }
+    };
     let mut new_db_name = None;
     let mut detached = false;
     if c.eat_word("WITH") {
