@@ -90,7 +90,9 @@ async fn seed_004_through_psql() {
     );
 
     // > CANCEL JOB 27536791415282; (the job started over MySQL)
-    psql(&server, &format!("CANCEL JOB {m_b};"));
+    // psql prints the command tag, CockroachDB's `CANCEL JOBS n`.
+    let tag = psql(&server, &format!("CANCEL JOB {m_b};"));
+    assert_eq!(tag.trim(), "CANCEL JOBS 1");
     let r = tokio::time::timeout(Duration::from_secs(10), j2)
         .await
         .unwrap()
@@ -99,10 +101,13 @@ async fn seed_004_through_psql() {
     assert_eq!(status(&root, m_b).await, "canceled");
 
     // > CANCEL JOBS (SELECT job_id FROM [SHOW JOBS] WHERE user_name = 'maxroach');
-    psql(
+    let tag = psql(
         &server,
         "CANCEL JOBS (SELECT job_id FROM [SHOW JOBS]\n      WHERE user_name = 'maxroach');",
     );
+    // Both of maxroach's jobs: m_a is canceled now, m_b already was (a request that finds the job where it
+    // would take it succeeds and changes nothing).
+    assert_eq!(tag.trim(), "CANCEL JOBS 2");
     let r = tokio::time::timeout(Duration::from_secs(10), j1)
         .await
         .unwrap()

@@ -78,6 +78,17 @@ pub(crate) fn tag(sql: &str, affected: u64) -> Tag {
                 .is_some_and(|w| w.trim_end_matches(';').eq_ignore_ascii_case("ALL"));
             Tag::new(&if all { format!("{verb} ALL") } else { verb })
         }
+        // CockroachDB answers every job control statement as `CANCEL JOBS n` (JOB, JOBS and ALL ... JOBS
+        // alike), n being the jobs it moved.
+        "CANCEL" | "PAUSE" | "RESUME"
+            if sql.split_whitespace().nth(1).is_some_and(|w| {
+                ["JOB", "JOBS", "ALL"]
+                    .iter()
+                    .any(|k| w.trim_end_matches(';').eq_ignore_ascii_case(k))
+            }) =>
+        {
+            Tag::new(&format!("{verb} JOBS")).with_rows(rows)
+        }
         "" => Tag::new("OK"),
         _ => Tag::new(&verb),
     }
