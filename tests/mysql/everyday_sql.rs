@@ -46,6 +46,17 @@ async fn date_string_and_cast_functions() {
         some(&["a"])
     );
 
+    // Standard SQL's typed literals are the casts they mean.
+    assert_eq!(
+        row(
+            &mut c,
+            "SELECT DATE '2026-01-31' + INTERVAL 1 DAY, TIME '12:30:00', \
+             TIMESTAMP '2026-01-01 08:00:00' - INTERVAL 1 HOUR, DATE '2024-02-29' + INTERVAL 1 YEAR"
+        )
+        .await,
+        some(&["2026-02-01", "12:30:00", "2026-01-01 07:00:00", "2025-02-28"])
+    );
+
     // NOW(6) and CURRENT_TIMESTAMP(6): microseconds, in the form MySQL prints.
     let now = row(
         &mut c,

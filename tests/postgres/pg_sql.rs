@@ -93,3 +93,118 @@ async fn housekeeping_statements_answer_with_postgres_tags() {
     let e = c.simple_query("DISCARD NOTHING").await.unwrap_err();
     assert_eq!(crate::common::sqlstate(&e), "42601");
 }
+
+/// What ORMs and hand-written PostgreSQL send beyond the basics: string_agg (with its ORDER BY), upserts
+/// with ON CONFLICT, RETURNING, and interval arithmetic, also inside `[SHOW JOBS]` filters.
+#[tokio::test]
+async fn string_agg_upserts_returning_and_intervals() {
+    let server = TestServer::start();
+    let c = server.pg("root@sys", "", None).await;
+    c.batch_execute(
+        "CREATE TABLE kv (k INT PRIMARY KEY, v TEXT); \
+         INSERT INTO kv VALUES (2, 'b'), (1, 'a'), (3, 'c')",
+    )
+    .await
+    .unwrap();
+    let q = |sql: &'static str| {
+        let c = &c;
+        async move { texts(simple_rows(c, sql).await) }
+    };
+    assert_eq!(
+        q("SELECT string_agg(v, ',' ORDER BY k) FROM kv").await,
+        [["a,b,c"]]
+    );
+    assert_eq!(
+        q("SELECT string_agg(v, '-' ORDER BY k DESC) FROM kv WHERE k > 1").await,
+        [["c-b"]]
+    );
+    let rows = c
+        .query("SELECT string_agg(v, $1) FROM kv WHERE k < 3", &[&"|"])
+        .await
+        .unwrap();
+    let agg: String = rows[0].get(0);
+    assert!(agg == "a|b" || agg == "b|a", "{agg}");
+
+    assert_eq!(
+        q("INSERT INTO kv VALUES (4, 'd') RETURNING k, v").await,
+        [["4", "d"]]
+    );
+    assert_eq!(
+        q("INSERT INTO kv VALUES (4, 'x') ON CONFLICT (k) DO NOTHING").await,
+        Vec::<Vec<String>>::new()
+    );
+    assert_eq!(
+        q("INSERT INTO kv VALUES (4, 'x') ON CONFLICT (k) DO UPDATE SET v = excluded.v RETURNING v")
+            .await,
+        [["x"]]
+    );
+    assert_eq!(
+        q("UPDATE kv SET v = upper(v) WHERE k = 1 RETURNING v").await,
+        [["A"]]
+    );
+    assert_eq!(q("DELETE FROM kv WHERE k = 4 RETURNING k").await, [["4"]]);
+    assert_eq!(
+        q("SELECT count(*) FROM kv").await,
+        [["3"]],
+        "only the rows written above"
+    );
+
+    assert_eq!(
+        q("SELECT CASE WHEN now() - INTERVAL '1 hour' < now() AND now() + '2 days'::interval > now() \
+           THEN 'yes' END")
+        .await,
+        [["yes"]]
+    );
+    assert_eq!(
+        q(
+            "SELECT CAST(DATE '2026-01-31' + INTERVAL '1 day' AS DATE), \
+           CAST(DATE '2026-01-31' + INTERVAL '1 month' AS DATE)"
+        )
+        .await,
+        [["2026-02-01", "2026-02-28"]]
+    );
+    c.batch_execute("CREATE INDEX kv_v ON kv (v)")
+        .await
+        .unwrap();
+    let recent = q(
+        "SELECT job_type FROM [SHOW JOBS] WHERE created > now() - INTERVAL '1 day' \
+         AND job_type = 'SCHEMA CHANGE'",
+    )
+    .await;
+    assert_eq!(recent, [["SCHEMA CHANGE"]]);
+    let old = q("SELECT job_id FROM [SHOW JOBS] WHERE created < now() - INTERVAL '1 day'").await;
+    assert!(old.is_empty(), "{old:?}");
+}
+
+/// Result columns without an alias are named as PostgreSQL names them (its FigureColname): a column by
+/// itself, a function call by the function, CASE `case`, EXISTS `exists`, anything else `?column?`, over
+/// both protocols. Aliases and plain columns keep their names.
+#[tokio::test]
+async fn unaliased_columns_are_named_as_postgres_names_them() {
+    let server = TestServer::start();
+    let c = server.pg("root@sys", "", None).await;
+    c.batch_execute("CREATE TABLE t (a INT, b TEXT); INSERT INTO t VALUES (1, 'x')")
+        .await
+        .unwrap();
+    let sql = "SELECT a, t.b, count(*), MAX(a), now(), 1 + 1, 'lit', \
+               CASE WHEN a = 1 THEN 'one' END, EXISTS (SELECT 1), upper(b) AS shout, (length(b)) \
+               FROM t GROUP BY a, b";
+    let want = [
+        "a", "b", "count", "max", "now", "?column?", "?column?", "case", "exists", "shout",
+        "length",
+    ];
+    let prepared = c.prepare(sql).await.unwrap();
+    let names: Vec<&str> = prepared.columns().iter().map(|c| c.name()).collect();
+    assert_eq!(names, want);
+    let messages = c.simple_query(sql).await.unwrap();
+    let row = messages
+        .iter()
+        .find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => Some(r),
+            _ => None,
+        })
+        .expect("a row");
+    let names: Vec<&str> = row.columns().iter().map(|c| c.name()).collect();
+    assert_eq!(names, want);
+    assert_eq!(row.get("count"), Some("1"));
+}

@@ -34,7 +34,8 @@ impl Normalized {
     }
 }
 
-/// Rewrites `$n` to `?` (a `$n` used twice becomes two `?`) and drops `::type` casts.
+/// Rewrites `$n` to `?` (a `$n` used twice becomes two `?`), drops `::type` casts, and writes interval
+/// literals (`INTERVAL '1 day'`, `'1 day'::interval`) as MySQL's `INTERVAL n UNIT`.
 pub fn normalize(sql: &str) -> Normalized {
     let chars: Vec<char> = sql.chars().collect();
     let mut out = String::with_capacity(sql.len());
@@ -43,12 +44,21 @@ pub fn normalize(sql: &str) -> Normalized {
     let mut casts: Vec<(usize, String)> = Vec::new();
     // The parameter just written and where the output stood after it, to tell `$1::t` from `($1)::t`.
     let mut last_param: Option<(usize, usize)> = None;
+    // The string literal just written: where it starts in the output, and where the output stood after it.
+    let mut last_string: Option<(usize, usize)> = None;
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
         match c {
+            'I' | 'i' if interval_keyword(&chars, i) => {
+                let (rewritten, end) = interval_literal_at(&chars, i + "interval".len())
+                    .unwrap_or_else(|| ("INTERVAL".to_string(), i + "interval".len()));
+                out.push_str(&rewritten);
+                i = end;
+            }
             '\'' | '"' | '`' => {
                 // Copy a quoted literal or identifier; a doubled quote stays inside it.
+                let start = out.len();
                 out.push(c);
                 i += 1;
                 while i < chars.len() {
@@ -67,6 +77,9 @@ pub fn normalize(sql: &str) -> Normalized {
                     i += 1;
                 }
                 i += 1;
+                if c == '\'' {
+                    last_string = Some((start, out.len()));
+                }
             }
             '-' if chars.get(i + 1) == Some(&'-') => {
                 while i < chars.len() && chars[i] != '\n' {
@@ -114,6 +127,23 @@ pub fn normalize(sql: &str) -> Normalized {
             }
             ':' if chars.get(i + 1) == Some(&':') => {
                 let end = skip_type_name(&chars, i + 2);
+                let type_name: String = chars[i + 2..end].iter().collect();
+                // `'1 day'::interval`: the literal becomes MySQL's interval.
+                if let Some((start, after)) = last_string {
+                    let literal = out[start..after].to_string();
+                    let text = literal.trim_matches('\'');
+                    if after == out.len()
+                        && type_name.trim().eq_ignore_ascii_case("interval")
+                        && !text.contains('\'')
+                    {
+                        if let Some(rewritten) = crate::interval_literal::to_mysql(text) {
+                            out.truncate(start);
+                            out.push_str(&rewritten);
+                            i = end;
+                            continue;
+                        }
+                    }
+                }
                 if let Some((n, at)) = last_param {
                     if out[at..].trim().is_empty() && !casts.iter().any(|(m, _)| *m == n) {
                         let name: String = chars[i + 2..end].iter().collect();
@@ -153,6 +183,89 @@ pub fn normalize(sql: &str) -> Normalized {
         unknown_param,
         casts,
     }
+}
+
+/// Whether `chars[i..]` starts the keyword INTERVAL (not inside a longer word).
+fn interval_keyword(chars: &[char], i: usize) -> bool {
+    let word = "interval";
+    let end = i + word.len();
+    let is_word = |c: &char| c.is_alphanumeric() || *c == '_';
+    chars.len() >= end
+        && chars[i..end]
+            .iter()
+            .zip(word.chars())
+            .all(|(c, w)| c.to_ascii_lowercase() == w)
+        && !chars.get(end).is_some_and(is_word)
+        && !i
+            .checked_sub(1)
+            .and_then(|p| chars.get(p))
+            .is_some_and(is_word)
+}
+
+/// After the INTERVAL keyword at `from`: a quoted PostgreSQL interval text (`'2 days'`, with no unit after
+/// it) as MySQL's interval, and where the input continues; `None` to leave the input as it is.
+fn interval_literal_at(chars: &[char], from: usize) -> Option<(String, usize)> {
+    let mut j = from;
+    while chars.get(j).is_some_and(|c| c.is_whitespace()) {
+        j += 1;
+    }
+    if chars.get(j) != Some(&'\'') {
+        return None;
+    }
+    let close = j + 1 + chars[j + 1..].iter().position(|c| *c == '\'')?;
+    if chars.get(close + 1) == Some(&'\'') {
+        return None;
+    }
+    // `INTERVAL '1' DAY` (MySQL's own form, a unit after the string) is left alone.
+    let mut k = close + 1;
+    while chars.get(k).is_some_and(|c| c.is_whitespace()) {
+        k += 1;
+    }
+    let (next, _) = word_at(chars, k);
+    if is_interval_unit(&next) {
+        return None;
+    }
+    let text: String = chars[j + 1..close].iter().collect();
+    crate::interval_literal::to_mysql(&text).map(|r| (r, close + 1))
+}
+
+/// The identifier-like word at `k` and where it ends.
+fn word_at(chars: &[char], k: usize) -> (String, usize) {
+    let mut e = k;
+    while chars
+        .get(e)
+        .is_some_and(|c| c.is_alphanumeric() || *c == '_')
+    {
+        e += 1;
+    }
+    (chars[k.min(e)..e].iter().collect(), e)
+}
+
+/// MySQL's interval units (the word that follows `INTERVAL expr` in its own form).
+fn is_interval_unit(word: &str) -> bool {
+    const UNITS: &[&str] = &[
+        "MICROSECOND",
+        "SECOND",
+        "MINUTE",
+        "HOUR",
+        "DAY",
+        "WEEK",
+        "MONTH",
+        "QUARTER",
+        "YEAR",
+        "SECOND_MICROSECOND",
+        "MINUTE_MICROSECOND",
+        "MINUTE_SECOND",
+        "HOUR_MICROSECOND",
+        "HOUR_SECOND",
+        "HOUR_MINUTE",
+        "DAY_MICROSECOND",
+        "DAY_SECOND",
+        "DAY_MINUTE",
+        "DAY_HOUR",
+        "YEAR_MONTH",
+    ];
+    UNITS.iter().any(|u| u.eq_ignore_ascii_case(word))
 }
 
 /// Splits a simple-protocol query string into its statements at top-level `;` (not inside quotes or
@@ -320,6 +433,27 @@ mod tests {
         let casts = [(1, "int8"), (0, "double precision"), (2, "uuid")];
         assert_eq!(n.casts, casts.map(|(n, t)| (n, t.to_string())));
         assert_eq!(n.sql, "SELECT ? + ?, (?), ?, ? ");
+    }
+
+    #[test]
+    fn interval_literals_become_mysql_intervals() {
+        assert_eq!(
+            normalize("SELECT now() - INTERVAL '1 hour', d + interval '2 days'").sql,
+            "SELECT now() - INTERVAL 3600000000 MICROSECOND, d + INTERVAL 172800000000 MICROSECOND"
+        );
+        assert_eq!(
+            normalize("SELECT now() + '3 months'::interval, '1 day'::INTERVAL").sql,
+            "SELECT now() + INTERVAL 3 MONTH, INTERVAL 86400000000 MICROSECOND"
+        );
+        // MySQL's own form, text that is not an interval, and names that merely contain the word stay.
+        for sql in [
+            "SELECT NOW() - INTERVAL '1' DAY",
+            "SELECT INTERVAL 1 DAY + d",
+            "SELECT INTERVAL 'P1D'",
+            "SELECT intervals, my_interval FROM t",
+        ] {
+            assert_eq!(normalize(sql).sql, sql);
+        }
     }
 
     #[test]

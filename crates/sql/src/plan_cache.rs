@@ -130,4 +130,9 @@ impl SessionContext for Tracking<'_> {
         }
         v
     }
+
+    fn postgres_names(&self) -> bool {
+        // Fixed for a session's life, and the cache is the session's.
+        self.inner.postgres_names()
+    }
 }

@@ -29,6 +29,10 @@ impl SessionContext for Ctx<'_> {
         self.0.user_vars.get(name).cloned().unwrap_or(Value::Null)
     }
 
+    fn postgres_names(&self) -> bool {
+        self.0.handle.protocol == "pg"
+    }
+
     fn session_function(&self, name: &str) -> Option<Value> {
         let id = &self.0.identity;
         if self.0.handle.protocol == "pg" {

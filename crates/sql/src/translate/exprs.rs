@@ -22,15 +22,25 @@ pub trait SessionContext {
     fn user_variable(&self, name: &str) -> Value;
     /// The value of a session function called without arguments (`DATABASE()`, `USER()`, ...), if it is one.
     fn session_function(&self, name: &str) -> Option<Value>;
+    /// Whether result columns are named as PostgreSQL names them (`count`, `?column?`) rather than by
+    /// their text, as MySQL does: true for sessions of the PostgreSQL wire.
+    fn postgres_names(&self) -> bool {
+        false
+    }
 }
 
 /// Rewrites the statement's expressions in place.
 pub fn rewrite(stmt: &mut Statement, ctx: &dyn SessionContext) -> Result<()> {
-    // MySQL names a string literal's column by its content: `SELECT 'a'` has a column `a`.
+    // MySQL names a string literal's column by its content: `SELECT 'a'` has a column `a`; PostgreSQL
+    // names an expression's column by its function (`count`) or `?column?`.
+    let postgres = ctx.postgres_names();
     let original_names = top_level_projection(stmt).map(|items| {
         items
             .iter()
             .map(|i| match i {
+                SelectItem::UnnamedExpr(e) if postgres => {
+                    super::pg_names::column_name(e).unwrap_or_else(|| i.to_string())
+                }
                 SelectItem::UnnamedExpr(Expr::Value(v)) => match &v.value {
                     AstValue::SingleQuotedString(s) | AstValue::DoubleQuotedString(s) => s.clone(),
                     _ => i.to_string(),
@@ -51,8 +61,10 @@ pub fn rewrite(stmt: &mut Statement, ctx: &dyn SessionContext) -> Result<()> {
         for (item, name) in items.iter_mut().zip(names) {
             if let SelectItem::UnnamedExpr(expr) = item {
                 if expr.to_string() != name {
+                    // Moved, not cloned: a deep expression is recursed over as few times as possible.
+                    let expr = std::mem::replace(expr, Expr::value(AstValue::Null));
                     *item = SelectItem::ExprWithAlias {
-                        expr: expr.clone(),
+                        expr,
                         alias: Ident::with_quote('`', name),
                     };
                 }
@@ -397,7 +409,11 @@ pub fn mysql_insert_to_sqlite(insert: &mut Insert) -> Result<()> {
             ..empty_query()?
         }));
     }
-    if let Some(OnInsert::DuplicateKeyUpdate(assignments)) = insert.on.take() {
+    // PostgreSQL's own `ON CONFLICT ...` (which SQLite shares) stays as written.
+    if let Some(OnInsert::DuplicateKeyUpdate(assignments)) = insert
+        .on
+        .take_if(|on| matches!(on, OnInsert::DuplicateKeyUpdate(_)))
+    {
         let assignments = assignments
             .into_iter()
             .map(|mut a: Assignment| {

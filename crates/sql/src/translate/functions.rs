@@ -5,7 +5,7 @@
 use sqlparser::ast::{
     BinaryOperator, CastKind, DataType, DuplicateTreatment, ExactNumberInfo, Expr, Function,
     FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArgumentList, FunctionArguments,
-    Ident, Interval, ObjectName, ObjectNamePart, Value as AstValue,
+    Ident, Interval, ObjectName, ObjectNamePart, TimezoneInfo, Value as AstValue,
 };
 
 use crate::error::{Result, SqlError};
@@ -26,6 +26,19 @@ pub(super) fn rewrite(expr: &mut Expr) -> Result<()> {
             *expr = date_add(value, interval, minus)?;
         }
         Expr::RLike { regexp, .. } => *regexp = true,
+        // `DATE '2026-01-31'`, `TIME '12:00'`, `TIMESTAMP '...'` (standard SQL, MySQL and PostgreSQL):
+        // the CAST they mean. Another type before a string only labels it.
+        Expr::TypedString(typed) => {
+            let value = Expr::Value(typed.value.clone());
+            *expr = match &typed.data_type {
+                DataType::Date => cast(value, &DataType::Date),
+                DataType::Time(p, _) => cast(value, &DataType::Time(*p, TimezoneInfo::None)),
+                DataType::Timestamp(p, _) | DataType::Datetime(p) => {
+                    cast(value, &DataType::Datetime(*p))
+                }
+                _ => value,
+            };
+        }
         Expr::Cast {
             kind: CastKind::Cast,
             expr: inner,

@@ -9,6 +9,7 @@ mod exprs;
 mod functions;
 mod names;
 mod params;
+mod pg_names;
 
 use std::collections::BTreeSet;
 

@@ -45,6 +45,10 @@ try {
   }
   const count = await client.query("SELECT count(*) AS n FROM items");
   assert.equal(count.rows[0].n, "1");
+  // Unaliased expressions are named as PostgreSQL names them: code reads `rows[0].count`.
+  const named = await client.query("SELECT count(*), max(id), now(), 1 + 1 FROM items");
+  assert.deepEqual(named.fields.map((f) => f.name), ["count", "max", "now", "?column?"]);
+  assert.equal(named.rows[0].count, "1");
   console.log("node-postgres types ok");
 } finally {
   await client.end();
