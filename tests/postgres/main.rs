@@ -1,5 +1,6 @@
 //! End-to-end tests of the PostgreSQL surface: the real server binary, real sockets, tokio-postgres and psql.
 
+mod accounts;
 mod backup_s3;
 mod cancel;
 mod catalog;

@@ -115,6 +115,37 @@ impl Catalog {
         Ok(())
     }
 
+    /// Makes a user one of the tenant's administrators (CockroachDB's admin role) or takes that away; the
+    /// tenant's last administrator keeps it.
+    pub fn set_admin(&self, tenant_id: i64, name: &str, admin: bool) -> Result<()> {
+        let mut conn = self.conn.lock();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let was: bool = tx
+            .query_row(
+                "SELECT is_admin FROM users WHERE tenant_id = ?1 AND user_name = ?2",
+                params![tenant_id, name],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| CatalogError::UserNotExist(name.to_string()))?;
+        if was && !admin {
+            let admins: i64 = tx.query_row(
+                "SELECT count(*) FROM users WHERE tenant_id = ?1 AND is_admin",
+                params![tenant_id],
+                |r| r.get(0),
+            )?;
+            if admins <= 1 {
+                return Err(CatalogError::AdminUser(name.to_string()));
+            }
+        }
+        tx.execute(
+            "UPDATE users SET is_admin = ?3 WHERE tenant_id = ?1 AND user_name = ?2",
+            params![tenant_id, name, admin],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Replaces a user's password.
     pub fn set_password(&self, tenant_id: i64, name: &str, password: &str) -> Result<()> {
         let hash = PasswordHash::new(password);

@@ -16,7 +16,8 @@ pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
             let password = if c.eat_words(&["IDENTIFIED", "BY"]) {
                 c.string()?
             } else {
-                String::new()
+                // CockroachDB's `CREATE USER u [WITH] [LOGIN] [PASSWORD 'p']`.
+                role_options(c)?.password
             };
             users.push((user, password));
             if !c.eat(&Token::Comma) {
@@ -27,21 +28,55 @@ pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
             users,
             if_not_exists,
         }
-    } else if c.eat_words(&["DROP", "USER"]) {
+    } else if c.eat_words(&["CREATE", "ROLE"]) {
+        // A role that logs in is a user; roles as groups of users (NOLOGIN) are not modelled.
+        let if_not_exists = if_not_exists(c);
+        let user = user_name(c)?;
+        let options = role_options(c)?;
+        if !options.login {
+            return Err(ParseError::Unsupported(
+                "CREATE ROLE without LOGIN (roles here are users; use CREATE USER)".into(),
+            ));
+        }
+        Command::CreateUser {
+            users: vec![(user, options.password)],
+            if_not_exists,
+        }
+    } else if c.eat_words(&["DROP", "USER"]) || c.eat_words(&["DROP", "ROLE"]) {
         let if_exists = if_exists(c);
         Command::DropUser {
             users: user_list(c)?,
             if_exists,
         }
-    } else if c.eat_words(&["ALTER", "USER"]) {
+    } else if c.eat_words(&["ALTER", "USER"]) || c.eat_words(&["ALTER", "ROLE"]) {
         let _ = if_exists(c);
         let user = user_name(c)?;
-        c.expect_word("IDENTIFIED")?;
-        c.expect_word("BY")?;
+        let password = if c.eat_words(&["IDENTIFIED", "BY"]) {
+            c.string()?
+        } else {
+            let options = role_options(c)?;
+            if !options.password_given {
+                return Err(c.error());
+            }
+            options.password
+        };
         Command::SetPassword {
             user: Some(user),
-            password: c.string()?,
+            password,
         }
+    } else if c.is_word("GRANT") && c.is_word_at(1, "ADMIN") && c.is_word_at(2, "TO") {
+        c.eat_words(&["GRANT", "ADMIN", "TO"]);
+        let users = user_list(c)?;
+        let _ = c.eat_words(&["WITH", "ADMIN", "OPTION"]);
+        Command::SetAdmin { users, admin: true }
+    } else if c.is_word("REVOKE") && c.is_word_at(1, "ADMIN") && c.is_word_at(2, "FROM") {
+        c.eat_words(&["REVOKE", "ADMIN", "FROM"]);
+        Command::SetAdmin {
+            users: user_list(c)?,
+            admin: false,
+        }
+    } else if c.eat_words(&["SHOW", "USERS"]) || c.eat_words(&["SHOW", "ROLES"]) {
+        Command::ShowUsers
     } else if c.eat_words(&["SET", "PASSWORD"]) {
         let user = if c.eat_word("FOR") {
             Some(user_name(c)?)
@@ -161,8 +196,44 @@ fn privilege_list(c: &mut Cursor) -> Result<Vec<Privilege>> {
     Ok(privileges)
 }
 
-/// `*.*`, `db.*`, `*`; table-level grants are not supported.
+/// CockroachDB's role options after a user name: `[WITH] [LOGIN | NOLOGIN] [PASSWORD 'p' | PASSWORD NULL]`,
+/// in any order.
+struct RoleOptions {
+    login: bool,
+    password: String,
+    password_given: bool,
+}
+
+fn role_options(c: &mut Cursor) -> Result<RoleOptions> {
+    let mut options = RoleOptions {
+        login: false,
+        password: String::new(),
+        password_given: false,
+    };
+    c.eat_word("WITH");
+    loop {
+        if c.eat_word("LOGIN") {
+            options.login = true;
+        } else if c.eat_word("NOLOGIN") {
+            options.login = false;
+        } else if c.eat_word("PASSWORD") {
+            options.password_given = true;
+            if !c.eat_word("NULL") {
+                options.password = c.string()?;
+            }
+        } else {
+            return Ok(options);
+        }
+    }
+}
+
+/// `*.*`, `db.*`, `*`, CockroachDB's `DATABASE db`; table-level grants are not supported.
 fn level(c: &mut Cursor) -> Result<ParsedLevel> {
+    if c.eat_word("DATABASE") {
+        return Ok(ParsedLevel::Level(GrantLevel::Database(
+            c.name()?.to_ascii_lowercase(),
+        )));
+    }
     let _ = c.eat_word("TABLE");
     if c.eat(&Token::Mul) {
         if c.eat(&Token::Period) {
@@ -219,6 +290,68 @@ mod tests {
             Command::SetPassword {
                 user: Some("u1".into()),
                 password: "x".into()
+            }
+        );
+        // CockroachDB's forms.
+        for sql in [
+            "CREATE USER maxroach WITH PASSWORD 'pw'",
+            "CREATE USER maxroach PASSWORD 'pw'",
+            "CREATE USER maxroach WITH LOGIN PASSWORD 'pw'",
+            "CREATE ROLE maxroach WITH LOGIN PASSWORD 'pw'",
+            "CREATE ROLE maxroach PASSWORD 'pw' LOGIN",
+        ] {
+            assert_eq!(
+                cmd(sql),
+                Command::CreateUser {
+                    users: vec![("maxroach".into(), "pw".into())],
+                    if_not_exists: false
+                },
+                "{sql}"
+            );
+        }
+        assert_eq!(
+            cmd("CREATE USER IF NOT EXISTS u2"),
+            Command::CreateUser {
+                users: vec![("u2".into(), String::new())],
+                if_not_exists: true
+            }
+        );
+        assert_eq!(
+            cmd("ALTER ROLE maxroach WITH PASSWORD 'new'"),
+            Command::SetPassword {
+                user: Some("maxroach".into()),
+                password: "new".into()
+            }
+        );
+        assert_eq!(
+            cmd("GRANT ALL ON DATABASE Shop TO maxroach"),
+            Command::Grant {
+                privileges: vec![Privilege::All],
+                level: ParsedLevel::Level(GrantLevel::Database("shop".into())),
+                users: vec!["maxroach".into()]
+            }
+        );
+        assert_eq!(
+            cmd("GRANT admin TO maxroach, u2"),
+            Command::SetAdmin {
+                users: vec!["maxroach".into(), "u2".into()],
+                admin: true
+            }
+        );
+        assert_eq!(
+            cmd("REVOKE admin FROM maxroach"),
+            Command::SetAdmin {
+                users: vec!["maxroach".into()],
+                admin: false
+            }
+        );
+        assert_eq!(cmd("SHOW USERS"), Command::ShowUsers);
+        assert_eq!(cmd("SHOW ROLES"), Command::ShowUsers);
+        assert_eq!(
+            cmd("DROP ROLE IF EXISTS u2"),
+            Command::DropUser {
+                users: vec!["u2".into()],
+                if_exists: true
             }
         );
         assert_eq!(

@@ -247,6 +247,16 @@ pub enum Command {
     },
     /// `SHOW GRANTS [FOR u]`.
     ShowGrants(Option<UserName>),
+    /// CockroachDB's `GRANT admin TO users` (true) / `REVOKE admin FROM users` (false): membership of the
+    /// admin role, which is the tenant's administrator here.
+    SetAdmin {
+        /// The users.
+        users: Vec<UserName>,
+        /// Granted (true) or revoked.
+        admin: bool,
+    },
+    /// CockroachDB's `SHOW USERS` / `SHOW ROLES`.
+    ShowUsers,
     /// `SHOW DATABASES [LIKE p | WHERE e]`.
     ShowDatabases(ShowFilter),
     /// `SHOW [FULL] TABLES [FROM d] [LIKE p | WHERE e]`.

@@ -145,6 +145,9 @@ pub enum SqlError {
     /// A cluster statement from a user tenant, or an admin statement from a non-admin.
     #[error("Access denied; you need (at least one of) the {0} privilege(s) for this operation")]
     NeedPrivilege(&'static str),
+    /// A statement only the tenant's administrators may run: MySQL's wording, naming the grant that gives it.
+    #[error("Access denied; you need (at least one of) the {0} privilege(s) for this operation: the tenant's administrators hold it (GRANT admin TO user)")]
+    NeedAdmin(&'static str),
     /// A global-only privilege (FILE) granted on a database.
     #[error("Incorrect usage of DB GRANT and GLOBAL PRIVILEGES")]
     GlobalPrivilegeOnDb,
@@ -355,7 +358,7 @@ impl SqlError {
             Self::AccessDenied { .. } => (1045, "28000", "28P01"),
             Self::TableAccessDenied { .. } | Self::AuthorizerDenied => (1142, "42000", "42501"),
             Self::DbAccessDenied { .. } => (1044, "42000", "42501"),
-            Self::NeedPrivilege(_) => (1227, "42000", "42501"),
+            Self::NeedPrivilege(_) | Self::NeedAdmin(_) => (1227, "42000", "42501"),
             Self::GlobalPrivilegeOnDb => (1221, "HY000", "0LP01"),
             Self::UnknownThread(_) => (1094, "HY000", "42704"),
             Self::NotThreadOwner(_) => (1095, "HY000", "42501"),

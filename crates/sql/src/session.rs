@@ -448,7 +448,9 @@ impl Session {
             | C::SetPassword { .. }
             | C::Grant { .. }
             | C::Revoke { .. }
-            | C::ShowGrants(_) => exec::accounts::run(self, cmd),
+            | C::ShowGrants(_)
+            | C::SetAdmin { .. }
+            | C::ShowUsers => exec::accounts::run(self, cmd),
             C::CreateDatabase { .. }
             | C::DropDatabase { .. }
             | C::Use(_)
@@ -532,7 +534,7 @@ impl Session {
         if self.identity.is_tenant_admin() {
             Ok(())
         } else {
-            Err(SqlError::NeedPrivilege(privilege))
+            Err(SqlError::NeedAdmin(privilege))
         }
     }
 }

@@ -130,6 +130,47 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
             }
             Ok(Output::Rows(rs))
         }
+        Command::SetAdmin { users, admin } => {
+            session.require_tenant_admin("GRANT OPTION")?;
+            for name in &users {
+                if catalog.user(tenant_id, name)?.is_none() {
+                    return Err(SqlError::UserOperationFailed {
+                        op: if admin { "GRANT" } else { "REVOKE" },
+                        user: name.clone(),
+                    });
+                }
+            }
+            for name in &users {
+                catalog
+                    .set_admin(tenant_id, name, admin)
+                    .map_err(|e| match e {
+                        // The tenant's last administrator stays one.
+                        CatalogError::AdminUser(_) => SqlError::UserOperationFailed {
+                            op: "REVOKE",
+                            user: name.clone(),
+                        },
+                        e => e.into(),
+                    })?;
+            }
+            Ok(Output::ok())
+        }
+        Command::ShowUsers => {
+            // CockroachDB's columns; a user sees the tenant's users only if it administers it, else itself.
+            let mut rs = ResultSet::with_text_columns(&["username", "options", "member_of"]);
+            let me = session.identity.user.name.clone();
+            let admin = session.identity.is_tenant_admin();
+            let mut users = catalog.users(tenant_id)?;
+            users.sort_by(|a, b| a.name.cmp(&b.name));
+            for u in users.into_iter().filter(|u| admin || u.name == me) {
+                let member_of = if u.is_admin { "{admin}" } else { "{}" };
+                rs.rows.push(vec![
+                    Value::Text(u.name),
+                    Value::Text(String::new()),
+                    Value::Text(member_of.to_string()),
+                ]);
+            }
+            Ok(Output::Rows(rs))
+        }
         other => Err(SqlError::Internal(format!(
             "not an account statement: {other:?}"
         ))),

@@ -1,0 +1,114 @@
+//! CockroachDB's account statements over the PostgreSQL wire: CREATE USER ... WITH PASSWORD, CREATE ROLE ...
+//! LOGIN, ALTER USER / ROLE ... WITH PASSWORD, GRANT ... ON DATABASE, GRANT / REVOKE admin, SHOW USERS /
+//! SHOW ROLES, DROP ROLE; and the refusal of an administrator's statement naming the grant that allows it.
+
+use crate::common::{simple_rows, sqlstate, TestServer};
+
+fn texts(rows: Vec<Vec<Option<String>>>) -> Vec<Vec<String>> {
+    rows.into_iter()
+        .map(|r| r.into_iter().map(|v| v.unwrap_or_default()).collect())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cockroach_account_forms_create_grant_and_show_users() {
+    let server = TestServer::start();
+    let mut sys = server.mysql("root@sys", "", None).await;
+    for sql in [
+        "CREATE RESOURCE UNIT u1 MAX_CPU 1, MEMORY_SIZE '2G'",
+        "CREATE RESOURCE POOL p1 UNIT = 'u1', UNIT_NUM = 1",
+        "CREATE TENANT t1 RESOURCE_POOL_LIST = ('p1')",
+    ] {
+        mysql_async::prelude::Queryable::query_drop(&mut sys, sql)
+            .await
+            .unwrap();
+    }
+    let root = server.pg("root@t1", "", None).await;
+    root.batch_execute(
+        "CREATE DATABASE shop; \
+         CREATE USER maxroach WITH PASSWORD 'secret'; \
+         CREATE ROLE clerk WITH LOGIN PASSWORD 'pw'; \
+         GRANT ALL ON DATABASE shop TO maxroach",
+    )
+    .await
+    .unwrap();
+    // A role that cannot log in is not a user here: refused, and nothing is created.
+    let e = root.simple_query("CREATE ROLE readers").await.unwrap_err();
+    assert_eq!(sqlstate(&e), "0A000", "{e}");
+    assert_eq!(
+        texts(simple_rows(&root, "SHOW USERS").await),
+        [
+            ["clerk", "", "{}"],
+            ["maxroach", "", "{}"],
+            ["root", "", "{admin}"]
+        ]
+    );
+
+    // Both wires take the passwords; the database grant lets maxroach create tables in shop only.
+    let m = server.pg("maxroach@t1", "secret", Some("shop")).await;
+    let mut m_mysql = server.mysql("maxroach@t1", "secret", Some("shop")).await;
+    mysql_async::prelude::Queryable::query_drop(&mut m_mysql, "SELECT 1")
+        .await
+        .unwrap();
+    server.pg("clerk@t1", "pw", None).await;
+    m.batch_execute("CREATE TABLE orders (id INT PRIMARY KEY)")
+        .await
+        .unwrap();
+    let e = m.simple_query("CREATE DATABASE other").await.unwrap_err();
+    assert_eq!(sqlstate(&e), "42501", "{e}");
+    // SHOW USERS shows a user that administers nothing only itself.
+    assert_eq!(
+        texts(simple_rows(&m, "SHOW ROLES").await),
+        [["maxroach", "", "{}"]]
+    );
+
+    // BACKUP needs the tenant's administrator, and the refusal says which grant that is.
+    let uri = format!("file://{}/t1/bk", server.external_dir().display());
+    let e = m
+        .simple_query(&format!("BACKUP INTO '{uri}'"))
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&e), "42501", "{e}");
+    let message = e
+        .as_db_error()
+        .map(|d| d.message().to_string())
+        .unwrap_or_default();
+    assert!(message.contains("GRANT admin TO"), "{message}");
+
+    // GRANT admin makes maxroach an administrator from its next login on; REVOKE takes it back.
+    root.batch_execute("GRANT admin TO maxroach").await.unwrap();
+    let m = server.pg("maxroach@t1", "secret", Some("shop")).await;
+    let out = simple_rows(&m, &format!("BACKUP INTO '{uri}'")).await;
+    assert_eq!(out[0][1].as_deref(), Some("succeeded"));
+    m.batch_execute("CREATE USER auditor").await.unwrap();
+    assert_eq!(simple_rows(&m, "SHOW USERS").await.len(), 4);
+    root.batch_execute("REVOKE admin FROM maxroach")
+        .await
+        .unwrap();
+    let m = server.pg("maxroach@t1", "secret", Some("shop")).await;
+    let e = m.simple_query("CREATE USER other").await.unwrap_err();
+    assert_eq!(sqlstate(&e), "42501", "{e}");
+    // The tenant's last administrator keeps the role; GRANT to a missing user changes nothing.
+    let e = root
+        .simple_query("REVOKE admin FROM root")
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&e), "42710", "{e}");
+    let e = root.simple_query("GRANT admin TO ghost").await.unwrap_err();
+    assert_eq!(sqlstate(&e), "42710", "{e}");
+
+    // Passwords change with ALTER USER / ALTER ROLE ... WITH PASSWORD; DROP ROLE drops the user.
+    root.batch_execute("ALTER ROLE maxroach WITH PASSWORD 'changed'")
+        .await
+        .unwrap();
+    assert!(server.try_pg("maxroach@t1", "secret", None).await.is_err());
+    server.pg("maxroach@t1", "changed", None).await;
+    root.batch_execute("DROP ROLE clerk; DROP USER IF EXISTS auditor")
+        .await
+        .unwrap();
+    assert_eq!(
+        texts(simple_rows(&root, "SHOW USERS").await),
+        [["maxroach", "", "{}"], ["root", "", "{admin}"]]
+    );
+    assert!(server.try_pg("clerk@t1", "pw", None).await.is_err());
+}
