@@ -57,6 +57,16 @@ async fn date_string_and_cast_functions() {
         some(&["2026-02-01", "12:30:00", "2026-01-01 07:00:00", "2025-02-28"])
     );
 
+    // A derived table may name its columns (MySQL 8).
+    assert_eq!(
+        row(
+            &mut c,
+            "SELECT t.a + t.b FROM (SELECT 1, 2 UNION ALL SELECT 3, 4) AS t (a, b) ORDER BY 1 DESC LIMIT 1"
+        )
+        .await,
+        some(&["7"])
+    );
+
     // NOW(6) and CURRENT_TIMESTAMP(6): microseconds, in the form MySQL prints.
     let now = row(
         &mut c,

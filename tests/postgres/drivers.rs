@@ -303,3 +303,20 @@ async fn session_functions_schema_qualified_and_savepoints() {
         vec![vec![Some("1".to_string())], vec![Some("3".to_string())]]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlalchemy_orm_on_psycopg_runs_unmodified() {
+    ensure_python();
+    let server = TestServer::start();
+    let url = format!(
+        "postgresql+psycopg://root%40sys@127.0.0.1:{}/test",
+        server.pg_port
+    );
+    let out = run(
+        Command::new("python3")
+            .arg(clients_dir().join("sqlalchemy_orm.py"))
+            .env("PG_URL", url),
+        "sqlalchemy_orm.py",
+    );
+    assert!(out.contains("sqlalchemy orm ok"), "{out}");
+}

@@ -163,6 +163,27 @@ async fn string_agg_upserts_returning_and_intervals() {
         .await,
         [["2026-02-01", "2026-02-28"]]
     );
+    // ARRAY[...] constructors, = ANY over them, JSON builders, derived tables naming their columns.
+    assert_eq!(
+        q("SELECT k FROM kv WHERE v = ANY (ARRAY['A', 'c']) ORDER BY k").await,
+        [["1"], ["3"]]
+    );
+    assert_eq!(
+        q("SELECT ARRAY[1, 2], array_to_string(ARRAY['x', 'y'], '-')").await,
+        [["{1,2}", "x-y"]]
+    );
+    assert_eq!(
+        q("SELECT json_build_object('k', 1, 'v', 'a'), json_build_array(1, 'b')").await,
+        [[r#"{"k":1,"v":"a"}"#, r#"[1,"b"]"#]]
+    );
+    assert_eq!(
+        q("SELECT s.n + s.m FROM (VALUES (1, 2), (3, 4)) AS s(n, m) ORDER BY 1").await,
+        [["3"], ["7"]]
+    );
+    assert_eq!(
+        q("SELECT to_regtype('int4'), to_regtype('hstore') IS NULL").await,
+        [["23", "1"]]
+    );
     c.batch_execute("CREATE INDEX kv_v ON kv (v)")
         .await
         .unwrap();

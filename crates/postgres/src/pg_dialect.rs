@@ -46,10 +46,33 @@ pub fn normalize(sql: &str) -> Normalized {
     let mut last_param: Option<(usize, usize)> = None;
     // The string literal just written: where it starts in the output, and where the output stood after it.
     let mut last_string: Option<(usize, usize)> = None;
+    // For each open `[`: whether it opened an `ARRAY[` constructor (closed by `)`, not `]`).
+    let mut brackets: Vec<bool> = Vec::new();
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
         match c {
+            // `ARRAY[a, b]`: PostgreSQL's array constructor, as the SQL layer's `pg_array(a, b)`.
+            'A' | 'a'
+                if keyword_at(&chars, i, "array") && next_non_space(&chars, i + 5) == Some('[') =>
+            {
+                out.push_str("pg_array(");
+                i = skip_spaces(&chars, i + 5) + 1;
+                brackets.push(true);
+            }
+            '[' => {
+                out.push('[');
+                brackets.push(false);
+                i += 1;
+            }
+            ']' => {
+                out.push(if brackets.pop() == Some(true) {
+                    ')'
+                } else {
+                    ']'
+                });
+                i += 1;
+            }
             'I' | 'i' if interval_keyword(&chars, i) => {
                 let (rewritten, end) = interval_literal_at(&chars, i + "interval".len())
                     .unwrap_or_else(|| ("INTERVAL".to_string(), i + "interval".len()));
@@ -187,7 +210,24 @@ pub fn normalize(sql: &str) -> Normalized {
 
 /// Whether `chars[i..]` starts the keyword INTERVAL (not inside a longer word).
 fn interval_keyword(chars: &[char], i: usize) -> bool {
-    let word = "interval";
+    keyword_at(chars, i, "interval")
+}
+
+/// The index of the first non-space character at or after `i`.
+fn skip_spaces(chars: &[char], mut i: usize) -> usize {
+    while chars.get(i).is_some_and(|c| c.is_whitespace()) {
+        i += 1;
+    }
+    i
+}
+
+/// The first non-space character at or after `i`.
+fn next_non_space(chars: &[char], i: usize) -> Option<char> {
+    chars.get(skip_spaces(chars, i)).copied()
+}
+
+/// Whether `chars[i..]` starts `word` (lower case) as a whole word, in any case.
+fn keyword_at(chars: &[char], i: usize, word: &str) -> bool {
     let end = i + word.len();
     let is_word = |c: &char| c.is_alphanumeric() || *c == '_';
     chars.len() >= end
@@ -454,6 +494,18 @@ mod tests {
         ] {
             assert_eq!(normalize(sql).sql, sql);
         }
+    }
+
+    #[test]
+    fn array_constructors_become_calls() {
+        assert_eq!(
+            normalize("x = ANY (ARRAY[$1::VARCHAR, 'a]'])").sql,
+            "x = ANY (pg_array(?, 'a]'))"
+        );
+        assert_eq!(
+            normalize("SELECT array [1, ARRAY[2]], a[1], my_array[2] FROM [SHOW JOBS]").sql,
+            "SELECT pg_array(1, pg_array(2)), a[1], my_array[2] FROM [SHOW JOBS]"
+        );
     }
 
     #[test]

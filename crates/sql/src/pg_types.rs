@@ -101,6 +101,31 @@ pub fn of_declared(decl: &str) -> (i64, i64) {
     }
 }
 
+/// `to_regtype(name)`: the oid of the built-in type a name spells (`int4`, `integer`, `pg_catalog.text`),
+/// `None` for a type we do not have (psycopg asks for `hstore` at connect).
+pub fn regtype(name: &str) -> Option<i64> {
+    let name = name.trim();
+    let name = name
+        .get(..11)
+        .filter(|p| p.eq_ignore_ascii_case("pg_catalog."))
+        .map_or(name, |_| &name[11..])
+        .to_ascii_lowercase();
+    if let Some(t) = TYPES.iter().find(|t| t.name == name) {
+        return Some(t.oid);
+    }
+    // A name of_declared knows maps to something other than its text fallback, or is a text type itself.
+    let (oid, _) = of_declared(&name);
+    let text_names = [
+        "text",
+        "varchar",
+        "character varying",
+        "char",
+        "character",
+        "bpchar",
+    ];
+    (oid != 25 || text_names.contains(&name.as_str())).then_some(oid)
+}
+
 /// `format_type(oid, typmod)`: the SQL spelling of a type, as psql's `\d` prints it.
 pub fn format_type(oid: i64, typmod: Option<i64>) -> Option<String> {
     let m = typmod.filter(|m| *m >= 4).map(|m| m - 4);
@@ -227,6 +252,16 @@ pub fn format_array<'a>(items: impl IntoIterator<Item = Option<&'a str>>) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn type_names_resolve_to_their_oids() {
+        assert_eq!(regtype("int4"), Some(23));
+        assert_eq!(regtype("integer"), Some(23));
+        assert_eq!(regtype("pg_catalog.TEXT"), Some(25));
+        assert_eq!(regtype("double precision"), Some(701));
+        assert_eq!(regtype("hstore"), None);
+        assert_eq!(regtype("é"), None);
+    }
 
     #[test]
     fn declared_types_map_to_postgres_types() {

@@ -150,6 +150,7 @@ pub fn register(conn: &Connection, objects: &SharedPgObjects) -> rusqlite::Resul
         ("pg_table_is_visible", 1),
         ("pg_type_is_visible", 1),
         ("pg_function_is_visible", 1),
+        ("pg_collation_is_visible", 1),
     ] {
         conn.create_scalar_function(name, args, DETERMINISTIC, |_| Ok(true))?;
     }
@@ -159,6 +160,8 @@ pub fn register(conn: &Connection, objects: &SharedPgObjects) -> rusqlite::Resul
         ("col_description", 2),
         ("shobj_description", 2),
         ("pg_get_statisticsobjdef_columns", 1),
+        // No sequences: an auto-increment column has none to name.
+        ("pg_get_serial_sequence", 2),
     ] {
         conn.create_scalar_function(name, args, DETERMINISTIC, |_| Ok(None::<String>))?;
     }
@@ -166,6 +169,16 @@ pub fn register(conn: &Connection, objects: &SharedPgObjects) -> rusqlite::Resul
         Ok(false)
     })?;
     conn.create_scalar_function("pg_encoding_to_char", 1, DETERMINISTIC, |_| Ok("UTF8"))?;
+    // `ARRAY[a, b]` (the PostgreSQL front end writes it as `pg_array(a, b)`): the array's text form.
+    conn.create_scalar_function("pg_array", -1, DETERMINISTIC, |ctx| {
+        let items = (0..ctx.len())
+            .map(|i| text_of(ctx, i))
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(format_array(items.iter().map(Option::as_deref)))
+    })?;
+    conn.create_scalar_function("to_regtype", 1, DETERMINISTIC, |ctx| {
+        Ok(text_of(ctx, 0)?.and_then(|n| crate::pg_types::regtype(&n)))
+    })?;
     Ok(())
 }
 

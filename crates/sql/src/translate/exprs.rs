@@ -22,8 +22,9 @@ pub trait SessionContext {
     fn user_variable(&self, name: &str) -> Value;
     /// The value of a session function called without arguments (`DATABASE()`, `USER()`, ...), if it is one.
     fn session_function(&self, name: &str) -> Option<Value>;
-    /// Whether result columns are named as PostgreSQL names them (`count`, `?column?`) rather than by
-    /// their text, as MySQL does: true for sessions of the PostgreSQL wire.
+    /// Whether names follow PostgreSQL's rules rather than MySQL's: result columns named as PostgreSQL
+    /// names them (`count`, `?column?`), and unqualified pg_catalog tables found first. True for sessions
+    /// of the PostgreSQL wire.
     fn postgres_names(&self) -> bool {
         false
     }

@@ -169,6 +169,18 @@ fn function(f: &mut Function) -> Result<Option<Expr>> {
             };
             Ok(Some(call(target, args.into_iter().cloned().collect())))
         }
+        // PostgreSQL's JSON builders (SQLAlchemy's reflection queries use them) are SQLite's under other names.
+        "JSON_BUILD_OBJECT" | "JSONB_BUILD_OBJECT" | "JSON_BUILD_ARRAY" | "JSONB_BUILD_ARRAY"
+        | "JSON_AGG" | "JSONB_AGG" | "JSON_OBJECT_AGG" | "JSONB_OBJECT_AGG" => {
+            let sqlite = match upper.trim_start_matches("JSONB").trim_start_matches("JSON") {
+                "_BUILD_OBJECT" => "json_object",
+                "_BUILD_ARRAY" => "json_array",
+                "_AGG" => "json_group_array",
+                _ => "json_group_object",
+            };
+            f.name = ObjectName::from(vec![Ident::new(sqlite)]);
+            Ok(None)
+        }
         "GROUP_CONCAT" => {
             let FunctionArguments::List(list) = &mut f.args else {
                 return Ok(None);

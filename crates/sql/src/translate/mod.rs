@@ -112,7 +112,7 @@ impl SessionContext for Detached<'_> {
 
 /// Translates one tenant statement.
 pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
-    let relations = names::qualify(&mut stmt, ctx.current_db())?;
+    let relations = names::qualify(&mut stmt, ctx.current_db(), ctx.postgres_names())?;
     exprs::rewrite(&mut stmt, ctx)?;
     let mut access = BTreeSet::new();
     let mut system_tables = BTreeSet::new();

@@ -12,9 +12,14 @@ use crate::error::{Result, SqlError};
 
 /// Qualifies every table reference with its database (`t` → `db.t`) and returns the (db, table) pairs.
 /// CTE names are left alone. Database names are lower case, as the catalog keeps them.
-pub fn qualify(stmt: &mut Statement, current_db: Option<&str>) -> Result<Vec<(String, String)>> {
+pub fn qualify(
+    stmt: &mut Statement,
+    current_db: Option<&str>,
+    pg_catalog_first: bool,
+) -> Result<Vec<(String, String)>> {
     drop_dual(stmt);
     wrap_table_functions(stmt)?;
+    name_derived_columns(stmt)?;
     let ctes = cte_names(stmt);
     let mut relations = Vec::new();
     let flow = visit_relations_mut(stmt, |name| {
@@ -29,6 +34,12 @@ pub fn qualify(stmt: &mut Statement, current_db: Option<&str>) -> Result<Vec<(St
             [table] if ctes.contains(&table.to_ascii_lowercase()) => {}
             [table] | [_, table] if is_table_function(&parts, table) => {
                 *name = ObjectName::from(vec![Ident::new(table.to_ascii_lowercase())]);
+            }
+            // PostgreSQL finds pg_catalog's tables before any of the search_path (psycopg's `FROM pg_type`).
+            [table] if pg_catalog_first && crate::views::is_pg_catalog_table(table) => {
+                let table = table.to_ascii_lowercase();
+                relations.push(("pg_catalog".to_string(), table.clone()));
+                *name = qualified("pg_catalog", &table);
             }
             [table] => match current_db {
                 Some(db) => {
@@ -234,6 +245,56 @@ fn drop_dual(stmt: &mut Statement) {
         }
     }
     let _ = stmt.visit(&mut Dual);
+}
+
+/// `(subquery) AS t(a, b)` — a derived table naming its columns (MySQL 8, PostgreSQL; SQLAlchemy's
+/// multi-row INSERT reads `FROM (VALUES ...) AS imp_sen(p0, p1, ...)`) — which SQLite cannot say, as
+/// `(WITH t(a, b) AS (subquery) SELECT * FROM t) AS t`: a CTE may name its columns.
+fn name_derived_columns(stmt: &mut Statement) -> Result<()> {
+    struct Name(Option<SqlError>);
+    impl VisitorMut for Name {
+        type Break = ();
+        fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+            let TableFactor::Derived {
+                subquery,
+                alias: Some(alias),
+                ..
+            } = factor
+            else {
+                return ControlFlow::Continue(());
+            };
+            if alias.columns.is_empty() {
+                return ControlFlow::Continue(());
+            }
+            let name = alias.name.clone();
+            let template = format!("WITH {name} AS (SELECT 1) SELECT * FROM {name}");
+            let mut wrapper = match crate::parser::parse_tenant_sql(&template) {
+                Ok(Statement::Query(q)) => q,
+                Ok(other) => {
+                    self.0 = Some(SqlError::Internal(format!("{template} parsed as {other}")));
+                    return ControlFlow::Break(());
+                }
+                Err(e) => {
+                    self.0 = Some(e.into());
+                    return ControlFlow::Break(());
+                }
+            };
+            let Some(cte) = wrapper.with.as_mut().and_then(|w| w.cte_tables.first_mut()) else {
+                return ControlFlow::Continue(());
+            };
+            cte.alias.columns = std::mem::take(&mut alias.columns);
+            // Moved, not cloned: the subquery may be deep.
+            std::mem::swap(&mut cte.query, subquery);
+            *subquery = wrapper;
+            ControlFlow::Continue(())
+        }
+    }
+    let mut n = Name(None);
+    let _ = VisitMut::visit(stmt, &mut n);
+    match n.0 {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 fn cte_names(stmt: &Statement) -> HashSet<String> {

@@ -135,6 +135,14 @@ fn visible(view: &ViewDef, identity: &Identity) -> bool {
     }
 }
 
+/// Whether `name` is one of PostgreSQL's catalog tables we serve (`pg_type`, `pg_class`, ...), which an
+/// unqualified name finds first on the PostgreSQL wire (pg_catalog is searched before the search_path).
+pub fn is_pg_catalog_table(name: &str) -> bool {
+    pg_catalog::VIEWS
+        .iter()
+        .any(|v| v.name.eq_ignore_ascii_case(name))
+}
+
 /// The view of that name, if it exists and the session may see it.
 pub fn find(schema: &str, name: &str, identity: &Identity) -> Option<&'static ViewDef> {
     all().find(|v| {
