@@ -131,6 +131,33 @@ async fn sqlalchemy_rollback_discards_rows() {
     assert_eq!(account_ids(&server).await, vec![12]);
 }
 
+/// The SQLAlchemy 2 ORM end to end on mysql+pymysql (the same script as on postgresql+psycopg):
+/// create_all with a relationship and a foreign key, reflection, flush / rollback / commit, a multi-row
+/// insert, joins, DateTime and Numeric round trips, the foreign key refused with 1452, drop_all.
+#[tokio::test]
+async fn sqlalchemy_orm_runs_unmodified() {
+    ensure_python_drivers();
+    let server = TestServer::start();
+    let script = compat_dir().join("../../clients/sqlalchemy_orm.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .env(
+            "DB_URL",
+            format!(
+                "mysql+pymysql://root%40sys:@127.0.0.1:{}/test",
+                server.mysql_port
+            ),
+        )
+        .output()
+        .expect("run python3");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("sqlalchemy orm ok"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[tokio::test]
 async fn jdbc_rollback_discards_rows() {
     let server = TestServer::start();

@@ -314,8 +314,8 @@ async fn sqlalchemy_orm_on_psycopg_runs_unmodified() {
     );
     let out = run(
         Command::new("python3")
-            .arg(clients_dir().join("sqlalchemy_orm.py"))
-            .env("PG_URL", url),
+            .arg(clients_dir().join("../../clients/sqlalchemy_orm.py"))
+            .env("DB_URL", url),
         "sqlalchemy_orm.py",
     );
     assert!(out.contains("sqlalchemy orm ok"), "{out}");
