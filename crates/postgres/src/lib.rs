@@ -5,6 +5,7 @@
 mod auth;
 mod conn;
 mod copy;
+mod frames;
 mod interval_literal;
 pub mod pg_dialect;
 mod query;

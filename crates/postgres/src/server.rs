@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::conn::{ConnState, Handlers};
+use crate::frames::{fatal_message, CheckedFrames};
 
 /// The secret key of every logged-in connection, by process id (= session id), so that a cancel request
 /// (which arrives on a fresh connection) can be checked before it interrupts anything.
@@ -127,7 +128,7 @@ pub async fn serve(
                     .is_some_and(|s| s.closed_for_idleness())
             };
             tokio::select! {
-                r = pgwire::tokio::process_socket(stream, acceptor, handlers) => {
+                r = process_checked_socket(stream, acceptor, handlers) => {
                     if let Err(e) = r {
                         tracing::debug!(%peer, "pg connection ended: {e}");
                     }
@@ -156,19 +157,98 @@ pub async fn serve(
 /// PostgreSQL's text for a session closed by `idle_session_timeout`.
 const IDLE_TIMEOUT: &str = "terminating connection due to idle-session timeout";
 
-/// An ErrorResponse of severity FATAL (the server closes the connection after it), framed.
-fn fatal_message(code: &str, text: &str) -> Vec<u8> {
-    let mut fields = Vec::new();
-    for (tag, value) in [(b'S', "FATAL"), (b'V', "FATAL"), (b'C', code), (b'M', text)] {
-        fields.push(tag);
-        fields.extend_from_slice(value.as_bytes());
-        fields.push(0);
+/// How long a client may take to log in (PostgreSQL's authentication_timeout is 60 s).
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// pgwire's connection loop (`pgwire::tokio::process_socket`) over a socket whose frontend messages are
+/// checked before pgwire decodes them ([`CheckedFrames`]): TLS negotiation, then each message to its
+/// handler, errors answered and FATAL ones ending the session.
+async fn process_checked_socket(
+    stream: tokio::net::TcpStream,
+    acceptor: Option<pgwire::tokio::TlsAcceptor>,
+    handlers: Arc<Handlers>,
+) -> std::io::Result<()> {
+    use futures::StreamExt;
+    use pgwire::api::{ClientInfo, ErrorHandler, PgWireConnectionState, PgWireServerHandlers};
+    use pgwire::messages::PgWireFrontendMessage;
+    use pgwire::tokio::server::{process_error, process_message};
+    use tokio_util::codec::{Framed, FramedParts};
+
+    let startup_timeout = tokio::time::sleep(STARTUP_TIMEOUT);
+    tokio::pin!(startup_timeout);
+    let negotiated = tokio::select! {
+        _ = &mut startup_timeout => return Ok(()),
+        s = pgwire::tokio::server::negotiate_tls(stream, acceptor) => s?,
+    };
+    // A direct TLS connection without a certificate to offer.
+    let Some(socket) = negotiated else {
+        return Ok(());
+    };
+    // The same codec and state over the checked stream; bytes pgwire already read are checked first.
+    let parts = socket.into_parts();
+    let startup_done = !matches!(
+        parts.codec.client_info.state(),
+        PgWireConnectionState::AwaitingSslRequest | PgWireConnectionState::AwaitingStartup
+    );
+    let io = CheckedFrames::new(parts.io, parts.read_buf, startup_done);
+    let mut checked = FramedParts::new(io, parts.codec);
+    checked.write_buf = parts.write_buf;
+    let mut socket = Framed::from_parts(checked);
+
+    let startup_handler = handlers.startup_handler();
+    let simple_query_handler = handlers.simple_query_handler();
+    let extended_query_handler = handlers.extended_query_handler();
+    let copy_handler = handlers.copy_handler();
+    let cancel_handler = handlers.cancel_handler();
+    let error_handler = handlers.error_handler();
+    loop {
+        let msg = if matches!(
+            socket.state(),
+            PgWireConnectionState::AwaitingStartup
+                | PgWireConnectionState::AuthenticationInProgress
+        ) {
+            tokio::select! {
+                _ = &mut startup_timeout => None,
+                msg = socket.next() => msg,
+            }
+        } else {
+            socket.next().await
+        };
+        let Some(Ok(msg)) = msg else {
+            break;
+        };
+        // Terminate: the client is leaving (some wait for the server to close first).
+        if matches!(msg, PgWireFrontendMessage::Terminate(_)) {
+            break;
+        }
+        let is_extended_query = match socket.state() {
+            PgWireConnectionState::CopyInProgress(is_extended_query) => is_extended_query,
+            _ => msg.is_extended_query(),
+        };
+        let is_cancel_request = matches!(msg, PgWireFrontendMessage::CancelRequest(_));
+        if let Err(mut e) = process_message(
+            msg,
+            &mut socket,
+            startup_handler.clone(),
+            simple_query_handler.clone(),
+            extended_query_handler.clone(),
+            copy_handler.clone(),
+            cancel_handler.clone(),
+        )
+        .await
+        {
+            error_handler.on_error(&socket, &mut e);
+            let is_fatal = e.is_fatal();
+            process_error(&mut socket, e, is_extended_query).await?;
+            if is_fatal {
+                break;
+            }
+        }
+        if is_cancel_request {
+            break;
+        }
     }
-    fields.push(0);
-    let mut message = vec![b'E'];
-    message.extend_from_slice(&(fields.len() as u32 + 4).to_be_bytes());
-    message.extend_from_slice(&fields);
-    message
+    Ok(())
 }
 
 /// Answers a connection the server has no room for as PostgreSQL does: the startup message is read (an
