@@ -158,6 +158,46 @@ async fn sqlalchemy_orm_runs_unmodified() {
     );
 }
 
+/// Installs the locked node mysql2 when it is missing (.ci/run does it up front).
+fn ensure_mysql2() -> PathBuf {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    let dir = compat_dir().join("node");
+    ONCE.call_once(|| {
+        if !dir.join("node_modules/mysql2").exists() {
+            let ok = Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&dir)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(
+                ok,
+                "npm ci in tests/mysql/compat/node failed (node and npm are needed)"
+            );
+        }
+    });
+    dir
+}
+
+/// node mysql2 end to end: text and binary protocol with every common type, insertId / affectedRows,
+/// rollback, multiple statements, a pool, error numbers and SQLSTATEs (compat/node/mysql2.test.mjs).
+#[tokio::test]
+async fn node_mysql2_runs_unmodified() {
+    let dir = ensure_mysql2();
+    let server = TestServer::start();
+    let out = Command::new("node")
+        .arg("mysql2.test.mjs")
+        .current_dir(&dir)
+        .env("MYSQL_PORT", server.mysql_port.to_string())
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("mysql2 ok"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[tokio::test]
 async fn jdbc_rollback_discards_rows() {
     let server = TestServer::start();
