@@ -5,91 +5,12 @@
 //! (`.ci/run` installs both). Prints one line per workload and thread count: transactions/s and errors/s of
 //! each server and our ratio, plus the time `sysbench prepare` took on each.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Instant;
 
 mod common;
 
-/// A MariaDB server on a temporary data directory, for the side-by-side figures.
-struct MariaDb {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for MariaDb {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-/// Initialises and starts `mariadbd` with a 1 GB buffer pool (the anchor configuration).
-fn start_mariadb() -> MariaDb {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let data = dir.path().join("data");
-    let status = Command::new("mariadb-install-db")
-        .arg(format!("--datadir={}", data.display()))
-        .args(["--user=root", "--auth-root-authentication-method=normal"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("mariadb-install-db (apt-get install mariadb-server)");
-    assert!(status.success(), "mariadb-install-db failed");
-    let port = free_port();
-    let child = Command::new("mariadbd")
-        .arg(format!("--datadir={}", data.display()))
-        .arg(format!("--socket={}", dir.path().join("sock").display()))
-        .arg(format!("--port={port}"))
-        .arg(format!("--pid-file={}", dir.path().join("pid").display()))
-        .args([
-            "--user=root",
-            "--bind-address=127.0.0.1",
-            "--innodb-buffer-pool-size=1G",
-            "--max-connections=200",
-            "--skip-log-bin",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("mariadbd");
-    let server = MariaDb {
-        child,
-        port,
-        _dir: dir,
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !sql(port, "root", "SELECT 1") {
-        assert!(Instant::now() < deadline, "mariadbd did not start");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    server
-}
-
-/// Runs one statement with the `mariadb` CLI; true on success.
-fn sql(port: u16, user: &str, stmt: &str) -> bool {
-    Command::new("mariadb")
-        .args([
-            "-h127.0.0.1",
-            &format!("-P{port}"),
-            &format!("-u{user}"),
-            "-e",
-            stmt,
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
+use common::mariadb::{sql, start_mariadb};
 
 /// One server under test: where sysbench connects and as whom.
 struct Target<'a> {
@@ -191,7 +112,7 @@ fn figures(text: &str) -> RunFigures {
 fn main() {
     let o = options();
     let ours = common::start();
-    let theirs = start_mariadb();
+    let theirs = start_mariadb(200);
     let targets = [
         Target {
             name: "mariadb",

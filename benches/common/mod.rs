@@ -6,6 +6,8 @@ use std::process::{Child, Command, Stdio};
 
 use mysql_async::{Conn, OptsBuilder};
 
+pub mod mariadb;
+
 /// A running server on a temporary data directory.
 pub struct Server {
     child: Child,
@@ -27,6 +29,11 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// The server's process id (to read its resident size).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The external-IO directory (`<data-dir>/extern`): where `file://` locations and `LOAD DATA INFILE` may
     /// be. `tenant`'s part of it is `extern/<tenant>/`.
     pub fn external_dir(&self) -> std::path::PathBuf {
@@ -117,6 +124,18 @@ pub async fn connect_as(port: u16, login: &str, password: &str) -> Conn {
         .pass(Some(password))
         .prefer_socket(false);
     Conn::new(opts).await.expect("connect")
+}
+
+/// The resident set size of process `pid` in bytes (Linux `/proc/PID/status` VmRSS).
+pub fn rss_bytes(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
 }
 
 /// The p-th percentile (0..=100) of sorted samples.

@@ -184,6 +184,19 @@ async fn string_agg_upserts_returning_and_intervals() {
         q("SELECT to_regtype('int4'), to_regtype('hstore') IS NULL").await,
         [["23", "1"]]
     );
+    // regclass casts name pg_class's rows, as psql, SQLAlchemy and hand-written catalog queries use them.
+    assert_eq!(
+        q("SELECT relname FROM pg_catalog.pg_class WHERE oid = 'kv'::regclass").await,
+        [["kv"]]
+    );
+    assert_eq!(
+        q("SELECT count(*) FROM pg_attribute WHERE attrelid = 'public.kv'::regclass AND attnum > 0").await,
+        [["2"]]
+    );
+    assert_eq!(
+        q("SELECT count(*) FROM pg_class WHERE oid = CAST('nope' AS REGCLASS)").await,
+        [["0"]]
+    );
     c.batch_execute("CREATE INDEX kv_v ON kv (v)")
         .await
         .unwrap();

@@ -151,6 +151,16 @@ pub fn normalize(sql: &str) -> Normalized {
             ':' if chars.get(i + 1) == Some(&':') => {
                 let end = skip_type_name(&chars, i + 2);
                 let type_name: String = chars[i + 2..end].iter().collect();
+                // `'t'::regclass`: a CAST the SQL layer reads as the table's oid.
+                if let Some((start, after)) = last_string {
+                    if after == out.len() && type_name.trim().eq_ignore_ascii_case("regclass") {
+                        let literal = out[start..after].to_string();
+                        out.truncate(start);
+                        out.push_str(&format!("CAST({literal} AS regclass)"));
+                        i = end;
+                        continue;
+                    }
+                }
                 // `'1 day'::interval`: the literal becomes MySQL's interval.
                 if let Some((start, after)) = last_string {
                     let literal = out[start..after].to_string();
@@ -505,6 +515,14 @@ mod tests {
         assert_eq!(
             normalize("SELECT array [1, ARRAY[2]], a[1], my_array[2] FROM [SHOW JOBS]").sql,
             "SELECT pg_array(1, pg_array(2)), a[1], my_array[2] FROM [SHOW JOBS]"
+        );
+    }
+
+    #[test]
+    fn regclass_casts_of_literals_are_kept_as_casts() {
+        assert_eq!(
+            normalize("WHERE c.oid = 'public.t'::regclass AND x = 'y'::text").sql,
+            "WHERE c.oid = CAST('public.t' AS regclass) AND x = 'y'"
         );
     }
 

@@ -75,6 +75,17 @@ pub fn rewrite(stmt: &mut Statement, ctx: &dyn SessionContext) -> Result<()> {
     Ok(())
 }
 
+/// PostgreSQL's `regclass` (sqlparser names it, or leaves it a custom type).
+fn is_regclass(data_type: &sqlparser::ast::DataType) -> bool {
+    match data_type {
+        sqlparser::ast::DataType::Regclass => true,
+        sqlparser::ast::DataType::Custom(name, _) => {
+            name.to_string().eq_ignore_ascii_case("regclass")
+        }
+        _ => false,
+    }
+}
+
 fn top_level_projection(stmt: &Statement) -> Option<&Vec<SelectItem>> {
     match stmt {
         Statement::Query(q) => match q.body.as_ref() {
@@ -98,6 +109,20 @@ fn top_level_projection_mut(stmt: &mut Statement) -> Option<&mut Vec<SelectItem>
 fn rewrite_expr(expr: &mut Expr, ctx: &dyn SessionContext) -> Result<()> {
     super::functions::rewrite(expr)?;
     match expr {
+        // `'t'::regclass` (the PostgreSQL front end writes it as a CAST): the oid pg_class shows for the
+        // table, NULL for one outside the tenant's databases (pg_catalog's own are not listed).
+        Expr::Cast {
+            expr: inner,
+            data_type,
+            ..
+        } if is_regclass(data_type) => {
+            if let Expr::Value(v) = inner.as_ref() {
+                if let AstValue::SingleQuotedString(name) = &v.value {
+                    let oid = crate::views::regclass_oid(ctx.current_db(), name);
+                    *expr = literal(oid.map_or(Value::Null, Value::Int));
+                }
+            }
+        }
         Expr::Identifier(ident) if ident.quote_style.is_none() => {
             // SQL's niladic functions, written without parentheses (`SELECT current_user`).
             const NILADIC: [&str; 5] = [

@@ -143,6 +143,29 @@ pub fn is_pg_catalog_table(name: &str) -> bool {
         .any(|v| v.name.eq_ignore_ascii_case(name))
 }
 
+/// `'name'::regclass`: the oid pg_class gives table or view `name` (`t`, `public.t`, `db.t`, `db.public.t`, quoted
+/// parts allowed) of database `current` (or the one it names); `None` for pg_catalog's tables and for a name that
+/// is not one.
+pub fn regclass_oid(current: Option<&str>, name: &str) -> Option<i64> {
+    let parts: Vec<&str> = name
+        .split('.')
+        .map(|p| p.trim().trim_matches('"'))
+        .collect();
+    let (db, table) = match parts.as_slice() {
+        [t] => (current?, *t),
+        [s, _]
+            if s.eq_ignore_ascii_case("pg_catalog")
+                || s.eq_ignore_ascii_case("information_schema") =>
+        {
+            return None
+        }
+        [s, t] if s.eq_ignore_ascii_case("public") => (current?, *t),
+        [d, t] | [d, _, t] => (*d, *t),
+        _ => return None,
+    };
+    (!table.is_empty()).then(|| pg_catalog::table_oid(db, table))
+}
+
 /// The view of that name, if it exists and the session may see it.
 pub fn find(schema: &str, name: &str, identity: &Identity) -> Option<&'static ViewDef> {
     all().find(|v| {

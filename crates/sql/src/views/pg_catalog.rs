@@ -49,6 +49,11 @@ fn oid_of(parts: &[&str]) -> i64 {
     FIRST_USER_OID + (h as i64) % ((1i64 << 31) - FIRST_USER_OID)
 }
 
+/// The oid of table or view `name` of database `db`, as pg_class lists it.
+pub(super) fn table_oid(db: &str, name: &str) -> i64 {
+    oid_of(&["table", db, name])
+}
+
 fn role_oid(admin: bool, name: &str) -> i64 {
     if admin {
         ADMIN_ROLE_OID
@@ -153,7 +158,7 @@ fn model(session: &Session) -> Result<Model> {
                     })
                     .collect();
                 relations.push(Relation {
-                    oid: oid_of(&["table", db, &name]),
+                    oid: table_oid(db, &name),
                     view: kind == "VIEW",
                     name,
                     attrs,
