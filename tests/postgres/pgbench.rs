@@ -1,7 +1,8 @@
 //! pgbench against the PostgreSQL port: `pgbench -i` (client-side generation: DROP, CREATE ... WITH
 //! (fillfactor), BEGIN, TRUNCATE, COPY, COMMIT, VACUUM ANALYZE, ALTER TABLE ADD PRIMARY KEY) and `-I dtGvp`
 //! (server-side generation with generate_series), then the TPC-B-like run, `-S` (select only), `-N` (no
-//! teller/branch updates) and `-M prepared`, each with no failed transaction.
+//! teller/branch updates) and `-M prepared`, each with no failed transaction, at the issue's scale (`-i -s 10`,
+//! `-T 30 -c 8`).
 
 use std::process::Command;
 
@@ -39,9 +40,11 @@ fn figure(report: &str, label: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {label:?} in:\n{report}"))
 }
 
-/// Runs one pgbench mode for a few seconds and checks it committed transactions and failed none.
-fn run_mode(server: &TestServer, extra: &[&str]) {
-    let mut args = vec!["-T", "5", "-c", "2"];
+/// Runs one pgbench mode for `seconds` with 8 clients on 2 threads and checks it committed transactions and
+/// failed none.
+fn run_mode(server: &TestServer, seconds: u32, extra: &[&str]) {
+    let seconds = seconds.to_string();
+    let mut args = vec!["-T", seconds.as_str(), "-c", "8", "-j", "2"];
     args.extend_from_slice(extra);
     let report = pgbench(server, &args);
     assert!(
@@ -58,15 +61,16 @@ fn run_mode(server: &TestServer, extra: &[&str]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pgbench_initialises_and_runs_every_builtin_mode() {
     let server = TestServer::start();
-    let init = pgbench(&server, &["-i", "-s", "1"]);
+    // The issue's scale: 10 branches, 1,000,000 accounts, loaded with COPY.
+    let init = pgbench(&server, &["-i", "-s", "10"]);
     assert!(init.contains("creating primary keys..."), "{init}");
     assert!(init.contains("done in"), "{init}");
     let c = server.pg("root@sys", "", Some("test")).await;
     let one = |v: &str| vec![vec![Some(v.to_string())]];
     for (table, rows) in [
-        ("pgbench_branches", "1"),
-        ("pgbench_tellers", "10"),
-        ("pgbench_accounts", "100000"),
+        ("pgbench_branches", "10"),
+        ("pgbench_tellers", "100"),
+        ("pgbench_accounts", "1000000"),
         ("pgbench_history", "0"),
     ] {
         assert_eq!(
@@ -84,7 +88,8 @@ async fn pgbench_initialises_and_runs_every_builtin_mode() {
 
     // TPC-B-like: every transaction moves the same delta through an account, its teller and its branch, and
     // logs it in the history, so the four sums agree when no transaction was lost or half applied.
-    run_mode(&server, &[]);
+    // `pgbench -T 30 -c 8`, as the issue runs it.
+    run_mode(&server, 30, &[]);
     let sums = simple_rows(
         &c,
         "SELECT (SELECT sum(abalance) FROM pgbench_accounts), (SELECT sum(tbalance) FROM pgbench_tellers), \
@@ -97,7 +102,7 @@ async fn pgbench_initialises_and_runs_every_builtin_mode() {
     assert!(row[..4].iter().all(|s| s == &row[0]), "{row:?}");
     assert_ne!(row[4].as_deref(), Some("0"), "{row:?}");
 
-    run_mode(&server, &["-S"]);
+    run_mode(&server, 5, &["-S"]);
     // Server-side generation: INSERT ... SELECT FROM generate_series(...) AS aid.
     let init = pgbench(&server, &["-i", "-I", "dtGvp", "-s", "1"]);
     assert!(init.contains("server-side generate"), "{init}");
@@ -108,7 +113,7 @@ async fn pgbench_initialises_and_runs_every_builtin_mode() {
             Some("5000050000".to_string())
         ]]
     );
-    run_mode(&server, &["-N"]);
+    run_mode(&server, 5, &["-N"]);
     // The extended protocol with prepared statements too.
-    run_mode(&server, &["-M", "prepared"]);
+    run_mode(&server, 5, &["-M", "prepared"]);
 }
