@@ -477,34 +477,45 @@ pub fn parse(sql: &str) -> Result<Parsed> {
     if c.at_end() {
         return Err(ParseError::EmptyQuery);
     }
-    if let Some(cmd) = jobs::parse(&mut c)? {
-        return Ok(Parsed::Command(cmd));
-    }
-    if let Some(cmd) = restore::parse(&mut c)? {
-        return Ok(Parsed::Command(cmd));
-    }
-    if let Some(cmd) = clone::parse(&mut c)? {
-        return Ok(Parsed::Command(cmd));
-    }
-    if let Some(cmd) = import::parse(&mut c)? {
-        return Ok(Parsed::Command(cmd));
-    }
-    if let Some(cmd) = backup_cleanup::parse(&mut c)? {
-        return Ok(Parsed::Command(cmd));
-    }
-    if let Some(cmd) = cluster::parse(&mut c)? {
-        return Ok(Parsed::Command(cmd));
-    }
-    if let Some(cmd) = account::parse(&mut c)? {
-        return Ok(Parsed::Command(cmd));
-    }
-    if let Some(cmd) = session_stmts::parse(&mut c)? {
-        return Ok(Parsed::Command(cmd));
+    // Queries and DML (the hot path: sysbench's and ORMs' statements) are tenant SQL whatever follows; only
+    // other leading keywords can start an administrative statement.
+    const TENANT_SQL: [&str; 7] = ["SELECT", "INSERT", "UPDATE", "DELETE", "REPLACE", "WITH", "VALUES"];
+    if !TENANT_SQL.iter().any(|kw| c.is_word(kw)) {
+        if let Some(cmd) = administrative(&mut c)? {
+            return Ok(Parsed::Command(cmd));
+        }
     }
     // sqlparser takes the tokens already made (and checked against the limits): one tokenization.
     let mut tokens = c.into_tokens();
     drop_select_hints(&mut tokens);
     parse_tokens(&sql, tokens).map(|s| Parsed::Tenant(Box::new(s)))
+}
+
+/// The administrative statement at the cursor, tried by each family's parser (each looks only at its own
+/// leading keywords and leaves the cursor where it was when the statement is not one of its own).
+fn administrative(c: &mut Cursor) -> Result<Option<Command>> {
+    if let Some(cmd) = jobs::parse(c)? {
+        return Ok(Some(cmd));
+    }
+    if let Some(cmd) = restore::parse(c)? {
+        return Ok(Some(cmd));
+    }
+    if let Some(cmd) = clone::parse(c)? {
+        return Ok(Some(cmd));
+    }
+    if let Some(cmd) = import::parse(c)? {
+        return Ok(Some(cmd));
+    }
+    if let Some(cmd) = backup_cleanup::parse(c)? {
+        return Ok(Some(cmd));
+    }
+    if let Some(cmd) = cluster::parse(c)? {
+        return Ok(Some(cmd));
+    }
+    if let Some(cmd) = account::parse(c)? {
+        return Ok(Some(cmd));
+    }
+    session_stmts::parse(c)
 }
 
 /// MySQL's SELECT modifiers that only steer its query cache and temporary tables (mysqldump writes
