@@ -13,16 +13,7 @@ fn texts(rows: Vec<Vec<Option<String>>>) -> Vec<Vec<String>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cockroach_account_forms_create_grant_and_show_users() {
     let server = TestServer::start();
-    let mut sys = server.mysql("root@sys", "", None).await;
-    for sql in [
-        "CREATE RESOURCE UNIT u1 MAX_CPU 1, MEMORY_SIZE '2G'",
-        "CREATE RESOURCE POOL p1 UNIT = 'u1', UNIT_NUM = 1",
-        "CREATE TENANT t1 RESOURCE_POOL_LIST = ('p1')",
-    ] {
-        mysql_async::prelude::Queryable::query_drop(&mut sys, sql)
-            .await
-            .unwrap();
-    }
+    server.create_tenant("t1").await;
     let root = server.pg("root@t1", "", None).await;
     root.batch_execute(
         "CREATE DATABASE shop; \

@@ -13,24 +13,11 @@ fn assert_no_secret(what: &str, rows: &[Vec<Option<String>>]) {
     );
 }
 
-async fn tenant(server: &TestServer) {
-    let mut sys = server.mysql("root@sys", "", None).await;
-    for sql in [
-        "CREATE RESOURCE UNIT u1 MAX_CPU 1, MEMORY_SIZE '2G'",
-        "CREATE RESOURCE POOL p1 UNIT = 'u1', UNIT_NUM = 1",
-        "CREATE TENANT t1 RESOURCE_POOL_LIST = ('p1')",
-    ] {
-        mysql_async::prelude::Queryable::query_drop(&mut sys, sql)
-            .await
-            .unwrap();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_into_s3_and_restore_from_latest() {
     let s3 = S3Server::start(&["crdb"]);
     let server = TestServer::start();
-    tenant(&server).await;
+    server.create_tenant("t1").await;
     let c = server.pg("root@t1", "", None).await;
     c.batch_execute(
         "CREATE TABLE accounts (id INT PRIMARY KEY, balance INT); \
@@ -107,7 +94,7 @@ async fn backup_into_s3_and_restore_from_latest() {
 async fn a_canceled_backup_to_s3_leaves_no_upload_open() {
     let s3 = S3Server::start(&["crdb"]);
     let server = TestServer::start();
-    tenant(&server).await;
+    server.create_tenant("t1").await;
     let c = server.pg("root@t1", "", None).await;
     big_table(&c, 100_000).await;
     let mut sys = server.mysql("root@sys", "", None).await;

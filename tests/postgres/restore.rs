@@ -6,16 +6,7 @@ use crate::common::{simple_rows, TestServer};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_into_and_restore_a_database() {
     let server = TestServer::start();
-    let mut sys = server.mysql("root@sys", "", None).await;
-    for sql in [
-        "CREATE RESOURCE UNIT u1 MAX_CPU 1, MEMORY_SIZE '2G'",
-        "CREATE RESOURCE POOL p1 UNIT = 'u1', UNIT_NUM = 1",
-        "CREATE TENANT t1 RESOURCE_POOL_LIST = ('p1')",
-    ] {
-        mysql_async::prelude::Queryable::query_drop(&mut sys, sql)
-            .await
-            .unwrap();
-    }
+    server.create_tenant("t1").await;
     let uri = format!("file://{}/t1/bk", server.external_dir().display());
     let c = server.pg("root@t1", "", None).await;
     c.batch_execute("CREATE TABLE accounts (id INT PRIMARY KEY, balance INT)")
@@ -77,16 +68,7 @@ async fn backup_into_and_restore_a_database() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cockroach_2x_restore_forms_restore_from_the_latest_set() {
     let server = TestServer::start();
-    let mut sys = server.mysql("root@sys", "", None).await;
-    for sql in [
-        "CREATE RESOURCE UNIT u1 MAX_CPU 1, MEMORY_SIZE '2G'",
-        "CREATE RESOURCE POOL p1 UNIT = 'u1', UNIT_NUM = 1",
-        "CREATE TENANT t1 RESOURCE_POOL_LIST = ('p1')",
-    ] {
-        mysql_async::prelude::Queryable::query_drop(&mut sys, sql)
-            .await
-            .unwrap();
-    }
+    server.create_tenant("t1").await;
     let uri = format!("file://{}/t1/bk", server.external_dir().display());
     let c = server.pg("root@t1", "", None).await;
     c.batch_execute(

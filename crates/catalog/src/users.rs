@@ -92,15 +92,7 @@ impl Catalog {
     pub fn drop_user(&self, tenant_id: i64, name: &str) -> Result<()> {
         let mut conn = self.conn.lock();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let is_admin: bool = tx
-            .query_row(
-                "SELECT is_admin FROM users WHERE tenant_id = ?1 AND user_name = ?2",
-                params![tenant_id, name],
-                |r| r.get(0),
-            )
-            .optional()?
-            .ok_or_else(|| CatalogError::UserNotExist(name.to_string()))?;
-        if is_admin {
+        if is_admin(&tx, tenant_id, name)? {
             return Err(CatalogError::AdminUser(name.to_string()));
         }
         tx.execute(
@@ -120,15 +112,7 @@ impl Catalog {
     pub fn set_admin(&self, tenant_id: i64, name: &str, admin: bool) -> Result<()> {
         let mut conn = self.conn.lock();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let was: bool = tx
-            .query_row(
-                "SELECT is_admin FROM users WHERE tenant_id = ?1 AND user_name = ?2",
-                params![tenant_id, name],
-                |r| r.get(0),
-            )
-            .optional()?
-            .ok_or_else(|| CatalogError::UserNotExist(name.to_string()))?;
-        if was && !admin {
+        if is_admin(&tx, tenant_id, name)? && !admin {
             let admins: i64 = tx.query_row(
                 "SELECT count(*) FROM users WHERE tenant_id = ?1 AND is_admin",
                 params![tenant_id],
@@ -159,4 +143,15 @@ impl Catalog {
         }
         Ok(())
     }
+}
+
+/// Whether user `name` of the tenant is one of its administrators; an error if there is no such user.
+fn is_admin(tx: &rusqlite::Transaction, tenant_id: i64, name: &str) -> Result<bool> {
+    tx.query_row(
+        "SELECT is_admin FROM users WHERE tenant_id = ?1 AND user_name = ?2",
+        params![tenant_id, name],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| CatalogError::UserNotExist(name.to_string()))
 }

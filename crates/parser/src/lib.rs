@@ -479,7 +479,9 @@ pub fn parse(sql: &str) -> Result<Parsed> {
     }
     // Queries and DML (the hot path: sysbench's and ORMs' statements) are tenant SQL whatever follows; only
     // other leading keywords can start an administrative statement.
-    const TENANT_SQL: [&str; 7] = ["SELECT", "INSERT", "UPDATE", "DELETE", "REPLACE", "WITH", "VALUES"];
+    const TENANT_SQL: [&str; 7] = [
+        "SELECT", "INSERT", "UPDATE", "DELETE", "REPLACE", "WITH", "VALUES",
+    ];
     if !TENANT_SQL.iter().any(|kw| c.is_word(kw)) {
         if let Some(cmd) = administrative(&mut c)? {
             return Ok(Parsed::Command(cmd));
@@ -494,28 +496,23 @@ pub fn parse(sql: &str) -> Result<Parsed> {
 /// The administrative statement at the cursor, tried by each family's parser (each looks only at its own
 /// leading keywords and leaves the cursor where it was when the statement is not one of its own).
 fn administrative(c: &mut Cursor) -> Result<Option<Command>> {
-    if let Some(cmd) = jobs::parse(c)? {
-        return Ok(Some(cmd));
+    type Family = fn(&mut Cursor) -> Result<Option<Command>>;
+    const FAMILIES: [Family; 8] = [
+        jobs::parse,
+        restore::parse,
+        clone::parse,
+        import::parse,
+        backup_cleanup::parse,
+        cluster::parse,
+        account::parse,
+        session_stmts::parse,
+    ];
+    for family in FAMILIES {
+        if let Some(cmd) = family(c)? {
+            return Ok(Some(cmd));
+        }
     }
-    if let Some(cmd) = restore::parse(c)? {
-        return Ok(Some(cmd));
-    }
-    if let Some(cmd) = clone::parse(c)? {
-        return Ok(Some(cmd));
-    }
-    if let Some(cmd) = import::parse(c)? {
-        return Ok(Some(cmd));
-    }
-    if let Some(cmd) = backup_cleanup::parse(c)? {
-        return Ok(Some(cmd));
-    }
-    if let Some(cmd) = cluster::parse(c)? {
-        return Ok(Some(cmd));
-    }
-    if let Some(cmd) = account::parse(c)? {
-        return Ok(Some(cmd));
-    }
-    session_stmts::parse(c)
+    Ok(None)
 }
 
 /// MySQL's SELECT modifiers that only steer its query cache and temporary tables (mysqldump writes

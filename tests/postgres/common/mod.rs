@@ -146,6 +146,20 @@ impl TestServer {
             .unwrap_or_else(|e| panic!("connect as {login}: {e}"))
     }
 
+    /// Creates user tenant `name` (its own unit and pool, MySQL mode) as root@sys; its root has no password.
+    pub async fn create_tenant(&self, name: &str) {
+        let mut sys = self.mysql("root@sys", "", None).await;
+        for sql in [
+            format!("CREATE RESOURCE UNIT unit_{name} MAX_CPU 1, MEMORY_SIZE '2G'"),
+            format!("CREATE RESOURCE POOL pool_{name} UNIT = 'unit_{name}', UNIT_NUM = 1"),
+            format!("CREATE TENANT {name} RESOURCE_POOL_LIST = ('pool_{name}')"),
+        ] {
+            mysql_async::prelude::Queryable::query_drop(&mut sys, &sql)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+    }
+
     /// A MySQL connection.
     pub async fn mysql(&self, login: &str, password: &str, db: Option<&str>) -> mysql_async::Conn {
         let opts = mysql_async::OptsBuilder::default()
