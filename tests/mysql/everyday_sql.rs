@@ -744,3 +744,117 @@ async fn integer_columns_go_out_as_their_declared_types() {
         .unwrap();
     assert_eq!(wide.columns_ref()[0].column_type(), T::MYSQL_TYPE_LONGLONG);
 }
+
+/// MySQL's temporary tables: a session's own, found before the database's table of the same name, seen by
+/// no other session, gone when the session ends; CREATE TEMPORARY TABLE needs CREATE on the database and
+/// does not commit an open transaction; DROP TEMPORARY TABLE touches only temporary tables.
+#[tokio::test]
+async fn temporary_tables_are_the_sessions_own() {
+    let server = TestServer::start();
+    let mut c = app(&server).await;
+    c.query_drop("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10))")
+        .await
+        .unwrap();
+    c.query_drop("INSERT INTO t VALUES (1, 'base')")
+        .await
+        .unwrap();
+    c.query_drop("CREATE TEMPORARY TABLE t (id INT PRIMARY KEY, v VARCHAR(10), KEY kv (v))")
+        .await
+        .unwrap();
+    c.query_drop("INSERT INTO t VALUES (2, 'temp'), (3, 'x')")
+        .await
+        .unwrap();
+    c.query_drop("UPDATE t SET v = 'y' WHERE id = 3")
+        .await
+        .unwrap();
+    let ids: Vec<i64> = c.query("SELECT id FROM app.t ORDER BY id").await.unwrap();
+    assert_eq!(ids, [2, 3], "the temporary table shadows the database's");
+    let v: Option<String> = c
+        .exec_first("SELECT v FROM t WHERE id = ?", (3,))
+        .await
+        .unwrap();
+    assert_eq!(v.as_deref(), Some("y"), "prepared statements see it too");
+    let tables: Vec<String> = c.query("SHOW TABLES").await.unwrap();
+    assert_eq!(
+        tables,
+        ["t"],
+        "SHOW TABLES lists the database's tables only"
+    );
+
+    // Another session sees the database's table.
+    let mut other = server.connect_with("root@t1", "", Some("app")).await;
+    let ids: Vec<i64> = other.query("SELECT id FROM t").await.unwrap();
+    assert_eq!(ids, [1]);
+
+    // CREATE TEMPORARY TABLE ... AS SELECT inside a transaction does not commit it.
+    c.query_drop("BEGIN").await.unwrap();
+    c.query_drop("INSERT INTO t VALUES (4, 'tx')")
+        .await
+        .unwrap();
+    c.query_drop("CREATE TEMPORARY TABLE copy AS SELECT id, v FROM t")
+        .await
+        .unwrap();
+    let n: Option<i64> = c.query_first("SELECT count(*) FROM copy").await.unwrap();
+    assert_eq!(n, Some(3));
+    c.query_drop("ROLLBACK").await.unwrap();
+    let ids: Vec<i64> = c.query("SELECT id FROM t ORDER BY id").await.unwrap();
+    assert_eq!(ids, [2, 3], "the insert before it was rolled back");
+    // Unlike MySQL, the rollback takes the temporary table created inside the transaction with it (SQLite's
+    // temp schema is transactional); it is then simply not there.
+    let (code, _, _) = expect_error(&mut c, "SELECT * FROM copy").await;
+    assert_eq!(code, 1146);
+
+    // What MySQL refuses for temporary tables, and DROP TEMPORARY of a table that is not one.
+    let (code, _, _) = expect_error(
+        &mut c,
+        "CREATE TEMPORARY TABLE f (a INT, FOREIGN KEY (a) REFERENCES t (id))",
+    )
+    .await;
+    assert_eq!(code, 1235);
+    c.query_drop("DROP TEMPORARY TABLE t").await.unwrap();
+    let (code, _, _) = expect_error(&mut c, "DROP TEMPORARY TABLE t").await;
+    assert_eq!(code, 1051);
+    c.query_drop("DROP TEMPORARY TABLE IF EXISTS t")
+        .await
+        .unwrap();
+    let ids: Vec<i64> = c.query("SELECT id FROM t").await.unwrap();
+    assert_eq!(
+        ids,
+        [1],
+        "the database's table is untouched and found again"
+    );
+
+    // Gone with the session.
+    c.query_drop("CREATE TEMPORARY TABLE scratch (a INT)")
+        .await
+        .unwrap();
+    c.query_drop("INSERT INTO scratch VALUES (1)")
+        .await
+        .unwrap();
+    drop(c);
+    let mut again = server.connect_with("root@t1", "", Some("app")).await;
+    let (code, _, _) = expect_error(&mut again, "SELECT * FROM scratch").await;
+    assert_eq!(code, 1146);
+
+    // A user with CREATE on the database may make and use one without other grants; one without may not.
+    again
+        .query_drop("CREATE USER maker IDENTIFIED BY 'pw'; GRANT CREATE ON app.* TO maker; CREATE USER reader IDENTIFIED BY 'pw'; GRANT SELECT ON app.* TO reader")
+        .await
+        .unwrap();
+    let mut maker = server.connect_with("maker@t1", "pw", Some("app")).await;
+    maker
+        .query_drop("CREATE TEMPORARY TABLE mine (a INT)")
+        .await
+        .unwrap();
+    maker
+        .query_drop("INSERT INTO mine VALUES (7)")
+        .await
+        .unwrap();
+    let a: Option<i64> = maker.query_first("SELECT a FROM mine").await.unwrap();
+    assert_eq!(a, Some(7));
+    let (code, _, _) = expect_error(&mut maker, "SELECT * FROM t").await;
+    assert_eq!(code, 1142, "its temporary table gives it nothing else");
+    let mut reader = server.connect_with("reader@t1", "pw", Some("app")).await;
+    let (code, _, _) = expect_error(&mut reader, "CREATE TEMPORARY TABLE nope (a INT)").await;
+    assert!(code == 1044 || code == 1142, "{code}");
+}

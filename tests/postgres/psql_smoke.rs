@@ -126,3 +126,37 @@ async fn seed_004_through_psql() {
         .unwrap();
     assert!(r.is_err());
 }
+
+/// A temporary table over psql: PostgreSQL's `CREATE TEMP TABLE` spelling, the tags PostgreSQL answers
+/// (`CREATE TABLE`, not `CREATE TEMP`), and a table that lasts only as long as its session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn temporary_tables_through_psql() {
+    let server = TestServer::start();
+    let out = psql(
+        &server,
+        "CREATE TEMP TABLE y (a int); INSERT INTO y VALUES (1); SELECT a FROM y; DROP TABLE y; \
+         CREATE TEMPORARY TABLE z (b int);",
+    );
+    let lines: Vec<&str> = out
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "CREATE TABLE",
+            "INSERT 0 1",
+            "a",
+            "---",
+            "1",
+            "(1 row)",
+            "DROP TABLE",
+            "CREATE TABLE"
+        ]
+    );
+    // z went with psql's session.
+    let c = server.pg("root@sys", "", None).await;
+    let e = c.simple_query("SELECT * FROM z").await.unwrap_err();
+    assert_eq!(sqlstate(&e), "42P01", "{e}");
+}

@@ -60,12 +60,23 @@ pub(crate) fn tag(sql: &str, affected: u64) -> Tag {
         "UPDATE" | "DELETE" => Tag::new(&verb).with_rows(rows),
         // DDL tags name the object, as PostgreSQL's do (`CREATE TABLE`, `DROP INDEX`).
         "CREATE" | "DROP" | "ALTER" => {
+            // Modifiers before the object are not part of the tag (`CREATE TEMP TABLE` is `CREATE TABLE`).
+            const MODIFIERS: [&str; 8] = [
+                "TEMP",
+                "TEMPORARY",
+                "UNIQUE",
+                "OR",
+                "REPLACE",
+                "GLOBAL",
+                "LOCAL",
+                "UNLOGGED",
+            ];
             let object = sql
                 .split_whitespace()
-                .nth(1)
-                .unwrap_or("")
-                .trim_end_matches(';')
-                .to_ascii_uppercase();
+                .skip(1)
+                .map(|w| w.trim_end_matches(';').to_ascii_uppercase())
+                .find(|w| !MODIFIERS.contains(&w.as_str()))
+                .unwrap_or_default();
             Tag::new(&format!("{verb} {object}"))
         }
         // PostgreSQL's synonyms answer with the tag of what they mean.

@@ -135,4 +135,9 @@ impl SessionContext for Tracking<'_> {
         // Fixed for a session's life, and the cache is the session's.
         self.inner.postgres_names()
     }
+
+    fn temp_table(&self, db: &str, table: &str) -> bool {
+        // The session empties its cache whenever its temporary tables change.
+        self.inner.temp_table(db, table)
+    }
 }

@@ -38,6 +38,8 @@ pub struct Session {
     pub(crate) diagnostics: Option<(u16, String)>,
     /// Statements this session translated before, by text (see `plan_cache.rs`).
     pub(crate) plans: crate::plan_cache::PlanCache,
+    /// The session's temporary tables, as (database, table) (see `translate/temporary.rs`).
+    pub(crate) temp_tables: std::collections::HashSet<(String, String)>,
     /// The user's grants as of a catalog version: read again only once the catalog changed.
     pub(crate) grants: parking_lot::Mutex<Option<(u64, Arc<Vec<tenantry_catalog::Grant>>)>>,
     /// Where the next query sends a result too big to hold (taken by it); `None`: results are read whole.
@@ -116,6 +118,7 @@ impl Session {
             local_files: None,
             diagnostics: None,
             plans: Default::default(),
+            temp_tables: Default::default(),
             grants: Default::default(),
             row_sink: None,
         };
@@ -390,6 +393,7 @@ impl Session {
     }
 
     fn dispatch(&mut self, sql: &str, params: &[Value]) -> Result<Output> {
+        self.sync_temp_tables()?;
         let epoch = self.engine.plan_epoch();
         if let Some(plan) = self.plans.get(sql, self.db.as_deref(), epoch) {
             return exec::tenant_sql::run_plan(self, &plan, params);
@@ -510,6 +514,30 @@ impl Session {
                 Ok(Output::ok())
             }
         }
+    }
+
+    /// Forgets the temporary tables a rollback took back (SQLite's temp schema is transactional, so a
+    /// CREATE TEMPORARY TABLE inside a rolled-back transaction is gone), and the plans that named them.
+    /// Free while the session has none.
+    pub(crate) fn sync_temp_tables(&mut self) -> Result<()> {
+        if self.temp_tables.is_empty() {
+            return Ok(());
+        }
+        let mut stmt = self
+            .conn
+            .conn()
+            .prepare_cached("SELECT name FROM temp.sqlite_master WHERE type = 'table'")?;
+        let present = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<std::collections::HashSet<String>>>()?;
+        drop(stmt);
+        let before = self.temp_tables.len();
+        self.temp_tables
+            .retain(|(db, table)| present.contains(&crate::translate::temp_name(db, table)));
+        if self.temp_tables.len() != before {
+            self.plans.clear();
+        }
+        Ok(())
     }
 
     /// Commits an open transaction (MySQL commits implicitly before DDL and BEGIN).

@@ -33,6 +33,12 @@ impl SessionContext for Ctx<'_> {
         self.0.handle.protocol == "pg"
     }
 
+    fn temp_table(&self, db: &str, table: &str) -> bool {
+        self.0
+            .temp_tables
+            .contains(&(db.to_string(), table.to_string()))
+    }
+
     fn session_function(&self, name: &str) -> Option<Value> {
         let id = &self.0.identity;
         if self.0.handle.protocol == "pg" {
@@ -170,6 +176,11 @@ fn run_statement(
     params: &[Value],
 ) -> Result<Output> {
     let (plan, cacheable) = translate(session, stmt)?;
+    if plan.temp_table.is_some() {
+        // Only this session's connection changes: no other session's plans are affected.
+        ready(session, &plan)?;
+        return run_ddl(session, plan, params);
+    }
     if plan.kind == PlanKind::Ddl {
         ready(session, &plan)?;
         // Every session's cached plans are made again after a schema change (before and after it: a
@@ -244,6 +255,9 @@ pub(crate) fn run_plan(session: &mut Session, plan: &Plan, params: &[Value]) -> 
 fn run_ddl(session: &mut Session, plan: Plan, params: &[Value]) -> Result<Output> {
     if !params.is_empty() {
         return Err(SqlError::Unsupported("parameters in DDL".into()));
+    }
+    if let Some(change) = &plan.temp_table {
+        return change_temp_tables(session, &plan.sql, change);
     }
     session.commit_if_open()?;
     let drops = !plan.sql.is_empty() && plan.sql.iter().all(|s| s.starts_with("DROP"));
@@ -442,6 +456,34 @@ fn begin_if_needed(session: &Session) -> Result<()> {
 }
 
 /// Runs statements all-or-nothing.
+/// CREATE / DROP TEMPORARY TABLE: only the session's connection changes (its `temp` schema), so, as in MySQL,
+/// an open transaction is not committed and no writer turn is taken; the session's plans, which resolved
+/// names before the change, are made again.
+fn change_temp_tables(
+    session: &mut Session,
+    sql: &[String],
+    change: &translate::TempTableChange,
+) -> Result<Output> {
+    run_atomically(session, sql).map_err(|e| match (e, change) {
+        (SqlError::TableExists(_), translate::TempTableChange::Create(_, table)) => {
+            SqlError::TableExists(table.clone())
+        }
+        (e, _) => e,
+    })?;
+    match change {
+        translate::TempTableChange::Create(db, table) => {
+            session.temp_tables.insert((db.clone(), table.clone()));
+        }
+        translate::TempTableChange::Drop(tables) => {
+            for t in tables {
+                session.temp_tables.remove(t);
+            }
+        }
+    }
+    session.plans.clear();
+    Ok(Output::ok())
+}
+
 pub fn run_atomically(session: &Session, statements: &[String]) -> Result<()> {
     let conn = session.conn.conn();
     conn.execute_batch("SAVEPOINT ddl")?;

@@ -169,6 +169,7 @@ mod tests {
             kind: PlanKind::Query,
             schema_change: None,
             dependent: Vec::new(),
+            temp_table: None,
         };
         let authorizer = Authorizer::install(&conn);
         // Unrestricted until a statement restricts it.

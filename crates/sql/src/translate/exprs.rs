@@ -28,6 +28,11 @@ pub trait SessionContext {
     fn postgres_names(&self) -> bool {
         false
     }
+    /// Whether the session holds a temporary table `table` of database `db` (MySQL's CREATE TEMPORARY
+    /// TABLE), which a name finds before the database's own table.
+    fn temp_table(&self, _db: &str, _table: &str) -> bool {
+        false
+    }
 }
 
 /// Rewrites the statement's expressions in place.

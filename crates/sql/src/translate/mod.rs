@@ -10,6 +10,7 @@ mod functions;
 mod names;
 mod params;
 mod pg_names;
+mod temporary;
 
 use std::collections::BTreeSet;
 
@@ -21,7 +22,7 @@ pub use ddl::{
     TYPE_CHECK_PREFIX,
 };
 pub use exprs::SessionContext;
-pub use names::quote;
+pub use names::{quote, temp_name, TEMP_SCHEMA};
 pub use params::{parameter_hints, ParamHint};
 
 use crate::error::{Result, SqlError};
@@ -84,6 +85,17 @@ pub struct Plan {
     pub schema_change: Option<(String, String, Vec<tenantry_kinds::schema_change::Step>)>,
     /// Schema changes whose statements are made when they run, from the schema then (after `sql`).
     pub dependent: Vec<Dependent>,
+    /// The session's temporary tables the statement creates or drops.
+    pub temp_table: Option<TempTableChange>,
+}
+
+/// A change to the session's temporary tables, each named by (database, table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TempTableChange {
+    /// CREATE TEMPORARY TABLE.
+    Create(String, String),
+    /// DROP [TEMPORARY] TABLE of temporary tables.
+    Drop(Vec<(String, String)>),
 }
 
 /// Translates one parsed tenant statement as a session whose current database is `db` would, with every
@@ -112,7 +124,7 @@ impl SessionContext for Detached<'_> {
 
 /// Translates one tenant statement.
 pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
-    let relations = names::qualify(&mut stmt, ctx.current_db(), ctx.postgres_names())?;
+    let relations = names::qualify(&mut stmt, ctx)?;
     exprs::rewrite(&mut stmt, ctx)?;
     let mut access = BTreeSet::new();
     let mut system_tables = BTreeSet::new();
@@ -120,7 +132,7 @@ pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
     for (db, table) in &relations {
         if is_system_schema(db) {
             system_tables.insert((db.clone(), table.clone()));
-        } else {
+        } else if db != names::TEMP_SCHEMA {
             schemas.insert(db.clone());
         }
     }
@@ -137,7 +149,33 @@ pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
     };
     let mut schema_change = None;
     let mut dependent = Vec::new();
+    let mut temp_table = None;
     let (sql, kind) = match stmt {
+        Statement::CreateTable(ct) if ct.temporary => {
+            let (sql, db, table) = temporary::create(ct, ctx.current_db())?;
+            // MySQL's CREATE TEMPORARY TABLES privilege is the database's CREATE here.
+            access.insert(Access {
+                db: db.clone(),
+                table: None,
+                privilege: Privilege::Create,
+            });
+            // What AS SELECT reads; the name being created is no read.
+            read_all(&mut access, Some(&(db.clone(), table.clone())));
+            schemas.insert(db.clone());
+            temp_table = Some(TempTableChange::Create(db, table));
+            (sql, PlanKind::Ddl)
+        }
+        Statement::Drop {
+            object_type: sqlparser::ast::ObjectType::Table,
+            if_exists,
+            names,
+            temporary,
+            ..
+        } if temporary || temporary::any_temp(&names, ctx) => {
+            let (sql, dropped) = temporary::drop(&names, if_exists, temporary, ctx)?;
+            temp_table = Some(TempTableChange::Drop(dropped));
+            (sql, PlanKind::Ddl)
+        }
         Statement::Query(mut query) => {
             // Row locks are implicit: a SQLite write transaction locks the whole database.
             query.locks.clear();
@@ -248,7 +286,9 @@ pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
             let ddl = ddl::translate(other, ctx.current_db())?;
             for (db, _) in &ddl.tables {
                 deny_system_write(&(db.clone(), String::new()))?;
-                schemas.insert(db.clone());
+                if db != names::TEMP_SCHEMA {
+                    schemas.insert(db.clone());
+                }
             }
             access.extend(ddl.access);
             read_all(&mut access, None);
@@ -267,6 +307,7 @@ pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
         kind,
         schema_change,
         dependent,
+        temp_table,
     })
 }
 

@@ -8,15 +8,14 @@ use sqlparser::ast::{
     TableFactor, Visit, VisitMut, Visitor, VisitorMut,
 };
 
+use super::SessionContext;
 use crate::error::{Result, SqlError};
 
 /// Qualifies every table reference with its database (`t` → `db.t`) and returns the (db, table) pairs.
 /// CTE names are left alone. Database names are lower case, as the catalog keeps them.
-pub fn qualify(
-    stmt: &mut Statement,
-    current_db: Option<&str>,
-    pg_catalog_first: bool,
-) -> Result<Vec<(String, String)>> {
+pub fn qualify(stmt: &mut Statement, ctx: &dyn SessionContext) -> Result<Vec<(String, String)>> {
+    let current_db = ctx.current_db();
+    let pg_catalog_first = ctx.postgres_names();
     drop_dual(stmt);
     wrap_table_functions(stmt)?;
     name_derived_columns(stmt)?;
@@ -43,15 +42,16 @@ pub fn qualify(
             }
             [table] => match current_db {
                 Some(db) => {
-                    relations.push((db.to_string(), table.clone()));
-                    *name = qualified(db, table);
+                    let (db, table) = temp_or(ctx, db, table);
+                    relations.push((db.clone(), table.clone()));
+                    *name = qualified(&db, &table);
                 }
                 None => return ControlFlow::Break(SqlError::NoDatabaseSelected),
             },
             [db, table] => {
-                let db = db.to_ascii_lowercase();
+                let (db, table) = temp_or(ctx, &db.to_ascii_lowercase(), table);
                 relations.push((db.clone(), table.clone()));
-                *name = qualified(&db, table);
+                *name = qualified(&db, &table);
             }
             _ => return ControlFlow::Break(SqlError::Unsupported(format!("the name '{name}'"))),
         }
@@ -60,6 +60,33 @@ pub fn qualify(
     match flow {
         ControlFlow::Break(e) => Err(e),
         ControlFlow::Continue(()) => Ok(relations),
+    }
+}
+
+/// The SQLite schema that holds a session's temporary tables.
+pub const TEMP_SCHEMA: &str = "temp";
+
+/// The name in [`TEMP_SCHEMA`] of the session's temporary table `table` of database `db` (a table name cannot
+/// hold a `.`, so it never meets a real one).
+pub fn temp_name(db: &str, table: &str) -> String {
+    format!("{db}.{table}")
+}
+
+/// The database and table a name in [`TEMP_SCHEMA`] stands for, if it is a temporary table's.
+pub fn temp_origin(schema: &str, name: &str) -> Option<(String, String)> {
+    if schema != TEMP_SCHEMA {
+        return None;
+    }
+    name.split_once('.')
+        .map(|(db, table)| (db.to_string(), table.to_string()))
+}
+
+/// `db.table`, or where the session's temporary table of that name lives if it has one.
+fn temp_or(ctx: &dyn SessionContext, db: &str, table: &str) -> (String, String) {
+    if ctx.temp_table(db, table) {
+        (TEMP_SCHEMA.to_string(), temp_name(db, table))
+    } else {
+        (db.to_string(), table.to_string())
     }
 }
 
