@@ -168,17 +168,25 @@ async fn sysbench_oltp_workloads_run_without_errors() {
     c.query_drop("CREATE DATABASE sbtest").await.unwrap();
     let port = server.mysql_port;
     sysbench(port, "oltp_read_write", 1, "prepare");
-    for (workload, threads) in [
-        ("oltp_read_write", 4),
-        ("oltp_write_only", 4),
-        ("oltp_read_only", 4),
-    ] {
+    // Every OLTP workload at the thread counts.
+    let runs = [
+        "oltp_point_select",
+        "oltp_read_only",
+        "oltp_read_write",
+        "oltp_write_only",
+    ]
+    .into_iter()
+    .flat_map(|w| [1, 4, 8].map(|t| (w, t)));
+    for (workload, threads) in runs {
         let text = sysbench(port, workload, threads, "run");
         assert!(
             text.contains("ignored errors:                      0 "),
-            "{workload}:\n{text}"
+            "{workload} at {threads} threads:\n{text}"
         );
-        assert!(!text.contains("FATAL"), "{workload}:\n{text}");
+        assert!(
+            !text.contains("FATAL"),
+            "{workload} at {threads} threads:\n{text}"
+        );
         let rows: Option<i64> = c
             .query_first("SELECT COUNT(*) FROM sbtest.sbtest1")
             .await
