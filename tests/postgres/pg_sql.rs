@@ -182,7 +182,7 @@ async fn string_agg_upserts_returning_and_intervals() {
     );
     assert_eq!(
         q("SELECT to_regtype('int4'), to_regtype('hstore') IS NULL").await,
-        [["23", "1"]]
+        [["23", "t"]]
     );
     // regclass casts name pg_class's rows, as psql, SQLAlchemy and hand-written catalog queries use them.
     assert_eq!(
@@ -241,4 +241,33 @@ async fn unaliased_columns_are_named_as_postgres_names_them() {
     let names: Vec<&str> = row.columns().iter().map(|c| c.name()).collect();
     assert_eq!(names, want);
     assert_eq!(row.get("count"), Some("1"));
+}
+
+/// Comparisons, logic and predicates in a select list are PostgreSQL booleans (`t` / `f`, type bool), over
+/// both protocols, as drivers expect (`row.get::<bool>`, psycopg's True/False); a wildcard beside them leaves
+/// them as SQLite's 1 / 0 typed as numbers. The MySQL wire keeps MySQL's 1 / 0.
+#[tokio::test]
+async fn predicates_in_the_select_list_are_booleans() {
+    let server = TestServer::start();
+    let c = server.pg("root@sys", "", None).await;
+    c.batch_execute("CREATE TABLE w (a INT); INSERT INTO w VALUES (1), (2)")
+        .await
+        .unwrap();
+    let sql = "SELECT a > 1, a IN (1), a IS NULL, EXISTS (SELECT 1 FROM w), NOT (a = 1), a BETWEEN 0 AND 1 \
+               FROM w ORDER BY a";
+    assert_eq!(
+        texts(simple_rows(&c, sql).await),
+        [
+            ["f", "t", "f", "t", "f", "t"],
+            ["t", "f", "f", "t", "t", "f"]
+        ]
+    );
+    let rows = c.query(sql, &[]).await.unwrap();
+    let first: Vec<bool> = (0..6).map(|i| rows[0].get(i)).collect();
+    assert_eq!(first, [false, true, false, true, false, true]);
+    let mut my = server.mysql("root@sys", "", Some("test")).await;
+    let v: Option<i64> = mysql_async::prelude::Queryable::query_first(&mut my, "SELECT 2 > 1")
+        .await
+        .unwrap();
+    assert_eq!(v, Some(1));
 }

@@ -212,7 +212,13 @@ pub(crate) fn run_plan(session: &mut Session, plan: &Plan, params: &[Value]) -> 
             let result = (|| {
                 let mut stmt = session.conn.conn().prepare_cached(&plan.sql[0])?;
                 check_param_count(stmt.parameter_count(), params)?;
-                read(&mut stmt, params, None, sink.as_ref().map(|s| (s, &stop)))
+                read(
+                    &mut stmt,
+                    params,
+                    None,
+                    sink.as_ref().map(|s| (s, &stop)),
+                    &plan.result_types,
+                )
             })()
             .map_err(|e| refusal(session, &guard, e))?;
             Ok(match result {
@@ -405,11 +411,15 @@ pub fn describe(session: &mut Session, sql: &str, stmt: Statement) -> Result<Pre
         kinds: stmt
             .columns()
             .iter()
-            .map(|c| {
-                c.decl_type().filter(|d| !d.is_empty()).map_or(
-                    crate::value::ColumnKind::Text,
-                    crate::sqlite::results::declared_kind,
-                )
+            .enumerate()
+            .map(|(i, c)| {
+                c.decl_type()
+                    .filter(|d| !d.is_empty())
+                    .or_else(|| plan.result_types.get(i).and_then(|t| t.as_deref()))
+                    .map_or(
+                        crate::value::ColumnKind::Text,
+                        crate::sqlite::results::declared_kind,
+                    )
             })
             .collect(),
         param_kinds,

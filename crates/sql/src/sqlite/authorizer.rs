@@ -170,6 +170,7 @@ mod tests {
             schema_change: None,
             dependent: Vec::new(),
             temp_table: None,
+            result_types: Vec::new(),
         };
         let authorizer = Authorizer::install(&conn);
         // Unrestricted until a statement restricts it.

@@ -25,7 +25,17 @@ pub fn read(
     params: &[Value],
     row_limit: Option<usize>,
     sink: Option<(&RowSink, &CancellationToken)>,
+    result_types: &[Option<String>],
 ) -> Result<Read> {
+    let described = |stmt: &Statement| {
+        let (names, mut decls) = described(stmt);
+        for (decl, hint) in decls.iter_mut().zip(result_types) {
+            if decl.as_deref().is_none_or(str::is_empty) {
+                decl.clone_from(hint);
+            }
+        }
+        (names, decls)
+    };
     let mut out: Vec<Vec<Value>> = Vec::new();
     {
         let mut rows = stmt.query(rusqlite::params_from_iter(params.iter().map(to_sql)))?;

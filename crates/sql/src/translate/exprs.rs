@@ -35,11 +35,16 @@ pub trait SessionContext {
     }
 }
 
-/// Rewrites the statement's expressions in place.
-pub fn rewrite(stmt: &mut Statement, ctx: &dyn SessionContext) -> Result<()> {
+/// Rewrites the statement's expressions in place. Returns, on the PostgreSQL wire, the declared type of
+/// each result column that SQLite cannot type but PostgreSQL would (a comparison is `boolean`), by position.
+pub fn rewrite(stmt: &mut Statement, ctx: &dyn SessionContext) -> Result<Vec<Option<String>>> {
     // MySQL names a string literal's column by its content: `SELECT 'a'` has a column `a`; PostgreSQL
     // names an expression's column by its function (`count`) or `?column?`.
     let postgres = ctx.postgres_names();
+    let result_types = match top_level_projection(stmt) {
+        Some(items) if postgres => super::pg_names::result_types(items),
+        _ => Vec::new(),
+    };
     let original_names = top_level_projection(stmt).map(|items| {
         items
             .iter()
@@ -77,7 +82,7 @@ pub fn rewrite(stmt: &mut Statement, ctx: &dyn SessionContext) -> Result<()> {
             }
         }
     }
-    Ok(())
+    Ok(result_types)
 }
 
 /// PostgreSQL's `regclass` (sqlparser names it, or leaves it a custom type).

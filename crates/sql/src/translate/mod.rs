@@ -87,6 +87,8 @@ pub struct Plan {
     pub dependent: Vec<Dependent>,
     /// The session's temporary tables the statement creates or drops.
     pub temp_table: Option<TempTableChange>,
+    /// Declared types for result columns SQLite cannot type, by position (PostgreSQL's booleans).
+    pub result_types: Vec<Option<String>>,
 }
 
 /// A change to the session's temporary tables, each named by (database, table).
@@ -125,7 +127,7 @@ impl SessionContext for Detached<'_> {
 /// Translates one tenant statement.
 pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
     let relations = names::qualify(&mut stmt, ctx)?;
-    exprs::rewrite(&mut stmt, ctx)?;
+    let result_types = exprs::rewrite(&mut stmt, ctx)?;
     let mut access = BTreeSet::new();
     let mut system_tables = BTreeSet::new();
     let mut schemas = BTreeSet::new();
@@ -308,6 +310,7 @@ pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
         schema_change,
         dependent,
         temp_table,
+        result_types,
     })
 }
 
