@@ -3,6 +3,11 @@
 
 use crate::common::{simple_rows, TestServer};
 
+/// Rows of a simple query as text, NULL as empty.
+async fn q(c: &tokio_postgres::Client, sql: &str) -> Vec<Vec<String>> {
+    texts(simple_rows(c, sql).await)
+}
+
 fn texts(rows: Vec<Vec<Option<String>>>) -> Vec<Vec<String>> {
     rows.into_iter()
         .map(|r| r.into_iter().map(|v| v.unwrap_or_default()).collect())
@@ -18,38 +23,34 @@ async fn regular_expressions_and_ilike() {
     )
     .await
     .unwrap();
-    let q = |sql: &'static str| {
-        let c = &c;
-        async move { texts(simple_rows(c, sql).await) }
-    };
     assert_eq!(
-        q("SELECT w FROM words WHERE w ~ '^[a-c]' ORDER BY w").await,
+        q(&c, "SELECT w FROM words WHERE w ~ '^[a-c]' ORDER BY w").await,
         vec![vec!["banana"], vec!["cherry"]]
     );
     assert_eq!(
-        q("SELECT w FROM words WHERE w ~* '^a' ORDER BY w").await,
+        q(&c, "SELECT w FROM words WHERE w ~* '^a' ORDER BY w").await,
         vec![vec!["Apple"]]
     );
     assert_eq!(
-        q("SELECT w FROM words WHERE w !~ 'an' ORDER BY w").await,
+        q(&c, "SELECT w FROM words WHERE w !~ 'an' ORDER BY w").await,
         vec![vec!["Apple"], vec!["cherry"]]
     );
     assert_eq!(
-        q("SELECT w FROM words WHERE w !~* 'A' ORDER BY w").await,
+        q(&c, "SELECT w FROM words WHERE w !~* 'A' ORDER BY w").await,
         vec![vec!["cherry"]]
     );
     assert_eq!(
-        q("SELECT w FROM words WHERE w ILIKE 'APP%' ORDER BY w").await,
+        q(&c, "SELECT w FROM words WHERE w ILIKE 'APP%' ORDER BY w").await,
         vec![vec!["Apple"]]
     );
     assert_eq!(
-        q("SELECT w FROM words WHERE w OPERATOR(pg_catalog.~) '^(cherry)$' COLLATE pg_catalog.default")
+        q(&c, "SELECT w FROM words WHERE w OPERATOR(pg_catalog.~) '^(cherry)$' COLLATE pg_catalog.default")
             .await,
         vec![vec!["cherry"]]
     );
     // A malformed pattern is an error, not a panic, and the session goes on.
     assert!(c.simple_query("SELECT 'a' ~ '('").await.is_err());
-    assert_eq!(q("SELECT 1").await, vec![vec!["1"]]);
+    assert_eq!(q(&c, "SELECT 1").await, vec![vec!["1"]]);
 }
 
 #[tokio::test]
@@ -106,16 +107,16 @@ async fn string_agg_upserts_returning_and_intervals() {
     )
     .await
     .unwrap();
-    let q = |sql: &'static str| {
-        let c = &c;
-        async move { texts(simple_rows(c, sql).await) }
-    };
     assert_eq!(
-        q("SELECT string_agg(v, ',' ORDER BY k) FROM kv").await,
+        q(&c, "SELECT string_agg(v, ',' ORDER BY k) FROM kv").await,
         [["a,b,c"]]
     );
     assert_eq!(
-        q("SELECT string_agg(v, '-' ORDER BY k DESC) FROM kv WHERE k > 1").await,
+        q(
+            &c,
+            "SELECT string_agg(v, '-' ORDER BY k DESC) FROM kv WHERE k > 1"
+        )
+        .await,
         [["c-b"]]
     );
     let rows = c
@@ -126,37 +127,45 @@ async fn string_agg_upserts_returning_and_intervals() {
     assert!(agg == "a|b" || agg == "b|a", "{agg}");
 
     assert_eq!(
-        q("INSERT INTO kv VALUES (4, 'd') RETURNING k, v").await,
+        q(&c, "INSERT INTO kv VALUES (4, 'd') RETURNING k, v").await,
         [["4", "d"]]
     );
     assert_eq!(
-        q("INSERT INTO kv VALUES (4, 'x') ON CONFLICT (k) DO NOTHING").await,
+        q(
+            &c,
+            "INSERT INTO kv VALUES (4, 'x') ON CONFLICT (k) DO NOTHING"
+        )
+        .await,
         Vec::<Vec<String>>::new()
     );
     assert_eq!(
-        q("INSERT INTO kv VALUES (4, 'x') ON CONFLICT (k) DO UPDATE SET v = excluded.v RETURNING v")
+        q(&c, "INSERT INTO kv VALUES (4, 'x') ON CONFLICT (k) DO UPDATE SET v = excluded.v RETURNING v")
             .await,
         [["x"]]
     );
     assert_eq!(
-        q("UPDATE kv SET v = upper(v) WHERE k = 1 RETURNING v").await,
+        q(&c, "UPDATE kv SET v = upper(v) WHERE k = 1 RETURNING v").await,
         [["A"]]
     );
-    assert_eq!(q("DELETE FROM kv WHERE k = 4 RETURNING k").await, [["4"]]);
     assert_eq!(
-        q("SELECT count(*) FROM kv").await,
+        q(&c, "DELETE FROM kv WHERE k = 4 RETURNING k").await,
+        [["4"]]
+    );
+    assert_eq!(
+        q(&c, "SELECT count(*) FROM kv").await,
         [["3"]],
         "only the rows written above"
     );
 
     assert_eq!(
-        q("SELECT CASE WHEN now() - INTERVAL '1 hour' < now() AND now() + '2 days'::interval > now() \
+        q(&c, "SELECT CASE WHEN now() - INTERVAL '1 hour' < now() AND now() + '2 days'::interval > now() \
            THEN 'yes' END")
         .await,
         [["yes"]]
     );
     assert_eq!(
         q(
+            &c,
             "SELECT CAST(DATE '2026-01-31' + INTERVAL '1 day' AS DATE), \
            CAST(DATE '2026-01-31' + INTERVAL '1 month' AS DATE)"
         )
@@ -165,48 +174,81 @@ async fn string_agg_upserts_returning_and_intervals() {
     );
     // ARRAY[...] constructors, = ANY over them, JSON builders, derived tables naming their columns.
     assert_eq!(
-        q("SELECT k FROM kv WHERE v = ANY (ARRAY['A', 'c']) ORDER BY k").await,
+        q(
+            &c,
+            "SELECT k FROM kv WHERE v = ANY (ARRAY['A', 'c']) ORDER BY k"
+        )
+        .await,
         [["1"], ["3"]]
     );
     assert_eq!(
-        q("SELECT ARRAY[1, 2], array_to_string(ARRAY['x', 'y'], '-')").await,
+        q(
+            &c,
+            "SELECT ARRAY[1, 2], array_to_string(ARRAY['x', 'y'], '-')"
+        )
+        .await,
         [["{1,2}", "x-y"]]
     );
     assert_eq!(
-        q("SELECT json_build_object('k', 1, 'v', 'a'), json_build_array(1, 'b')").await,
+        q(
+            &c,
+            "SELECT json_build_object('k', 1, 'v', 'a'), json_build_array(1, 'b')"
+        )
+        .await,
         [[r#"{"k":1,"v":"a"}"#, r#"[1,"b"]"#]]
     );
     assert_eq!(
-        q("SELECT s.n + s.m FROM (VALUES (1, 2), (3, 4)) AS s(n, m) ORDER BY 1").await,
+        q(
+            &c,
+            "SELECT s.n + s.m FROM (VALUES (1, 2), (3, 4)) AS s(n, m) ORDER BY 1"
+        )
+        .await,
         [["3"], ["7"]]
     );
     assert_eq!(
-        q("SELECT to_regtype('int4'), to_regtype('hstore') IS NULL").await,
+        q(
+            &c,
+            "SELECT to_regtype('int4'), to_regtype('hstore') IS NULL"
+        )
+        .await,
         [["23", "t"]]
     );
     // regclass casts name pg_class's rows, as psql, SQLAlchemy and hand-written catalog queries use them.
     assert_eq!(
-        q("SELECT relname FROM pg_catalog.pg_class WHERE oid = 'kv'::regclass").await,
+        q(
+            &c,
+            "SELECT relname FROM pg_catalog.pg_class WHERE oid = 'kv'::regclass"
+        )
+        .await,
         [["kv"]]
     );
     assert_eq!(
-        q("SELECT count(*) FROM pg_attribute WHERE attrelid = 'public.kv'::regclass AND attnum > 0").await,
+        q(&c, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'public.kv'::regclass AND attnum > 0").await,
         [["2"]]
     );
     assert_eq!(
-        q("SELECT count(*) FROM pg_class WHERE oid = CAST('nope' AS REGCLASS)").await,
+        q(
+            &c,
+            "SELECT count(*) FROM pg_class WHERE oid = CAST('nope' AS REGCLASS)"
+        )
+        .await,
         [["0"]]
     );
     c.batch_execute("CREATE INDEX kv_v ON kv (v)")
         .await
         .unwrap();
     let recent = q(
+        &c,
         "SELECT job_type FROM [SHOW JOBS] WHERE created > now() - INTERVAL '1 day' \
          AND job_type = 'SCHEMA CHANGE'",
     )
     .await;
     assert_eq!(recent, [["SCHEMA CHANGE"]]);
-    let old = q("SELECT job_id FROM [SHOW JOBS] WHERE created < now() - INTERVAL '1 day'").await;
+    let old = q(
+        &c,
+        "SELECT job_id FROM [SHOW JOBS] WHERE created < now() - INTERVAL '1 day'",
+    )
+    .await;
     assert!(old.is_empty(), "{old:?}");
 }
 
