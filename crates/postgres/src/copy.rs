@@ -262,7 +262,14 @@ fn insert_rows(
     mut feed: Feed,
 ) -> Result<u64, CopyFailure> {
     let width = target.columns.len().max(1);
-    let batch_rows = (MAX_BATCH_VALUES / width).clamp(1, MAX_BATCH_ROWS);
+    // A full batch's INSERT is run again for every batch: short enough for the session's plan cache, it is
+    // parsed and translated once (a longer one was parsed again per batch, most of a COPY's time).
+    let row_text = placeholders(width, 1).len() + 2;
+    let cacheable_rows =
+        tenantry_sql::MAX_CACHED_TEXT.saturating_sub(target.insert_head.len()) / row_text;
+    let batch_rows = (MAX_BATCH_VALUES / width)
+        .min(cacheable_rows)
+        .clamp(1, MAX_BATCH_ROWS);
     let full_batch_sql = format!(
         "{}{}",
         target.insert_head,

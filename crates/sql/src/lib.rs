@@ -34,6 +34,7 @@ pub use fit::{canonical_interval, fit, format_datetime, format_time, parse_inter
 pub use job_api::{JobDetail, JobEntry, JobList, JobListQuery};
 pub use login::{Identity, LoginName};
 pub use memory::install as install_memory_accounting;
+pub use plan_cache::MAX_CACHED_TEXT;
 pub use processlist::{SessionHandle, SessionRegistry};
 pub use session::{LocalFiles, Prepared, Session};
 pub use stream::{RowBatch, RowSink, BATCH_BYTES, STREAM_AFTER};

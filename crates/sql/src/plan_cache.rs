@@ -25,7 +25,7 @@ const CAPACITY: usize = 256;
 
 /// Statements longer than this are not cached: a bulk INSERT is rarely sent twice, and the cache would hold
 /// its text and plan.
-const MAX_CACHED_TEXT: usize = 16 << 10;
+pub const MAX_CACHED_TEXT: usize = 16 << 10;
 
 struct Entry {
     plan: Arc<Plan>,
