@@ -13,14 +13,6 @@ use std::time::{Duration, Instant};
 use mysql_async::prelude::*;
 use mysql_async::{Conn, OptsBuilder};
 
-fn arg(name: &str, default: u64) -> u64 {
-    std::env::args()
-        .skip_while(|a| a != name)
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
-
 async fn tenant_conn(port: u16) -> Conn {
     let opts = OptsBuilder::default()
         .ip_or_hostname("127.0.0.1")
@@ -73,7 +65,7 @@ async fn writer_rate(port: u16, secs: f64) -> f64 {
 }
 
 fn main() {
-    let mb = arg("--mb", 500);
+    let mb = common::arg("--mb", 500);
     let server = common::start();
     let dest = server.external_dir().join("t1/bk");
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -15,15 +15,6 @@ mod common;
 use common::mariadb::start_mariadb;
 use common::rss_bytes;
 
-fn connections() -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == "--connections")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1_000)
-}
-
 async fn mysql(port: u16, user: &str) -> Conn {
     let opts = OptsBuilder::default()
         .ip_or_hostname("127.0.0.1")
@@ -118,7 +109,7 @@ async fn idle_cost_pg(pid: u32, port: u16, n: usize) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let n = connections();
+    let n = common::arg("--connections", 1_000) as usize;
     let ours = common::start();
     let theirs = start_mariadb(n as u32 + 100);
     // root@sys may hold every session: no per-tenant cap for this measurement.

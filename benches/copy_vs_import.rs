@@ -6,50 +6,24 @@
 
 mod common;
 
-use std::io::Write;
 use std::time::Instant;
 
 use futures::SinkExt;
 use mysql_async::prelude::*;
-
-fn arg(name: &str, default: u64) -> u64 {
-    std::env::args()
-        .skip_while(|a| a != name)
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
-
-const TABLE: &str =
-    "(id INT PRIMARY KEY, name VARCHAR(40), price DECIMAL(10,2), qty INT, created DATETIME)";
 
 /// How much of the file one CopyData message carries (psql sends about this much).
 const CHUNK: usize = 64 << 10;
 
 #[tokio::main]
 async fn main() {
-    let rows = arg("--rows", 1_000_000);
+    let rows = common::arg("--rows", 1_000_000);
     let server = common::start();
     let csv = server.external_dir().join("items.csv");
-    {
-        let mut w = std::io::BufWriter::new(std::fs::File::create(&csv).expect("csv"));
-        for i in 1..=rows {
-            writeln!(
-                w,
-                "{i},\"item {i}, size {}\",{}.{:02},{},2024-01-{:02} 10:00:00",
-                i % 13,
-                i % 1000,
-                i % 100,
-                i % 7,
-                i % 28 + 1
-            )
-            .expect("write csv");
-        }
-    }
+    common::write_items_csv(&csv, rows);
     let bytes = std::fs::read(&csv).expect("read csv");
     let mut my = common::connect(server.port, "test").await;
     for t in ["via_import", "via_copy"] {
-        my.query_drop(format!("CREATE TABLE {t} {TABLE}"))
+        my.query_drop(format!("CREATE TABLE {t} {}", common::ITEMS_TABLE))
             .await
             .expect("create");
     }

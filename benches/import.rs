@@ -8,24 +8,12 @@
 
 mod common;
 
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 use mysql_async::prelude::*;
 
-fn arg(name: &str, default: u64) -> u64 {
-    std::env::args()
-        .skip_while(|a| a != name)
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
-
-const TABLE: &str =
-    "(id INT PRIMARY KEY, name VARCHAR(40), price DECIMAL(10,2), qty INT, created DATETIME)";
-
 fn main() {
-    let rows = arg("--rows", 1_000_000);
+    let rows = common::arg("--rows", 1_000_000);
     if std::process::Command::new("sqlite3")
         .arg("-version")
         .output()
@@ -37,21 +25,7 @@ fn main() {
     let server = common::start();
     let files = server.external_dir();
     let csv = files.join("items.csv");
-    {
-        let mut w = std::io::BufWriter::new(std::fs::File::create(&csv).unwrap());
-        for i in 1..=rows {
-            writeln!(
-                w,
-                "{i},\"item {i}, size {}\",{}.{:02},{},2024-01-{:02} 10:00:00",
-                i % 13,
-                i % 1000,
-                i % 100,
-                i % 7,
-                i % 28 + 1
-            )
-            .unwrap();
-        }
-    }
+    common::write_items_csv(&csv, rows);
     let csv_bytes = std::fs::metadata(&csv).unwrap().len();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -59,7 +33,7 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         let mut c = common::connect(server.port, "test").await;
-        c.query_drop(format!("CREATE TABLE items {TABLE}"))
+        c.query_drop(format!("CREATE TABLE items {}", common::ITEMS_TABLE))
             .await
             .unwrap();
         let load = format!(
@@ -116,7 +90,7 @@ fn main() {
 
         // A writer of another table of the same database during an import: its longest wait is the final
         // copy, the one moment the import holds the database's write lock.
-        c.query_drop(format!("CREATE TABLE items3 {TABLE}"))
+        c.query_drop(format!("CREATE TABLE items3 {}", common::ITEMS_TABLE))
             .await
             .unwrap();
         c.query_drop("CREATE TABLE w (id INTEGER PRIMARY KEY, v INT)")
@@ -151,7 +125,7 @@ fn main() {
 
         // Cancel mid-import: a detached import into an empty copy of the table, canceled at a random moment
         // of its load.
-        c.query_drop(format!("CREATE TABLE items2 {TABLE}"))
+        c.query_drop(format!("CREATE TABLE items2 {}", common::ITEMS_TABLE))
             .await
             .unwrap();
         let mut latencies = Vec::new();

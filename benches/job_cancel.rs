@@ -9,17 +9,9 @@ use std::time::{Duration, Instant};
 
 use mysql_async::prelude::*;
 
-fn arg(name: &str, default: u64) -> u64 {
-    std::env::args()
-        .skip_while(|a| a != name)
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
-
 fn main() {
-    let rows = arg("--rows", 2_000_000);
-    let runs = arg("--runs", 20) as usize;
+    let rows = common::arg("--rows", 2_000_000);
+    let runs = common::arg("--runs", 20) as usize;
     let server = common::start();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

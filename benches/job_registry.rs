@@ -21,14 +21,6 @@ use mysql_async::prelude::*;
 use rand::{Rng, SeedableRng};
 use rusqlite::params;
 
-fn arg(name: &str, default: u64) -> u64 {
-    std::env::args()
-        .skip_while(|a| a != name)
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
-
 const DAY_US: i64 = 86_400_000_000;
 const TYPES: [&str; 6] = [
     "SCHEMA CHANGE",
@@ -210,8 +202,8 @@ fn report(what: &str, (p50, p99): (f64, f64), bar: f64) {
 }
 
 fn main() {
-    let jobs = arg("--jobs", 100_000) as usize;
-    let runs = arg("--runs", 100) as usize;
+    let jobs = common::arg("--jobs", 100_000) as usize;
+    let runs = common::arg("--runs", 100) as usize;
     let server = common::start();
     let catalog = server.dir.path().join("catalog.sqlite");
     let rt = tokio::runtime::Builder::new_multi_thread()

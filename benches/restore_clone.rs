@@ -18,14 +18,6 @@ use std::time::{Duration, Instant};
 use mysql_async::prelude::*;
 use mysql_async::{Conn, OptsBuilder};
 
-fn arg(name: &str, default: u64) -> u64 {
-    std::env::args()
-        .skip_while(|a| a != name)
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
-
 async fn conn(port: u16, user: &str) -> Conn {
     let opts = OptsBuilder::default()
         .ip_or_hostname("127.0.0.1")
@@ -109,8 +101,8 @@ fn cp_anchor(tenant_dir: &Path, scratch: &Path) -> Anchor {
 }
 
 fn main() {
-    let mb = arg("--mb", 500);
-    let runs = arg("--runs", 10);
+    let mb = common::arg("--mb", 500);
+    let runs = common::arg("--runs", 10);
     let server = common::start();
     let dest = server.external_dir().join("t1/bk");
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -15,14 +15,6 @@ use tokio_postgres::NoTls;
 const ENDLESS: &str =
     "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT COUNT(*) FROM c";
 
-fn arg(name: &str, default: u64) -> u64 {
-    std::env::args()
-        .skip_while(|a| a != name)
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
-
 /// Whether session `id` is running a statement, as SHOW PROCESSLIST says (None: gone).
 async fn running(admin: &mut mysql_async::Conn, id: i64) -> Option<bool> {
     let rows: Vec<mysql_async::Row> = admin.query("SHOW FULL PROCESSLIST").await.unwrap();
@@ -43,7 +35,7 @@ fn report(name: &str, mut ms: Vec<f64>) {
 }
 
 fn main() {
-    let runs = arg("--runs", 30) as usize;
+    let runs = common::arg("--runs", 30) as usize;
     let server = common::start();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

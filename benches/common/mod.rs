@@ -138,6 +138,37 @@ pub fn rss_bytes(pid: u32) -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
+/// The value after `--name` on the bench's command line, or `default`.
+pub fn arg(name: &str, default: u64) -> u64 {
+    std::env::args()
+        .skip_while(|a| a != name)
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The import benches' table: five columns, a primary key.
+pub const ITEMS_TABLE: &str =
+    "(id INT PRIMARY KEY, name VARCHAR(40), price DECIMAL(10,2), qty INT, created DATETIME)";
+
+/// Writes `rows` rows for [`ITEMS_TABLE`] as CSV (a quoted field with a comma, a decimal, a datetime).
+pub fn write_items_csv(path: &std::path::Path, rows: u64) {
+    use std::io::Write;
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path).expect("csv"));
+    for i in 1..=rows {
+        writeln!(
+            w,
+            "{i},\"item {i}, size {}\",{}.{:02},{},2024-01-{:02} 10:00:00",
+            i % 13,
+            i % 1000,
+            i % 100,
+            i % 7,
+            i % 28 + 1
+        )
+        .expect("write csv");
+    }
+}
+
 /// The p-th percentile (0..=100) of sorted samples.
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {

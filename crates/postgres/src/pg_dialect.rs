@@ -73,7 +73,7 @@ pub fn normalize(sql: &str) -> Normalized {
                 });
                 i += 1;
             }
-            'I' | 'i' if interval_keyword(&chars, i) => {
+            'I' | 'i' if keyword_at(&chars, i, "interval") => {
                 let (rewritten, end) = interval_literal_at(&chars, i + "interval".len())
                     .unwrap_or_else(|| ("INTERVAL".to_string(), i + "interval".len()));
                 out.push_str(&rewritten);
@@ -216,11 +216,6 @@ pub fn normalize(sql: &str) -> Normalized {
         unknown_param,
         casts,
     }
-}
-
-/// Whether `chars[i..]` starts the keyword INTERVAL (not inside a longer word).
-fn interval_keyword(chars: &[char], i: usize) -> bool {
-    keyword_at(chars, i, "interval")
 }
 
 /// The index of the first non-space character at or after `i`.

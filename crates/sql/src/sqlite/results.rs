@@ -27,7 +27,8 @@ pub fn read(
     sink: Option<(&RowSink, &CancellationToken)>,
     result_types: &[Option<String>],
 ) -> Result<Read> {
-    let described = |stmt: &Statement| {
+    // The statement's own declared types, and the plan's where SQLite has none (PostgreSQL's booleans).
+    let described_typed = |stmt: &Statement| {
         let (names, mut decls) = described(stmt);
         for (decl, hint) in decls.iter_mut().zip(result_types) {
             if decl.as_deref().is_none_or(str::is_empty) {
@@ -63,7 +64,7 @@ pub fn read(
             }
             if let (Some((sink, stop)), true) = (sink, held >= STREAM_AFTER) {
                 // The statement has stepped: it describes the columns it ran with.
-                let (names, decls) = described(row.as_ref());
+                let (names, decls) = described_typed(row.as_ref());
                 let columns = type_columns(names, &decls, &mut out);
                 let mut sent = out.len() as u64;
                 sink.send(RowBatch::Columns(columns.clone()), stop)?;
@@ -97,7 +98,7 @@ pub fn read(
     }
     // Read after stepping, for the same reason: before its first step a statement still describes the
     // columns it was compiled with, not those of the schema it ran against.
-    let (names, decls) = described(stmt);
+    let (names, decls) = described_typed(stmt);
     let columns = type_columns(names, &decls, &mut out);
     Ok(Read::All(ResultSet { columns, rows: out }))
 }
