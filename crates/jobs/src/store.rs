@@ -192,9 +192,42 @@ const INDEXES: &str = r#"
 CREATE INDEX IF NOT EXISTS jobs_by_created ON jobs (created, job_id);
 CREATE INDEX IF NOT EXISTS jobs_by_tenant ON jobs (tenant_id, created, job_id);
 CREATE INDEX IF NOT EXISTS jobs_by_type ON jobs (job_type, created, job_id);
+CREATE INDEX IF NOT EXISTS jobs_by_tenant_type ON jobs (tenant_id, job_type, created, job_id);
 CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner, created, job_id);
 CREATE INDEX IF NOT EXISTS jobs_by_parent ON jobs (parent_job_id) WHERE parent_job_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_by_finished ON jobs (finished);
+"#;
+
+/// How many jobs there are per tenant, type, state and owner, kept by triggers in the transaction of every
+/// change to `jobs` (whoever writes the row), so that the counts a listing shows around its page cost the
+/// number of groups, not the number of jobs. Created and filled from `jobs` when missing.
+const COUNTS: &str = r#"
+CREATE TABLE job_counts (
+    tenant_id INTEGER NOT NULL,
+    job_type TEXT NOT NULL,
+    state TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    owner_is_admin INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, job_type, state, owner, owner_is_admin)
+) WITHOUT ROWID;
+INSERT INTO job_counts
+    SELECT tenant_id, job_type, state, owner, owner_is_admin, count(*) FROM jobs
+    GROUP BY tenant_id, job_type, state, owner, owner_is_admin;
+CREATE TRIGGER job_counts_insert AFTER INSERT ON jobs BEGIN
+    INSERT INTO job_counts VALUES (new.tenant_id, new.job_type, new.state, new.owner, new.owner_is_admin, 1)
+        ON CONFLICT DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER job_counts_delete AFTER DELETE ON jobs BEGIN
+    UPDATE job_counts SET n = n - 1 WHERE tenant_id = old.tenant_id AND job_type = old.job_type
+        AND state = old.state AND owner = old.owner AND owner_is_admin = old.owner_is_admin;
+END;
+CREATE TRIGGER job_counts_update AFTER UPDATE OF tenant_id, job_type, state, owner, owner_is_admin ON jobs BEGIN
+    UPDATE job_counts SET n = n - 1 WHERE tenant_id = old.tenant_id AND job_type = old.job_type
+        AND state = old.state AND owner = old.owner AND owner_is_admin = old.owner_is_admin;
+    INSERT INTO job_counts VALUES (new.tenant_id, new.job_type, new.state, new.owner, new.owner_is_admin, 1)
+        ON CONFLICT DO UPDATE SET n = n + 1;
+END;
 "#;
 
 const COLUMNS: &str = "job_id, job_type, tenant_id, owner, owner_is_admin, description, statement, state, phase, \
@@ -257,7 +290,20 @@ fn progress_at(r: &Row, base: usize) -> rusqlite::Result<JobProgress> {
 }
 
 /// A filter as a WHERE clause with its parameters.
+///
+/// SHOW JOBS's window (unfinished jobs and those finished lately) is a small part of a long history, so when a
+/// filter has one it is what the query walks (`jobs_by_finished`, both arms of its OR) and the other indexed
+/// columns are written `+jobs.col`, which keeps SQLite from walking their indexes, or the creation order's,
+/// across the whole history instead.
 fn where_clause(f: &JobFilter) -> (String, Vec<SqlValue>) {
+    let window = f.finished_since.is_some();
+    let col = |name: &str| {
+        if window {
+            format!("+jobs.{name}")
+        } else {
+            format!("jobs.{name}")
+        }
+    };
     let mut terms: Vec<String> = Vec::new();
     let mut args: Vec<SqlValue> = Vec::new();
     let arg = |args: &mut Vec<SqlValue>, v: SqlValue| {
@@ -268,7 +314,7 @@ fn where_clause(f: &JobFilter) -> (String, Vec<SqlValue>) {
         Scope::All => {}
         Scope::Tenant(t) => {
             let p = arg(&mut args, (*t).into());
-            terms.push(format!("jobs.tenant_id = {p}"));
+            terms.push(format!("{} = {p}", col("tenant_id")));
         }
         Scope::Owner {
             tenant_id,
@@ -279,10 +325,16 @@ fn where_clause(f: &JobFilter) -> (String, Vec<SqlValue>) {
             let u = arg(&mut args, user.clone().into());
             if *non_admin {
                 terms.push(format!(
-                    "jobs.tenant_id = {t} AND (jobs.owner = {u} OR jobs.owner_is_admin = 0)"
+                    "{} = {t} AND ({} = {u} OR jobs.owner_is_admin = 0)",
+                    col("tenant_id"),
+                    col("owner")
                 ));
             } else {
-                terms.push(format!("jobs.tenant_id = {t} AND jobs.owner = {u}"));
+                terms.push(format!(
+                    "{} = {t} AND {} = {u}",
+                    col("tenant_id"),
+                    col("owner")
+                ));
             }
         }
     }
@@ -296,11 +348,11 @@ fn where_clause(f: &JobFilter) -> (String, Vec<SqlValue>) {
     }
     if let Some(t) = f.tenant_id {
         let p = arg(&mut args, t.into());
-        terms.push(format!("jobs.tenant_id = {p}"));
+        terms.push(format!("{} = {p}", col("tenant_id")));
     }
     if let Some(t) = &f.job_type {
         let p = arg(&mut args, t.to_ascii_uppercase().into());
-        terms.push(format!("jobs.job_type = {p}"));
+        terms.push(format!("{} = {p}", col("job_type")));
     }
     if !f.states.is_empty() {
         let list: Vec<String> = f
@@ -308,19 +360,19 @@ fn where_clause(f: &JobFilter) -> (String, Vec<SqlValue>) {
             .iter()
             .map(|s| arg(&mut args, s.as_str().to_string().into()))
             .collect();
-        terms.push(format!("jobs.state IN ({})", list.join(", ")));
+        terms.push(format!("{} IN ({})", col("state"), list.join(", ")));
     }
     if let Some(o) = &f.owner {
         let p = arg(&mut args, o.clone().into());
-        terms.push(format!("jobs.owner = {p}"));
+        terms.push(format!("{} = {p}", col("owner")));
     }
     if let Some(c) = f.created_from {
         let p = arg(&mut args, c.into());
-        terms.push(format!("jobs.created >= {p}"));
+        terms.push(format!("{} >= {p}", col("created")));
     }
     if let Some(c) = f.created_before {
         let p = arg(&mut args, c.into());
-        terms.push(format!("jobs.created < {p}"));
+        terms.push(format!("{} < {p}", col("created")));
     }
     if let Some(c) = f.finished_since {
         let p = arg(&mut args, c.into());
@@ -350,15 +402,32 @@ fn where_clause(f: &JobFilter) -> (String, Vec<SqlValue>) {
     (clause, args)
 }
 
+/// Whether `job_counts` answers a count over the filter: it names only the columns that table groups by
+/// (which it names as `jobs` does, so [`where_clause`] serves both).
+fn by_counts(f: &JobFilter) -> bool {
+    f.ids.is_none()
+        && f.created_from.is_none()
+        && f.created_before.is_none()
+        && f.finished_since.is_none()
+        && f.parent_job_id.is_none()
+        && f.words.is_empty()
+}
+
 fn order_and_page(f: &JobFilter) -> String {
+    // In a window the few rows are sorted, rather than the whole history walked in creation order.
+    let created = if f.finished_since.is_some() {
+        "+jobs.created"
+    } else {
+        "jobs.created"
+    };
     let order = match f.order {
-        Order::NewestFirst => " ORDER BY jobs.created DESC, jobs.job_id DESC",
-        Order::OldestFirst => " ORDER BY jobs.created, jobs.job_id",
+        Order::NewestFirst => format!(" ORDER BY {created} DESC, jobs.job_id DESC"),
+        Order::OldestFirst => format!(" ORDER BY {created}, jobs.job_id"),
     };
     match f.limit {
         Some(limit) => format!("{order} LIMIT {limit} OFFSET {}", f.offset),
         None if f.offset > 0 => format!("{order} LIMIT -1 OFFSET {}", f.offset),
-        None => order.to_string(),
+        None => order,
     }
 }
 
@@ -458,6 +527,9 @@ fn apply(
 pub struct SqliteStore {
     writer: Mutex<Writer>,
     reader: Mutex<Connection>,
+    /// Folds the log into the file after retention's batches, so that their pages are not folded by
+    /// the commit that happens to cross the log's size limit next (a cancel's, say) while it holds the writer.
+    checkpointer: Mutex<Connection>,
 }
 
 struct Writer {
@@ -489,7 +561,7 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
 impl SqliteStore {
     /// Opens the job tables in the SQLite file at `path`, creating (or upgrading) them if needed.
     pub fn open(path: &Path) -> Result<Self, RegistryError> {
-        let conn = connect(path)?;
+        let mut conn = connect(path)?;
         // A cancel is acknowledged only once it is on disk.
         conn.execute_batch("PRAGMA synchronous = FULL;")?;
         conn.execute_batch(SCHEMA)?;
@@ -503,14 +575,30 @@ impl SqliteStore {
             }
         }
         conn.execute_batch(INDEXES)?;
+        let counted: bool = conn.query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'job_counts'",
+            [],
+            |r| r.get(0),
+        )?;
+        if !counted {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute_batch(COUNTS)?;
+            tx.commit()?;
+        }
         let last_id = conn.query_row("SELECT coalesce(max(job_id), 0) FROM jobs", [], |r| {
             r.get(0)
         })?;
         let reader = connect(path)?;
-        reader.execute_batch("PRAGMA query_only = 1;")?;
+        // Listings read the file through the OS page cache without a system call per page (a private copy of
+        // the pages is dropped at every write of another connection, and jobs write progress all the time),
+        // and keep up to 32 MiB of pages while a listing runs: SHOW JOBS's window is spread over the history.
+        reader.execute_batch(
+            "PRAGMA query_only = 1; PRAGMA mmap_size = 268435456; PRAGMA cache_size = -32768;",
+        )?;
         Ok(Self {
             writer: Mutex::new(Writer { conn, last_id }),
             reader: Mutex::new(reader),
+            checkpointer: Mutex::new(connect(path)?),
         })
     }
 
@@ -615,8 +703,13 @@ impl JobStore for SqliteStore {
 
     fn count(&self, filter: &JobFilter) -> Result<Vec<(String, JobState, u64)>, RegistryError> {
         let (clause, args) = where_clause(filter);
-        let sql =
-            format!("SELECT job_type, state, count(*) FROM jobs{clause} GROUP BY job_type, state");
+        let sql = if by_counts(filter) {
+            format!(
+                "SELECT job_type, state, sum(n) FROM job_counts AS jobs{clause} GROUP BY job_type, state HAVING sum(n) > 0"
+            )
+        } else {
+            format!("SELECT job_type, state, count(*) FROM jobs{clause} GROUP BY job_type, state")
+        };
         self.read(|c| {
             c.prepare_cached(&sql)?
                 .query_map(params_from_iter(args), |r| {
@@ -633,7 +726,12 @@ impl JobStore for SqliteStore {
 
     fn tenants(&self, filter: &JobFilter) -> Result<Vec<i64>, RegistryError> {
         let (clause, args) = where_clause(filter);
-        let sql = format!("SELECT DISTINCT tenant_id FROM jobs{clause} ORDER BY tenant_id");
+        let sql = if by_counts(filter) {
+            let and = if clause.is_empty() { " WHERE" } else { " AND" };
+            format!("SELECT DISTINCT tenant_id FROM job_counts AS jobs{clause}{and} n > 0 ORDER BY tenant_id")
+        } else {
+            format!("SELECT DISTINCT tenant_id FROM jobs{clause} ORDER BY tenant_id")
+        };
         self.read(|c| {
             c.prepare_cached(&sql)?
                 .query_map(params_from_iter(args), |r| r.get(0))?
@@ -828,18 +926,30 @@ impl JobStore for SqliteStore {
     fn delete_finished_before(&self, cutoff: i64, batch: usize) -> Result<usize, RegistryError> {
         let mut w = self.writer.lock();
         let tx = w.immediate()?;
-        let ids: Vec<i64> = tx
+        tx.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS expired (job_id INTEGER PRIMARY KEY); DELETE FROM temp.expired;",
+        )?;
+        let n = tx
             .prepare_cached(
-                "SELECT job_id FROM jobs WHERE finished IS NOT NULL AND finished < ?1 LIMIT ?2",
+                "INSERT INTO temp.expired SELECT job_id FROM jobs WHERE finished IS NOT NULL AND finished < ?1 LIMIT ?2",
             )?
-            .query_map(params![cutoff, batch as i64], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        for id in &ids {
-            tx.execute("DELETE FROM job_progress WHERE job_id = ?1", [id])?;
-            tx.execute("DELETE FROM job_events WHERE job_id = ?1", [id])?;
-            tx.execute("DELETE FROM jobs WHERE job_id = ?1", [id])?;
+            .execute(params![cutoff, batch as i64])?;
+        for sql in [
+            "DELETE FROM job_progress WHERE job_id IN temp.expired",
+            "DELETE FROM job_events WHERE job_id IN temp.expired",
+            "DELETE FROM jobs WHERE job_id IN temp.expired",
+        ] {
+            tx.prepare_cached(sql)?.execute([])?;
         }
         tx.commit()?;
-        Ok(ids.len())
+        // Straight to a request waiting for the writer (a cancel, say), not back to the next batch.
+        parking_lot::MutexGuard::unlock_fair(w);
+        if n > 0 {
+            // Passive: it copies what no reader still needs and never waits for or blocks the writer.
+            self.checkpointer
+                .lock()
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        }
+        Ok(n)
     }
 }

@@ -1114,3 +1114,162 @@ fn a_claim_of_another_live_node_is_not_adopted() {
         JobState::Canceled
     );
 }
+
+#[test]
+fn counts_kept_beside_the_rows_agree_with_counting_the_rows() {
+    let mut h = Harness::new(config());
+    let running: Vec<i64> = (0..3)
+        .map(|_| h.create(json!({ "units": 1000, "unit_ms": 20 })))
+        .collect();
+    let done: Vec<i64> = ["alice", "bob", "alice"]
+        .into_iter()
+        .map(|owner| h.create_as(json!({ "units": 1 }), owner, true))
+        .collect();
+    for id in &done {
+        h.registry.wait(*id, &CancellationToken::new()).unwrap();
+    }
+    h.registry.request_cancel(running[0]).unwrap();
+    h.wait_for(running[0], JobState::Canceled);
+    // A filter on the creation time is counted from the rows themselves; one without from the kept counts.
+    let check = |h: &Harness, f: JobFilter| {
+        let mut kept = h.registry.count(&f).unwrap();
+        let mut counted = h
+            .registry
+            .count(&JobFilter {
+                created_from: Some(0),
+                ..f.clone()
+            })
+            .unwrap();
+        kept.sort();
+        counted.sort();
+        assert_eq!(kept, counted, "{f:?}");
+        kept
+    };
+    let all = check(&h, JobFilter::default());
+    assert!(
+        all.contains(&("TEST".into(), JobState::Canceled, 1)),
+        "{all:?}"
+    );
+    check(&h, JobFilter::default().of_tenant(1001));
+    check(
+        &h,
+        JobFilter {
+            owner: Some("alice".into()),
+            ..Default::default()
+        },
+    );
+    check(&h, JobFilter::default().unfinished());
+    check(
+        &h,
+        JobFilter::scoped(Scope::Owner {
+            tenant_id: 1001,
+            user: "bob".into(),
+            non_admin: true,
+        }),
+    );
+    // Kept across a restart, and after retention removed the finished jobs.
+    h.restart();
+    check(&h, JobFilter::default());
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(
+        h.registry.set_retention(Duration::from_millis(10)).unwrap(),
+        done.len() + 1
+    );
+    let left = check(&h, JobFilter::default());
+    assert_eq!(
+        left.iter().map(|(_, _, n)| n).sum::<u64>(),
+        2,
+        "the two running jobs: {left:?}"
+    );
+    assert_eq!(
+        h.registry.tenants(&JobFilter::default()).unwrap(),
+        vec![1001]
+    );
+    assert!(h
+        .registry
+        .tenants(&JobFilter::default().of_tenant(1002))
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn a_file_without_kept_counts_gets_them_from_its_rows() {
+    let mut h = Harness::new(config());
+    let ids: Vec<i64> = (0..4).map(|_| h.create(json!({ "units": 1 }))).collect();
+    for id in &ids {
+        h.registry.wait(*id, &CancellationToken::new()).unwrap();
+    }
+    h.registry.shutdown();
+    std::thread::sleep(Duration::from_millis(100));
+    // A file written before the counts were kept.
+    let conn = rusqlite::Connection::open(&h.path).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER job_counts_insert; DROP TRIGGER job_counts_delete; DROP TRIGGER job_counts_update; DROP TABLE job_counts;",
+    )
+    .unwrap();
+    drop(conn);
+    h.restart();
+    assert_eq!(
+        h.registry.count(&JobFilter::default()).unwrap(),
+        vec![("TEST".to_string(), JobState::Succeeded, 4)]
+    );
+}
+
+#[test]
+fn a_window_narrowed_by_tenant_and_owner_keeps_its_rows_and_order() {
+    let h = Harness::new(config());
+    let mut ids = Vec::new();
+    for (owner, tenant) in [
+        ("alice", 1001),
+        ("bob", 1001),
+        ("alice", 1002),
+        ("alice", 1001),
+    ] {
+        let id = h
+            .registry
+            .create(NewJob {
+                job_type: "TEST".into(),
+                tenant_id: tenant,
+                owner: owner.into(),
+                owner_is_admin: false,
+                description: "job".into(),
+                statement: "TEST".into(),
+                payload: json!({ "units": 1 }),
+                cancelable: true,
+                parent_job_id: None,
+            })
+            .unwrap()
+            .job_id;
+        h.registry.wait(id, &CancellationToken::new()).unwrap();
+        ids.push(id);
+    }
+    let window = JobFilter {
+        finished_since: Some(0),
+        ..Default::default()
+    };
+    let q = |f: JobFilter| -> Vec<i64> {
+        h.registry
+            .query(&f)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.job_id)
+            .collect()
+    };
+    assert_eq!(q(window.clone()), vec![ids[3], ids[2], ids[1], ids[0]]);
+    assert_eq!(
+        q(JobFilter {
+            owner: Some("alice".into()),
+            ..window.clone().of_tenant(1001)
+        }),
+        vec![ids[3], ids[0]]
+    );
+    assert_eq!(
+        q(JobFilter {
+            order: tenantry_jobs::Order::OldestFirst,
+            limit: Some(1),
+            offset: 1,
+            ..window.of_type("test")
+        }),
+        vec![ids[1]]
+    );
+}
