@@ -29,7 +29,7 @@ pub use snapshots::{SnapshotEntry, SnapshotStatus};
 pub use store::Catalog;
 pub use tenant_build::{GrantImage, TenantImage, UserImage};
 pub use tenants::{CompatibilityMode, Tenant, TenantStatus, DEFAULT_DATABASE, SYS_TENANT_ID};
-pub use time::now_timestamp;
+pub use time::{format_timestamp, micros_timestamp, now_timestamp};
 pub use users::User;
 
 /// Result type of catalog operations.

@@ -17,11 +17,7 @@ use crate::views::jobs::{SHOW_JOBS_COLUMNS, SHOW_JOB_COLUMNS};
 const SHOW_JOBS_WINDOW_MICROS: i64 = 12 * 3600 * 1_000_000;
 
 /// Microseconds since the epoch as `YYYY-MM-DD HH:MM:SS.ffffff` (UTC).
-pub fn timestamp(micros: i64) -> String {
-    chrono::DateTime::from_timestamp_micros(micros)
-        .map(|d| d.format("%Y-%m-%d %H:%M:%S%.6f").to_string())
-        .unwrap_or_default()
-}
+pub use tenantry_catalog::micros_timestamp as timestamp;
 
 /// CockroachDB's bulk statements: with DETACHED the job id comes back at once; without, the statement waits
 /// for its job and returns `job_id, status, fraction_completed, bytes` (`bytes` from the job's `bytes_detail`
@@ -183,13 +179,19 @@ pub fn visible(session: &Session) -> Result<JobFilter> {
     Ok(JobFilter::scoped(Scope::of(session)?))
 }
 
-/// Every job the session may see, newest first; `recent` keeps unfinished ones and those finished in the last 12 h.
-pub fn visible_jobs(session: &Session, recent: bool) -> Result<Vec<JobRecord>> {
+/// The jobs the session may see, newest first; `recent` keeps unfinished ones and those finished in the last 12 h
+/// (SHOW JOBS's window).
+pub fn listing(session: &Session, recent: bool) -> Result<JobFilter> {
     let mut filter = visible(session)?;
     if recent {
         filter.finished_since = Some(tenantry_jobs::now_micros() - SHOW_JOBS_WINDOW_MICROS);
     }
-    Ok(session.engine.jobs().query(&filter)?)
+    Ok(filter)
+}
+
+/// Every job of [`listing`].
+pub fn visible_jobs(session: &Session, recent: bool) -> Result<Vec<JobRecord>> {
+    Ok(session.engine.jobs().query(&listing(session, recent)?)?)
 }
 
 /// Job ids from the first column of a query's rows.

@@ -123,9 +123,7 @@ fn sessions(session: &Session, queries: bool) -> ResultSet {
     };
     let now = chrono::Utc::now();
     let ago = |d: std::time::Duration| {
-        (now - chrono::Duration::from_std(d).unwrap_or_default())
-            .format("%Y-%m-%d %H:%M:%S%.6f")
-            .to_string()
+        tenantry_catalog::format_timestamp(now - chrono::Duration::from_std(d).unwrap_or_default())
     };
     let mut rows = Vec::new();
     for s in session.engine.sessions().all() {

@@ -129,7 +129,7 @@ fn ready(session: &mut Session, plan: &Plan) -> Result<()> {
                 .ensure_attached(session.engine.catalog(), &db)?;
         }
     }
-    views::materialize(session, &plan.system_tables)?;
+    views::materialize(session, &plan.system_tables, &plan.view_equalities)?;
     Ok(())
 }
 

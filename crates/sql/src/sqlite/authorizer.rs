@@ -165,6 +165,7 @@ mod tests {
                 privilege: Privilege::Select,
             }]),
             system_tables: BTreeSet::new(),
+            view_equalities: Default::default(),
             schemas: BTreeSet::new(),
             kind: PlanKind::Query,
             schema_change: None,

@@ -11,8 +11,9 @@ mod names;
 mod params;
 mod pg_names;
 mod temporary;
+mod view_equalities;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sqlparser::ast::{FromTable, Statement, TableFactor, TableObject};
 use tenantry_catalog::Privilege;
@@ -24,6 +25,7 @@ pub use ddl::{
 pub use exprs::SessionContext;
 pub use names::{quote, temp_name, TEMP_SCHEMA};
 pub use params::{parameter_hints, ParamHint};
+pub use view_equalities::Equality;
 
 use crate::error::{Result, SqlError};
 
@@ -77,6 +79,8 @@ pub struct Plan {
     pub access: BTreeSet<Access>,
     /// System views the statement reads, as (schema, view).
     pub system_tables: BTreeSet<(String, String)>,
+    /// What the statement's WHERE requires of the rows it reads from some of those views.
+    pub view_equalities: BTreeMap<(String, String), Vec<Equality>>,
     /// Every database schema the statement refers to.
     pub schemas: BTreeSet<String>,
     /// Query, DML or DDL.
@@ -127,7 +131,6 @@ impl SessionContext for Detached<'_> {
 /// Translates one tenant statement.
 pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
     let relations = names::qualify(&mut stmt, ctx)?;
-    let result_types = exprs::rewrite(&mut stmt, ctx)?;
     let mut access = BTreeSet::new();
     let mut system_tables = BTreeSet::new();
     let mut schemas = BTreeSet::new();
@@ -138,6 +141,9 @@ pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
             schemas.insert(db.clone());
         }
     }
+    // Read before the rewrite, which may turn literals into expressions.
+    let view_equalities = view_equalities::equalities(&stmt, &relations, &system_tables);
+    let result_types = exprs::rewrite(&mut stmt, ctx)?;
     let read_all = |access: &mut BTreeSet<Access>, except: Option<&(String, String)>| {
         for (db, table) in &relations {
             if Some(&(db.clone(), table.clone())) != except && !is_system_schema(db) {
@@ -305,6 +311,7 @@ pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
         sql,
         access,
         system_tables,
+        view_equalities,
         schemas,
         kind,
         schema_change,

@@ -60,6 +60,7 @@ pub(super) static VIEWS: [ViewDef; 6] = [
         name: "DBA_OB_BACKUP_JOBS",
         columns: JOB_COLUMNS,
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: dba_jobs,
     },
     ViewDef {
@@ -67,6 +68,7 @@ pub(super) static VIEWS: [ViewDef; 6] = [
         name: "DBA_OB_BACKUP_JOB_HISTORY",
         columns: JOB_COLUMNS,
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: dba_history,
     },
     ViewDef {
@@ -74,6 +76,7 @@ pub(super) static VIEWS: [ViewDef; 6] = [
         name: "CDB_OB_BACKUP_JOBS",
         columns: CDB_JOB_COLUMNS,
         visibility: Visibility::SysOnly,
+        narrowed: None,
         rows: cdb_jobs,
     },
     ViewDef {
@@ -81,6 +84,7 @@ pub(super) static VIEWS: [ViewDef; 6] = [
         name: "CDB_OB_BACKUP_JOB_HISTORY",
         columns: CDB_JOB_COLUMNS,
         visibility: Visibility::SysOnly,
+        narrowed: None,
         rows: cdb_history,
     },
     ViewDef {
@@ -104,6 +108,7 @@ pub(super) static VIEWS: [ViewDef; 6] = [
             ("DATA_PROGRESS", "DECIMAL(26,2)"),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: tasks,
     },
     ViewDef {
@@ -127,6 +132,7 @@ pub(super) static VIEWS: [ViewDef; 6] = [
             ("PATH", "VARCHAR(4096)"),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: set_files,
     },
 ];

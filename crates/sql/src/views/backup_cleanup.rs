@@ -43,6 +43,7 @@ pub(super) static VIEWS: [ViewDef; 6] = [
         name: "DBA_OB_BACKUP_DELETE_JOBS",
         columns: JOB_COLUMNS,
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: dba_jobs,
     },
     ViewDef {
@@ -50,6 +51,7 @@ pub(super) static VIEWS: [ViewDef; 6] = [
         name: "DBA_OB_BACKUP_DELETE_JOB_HISTORY",
         columns: JOB_COLUMNS,
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: dba_history,
     },
     ViewDef {
@@ -57,6 +59,7 @@ pub(super) static VIEWS: [ViewDef; 6] = [
         name: "CDB_OB_BACKUP_DELETE_JOBS",
         columns: CDB_JOB_COLUMNS,
         visibility: Visibility::SysOnly,
+        narrowed: None,
         rows: cdb_jobs,
     },
     ViewDef {
@@ -64,6 +67,7 @@ pub(super) static VIEWS: [ViewDef; 6] = [
         name: "CDB_OB_BACKUP_DELETE_JOB_HISTORY",
         columns: CDB_JOB_COLUMNS,
         visibility: Visibility::SysOnly,
+        narrowed: None,
         rows: cdb_history,
     },
     ViewDef {
@@ -74,6 +78,7 @@ pub(super) static VIEWS: [ViewDef; 6] = [
             ("RECOVERY_WINDOW", "VARCHAR(4096)"),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: dba_policy,
     },
     ViewDef {
@@ -85,6 +90,7 @@ pub(super) static VIEWS: [ViewDef; 6] = [
             ("RECOVERY_WINDOW", "VARCHAR(4096)"),
         ],
         visibility: Visibility::SysOnly,
+        narrowed: None,
         rows: cdb_policy,
     },
 ];

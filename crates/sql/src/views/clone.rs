@@ -65,6 +65,7 @@ pub(super) static VIEWS: [ViewDef; 4] = [
         name: "DBA_OB_CLONE_PROGRESS",
         columns: CLONE_COLUMNS,
         visibility: Visibility::SysOnly,
+        narrowed: None,
         rows: progress,
     },
     ViewDef {
@@ -72,6 +73,7 @@ pub(super) static VIEWS: [ViewDef; 4] = [
         name: "DBA_OB_CLONE_HISTORY",
         columns: CLONE_COLUMNS,
         visibility: Visibility::SysOnly,
+        narrowed: None,
         rows: history,
     },
     ViewDef {
@@ -79,6 +81,7 @@ pub(super) static VIEWS: [ViewDef; 4] = [
         name: "DBA_OB_TENANT_SNAPSHOTS",
         columns: SNAPSHOT_COLUMNS,
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: dba_snapshots,
     },
     ViewDef {
@@ -86,6 +89,7 @@ pub(super) static VIEWS: [ViewDef; 4] = [
         name: "CDB_OB_TENANT_SNAPSHOTS",
         columns: CDB_SNAPSHOT_COLUMNS,
         visibility: Visibility::SysOnly,
+        narrowed: None,
         rows: cdb_snapshots,
     },
 ];

@@ -22,6 +22,7 @@ pub(super) static VIEWS: [ViewDef; 10] = [
             ("SQL_PATH", "VARCHAR(512)"),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: schemata,
     },
     ViewDef {
@@ -37,6 +38,7 @@ pub(super) static VIEWS: [ViewDef; 10] = [
             ("TABLE_COMMENT", "VARCHAR(2048)"),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: tables,
     },
     ViewDef {
@@ -58,6 +60,7 @@ pub(super) static VIEWS: [ViewDef; 10] = [
             ("GENERATION_EXPRESSION", "TEXT"),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: columns,
     },
     // No triggers exist: an empty view, so tools that list them (mysqldump) go on.
@@ -75,6 +78,7 @@ pub(super) static VIEWS: [ViewDef; 10] = [
             ("ACTION_TIMING", "VARCHAR(6)"),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: |_| Ok(Vec::new()),
     },
     // No stored procedures or functions exist: empty (mysqldump --routines, ORMs' reflection).
@@ -100,6 +104,7 @@ pub(super) static VIEWS: [ViewDef; 10] = [
             ("DEFINER", "VARCHAR(288)"),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: |_| Ok(Vec::new()),
     },
     ViewDef {
@@ -118,6 +123,7 @@ pub(super) static VIEWS: [ViewDef; 10] = [
             ("COLLATION_CONNECTION", "VARCHAR(64)"),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: views,
     },
     ViewDef {
@@ -144,6 +150,7 @@ pub(super) static VIEWS: [ViewDef; 10] = [
             ("EXPRESSION", "TEXT"),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: statistics,
     },
     ViewDef {
@@ -159,6 +166,7 @@ pub(super) static VIEWS: [ViewDef; 10] = [
             ("ENFORCED", "VARCHAR(3)"),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: table_constraints,
     },
     ViewDef {
@@ -179,6 +187,7 @@ pub(super) static VIEWS: [ViewDef; 10] = [
             ("REFERENCED_COLUMN_NAME", "VARCHAR(64)"),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: key_column_usage,
     },
     ViewDef {
@@ -198,6 +207,7 @@ pub(super) static VIEWS: [ViewDef; 10] = [
             ("REFERENCED_TABLE_NAME", "VARCHAR(64)"),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: referential_constraints,
     },
 ];

@@ -1,10 +1,13 @@
 //! `crdb_internal.jobs` (every job the session may see, SHOW JOB's columns) and `crdb_internal.show_jobs`
 //! (what `[SHOW JOBS]` reads: SHOW JOBS's columns and rows).
 
+use tenantry_jobs::{JobFilter, JobRecord, JobState};
+
 use super::{ViewDef, Visibility};
 use crate::error::Result;
-use crate::exec::jobs::{long_row, short_row, visible_jobs};
+use crate::exec::jobs::{listing, long_row, short_row, visible_jobs};
 use crate::session::Session;
+use crate::translate::Equality;
 use crate::value::Value;
 
 /// SHOW JOB's columns (CockroachDB's order) with their SQLite types; SHOW JOBS has all but three of them.
@@ -50,6 +53,7 @@ pub(super) static VIEWS: [ViewDef; 2] = [
         name: "jobs",
         columns: SHOW_JOB_COLUMNS,
         visibility: Visibility::AllTenants,
+        narrowed: Some(all_jobs_where),
         rows: all_jobs,
     },
     ViewDef {
@@ -57,13 +61,49 @@ pub(super) static VIEWS: [ViewDef; 2] = [
         name: "show_jobs",
         columns: SHOW_JOBS_COLUMNS,
         visibility: Visibility::AllTenants,
+        narrowed: Some(recent_jobs_where),
         rows: recent_jobs,
     },
 ];
+
 fn all_jobs(session: &Session) -> Result<Vec<Vec<Value>>> {
     Ok(visible_jobs(session, false)?.iter().map(long_row).collect())
 }
 
 fn recent_jobs(session: &Session) -> Result<Vec<Vec<Value>>> {
     Ok(visible_jobs(session, true)?.iter().map(short_row).collect())
+}
+
+fn all_jobs_where(session: &Session, eqs: &[Equality]) -> Result<Vec<Vec<Value>>> {
+    Ok(narrowed(session, false, eqs)?
+        .iter()
+        .map(long_row)
+        .collect())
+}
+
+fn recent_jobs_where(session: &Session, eqs: &[Equality]) -> Result<Vec<Vec<Value>>> {
+    Ok(narrowed(session, true, eqs)?
+        .iter()
+        .map(short_row)
+        .collect())
+}
+
+/// The jobs of the listing that may meet the equalities: those on the columns the registry filters by
+/// narrow its query (the job type matches ignoring case; SQLite then compares exactly).
+fn narrowed(session: &Session, recent: bool, eqs: &[Equality]) -> Result<Vec<JobRecord>> {
+    let mut filter: JobFilter = listing(session, recent)?;
+    for (column, value) in eqs {
+        match (column.as_str(), value) {
+            ("job_id", Value::Int(id)) => filter.ids = Some(vec![*id]),
+            ("job_type", Value::Text(t)) => filter.job_type = Some(t.clone()),
+            ("user_name", Value::Text(u)) => filter.owner = Some(u.clone()),
+            ("status", Value::Text(s)) => {
+                if let Some(state) = JobState::parse(s) {
+                    filter.states = vec![state];
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(session.engine.jobs().query(&filter)?)
 }

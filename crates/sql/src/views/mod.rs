@@ -12,12 +12,12 @@ mod resources;
 mod restore;
 mod tenants;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{Result, SqlError};
 use crate::login::Identity;
 use crate::session::Session;
-use crate::translate::quote;
+use crate::translate::{quote, Equality};
 use crate::value::{ResultSet, Value};
 
 /// Who may see a view.
@@ -28,6 +28,9 @@ pub enum Visibility {
     /// The sys tenant only.
     SysOnly,
 }
+
+/// A view's rows that may meet what a statement requires of them (at least every row that does).
+pub type NarrowedRows = fn(&Session, &[Equality]) -> Result<Vec<Vec<Value>>>;
 
 /// One system view.
 pub struct ViewDef {
@@ -41,6 +44,9 @@ pub struct ViewDef {
     pub visibility: Visibility,
     /// Its rows for this session.
     pub rows: fn(&Session) -> Result<Vec<Vec<Value>>>,
+    /// Its rows for this session, narrowed by what the statement's WHERE requires of them (at least every
+    /// row that meets the equalities), for views too long to fill whole.
+    pub narrowed: Option<NarrowedRows>,
 }
 
 /// Every system view.
@@ -206,15 +212,23 @@ pub fn describe(schema: &str, name: &str, identity: &Identity) -> Result<ResultS
     Ok(rs)
 }
 
-/// Fills the views a statement reads, so it sees their rows as of now.
-pub fn materialize(session: &Session, tables: &BTreeSet<(String, String)>) -> Result<()> {
-    for (schema, name) in tables {
+/// Fills the views a statement reads, so it sees their rows as of now (those `equalities` allow, where a
+/// view can narrow them).
+pub fn materialize(
+    session: &Session,
+    tables: &BTreeSet<(String, String)>,
+    equalities: &BTreeMap<(String, String), Vec<Equality>>,
+) -> Result<()> {
+    for key @ (schema, name) in tables {
         session.check_interrupted()?;
         let view = find(schema, name, &session.identity).ok_or_else(|| SqlError::NoSuchTable {
             db: schema.clone(),
             table: name.clone(),
         })?;
-        let rows = (view.rows)(session)?;
+        let rows = match (view.narrowed, equalities.get(key)) {
+            (Some(narrowed), Some(eqs)) => narrowed(session, eqs)?,
+            _ => (view.rows)(session)?,
+        };
         let conn = session.conn.conn();
         let target = format!("{}.{}", quote(view.schema), quote(view.name));
         let cols: Vec<String> = view

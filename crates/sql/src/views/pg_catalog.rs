@@ -263,6 +263,7 @@ pub(super) static VIEWS: [ViewDef; 27] = [
             ("nspacl", TEXT),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: |session| {
             model(session)?;
             Ok([
@@ -319,6 +320,7 @@ pub(super) static VIEWS: [ViewDef; 27] = [
             ("relpartbound", TEXT),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: |session| {
             let m = model(session)?;
             let mut rows = Vec::new();
@@ -405,6 +407,7 @@ pub(super) static VIEWS: [ViewDef; 27] = [
             ("attfdwoptions", TEXT),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: |session| {
             let m = model(session)?;
             let mut rows = Vec::new();
@@ -466,6 +469,7 @@ pub(super) static VIEWS: [ViewDef; 27] = [
             ("adbin", TEXT),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: |session| {
             let m = model(session)?;
             let mut rows = Vec::new();
@@ -511,6 +515,7 @@ pub(super) static VIEWS: [ViewDef; 27] = [
             ("indpred", TEXT),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: |session| {
             let m = model(session)?;
             let mut rows = Vec::new();
@@ -573,6 +578,7 @@ pub(super) static VIEWS: [ViewDef; 27] = [
             ("conbin", TEXT),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: |session| {
             let m = model(session)?;
             let mut rows = Vec::new();
@@ -640,6 +646,7 @@ pub(super) static VIEWS: [ViewDef; 27] = [
             ("typacl", TEXT),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: |_| {
             let mut rows = Vec::new();
             for t in TYPES {
@@ -707,6 +714,7 @@ pub(super) static VIEWS: [ViewDef; 27] = [
             ("amtype", TEXT),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: |_| {
             Ok(vec![
                 vec![i(HEAP_AM), s("heap"), s("heap_tableam_handler"), s("t")],
@@ -729,6 +737,7 @@ pub(super) static VIEWS: [ViewDef; 27] = [
             ("collctype", TEXT),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: |_| {
             Ok([
                 (DEFAULT_COLLATION, "default", "d", Value::Null),
@@ -771,6 +780,7 @@ pub(super) static VIEWS: [ViewDef; 27] = [
             ("datacl", TEXT),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: |session| {
             model(session)?;
             let mut rows = Vec::new();
@@ -821,6 +831,7 @@ pub(super) static VIEWS: [ViewDef; 27] = [
             ("rolconfig", TEXT),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: |session| {
             Ok(model(session)?
                 .roles
@@ -860,6 +871,7 @@ pub(super) static VIEWS: [ViewDef; 27] = [
             ("useconfig", TEXT),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: |session| {
             Ok(model(session)?
                 .roles
@@ -895,6 +907,7 @@ pub(super) static VIEWS: [ViewDef; 27] = [
             ("rowsecurity", BOOL),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: |session| {
             let m = model(session)?;
             let owner = admin_name(&m);
@@ -926,6 +939,7 @@ pub(super) static VIEWS: [ViewDef; 27] = [
             ("definition", TEXT),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: |session| {
             let m = model(session)?;
             let owner = admin_name(&m);
@@ -947,6 +961,7 @@ pub(super) static VIEWS: [ViewDef; 27] = [
             ("indexdef", TEXT),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: |session| {
             let m = model(session)?;
             let mut rows = Vec::new();
@@ -980,6 +995,7 @@ pub(super) static VIEWS: [ViewDef; 27] = [
             ("reset_val", TEXT),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: |session| {
             Ok(crate::exec::variables::pg_settings(session)
                 .into_iter()
@@ -1010,6 +1026,7 @@ pub(super) static VIEWS: [ViewDef; 27] = [
             ("description", TEXT),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: empty,
     },
     ViewDef {
@@ -1022,6 +1039,7 @@ pub(super) static VIEWS: [ViewDef; 27] = [
             ("admin_option", BOOL),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: empty,
     },
     ViewDef {
@@ -1038,6 +1056,7 @@ pub(super) static VIEWS: [ViewDef; 27] = [
             ("polwithcheck", TEXT),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: empty,
     },
     ViewDef {
@@ -1055,6 +1074,7 @@ pub(super) static VIEWS: [ViewDef; 27] = [
             ("stxexprs", TEXT),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: empty,
     },
     ViewDef {
@@ -1072,6 +1092,7 @@ pub(super) static VIEWS: [ViewDef; 27] = [
             ("pubviaroot", BOOL),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: empty,
     },
     ViewDef {
@@ -1079,6 +1100,7 @@ pub(super) static VIEWS: [ViewDef; 27] = [
         name: "pg_publication_namespace",
         columns: &[("oid", OID), ("pnpubid", OID), ("pnnspid", OID)],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: empty,
     },
     ViewDef {
@@ -1092,6 +1114,7 @@ pub(super) static VIEWS: [ViewDef; 27] = [
             ("prattrs", TEXT),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: empty,
     },
     ViewDef {
@@ -1104,6 +1127,7 @@ pub(super) static VIEWS: [ViewDef; 27] = [
             ("inhdetachpending", BOOL),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: empty,
     },
     ViewDef {
@@ -1120,6 +1144,7 @@ pub(super) static VIEWS: [ViewDef; 27] = [
             ("seqcycle", BOOL),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: empty,
     },
     ViewDef {
@@ -1133,6 +1158,7 @@ pub(super) static VIEWS: [ViewDef; 27] = [
             ("tgisinternal", BOOL),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: empty,
     },
     ViewDef {
@@ -1146,6 +1172,7 @@ pub(super) static VIEWS: [ViewDef; 27] = [
             ("extversion", TEXT),
         ],
         visibility: Visibility::AllTenants,
+        narrowed: None,
         rows: empty,
     },
 ];

@@ -21,6 +21,7 @@ pub(super) static VIEWS: [ViewDef; 2] = [
             ("REPLICA_TYPE", "VARCHAR(4)"),
         ],
         visibility: Visibility::SysOnly,
+        narrowed: None,
         rows: pools,
     },
     ViewDef {
@@ -43,6 +44,7 @@ pub(super) static VIEWS: [ViewDef; 2] = [
             ("NET_BANDWIDTH_WEIGHT", "BIGINT"),
         ],
         visibility: Visibility::SysOnly,
+        narrowed: None,
         rows: units,
     },
 ];

@@ -45,6 +45,7 @@ pub(super) static VIEWS: [ViewDef; 2] = [
         name: "DBA_OB_RESTORE_PROGRESS",
         columns: restore_columns!(),
         visibility: Visibility::SysOnly,
+        narrowed: None,
         rows: progress,
     },
     ViewDef {
@@ -52,6 +53,7 @@ pub(super) static VIEWS: [ViewDef; 2] = [
         name: "DBA_OB_RESTORE_HISTORY",
         columns: restore_columns!(("FINISH_TIMESTAMP", "VARCHAR(65536)")),
         visibility: Visibility::SysOnly,
+        narrowed: None,
         rows: history,
     },
 ];

@@ -36,6 +36,7 @@ pub(super) static VIEWS: [ViewDef; 1] = [ViewDef {
         ("RESTORE_DATA_MODE", "VARCHAR(128)"),
     ],
     visibility: Visibility::AllTenants,
+    narrowed: None,
     rows: tenants,
 }];
 
