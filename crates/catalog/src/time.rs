@@ -3,15 +3,43 @@
 use std::sync::LazyLock;
 
 use chrono::format::{Item, StrftimeItems};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 
 /// The format, parsed once: views format a time per row and column (SHOW JOBS: four per job).
 static FORMAT: LazyLock<Vec<Item<'static>>> =
     LazyLock::new(|| StrftimeItems::new("%Y-%m-%d %H:%M:%S%.6f").collect());
 
-/// A time as `YYYY-MM-DD HH:MM:SS.ffffff`.
+/// A time as `YYYY-MM-DD HH:MM:SS.ffffff`. Written digit by digit for years 0-9999 (chrono's formatter
+/// costs more than reading the job row the time comes from); chrono formats the rest.
 pub fn format_timestamp(at: DateTime<Utc>) -> String {
-    at.format_with_items(FORMAT.iter()).to_string()
+    let year = at.year();
+    if !(0..=9999).contains(&year) {
+        return at.format_with_items(FORMAT.iter()).to_string();
+    }
+    // A leap second's nanoseconds run past 10^9; chrono shows it as second 60 and so does this.
+    let (second, micros) = match at.nanosecond() {
+        n if n >= 1_000_000_000 => (60, (n - 1_000_000_000) / 1000),
+        n => (at.second(), n / 1000),
+    };
+    let mut out = String::with_capacity(26);
+    for (value, digits, after) in [
+        (year as u32, 4, '-'),
+        (at.month(), 2, '-'),
+        (at.day(), 2, ' '),
+        (at.hour(), 2, ':'),
+        (at.minute(), 2, ':'),
+        (second, 2, '.'),
+        (micros, 6, '\0'),
+    ] {
+        for place in (0..digits).rev() {
+            let digit = value / 10u32.pow(place) % 10;
+            out.push(char::from(b'0' + digit as u8));
+        }
+        if after != '\0' {
+            out.push(after);
+        }
+    }
+    out
 }
 
 /// Microseconds since the epoch as `YYYY-MM-DD HH:MM:SS.ffffff` (empty if out of range).
@@ -35,5 +63,29 @@ mod tests {
             "2025-12-04 04:00:00.000007"
         );
         assert_eq!(super::micros_timestamp(i64::MAX), "");
+    }
+
+    #[test]
+    fn digits_match_chronos_own_formatting() {
+        use chrono::{DateTime, NaiveDate};
+        let mut samples: Vec<DateTime<chrono::Utc>> = (0..2000i64)
+            .map(|i| {
+                DateTime::from_timestamp_micros(i * 987_654_321_123 - 62_000_000_000_000_000)
+                    .unwrap()
+            })
+            .collect();
+        let leap = NaiveDate::from_ymd_opt(2016, 12, 31)
+            .and_then(|d| d.and_hms_micro_opt(23, 59, 59, 1_500_000))
+            .unwrap()
+            .and_utc();
+        samples.push(leap);
+        samples.push(DateTime::from_timestamp_micros(253_402_300_800_000_000).unwrap());
+        for at in samples {
+            assert_eq!(
+                super::format_timestamp(at),
+                at.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
+                "{at:?}"
+            );
+        }
     }
 }

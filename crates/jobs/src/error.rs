@@ -81,6 +81,9 @@ pub enum RegistryError {
     /// The job store failed.
     #[error("job store: {0}")]
     Store(#[from] rusqlite::Error),
+    /// A thread of the store could not start.
+    #[error("job store thread: {0}")]
+    Thread(#[source] std::io::Error),
     /// A payload that is not JSON.
     #[error("job payload: {0}")]
     Payload(#[from] serde_json::Error),

@@ -530,6 +530,51 @@ pub struct SqliteStore {
     /// Folds the log into the file after retention's batches, so that their pages are not folded by
     /// the commit that happens to cross the log's size limit next (a cancel's, say) while it holds the writer.
     checkpointer: Mutex<Connection>,
+    /// Folds the log into the file in the background, for the same reason, whatever wrote it.
+    _checkpoints: Checkpoints,
+}
+
+/// How often the background checkpoint runs.
+const CHECKPOINT_TICK: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// A thread that copies the log into the file every [`CHECKPOINT_TICK`] without waiting for or blocking
+/// anyone (a passive checkpoint), instead of the writer doing it inside a commit; stops when dropped.
+struct Checkpoints {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpoints {
+    fn spawn(conn: Connection) -> Result<Self, RegistryError> {
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("job-store-checkpoints".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(CHECKPOINT_TICK);
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    {
+                        tracing::warn!(error = %e, "job store checkpoint failed");
+                    }
+                }
+            })
+            .map_err(RegistryError::Thread)?;
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Checkpoints {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 struct Writer {
@@ -562,8 +607,9 @@ impl SqliteStore {
     /// Opens the job tables in the SQLite file at `path`, creating (or upgrading) them if needed.
     pub fn open(path: &Path) -> Result<Self, RegistryError> {
         let mut conn = connect(path)?;
-        // A cancel is acknowledged only once it is on disk.
-        conn.execute_batch("PRAGMA synchronous = FULL;")?;
+        // A cancel is acknowledged only once it is on disk; the log is copied into the file by
+        // [`Checkpoints`], not by whichever commit crosses its size limit.
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0;")?;
         conn.execute_batch(SCHEMA)?;
         let existing: Vec<String> = conn
             .prepare("SELECT name FROM pragma_table_info('jobs')")?
@@ -599,6 +645,7 @@ impl SqliteStore {
             writer: Mutex::new(Writer { conn, last_id }),
             reader: Mutex::new(reader),
             checkpointer: Mutex::new(connect(path)?),
+            _checkpoints: Checkpoints::spawn(connect(path)?)?,
         })
     }
 

@@ -514,7 +514,9 @@ impl From<tenantry_jobs::RegistryError> for SqlError {
             | R::Conflict { .. } => Self::JobState(e.to_string()),
             R::NoPrivileges { .. } | R::AdminOwned => Self::JobPrivilege(e.to_string()),
             R::WaitInterrupted(_) => Self::Interrupted,
-            R::Store(_) | R::Payload(_) | R::Accessor(_) => Self::Internal(e.to_string()),
+            R::Store(_) | R::Payload(_) | R::Accessor(_) | R::Thread(_) => {
+                Self::Internal(e.to_string())
+            }
         }
     }
 }

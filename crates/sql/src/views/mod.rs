@@ -121,7 +121,8 @@ pub(crate) fn typed_jobs<P: serde::de::DeserializeOwned>(
     let mut out = Vec::new();
     for (rec, progress) in session.engine.jobs().query_with_progress(&filter)? {
         session.check_interrupted()?;
-        let Ok(payload) = serde_json::from_value::<P>(rec.payload.clone()) else {
+        // Read in place: a listing would otherwise copy every job's payload to read it.
+        let Ok(payload) = P::deserialize(&rec.payload) else {
             continue;
         };
         out.push(TypedJob {
