@@ -8,9 +8,11 @@
 //! `cargo bench --bench job_registry` (`-- --jobs N --runs N` to change the size).
 //!
 //! The history is written straight into the job tables of a running server (the rows a real history
-//! leaves: control row, progress row, three history entries), and the running jobs are rows in state
-//! `running` with no work behind them (a CANCEL moves them to reverting and their undo, which has nothing to
-//! do, ends them canceled): what is measured is the registry's reads and writes, not the work of 50 jobs.
+//! leaves: control row, progress row, three history entries, ids increasing with creation time as the
+//! registry's clock-based ids do), and the running jobs are rows in state `running` with no work behind them
+//! (a CANCEL moves them to reverting and their undo, which has nothing to do, ends them canceled): what is
+//! measured is the registry's reads and writes, not the work of 50 jobs. Each CANCEL JOBS run starts once the
+//! previous run's 50 undos are over; how long those take is printed apart.
 
 mod common;
 
