@@ -639,6 +639,41 @@ impl Harness {
         id
     }
 
+    /// One finished job per (owner, tenant), oldest first; carol is an administrator.
+    fn finished_jobs(&self, owners: &[(&str, i64)]) -> Vec<i64> {
+        let mut ids = Vec::new();
+        for &(owner, tenant) in owners {
+            let id = self
+                .registry
+                .create(NewJob {
+                    job_type: "TEST".into(),
+                    tenant_id: tenant,
+                    owner: owner.into(),
+                    owner_is_admin: owner == "carol",
+                    description: format!("job of {owner}"),
+                    statement: "TEST".into(),
+                    payload: json!({ "units": 1, "unit_ms": 1 }),
+                    cancelable: true,
+                    parent_job_id: None,
+                })
+                .unwrap()
+                .job_id;
+            self.registry.wait(id, &CancellationToken::new()).unwrap();
+            ids.push(id);
+        }
+        ids
+    }
+
+    /// The ids a filter selects, in its order.
+    fn ids(&self, f: JobFilter) -> Vec<i64> {
+        self.registry
+            .query(&f)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.job_id)
+            .collect()
+    }
+
     fn job_count(&self) -> usize {
         self.registry.query(&JobFilter::default()).unwrap().len()
     }
@@ -932,39 +967,13 @@ fn work_that_ends_canceled_reads_canceled() {
 #[test]
 fn filters_select_page_and_count_in_the_store() {
     let h = Harness::new(config());
-    let mut ids = Vec::new();
-    for (owner, tenant) in [
+    let ids = h.finished_jobs(&[
         ("alice", 1001),
         ("bob", 1001),
         ("carol", 1002),
         ("alice", 1002),
-    ] {
-        let id = h
-            .registry
-            .create(NewJob {
-                job_type: "TEST".into(),
-                tenant_id: tenant,
-                owner: owner.into(),
-                owner_is_admin: owner == "carol",
-                description: format!("job of {owner}"),
-                statement: "TEST".into(),
-                payload: json!({ "units": 1, "unit_ms": 1 }),
-                cancelable: true,
-                parent_job_id: None,
-            })
-            .unwrap()
-            .job_id;
-        h.registry.wait(id, &CancellationToken::new()).unwrap();
-        ids.push(id);
-    }
-    let q = |f: JobFilter| -> Vec<i64> {
-        h.registry
-            .query(&f)
-            .unwrap()
-            .into_iter()
-            .map(|r| r.job_id)
-            .collect()
-    };
+    ]);
+    let q = |f: JobFilter| h.ids(f);
     assert_eq!(
         q(JobFilter::default()),
         vec![ids[3], ids[2], ids[1], ids[0]],
@@ -1218,43 +1227,17 @@ fn a_file_without_kept_counts_gets_them_from_its_rows() {
 #[test]
 fn a_window_narrowed_by_tenant_and_owner_keeps_its_rows_and_order() {
     let h = Harness::new(config());
-    let mut ids = Vec::new();
-    for (owner, tenant) in [
+    let ids = h.finished_jobs(&[
         ("alice", 1001),
         ("bob", 1001),
         ("alice", 1002),
         ("alice", 1001),
-    ] {
-        let id = h
-            .registry
-            .create(NewJob {
-                job_type: "TEST".into(),
-                tenant_id: tenant,
-                owner: owner.into(),
-                owner_is_admin: false,
-                description: "job".into(),
-                statement: "TEST".into(),
-                payload: json!({ "units": 1 }),
-                cancelable: true,
-                parent_job_id: None,
-            })
-            .unwrap()
-            .job_id;
-        h.registry.wait(id, &CancellationToken::new()).unwrap();
-        ids.push(id);
-    }
+    ]);
     let window = JobFilter {
         finished_since: Some(0),
         ..Default::default()
     };
-    let q = |f: JobFilter| -> Vec<i64> {
-        h.registry
-            .query(&f)
-            .unwrap()
-            .into_iter()
-            .map(|r| r.job_id)
-            .collect()
-    };
+    let q = |f: JobFilter| h.ids(f);
     assert_eq!(q(window.clone()), vec![ids[3], ids[2], ids[1], ids[0]]);
     assert_eq!(
         q(JobFilter {

@@ -241,15 +241,35 @@ pub fn materialize(
             "CREATE TABLE IF NOT EXISTS {target} ({}); DELETE FROM {target};",
             cols.join(", ")
         ))?;
-        let placeholders = vec!["?"; view.columns.len()].join(", ");
-        let mut insert =
-            conn.prepare_cached(&format!("INSERT INTO {target} VALUES ({placeholders})"))?;
-        for row in rows {
-            session.check_interrupted()?;
-            insert.execute(rusqlite::params_from_iter(
-                row.iter().map(crate::sqlite::results::to_sql),
-            ))?;
-        }
+        // One savepoint for the view's rows rather than a commit per row (inside a transaction, it nests).
+        conn.execute_batch("SAVEPOINT fill_view")?;
+        let filled = fill(session, conn, &target, view.columns.len(), rows);
+        let end = match filled {
+            Ok(()) => "RELEASE fill_view",
+            Err(_) => "ROLLBACK TO fill_view; RELEASE fill_view",
+        };
+        conn.execute_batch(end)?;
+        filled?;
+    }
+    Ok(())
+}
+
+/// Inserts a view's rows into its table.
+fn fill(
+    session: &Session,
+    conn: &rusqlite::Connection,
+    target: &str,
+    width: usize,
+    rows: Vec<Vec<Value>>,
+) -> Result<()> {
+    let placeholders = vec!["?"; width].join(", ");
+    let mut insert =
+        conn.prepare_cached(&format!("INSERT INTO {target} VALUES ({placeholders})"))?;
+    for row in rows {
+        session.check_interrupted()?;
+        insert.execute(rusqlite::params_from_iter(
+            row.iter().map(crate::sqlite::results::to_sql),
+        ))?;
     }
     Ok(())
 }
