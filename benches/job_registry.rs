@@ -341,7 +341,9 @@ fn main() {
         report("a job's creation (JobRegistry::create, durable)", created, 5.0);
         drop(registry);
 
-        // Retention deletes every finished job while a client cancels one job after another.
+        // Retention deletes every finished job while a client cancels one job after another, each once the
+        // previous one's undo is over (so that what a cancel waits for is retention, not the undos of the
+        // cancels before it queueing at the same writer).
         let victims = fill(&catalog, 2000, &tenants, next, Some(("root", t1)));
         let mut canceler = common::connect(server.port, "test").await;
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -356,6 +358,16 @@ fn main() {
                     let t = Instant::now();
                     canceler.query_drop(format!("CANCEL JOB {id}")).await.unwrap();
                     lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                    loop {
+                        let status: Option<String> = canceler
+                            .query_first(format!("SELECT status FROM crdb_internal.jobs WHERE job_id = {id}"))
+                            .await
+                            .unwrap();
+                        if status.as_deref() == Some("canceled") {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
                 }
                 lat
             })

@@ -38,9 +38,9 @@ use crate::{
 };
 
 /// How many expired jobs retention removes per store transaction: small enough that a cancel waiting for
-/// the store's writer never waits long (a removed job dirties pages of eight indexes; 256 a batch held the
-/// writer ~30 ms on the bench machine, 32 a few ms).
-const RETENTION_BATCH: usize = 32;
+/// the store's writer never waits long (a removed job dirties pages of nine indexes; on the bench machine 256 a
+/// batch held the writer ~30 ms, 16 about 2 ms; 8 doubled retention's time without shortening the longest waits).
+const RETENTION_BATCH: usize = 16;
 
 /// Tunables of the registry.
 #[derive(Debug, Clone)]
