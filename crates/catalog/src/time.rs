@@ -21,25 +21,34 @@ pub fn format_timestamp(at: DateTime<Utc>) -> String {
         n if n >= 1_000_000_000 => (60, (n - 1_000_000_000) / 1000),
         n => (at.second(), n / 1000),
     };
-    let mut out = String::with_capacity(26);
-    for (value, digits, after) in [
-        (year as u32, 4, '-'),
-        (at.month(), 2, '-'),
-        (at.day(), 2, ' '),
-        (at.hour(), 2, ':'),
-        (at.minute(), 2, ':'),
-        (second, 2, '.'),
-        (micros, 6, '\0'),
+    let mut out = [0u8; 26];
+    for (value, digits, at_byte) in [
+        (year as u32, 4, 0),
+        (at.month(), 2, 5),
+        (at.day(), 2, 8),
+        (at.hour(), 2, 11),
+        (at.minute(), 2, 14),
+        (second, 2, 17),
+        (micros, 6, 20),
     ] {
-        for place in (0..digits).rev() {
-            let digit = value / 10u32.pow(place) % 10;
-            out.push(char::from(b'0' + digit as u8));
-        }
-        if after != '\0' {
-            out.push(after);
+        let mut v = value;
+        for place in (at_byte..at_byte + digits).rev() {
+            out[place] = b'0' + (v % 10) as u8;
+            v /= 10;
         }
     }
-    out
+    for (place, sep) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b' '),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+    ] {
+        out[place] = sep;
+    }
+    // Every byte is an ASCII digit or separator, so nothing is replaced.
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Microseconds since the epoch as `YYYY-MM-DD HH:MM:SS.ffffff` (empty if out of range).

@@ -413,7 +413,26 @@ fn by_counts(f: &JobFilter) -> bool {
         && f.words.is_empty()
 }
 
+/// Whether the rows of a filter are put in order after they are read rather than by SQLite: a whole window
+/// (no page) is a few thousand rows, which SQLite would sort as whole records, payload and statement included.
+fn sorted_after_reading(f: &JobFilter) -> bool {
+    f.finished_since.is_some() && f.limit.is_none() && f.offset == 0
+}
+
+/// Puts records read without an ORDER BY in the filter's order (by creation, then id).
+fn sort_records<T>(f: &JobFilter, rows: &mut [T], rec: impl Fn(&T) -> &JobRecord) {
+    if sorted_after_reading(f) {
+        rows.sort_unstable_by_key(|r| (rec(r).created, rec(r).job_id));
+        if f.order == Order::NewestFirst {
+            rows.reverse();
+        }
+    }
+}
+
 fn order_and_page(f: &JobFilter) -> String {
+    if sorted_after_reading(f) {
+        return String::new();
+    }
     // In a window the few rows are sorted, rather than the whole history walked in creation order.
     let created = if f.finished_since.is_some() {
         "+jobs.created"
@@ -721,11 +740,13 @@ impl JobStore for SqliteStore {
             "SELECT {COLUMNS} FROM jobs{clause}{}",
             order_and_page(filter)
         );
-        self.read(|c| {
+        let mut rows: Vec<JobRecord> = self.read(|c| {
             c.prepare_cached(&sql)?
                 .query_map(params_from_iter(args), record)?
                 .collect()
-        })
+        })?;
+        sort_records(filter, &mut rows, |r| r);
+        Ok(rows)
     }
 
     fn query_with_progress(
@@ -739,13 +760,15 @@ impl JobStore for SqliteStore {
             clause,
             order_and_page(filter)
         );
-        self.read(|c| {
+        let mut rows: Vec<(JobRecord, JobProgress)> = self.read(|c| {
             c.prepare_cached(&sql)?
                 .query_map(params_from_iter(args), |r| {
                     Ok((record(r)?, progress_at(r, 24)?))
                 })?
                 .collect()
-        })
+        })?;
+        sort_records(filter, &mut rows, |(r, _)| r);
+        Ok(rows)
     }
 
     fn count(&self, filter: &JobFilter) -> Result<Vec<(String, JobState, u64)>, RegistryError> {

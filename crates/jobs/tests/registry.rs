@@ -1240,6 +1240,10 @@ fn a_window_narrowed_by_tenant_and_owner_keeps_its_rows_and_order() {
     let q = |f: JobFilter| h.ids(f);
     assert_eq!(q(window.clone()), vec![ids[3], ids[2], ids[1], ids[0]]);
     assert_eq!(
+        q(window.clone().ordered(tenantry_jobs::Order::OldestFirst)),
+        ids
+    );
+    assert_eq!(
         q(JobFilter {
             owner: Some("alice".into()),
             ..window.clone().of_tenant(1001)
