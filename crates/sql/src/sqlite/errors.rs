@@ -134,3 +134,37 @@ pub fn map_sqlite_error(e: rusqlite::Error) -> SqlError {
     }
     SqlError::Sqlite(msg)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::map_sqlite_error;
+    use crate::error::SqlError;
+
+    /// A transaction whose snapshot another connection's commit outdated cannot write: SQLite answers
+    /// SQLITE_BUSY_SNAPSHOT, which clients must see as MySQL's 1213 / PostgreSQL's 40001 so that they
+    /// retry, not as a lock wait timeout. Sessions never get there in practice (a read transaction is
+    /// restarted when it takes its writer turn); the mapping is the safety net.
+    #[test]
+    fn an_outdated_snapshot_is_a_deadlock_to_retry() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("t.db");
+        let a = rusqlite::Connection::open(&path).expect("open a");
+        a.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t(x); INSERT INTO t VALUES (1)")
+            .expect("setup");
+        let b = rusqlite::Connection::open(&path).expect("open b");
+        // b reads, so its snapshot is fixed; then a commits a write.
+        b.execute_batch("BEGIN").expect("begin");
+        let _: i64 = b
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .expect("read");
+        a.execute("INSERT INTO t VALUES (2)", []).expect("write a");
+        let e = b
+            .execute("INSERT INTO t VALUES (3)", [])
+            .expect_err("b's snapshot is outdated");
+        let mapped = map_sqlite_error(e);
+        assert!(matches!(mapped, SqlError::Deadlock), "{mapped:?}");
+        let wire = mapped.wire();
+        assert_eq!((wire.mysql_code, wire.mysql_state), (1213, "40001"));
+        assert_eq!(wire.pg_state, "40001");
+    }
+}
