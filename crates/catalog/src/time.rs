@@ -22,30 +22,26 @@ pub fn format_timestamp(at: DateTime<Utc>) -> String {
         n => (at.second(), n / 1000),
     };
     let mut out = [0u8; 26];
-    for (value, digits, at_byte) in [
-        (year as u32, 4, 0),
-        (at.month(), 2, 5),
-        (at.day(), 2, 8),
-        (at.hour(), 2, 11),
-        (at.minute(), 2, 14),
-        (second, 2, 17),
-        (micros, 6, 20),
+    let mut end = 0;
+    for (value, digits, separator) in [
+        (year as u32, 4, Some(b'-')),
+        (at.month(), 2, Some(b'-')),
+        (at.day(), 2, Some(b' ')),
+        (at.hour(), 2, Some(b':')),
+        (at.minute(), 2, Some(b':')),
+        (second, 2, Some(b'.')),
+        (micros, 6, None),
     ] {
         let mut v = value;
-        for place in (at_byte..at_byte + digits).rev() {
+        for place in (end..end + digits).rev() {
             out[place] = b'0' + (v % 10) as u8;
             v /= 10;
         }
-    }
-    for (place, sep) in [
-        (4, b'-'),
-        (7, b'-'),
-        (10, b' '),
-        (13, b':'),
-        (16, b':'),
-        (19, b'.'),
-    ] {
-        out[place] = sep;
+        end += digits;
+        if let Some(sep) = separator {
+            out[end] = sep;
+            end += 1;
+        }
     }
     // Every byte is an ASCII digit or separator, so nothing is replaced.
     String::from_utf8_lossy(&out).into_owned()
