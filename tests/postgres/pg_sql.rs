@@ -313,3 +313,56 @@ async fn predicates_in_the_select_list_are_booleans() {
         .unwrap();
     assert_eq!(v, Some(1));
 }
+
+#[tokio::test]
+async fn quoted_identifiers_are_names_and_backslashes_in_standard_strings_are_themselves() {
+    let server = TestServer::start();
+    let c = server.pg("root@sys", "", None).await;
+    // Reserved words, mixed case and an embedded quote, as ORMs and psycopg's sql.Identifier quote them.
+    c.batch_execute(
+        r#"CREATE TABLE "Order" ("Id" INT PRIMARY KEY, "user" TEXT, "select" INT, "a""b" TEXT);
+           INSERT INTO "Order" ("Id", "user", "select", "a""b") VALUES (1, 'ann', 7, 'q'), (2, 'bob', 8, 'r')"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        q(
+            &c,
+            r#"SELECT "Id", "user", "a""b" FROM "Order" WHERE "select" = 7"#
+        )
+        .await,
+        vec![vec!["1", "ann", "q"]]
+    );
+    let rows = c
+        .query(
+            r#"SELECT "user" AS "Who", "Id" FROM public."Order" WHERE "Id" = $1"#,
+            &[&2i64],
+        )
+        .await
+        .unwrap();
+    let names: Vec<&str> = rows[0].columns().iter().map(|c| c.name()).collect();
+    assert_eq!(names, ["Who", "Id"]);
+    assert_eq!(rows[0].get::<_, String>(0), "bob");
+    // standard_conforming_strings is on: a backslash in '...' is a backslash; E'...' reads escapes.
+    assert_eq!(
+        q(&c, r"SELECT 'C:\dir\', length('a\nb'), E'x\ty', 'it''s'").await,
+        vec![vec![r"C:\dir\", "4", "x\ty", "it's"]]
+    );
+    c.batch_execute(r#"INSERT INTO "Order" VALUES (3, 'c:\temp\new', 9, '\\')"#)
+        .await
+        .unwrap();
+    assert_eq!(
+        q(&c, r#"SELECT "user", "a""b" FROM "Order" WHERE "Id" = 3"#).await,
+        vec![vec![r"c:\temp\new", r"\\"]]
+    );
+    // A quoted name that does not exist is an unknown column, not a string constant.
+    let err = c
+        .simple_query(r#"SELECT "nope" FROM "Order""#)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_db_error().map(|e| e.code().code()),
+        Some("42703"),
+        "{err}"
+    );
+}

@@ -382,7 +382,7 @@ fn set(c: &mut Cursor) -> Result<Command> {
             list.insert(0, value);
             let joined = list
                 .iter()
-                .map(|v| v.trim_matches('\'').to_string())
+                .map(|v| list_item(v))
                 .collect::<Vec<_>>()
                 .join(", ");
             value = format!("'{}'", joined.replace('\'', "''"));
@@ -393,6 +393,15 @@ fn set(c: &mut Cursor) -> Result<Command> {
         }
     }
     Ok(Command::Set(assignments))
+}
+
+/// One item of a PostgreSQL list value as PostgreSQL shows it: a string's text, a quoted name (which the
+/// PostgreSQL front end hands over back-quoted) in double quotes, anything else as written.
+fn list_item(v: &str) -> String {
+    match v.strip_prefix('`').and_then(|v| v.strip_suffix('`')) {
+        Some(name) => format!("\"{}\"", name.replace("``", "`").replace('"', "\"\"")),
+        None => v.trim_matches('\'').to_string(),
+    }
 }
 
 fn set_target(c: &mut Cursor) -> Result<SetTarget> {

@@ -48,6 +48,8 @@ pub fn normalize(sql: &str) -> Normalized {
     let mut last_string: Option<(usize, usize)> = None;
     // For each open `[`: whether it opened an `ARRAY[` constructor (closed by `)`, not `]`).
     let mut brackets: Vec<bool> = Vec::new();
+    // Whether the string literal about to start is an `E'...'` one.
+    let mut escape_string = false;
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -79,20 +81,70 @@ pub fn normalize(sql: &str) -> Normalized {
                 out.push_str(&rewritten);
                 i = end;
             }
-            '\'' | '"' | '`' => {
-                // Copy a quoted literal or identifier; a doubled quote stays inside it.
+            '"' => {
+                // A PostgreSQL quoted identifier (`"Order"`, `"$user"`), written as the parser's
+                // back-quoted one; a doubled `""` inside is one `"`, and a back quote is doubled.
+                out.push('`');
+                i += 1;
+                while i < chars.len() {
+                    match chars[i] {
+                        '"' if chars.get(i + 1) == Some(&'"') => {
+                            out.push('"');
+                            i += 1;
+                        }
+                        '"' => {
+                            // Closed; an unterminated name stays unterminated, for the parser to refuse.
+                            out.push('`');
+                            break;
+                        }
+                        '`' => out.push_str("``"),
+                        ch => out.push(ch),
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            '\'' => {
+                // A string literal. In a standard one a backslash is itself (standard_conforming_strings is
+                // on), so it is doubled for the parser, which reads backslash escapes; in an `E'...'` one it
+                // escapes the next character, as the parser reads it too. A doubled quote stays inside.
+                let escapes = std::mem::take(&mut escape_string);
                 let start = out.len();
-                out.push(c);
+                out.push('\'');
+                i += 1;
+                while i < chars.len() {
+                    match chars[i] {
+                        '\\' if escapes && i + 1 < chars.len() => {
+                            out.push('\\');
+                            i += 1;
+                            out.push(chars[i]);
+                        }
+                        '\\' => out.push_str("\\\\"),
+                        '\'' if chars.get(i + 1) == Some(&'\'') => {
+                            out.push_str("''");
+                            i += 1;
+                        }
+                        '\'' => {
+                            out.push('\'');
+                            break;
+                        }
+                        ch => out.push(ch),
+                    }
+                    i += 1;
+                }
+                i += 1;
+                last_string = Some((start, out.len()));
+            }
+            '`' => {
+                // A back-quoted name (MySQL's form, accepted here too); a doubled quote stays inside it.
+                out.push('`');
                 i += 1;
                 while i < chars.len() {
                     out.push(chars[i]);
-                    if chars[i] == '\\' && c == '\'' && i + 1 < chars.len() {
-                        i += 1;
-                        out.push(chars[i]);
-                    } else if chars[i] == c {
-                        if chars.get(i + 1) == Some(&c) {
+                    if chars[i] == '`' {
+                        if chars.get(i + 1) == Some(&'`') {
                             i += 1;
-                            out.push(chars[i]);
+                            out.push('`');
                         } else {
                             break;
                         }
@@ -100,9 +152,6 @@ pub fn normalize(sql: &str) -> Normalized {
                     i += 1;
                 }
                 i += 1;
-                if c == '\'' {
-                    last_string = Some((start, out.len()));
-                }
             }
             '-' if chars.get(i + 1) == Some(&'-') => {
                 while i < chars.len() && chars[i] != '\n' {
@@ -193,6 +242,7 @@ pub fn normalize(sql: &str) -> Normalized {
                         .and_then(|p| chars.get(p))
                         .is_some_and(|p| p.is_alphanumeric() || *p == '_') =>
             {
+                escape_string = true;
                 i += 1;
             }
             // `OPERATOR(pg_catalog.~)`: psql's schema-qualified operator, the operator itself.
@@ -554,10 +604,29 @@ mod tests {
 
     #[test]
     fn literals_and_comments_are_untouched() {
-        let sql = "SELECT '$1::x', \"a::b\", 'it''s $2' -- $3::y\n, 1 /* $4 */";
+        let sql = "SELECT '$1::x', `a::b`, 'it''s $2' -- $3::y\n, 1 /* $4 */";
         let n = normalize(sql);
         assert_eq!(n.sql, sql);
         assert!(n.order.is_empty());
+    }
+
+    #[test]
+    fn quoted_identifiers_become_back_quoted_names() {
+        assert_eq!(
+            normalize(r#"SELECT "Id", "a""b", "x`y", "$1::t" FROM "Order""#).sql,
+            "SELECT `Id`, `a\"b`, `x``y`, `$1::t` FROM `Order`"
+        );
+        // Unterminated, it stays so (the parser refuses it) rather than being closed here.
+        assert_eq!(normalize(r#"SELECT "abc"#).sql, "SELECT `abc");
+    }
+
+    #[test]
+    fn backslashes_are_themselves_in_standard_strings_and_escapes_in_e_strings() {
+        assert_eq!(
+            normalize(r"SELECT 'C:\dir\', 'a\' || 'b''c', E'x\'y\n'").sql,
+            r"SELECT 'C:\\dir\\', 'a\\' || 'b''c', 'x\'y\n'"
+        );
+        assert_eq!(normalize(r"SELECT 'open").sql, r"SELECT 'open");
     }
 
     #[test]

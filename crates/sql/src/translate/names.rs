@@ -48,7 +48,22 @@ pub fn qualify(stmt: &mut Statement, ctx: &dyn SessionContext) -> Result<Vec<(St
                 }
                 None => return ControlFlow::Break(SqlError::NoDatabaseSelected),
             },
-            [db, table] => {
+            // PostgreSQL's `public.t` is the current database's `t`, and `db.public.t` is db's (CockroachDB's
+            // three-part names).
+            [schema, table] if pg_catalog_first && schema.eq_ignore_ascii_case("public") => {
+                match current_db {
+                    Some(db) => {
+                        let (db, table) = temp_or(ctx, db, table);
+                        relations.push((db.clone(), table.clone()));
+                        *name = qualified(&db, &table);
+                    }
+                    None => return ControlFlow::Break(SqlError::NoDatabaseSelected),
+                }
+            }
+            [db, table] | [db, _, table]
+                if parts.len() == 2
+                    || (pg_catalog_first && parts[1].eq_ignore_ascii_case("public")) =>
+            {
                 let (db, table) = temp_or(ctx, &db.to_ascii_lowercase(), table);
                 relations.push((db.clone(), table.clone()));
                 *name = qualified(&db, &table);
