@@ -320,3 +320,16 @@ async fn sqlalchemy_orm_on_psycopg_runs_unmodified() {
     );
     assert!(out.contains("sqlalchemy orm ok"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psycopg_named_cursors_fetch_scroll_hold_and_close() {
+    ensure_python();
+    let server = TestServer::start();
+    let out = run(
+        Command::new("python3")
+            .arg(clients_dir().join("psycopg_cursors.py"))
+            .env("PG_DSN", dsn(&server)),
+        "psycopg_cursors.py",
+    );
+    assert!(out.contains("psycopg cursors ok"), "{out}");
+}

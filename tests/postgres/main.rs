@@ -6,6 +6,7 @@ mod cancel;
 mod catalog;
 mod common;
 mod copy;
+mod cursors;
 mod drivers;
 mod fuzz_corpus;
 mod import;

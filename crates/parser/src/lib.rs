@@ -8,6 +8,7 @@ mod clone;
 mod cluster;
 pub mod copy;
 pub mod cursor;
+mod cursor_stmts;
 mod error;
 pub mod exec_comments;
 mod import;
@@ -19,6 +20,7 @@ mod restore;
 mod session_stmts;
 pub mod work;
 
+pub use cursor_stmts::{CursorDeclaration, FetchDirection};
 pub use error::{ParseError, Result};
 pub use import::{ImportForm, ImportStatement};
 pub use jobs::{JobAction, JobTarget};
@@ -428,6 +430,19 @@ pub enum Command {
     CancelClone(String),
     /// `IMPORT INTO ...` (CockroachDB's or TiDB's) or `LOAD DATA INFILE`: an IMPORT job.
     Import(Box<ImportStatement>),
+    /// PostgreSQL's `DECLARE name ... CURSOR FOR query`.
+    DeclareCursor(Box<CursorDeclaration>),
+    /// PostgreSQL's `FETCH [direction] [FROM | IN] name`, or `MOVE` (the same motion without the rows).
+    FetchCursor {
+        /// The cursor.
+        name: String,
+        /// Where it goes.
+        direction: FetchDirection,
+        /// MOVE: only the count of rows passed is answered.
+        move_only: bool,
+    },
+    /// PostgreSQL's `CLOSE name`, or `CLOSE ALL` (`None`).
+    CloseCursor(Option<String>),
 }
 
 /// A grant level as written: `*.*`, `db.*`, `*` (current database).
@@ -497,8 +512,9 @@ pub fn parse(sql: &str) -> Result<Parsed> {
 /// leading keywords and leaves the cursor where it was when the statement is not one of its own).
 fn administrative(c: &mut Cursor) -> Result<Option<Command>> {
     type Family = fn(&mut Cursor) -> Result<Option<Command>>;
-    const FAMILIES: [Family; 8] = [
+    const FAMILIES: [Family; 9] = [
         jobs::parse,
+        cursor_stmts::parse,
         restore::parse,
         clone::parse,
         import::parse,

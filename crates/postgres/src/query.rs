@@ -7,7 +7,7 @@ use crate::pg_dialect::{normalize, split_statements, Normalized};
 use async_trait::async_trait;
 use futures::{Sink, SinkExt};
 use pgwire::api::portal::{Format, Portal};
-use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::query::{send_describe_response, ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::{
     DescribePortalResponse, DescribeStatementResponse, FieldFormat, FieldInfo, Response, Tag,
 };
@@ -15,6 +15,7 @@ use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, Type};
 use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::extendedquery::Describe;
 use pgwire::messages::startup::ParameterStatus;
 use pgwire::messages::PgWireBackendMessage;
 use tenantry_sql::{Column, Output, RowBatch, RowSink, SqlError, Value};
@@ -285,7 +286,8 @@ impl SimpleQueryHandler for SimpleHandler {
                     end,
                 } => {
                     let f = results::fields_of(&columns, &|_| FieldFormat::Text);
-                    responses.push(results::streamed_response(f, batches, end));
+                    let response = results::streamed_response(f, batches, end);
+                    responses.push(results::tagged(&sql, response));
                     continue;
                 }
             };
@@ -294,7 +296,7 @@ impl SimpleQueryHandler for SimpleHandler {
                     report_settings(client, &self.state, &sql).await?;
                     responses.push(done_response(&sql, affected, before, after))
                 }
-                Ok(rows) => responses.push(results::response(&sql, rows)?),
+                Ok(rows) => responses.push(results::tagged(&sql, results::response(&sql, rows)?)),
                 Err(e) => {
                     // The rest of a multi-statement query is not run after an error, as in PostgreSQL.
                     responses.push(Response::Error(Box::new(results::error_info(&e))));
@@ -525,6 +527,34 @@ impl ExtendedQueryHandler for ExtendedHandler {
         self.parser.clone()
     }
 
+    /// A Describe of a portal the protocol does not hold may name a cursor DECLARE opened (psycopg
+    /// describes its named cursor so): its columns are the cursor's.
+    async fn on_describe<C>(&self, client: &mut C, message: Describe) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if message.target_type == b'P' {
+            if let Some(name) = message.name.as_deref().filter(|n| !n.is_empty()) {
+                if client.portal_store().get_portal(name).is_none() {
+                    let session = self.state.session().map_err(|e| results::user_error(&e))?;
+                    let columns = session.lock().cursor_columns(name).ok_or_else(|| {
+                        results::user_error(&SqlError::NoSuchCursor(name.to_string()))
+                    })?;
+                    let columns: Vec<(String, Type)> = columns
+                        .into_iter()
+                        .map(|(name, kind)| (name, pg_type(kind)))
+                        .collect();
+                    let response = DescribePortalResponse::new(field_infos(&columns, None));
+                    return send_describe_response(client, &response).await;
+                }
+            }
+        }
+        self._on_describe(client, message).await
+    }
+
     async fn do_describe_statement<C>(
         &self,
         _client: &mut C,
@@ -633,7 +663,10 @@ impl ExtendedQueryHandler for ExtendedHandler {
                         portal.result_column_format.format_for(i)
                     });
                 }
-                return Ok(results::streamed_response(fields, batches, end));
+                return Ok(results::tagged(
+                    &sql,
+                    results::streamed_response(fields, batches, end),
+                ));
             }
         };
         match out {
@@ -646,9 +679,12 @@ impl ExtendedQueryHandler for ExtendedHandler {
                 let fields = field_infos(&stmt.columns, Some(&portal.result_column_format));
                 if fields.len() != rs.columns.len() {
                     let f = results::fields(&rs, &|i| portal.result_column_format.format_for(i));
-                    return results::rows_response(f, rs.rows);
+                    return Ok(results::tagged(&sql, results::rows_response(f, rs.rows)?));
                 }
-                results::rows_response(fields, rs.rows)
+                Ok(results::tagged(
+                    &sql,
+                    results::rows_response(fields, rs.rows)?,
+                ))
             }
             // Streamed results were answered above.
             Ok(streamed @ Output::Streamed { .. }) => results::response(&sql, streamed),

@@ -79,6 +79,20 @@ pub(crate) fn tag(sql: &str, affected: u64) -> Tag {
                 .unwrap_or_default();
             Tag::new(&format!("{verb} {object}"))
         }
+        // Cursor statements: PostgreSQL's tags.
+        "DECLARE" => Tag::new("DECLARE CURSOR"),
+        "CLOSE" => {
+            let all = sql
+                .split_whitespace()
+                .nth(1)
+                .is_some_and(|w| w.trim_end_matches(';').eq_ignore_ascii_case("ALL"));
+            Tag::new(if all {
+                "CLOSE CURSOR ALL"
+            } else {
+                "CLOSE CURSOR"
+            })
+        }
+        "MOVE" | "FETCH" => Tag::new(&verb).with_rows(rows),
         // PostgreSQL's synonyms answer with the tag of what they mean.
         "END" => Tag::new("COMMIT"),
         "ABORT" => Tag::new("ROLLBACK"),
@@ -197,6 +211,23 @@ pub(crate) fn streamed_response(
         }
     });
     Response::Query(QueryResponse::new(schema, rows))
+}
+
+/// A row response tagged as statement `sql` is (`FETCH n` for a FETCH; `SELECT n` otherwise).
+pub(crate) fn tagged(sql: &str, response: Response) -> Response {
+    match response {
+        Response::Query(mut q) if is_fetch(sql) => {
+            q.set_command_tag("FETCH");
+            Response::Query(q)
+        }
+        r => r,
+    }
+}
+
+fn is_fetch(sql: &str) -> bool {
+    sql.split_whitespace()
+        .next()
+        .is_some_and(|w| w.eq_ignore_ascii_case("fetch"))
 }
 
 /// A one-row, one-column boolean result.

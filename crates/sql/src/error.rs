@@ -275,6 +275,18 @@ pub enum SqlError {
     /// A protocol command the server does not implement.
     #[error("Unknown command")]
     UnknownCommand,
+    /// DECLARE of a cursor name the session already has open.
+    #[error("cursor \"{0}\" already exists")]
+    DuplicateCursor(String),
+    /// FETCH, MOVE or CLOSE of a cursor the session does not have open.
+    #[error("cursor \"{0}\" does not exist")]
+    NoSuchCursor(String),
+    /// DECLARE without HOLD outside a transaction (the cursor would close as the statement ends).
+    #[error("DECLARE CURSOR can only be used in transaction blocks")]
+    CursorOutsideTransaction,
+    /// A backward motion of a cursor declared NO SCROLL.
+    #[error("cursor can only scan forward")]
+    CursorScansForwardOnly,
     /// A `$n` placeholder past the highest parameter number a client can bind (PostgreSQL wire).
     #[error("there is no parameter {0}")]
     NoSuchParameter(String),
@@ -391,6 +403,11 @@ impl SqlError {
             Self::UnknownCommand => (1047, "08S01", "08P01"),
             Self::UnknownStatement { .. } => (1243, "HY000", "26000"),
             Self::NoSuchParameter(_) => (1210, "HY000", "42P02"),
+            // MySQL's stored-program cursor errors (ER_SP_DUP_CURS, ER_SP_CURSOR_MISMATCH) for the same faults.
+            Self::DuplicateCursor(_) => (1333, "42000", "42P03"),
+            Self::NoSuchCursor(_) => (1324, "42000", "34000"),
+            Self::CursorOutsideTransaction => (1235, "25000", "25P01"),
+            Self::CursorScansForwardOnly => (1235, "HY000", "55000"),
             Self::TooManyPreparedStatements(_) => (1461, "42000", "53400"),
             Self::OceanBase { code, .. } => (code.unsigned_abs() as u16, "HY000", "XXUUU"),
             Self::Catalog(e) => return catalog_wire(e),

@@ -44,6 +44,8 @@ pub struct Session {
     pub(crate) grants: parking_lot::Mutex<Option<(u64, Arc<Vec<tenantry_catalog::Grant>>)>>,
     /// Where the next query sends a result too big to hold (taken by it); `None`: results are read whole.
     pub(crate) row_sink: Option<crate::stream::RowSink>,
+    /// The session's open SQL cursors (PostgreSQL's DECLARE / FETCH).
+    pub(crate) cursors: exec::cursors::Cursors,
 }
 
 /// How a front end gets a client's file for `LOAD DATA LOCAL INFILE`: it asks its client for the file by name
@@ -121,6 +123,7 @@ impl Session {
             temp_tables: Default::default(),
             grants: Default::default(),
             row_sink: None,
+            cursors: Default::default(),
         };
         exec::variables::apply_idle_timeout(&session);
         let mut session = session;
@@ -288,10 +291,14 @@ impl Session {
         if matches!(result, Err(SqlError::Deadlock)) && self.conn.in_transaction() {
             // As InnoDB does with a deadlock victim: the whole transaction is rolled back.
             let _ = self.conn.conn().execute_batch("ROLLBACK");
+            self.cursors.transaction_ended(false);
         }
         if !self.conn.in_transaction() {
             // The transaction ended (COMMIT, ROLLBACK, an implicit commit, an error SQLite rolled back).
             self.writer_turn = None;
+            if !self.cursors.is_empty() {
+                self.cursors.transaction_ended(true);
+            }
         }
         self.handle.end_statement(self.db.clone());
         result
@@ -344,6 +351,7 @@ impl Session {
         if self.conn.in_transaction() {
             self.conn.conn().execute_batch("ROLLBACK")?;
         }
+        self.cursors = Default::default();
         self.writer_turn = None;
         self.autocommit = true;
         self.vars.clear();
@@ -366,6 +374,11 @@ impl Session {
         }
     }
 
+    /// The columns of the session's open cursor `name` (PostgreSQL's DECLARE), if it has one.
+    pub fn cursor_columns(&self, name: &str) -> Option<Vec<(String, crate::value::ColumnKind)>> {
+        exec::cursors::columns(self, name)
+    }
+
     /// Checks a statement for later execution and describes its parameters and columns.
     pub fn prepare(&mut self, sql: &str) -> Result<Prepared> {
         self.run_statement(sql, |s| s.describe(sql))
@@ -382,11 +395,14 @@ impl Session {
                     columns: columns.into_iter().map(|c| c.name).collect(),
                 })
             }
-            Parsed::Command(_) => Ok(Prepared {
-                params: 0,
-                param_kinds: Vec::new(),
-                columns: Vec::new(),
-                kinds: Vec::new(),
+            Parsed::Command(cmd) => Ok(match exec::cursors::describe(self, &cmd)? {
+                Some(prepared) => prepared,
+                None => Prepared {
+                    params: 0,
+                    param_kinds: Vec::new(),
+                    columns: Vec::new(),
+                    kinds: Vec::new(),
+                },
             }),
             Parsed::Tenant(stmt) => exec::tenant_sql::describe(self, sql, *stmt),
         }
@@ -406,6 +422,8 @@ impl Session {
             self.diagnostics = None;
         }
         match parsed {
+            // A cursor's query takes the DECLARE's parameters.
+            Parsed::Command(Command::DeclareCursor(d)) => exec::cursors::declare(self, *d, params),
             Parsed::Command(cmd) => {
                 if !params.is_empty() {
                     return Err(SqlError::Unsupported("parameters in this statement".into()));
@@ -471,6 +489,13 @@ impl Session {
             }
             C::ShowJobs { .. } | C::ControlJobs { .. } => exec::jobs::run(self, cmd),
             C::Import(stmt) => exec::import::run(self, *stmt),
+            C::DeclareCursor(d) => exec::cursors::declare(self, *d, &[]),
+            C::FetchCursor {
+                name,
+                direction,
+                move_only,
+            } => exec::cursors::fetch(self, &name, direction, move_only),
+            C::CloseCursor(name) => exec::cursors::close(self, name),
             C::Set(_)
             | C::ShowVariables(_)
             | C::ShowStatus(_)
@@ -511,6 +536,7 @@ impl Session {
                 if self.conn.in_transaction() {
                     self.conn.conn().execute_batch("ROLLBACK")?;
                 }
+                self.cursors.transaction_ended(false);
                 Ok(Output::ok())
             }
         }
@@ -544,6 +570,7 @@ impl Session {
     pub(crate) fn commit_if_open(&mut self) -> Result<()> {
         if self.conn.in_transaction() {
             self.conn.conn().execute_batch("COMMIT")?;
+            self.cursors.transaction_ended(true);
         }
         Ok(())
     }

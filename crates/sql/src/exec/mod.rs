@@ -5,6 +5,7 @@ pub mod backup;
 pub mod backup_cleanup;
 pub mod clone;
 pub mod cluster;
+pub mod cursors;
 pub mod files;
 pub mod filter;
 pub mod import;

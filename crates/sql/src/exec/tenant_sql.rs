@@ -376,6 +376,87 @@ pub fn describe(session: &mut Session, sql: &str, stmt: Statement) -> Result<Pre
     let hints = translate::parameter_hints(&stmt);
     let epoch = session.engine.plan_epoch();
     let plan = plan_statement(session, sql, epoch, stmt)?;
+    describe_plan(session, &plan, &hints)
+}
+
+/// Describes a query that is part of another statement (a cursor's): its plan is not cached under the
+/// statement's text, which names the other statement.
+pub(crate) fn describe_query(session: &mut Session, stmt: Statement) -> Result<Prepared> {
+    let hints = translate::parameter_hints(&stmt);
+    let (plan, _) = translate(session, stmt)?;
+    if plan.kind != PlanKind::Query {
+        return Err(SqlError::Unsupported(
+            "a cursor for anything but a query".into(),
+        ));
+    }
+    ready(session, &plan)?;
+    describe_plan(session, &plan, &hints)
+}
+
+/// A result column of [`visit_query_rows`]: its name and its declared type, if it has one.
+pub(crate) struct QueryColumn {
+    /// Its name.
+    pub name: String,
+    /// Its declared type (the table's, or the plan's for an expression), if any.
+    pub decl: Option<String>,
+}
+
+/// Runs query `stmt` with `params` as a client's query runs (privileges, the authorizer, the
+/// transaction), handing each row to `visit` as it is read, and returns its columns. Stops between rows
+/// once the statement is told to.
+pub(crate) fn visit_query_rows(
+    session: &mut Session,
+    stmt: Statement,
+    params: &[Value],
+    visit: &mut dyn FnMut(&rusqlite::Row) -> Result<()>,
+) -> Result<Vec<QueryColumn>> {
+    let (plan, _) = translate(session, stmt)?;
+    if plan.kind != PlanKind::Query || plan.sql.len() != 1 {
+        return Err(SqlError::Unsupported(
+            "a cursor for anything but a query".into(),
+        ));
+    }
+    ready(session, &plan)?;
+    begin_if_needed(session)?;
+    let guard = restrict_unless_admin(session, &plan);
+    let result = (|| {
+        let mut stmt = session.conn.conn().prepare(&plan.sql[0])?;
+        check_param_count(stmt.parameter_count(), params)?;
+        {
+            let mut rows = stmt.query(rusqlite::params_from_iter(params.iter().map(to_sql)))?;
+            let mut read = 0u64;
+            while let Some(row) = rows.next()? {
+                visit(row)?;
+                read += 1;
+                if read.is_multiple_of(1024) {
+                    session.check_interrupted()?;
+                }
+            }
+        }
+        // Described after stepping: a statement describes the schema it ran against only once it has.
+        Ok(stmt
+            .columns()
+            .iter()
+            .enumerate()
+            .map(|(i, c)| QueryColumn {
+                name: c.name().to_string(),
+                decl: c
+                    .decl_type()
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_string)
+                    .or_else(|| plan.result_types.get(i).cloned().flatten()),
+            })
+            .collect())
+    })();
+    result.map_err(|e| refusal(session, &guard, e))
+}
+
+/// Describes a readied plan: its parameters (typed by `hints` where their position tells) and columns.
+fn describe_plan(
+    session: &mut Session,
+    plan: &Plan,
+    hints: &[Option<translate::ParamHint>],
+) -> Result<Prepared> {
     if plan.kind == PlanKind::Ddl || plan.sql.len() != 1 {
         return Ok(Prepared {
             params: 0,
@@ -388,7 +469,7 @@ pub fn describe(session: &mut Session, sql: &str, stmt: Statement) -> Result<Pre
         .iter()
         .map(|h| match h {
             Some(translate::ParamHint::Int) => Some(crate::value::ColumnKind::Int),
-            Some(translate::ParamHint::Column(c)) => column_kind(session, &plan, c),
+            Some(translate::ParamHint::Column(c)) => column_kind(session, plan, c),
             None => None,
         })
         .collect();

@@ -252,7 +252,7 @@ fn empty(_: &Session) -> Result<Vec<Vec<Value>>> {
     Ok(Vec::new())
 }
 
-pub(super) static VIEWS: [ViewDef; 27] = [
+pub(super) static VIEWS: [ViewDef; 28] = [
     ViewDef {
         schema: "pg_catalog",
         name: "pg_namespace",
@@ -1015,6 +1015,22 @@ pub(super) static VIEWS: [ViewDef; 27] = [
                 })
                 .collect())
         },
+    },
+    ViewDef {
+        schema: "pg_catalog",
+        name: "pg_cursors",
+        columns: &[
+            ("name", TEXT),
+            ("statement", TEXT),
+            ("is_holdable", BOOL),
+            ("is_binary", BOOL),
+            ("is_scrollable", BOOL),
+            ("creation_time", "TIMESTAMP"),
+        ],
+        visibility: Visibility::AllTenants,
+        narrowed: None,
+        // The session's own cursors only, as in PostgreSQL.
+        rows: |session| Ok(session.cursors.pg_cursors_rows()),
     },
     ViewDef {
         schema: "pg_catalog",
