@@ -366,3 +366,86 @@ async fn quoted_identifiers_are_names_and_backslashes_in_standard_strings_are_th
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn set_returning_functions_in_the_select_list_run_side_by_side() {
+    let server = TestServer::start();
+    let c = server.pg("root@sys", "", None).await;
+    // Arrays of different lengths run side by side, as PostgreSQL 10+ runs them: the longest sets the rows.
+    assert_eq!(
+        q(
+            &c,
+            "SELECT unnest(a) AS e, unnest(b), generate_subscripts(a, 1) AS i \
+             FROM (SELECT '{x,y,z}' AS a, '{p}' AS b) t"
+        )
+        .await,
+        vec![vec!["x", "p", "1"], vec!["y", "", "2"], vec!["z", "", "3"]]
+    );
+    c.batch_execute(
+        "CREATE TABLE s (id INT PRIMARY KEY, k INT, j INT); CREATE INDEX s_kj ON s (j, k);
+         INSERT INTO s VALUES (1, 0, 0), (2, 0, 0)",
+    )
+    .await
+    .unwrap();
+    // Each input row gives its own rows; the call's arguments see that row.
+    assert_eq!(
+        q(&c, "SELECT id, generate_series(1, id) FROM s ORDER BY 1, 2").await,
+        vec![vec!["1", "1"], vec!["2", "1"], vec!["2", "2"]]
+    );
+    // pg_index's int2vector, as SQLAlchemy's inspector and psql read an index's columns.
+    assert_eq!(
+        q(
+            &c,
+            "SELECT unnest(i.indkey) AS attnum, generate_subscripts(i.indkey, 1) AS ord \
+             FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid \
+             WHERE c.relname = 's_kj' ORDER BY ord"
+        )
+        .await,
+        vec![vec!["3", "1"], vec!["2", "2"]]
+    );
+    // The dimension may be a parameter (SQLAlchemy binds it); it stays in place among the others.
+    let rows = c
+        .query(
+            "SELECT $1::text AS tag, generate_subscripts(i.indkey, $2::int8) AS ord \
+             FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid \
+             WHERE c.relname = $3::text ORDER BY ord",
+            &[&"t", &1i64, &"s_kj"],
+        )
+        .await
+        .unwrap();
+    let got: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(got, [("t".into(), "1".into()), ("t".into(), "2".into())]);
+    // Unnamed, the column is named after the function; an empty or NULL array gives no rows.
+    let rows = c.simple_query("SELECT unnest('{}'), 1").await.unwrap();
+    assert!(!rows
+        .iter()
+        .any(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_))));
+    let rows = c
+        .query("SELECT unnest(ARRAY['a', 'b'])", &[])
+        .await
+        .unwrap();
+    assert_eq!(rows[0].columns()[0].name(), "unnest");
+    assert_eq!(rows.len(), 2);
+    // PostgreSQL evaluates them after grouping: refused here rather than answered differently.
+    let e = c
+        .simple_query("SELECT count(*), unnest(a) FROM (SELECT '{1}' AS a) t GROUP BY a")
+        .await
+        .unwrap_err();
+    assert_eq!(e.as_db_error().map(|e| e.code().code()), Some("0A000"));
+    // Functions whose type does not depend on their arguments are described so at Parse time.
+    let stmt = c
+        .prepare("SELECT count(*), bool_and(id > 1), length('ab') FROM s")
+        .await
+        .unwrap();
+    let types: Vec<_> = stmt.columns().iter().map(|c| c.type_().clone()).collect();
+    use tokio_postgres::types::Type;
+    assert_eq!(types, [Type::INT8, Type::BOOL, Type::INT8]);
+    assert_eq!(
+        q(
+            &c,
+            "SELECT bool_and(x), bool_or(x), every(x) FROM (SELECT 1 AS x UNION ALL SELECT 0) t"
+        )
+        .await,
+        vec![vec!["f", "t", "f"]]
+    );
+}

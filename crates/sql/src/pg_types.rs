@@ -179,6 +179,22 @@ pub fn quote_ident(name: &str) -> String {
     }
 }
 
+/// The elements of a PostgreSQL array in text form, or of an `int2vector` / `oidvector` (pg_index's `indkey`:
+/// numbers separated by spaces, as PostgreSQL prints them); `None` if it is neither.
+pub fn parse_array_or_vector(text: &str) -> Option<Vec<Option<String>>> {
+    let is_vector = text
+        .chars()
+        .all(|c| c.is_ascii_digit() || c == ' ' || c == '-');
+    if is_vector {
+        return Some(
+            text.split_whitespace()
+                .map(|n| Some(n.to_string()))
+                .collect(),
+        );
+    }
+    parse_array(text)
+}
+
 /// The elements of a PostgreSQL array in text form (`{a,"b c",NULL}`); `None` if it is not one.
 pub fn parse_array(text: &str) -> Option<Vec<Option<String>>> {
     let inner = text.trim().strip_prefix('{')?.strip_suffix('}')?;
@@ -287,6 +303,13 @@ mod tests {
         let parsed = parse_array(&text).unwrap();
         assert_eq!(parsed, items.map(|i| i.map(str::to_string)).to_vec());
         assert_eq!(parse_array("{}"), Some(Vec::new()));
+        let vector = parse_array_or_vector("1 3 2").unwrap();
+        assert_eq!(
+            vector,
+            [Some("1".into()), Some("3".into()), Some("2".into())]
+        );
+        assert_eq!(parse_array_or_vector(""), Some(Vec::new()));
+        assert_eq!(parse_array_or_vector("{a}"), Some(vec![Some("a".into())]));
         assert_eq!(parse_array("nope"), None);
     }
 }

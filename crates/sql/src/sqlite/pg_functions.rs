@@ -11,7 +11,7 @@ use rusqlite::functions::{Aggregate, Context, FunctionFlags};
 use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 
-use crate::pg_types::{format_array, format_type, parse_array};
+use crate::pg_types::{format_array, format_type, parse_array, parse_array_or_vector};
 
 const DETERMINISTIC: FunctionFlags =
     FunctionFlags::SQLITE_UTF8.union(FunctionFlags::SQLITE_DETERMINISTIC);
@@ -97,17 +97,49 @@ pub fn register(conn: &Connection, objects: &SharedPgObjects) -> rusqlite::Resul
             },
         )
     })?;
-    // The array as a JSON array of strings, for `unnest` (json_each over it).
+    // The array (or int2vector) as a JSON array of strings, for `unnest` (json_each over it).
     conn.create_scalar_function("pg_array_json", 1, DETERMINISTIC, |ctx| {
-        Ok(text_of(ctx, 0)?.and_then(|a| parse_array(&a)).map(|items| {
-            serde_json::Value::Array(
-                items
-                    .into_iter()
-                    .map(|i| i.map_or(serde_json::Value::Null, serde_json::Value::String))
-                    .collect(),
-            )
-            .to_string()
-        }))
+        Ok(text_of(ctx, 0)?
+            .and_then(|a| parse_array_or_vector(&a))
+            .map(|items| {
+                serde_json::Value::Array(
+                    items
+                        .into_iter()
+                        .map(|i| i.map_or(serde_json::Value::Null, serde_json::Value::String))
+                        .collect(),
+                )
+                .to_string()
+            }))
+    })?;
+    // The rows of set-returning calls over these arrays side by side (see translate/set_functions.rs): as
+    // many as the longest has elements, each `[element of each array..., its subscript or NULL...]`.
+    conn.create_scalar_function("pg_zip_json", -1, DETERMINISTIC, |ctx| {
+        let mut arrays = Vec::with_capacity(ctx.len());
+        for i in 0..ctx.len() {
+            arrays.push(
+                text_of(ctx, i)?
+                    .and_then(|a| parse_array_or_vector(&a))
+                    .unwrap_or_default(),
+            );
+        }
+        let longest = arrays.iter().map(Vec::len).max().unwrap_or(0);
+        let rows: Vec<serde_json::Value> = (0..longest)
+            .map(|row| {
+                let elements = arrays.iter().map(|a| match a.get(row) {
+                    Some(Some(v)) => serde_json::Value::String(v.clone()),
+                    _ => serde_json::Value::Null,
+                });
+                let subscripts = arrays.iter().map(|a| {
+                    if row < a.len() {
+                        serde_json::Value::from(row + 1)
+                    } else {
+                        serde_json::Value::Null
+                    }
+                });
+                serde_json::Value::Array(elements.chain(subscripts).collect())
+            })
+            .collect();
+        Ok(serde_json::Value::Array(rows).to_string())
     })?;
     conn.create_scalar_function("quote_ident", 1, DETERMINISTIC, |ctx| {
         Ok(text_of(ctx, 0)?.map(|name| crate::pg_types::quote_ident(&name)))

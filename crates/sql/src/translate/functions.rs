@@ -181,6 +181,12 @@ fn function(f: &mut Function) -> Result<Option<Expr>> {
             f.name = ObjectName::from(vec![Ident::new(sqlite)]);
             Ok(None)
         }
+        // PostgreSQL's boolean aggregates: booleans are 0 and 1 here, and NULLs are skipped alike.
+        "BOOL_AND" | "EVERY" | "BOOL_OR" => {
+            let sqlite = if upper == "BOOL_OR" { "max" } else { "min" };
+            f.name = ObjectName::from(vec![Ident::new(sqlite)]);
+            Ok(None)
+        }
         "GROUP_CONCAT" => {
             let FunctionArguments::List(list) = &mut f.args else {
                 return Ok(None);

@@ -10,6 +10,7 @@ mod functions;
 mod names;
 mod params;
 mod pg_names;
+mod set_functions;
 mod temporary;
 mod view_equalities;
 

@@ -18,6 +18,9 @@ pub fn qualify(stmt: &mut Statement, ctx: &dyn SessionContext) -> Result<Vec<(St
     let pg_catalog_first = ctx.postgres_names();
     drop_dual(stmt);
     wrap_table_functions(stmt)?;
+    // After the wrap: the table-valued functions it joins in must stay as they are, to see the tables
+    // before them.
+    super::set_functions::join_laterally(stmt)?;
     name_derived_columns(stmt)?;
     let ctes = cte_names(stmt);
     let mut relations = Vec::new();

@@ -52,11 +52,38 @@ pub(super) fn result_types(items: &[SelectItem]) -> Vec<Option<String>> {
         .iter()
         .map(|i| match i {
             SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
-                is_boolean(e).then(|| "BOOLEAN".to_string())
+                if is_boolean(e) {
+                    Some("BOOLEAN".to_string())
+                } else {
+                    function_type(e).map(str::to_string)
+                }
             }
             _ => None,
         })
         .collect()
+}
+
+/// The type of a call of a function whose result type does not depend on its arguments (`count` is
+/// `int8`), as PostgreSQL describes it before running: clients type the result by what Parse describes.
+fn function_type(e: &Expr) -> Option<&'static str> {
+    let Expr::Function(f) = e else {
+        return None;
+    };
+    let name = match f.name.0.as_slice() {
+        [sqlparser::ast::ObjectNamePart::Identifier(n)] => n,
+        [sqlparser::ast::ObjectNamePart::Identifier(s), sqlparser::ast::ObjectNamePart::Identifier(n)]
+            if s.value.eq_ignore_ascii_case("pg_catalog") =>
+        {
+            n
+        }
+        _ => return None,
+    };
+    match name.value.to_ascii_lowercase().as_str() {
+        "count" | "length" | "char_length" | "character_length" | "octet_length" | "row_number"
+        | "rank" | "dense_rank" | "ntile" | "strpos" => Some("BIGINT"),
+        "bool_and" | "bool_or" | "every" => Some("BOOLEAN"),
+        _ => None,
+    }
 }
 
 /// Whether an expression is boolean-valued in PostgreSQL.

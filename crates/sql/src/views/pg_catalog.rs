@@ -252,7 +252,7 @@ fn empty(_: &Session) -> Result<Vec<Vec<Value>>> {
     Ok(Vec::new())
 }
 
-pub(super) static VIEWS: [ViewDef; 28] = [
+pub(super) static VIEWS: [ViewDef; 29] = [
     ViewDef {
         schema: "pg_catalog",
         name: "pg_namespace",
@@ -1015,6 +1015,26 @@ pub(super) static VIEWS: [ViewDef; 28] = [
                 })
                 .collect())
         },
+    },
+    ViewDef {
+        schema: "pg_catalog",
+        name: "pg_opclass",
+        columns: &[
+            ("oid", OID),
+            ("opcmethod", OID),
+            ("opcname", NAME),
+            ("opcnamespace", OID),
+            ("opcowner", OID),
+            ("opcfamily", OID),
+            ("opcintype", OID),
+            ("opcdefault", BOOL),
+            ("opckeytype", OID),
+        ],
+        visibility: Visibility::AllTenants,
+        narrowed: None,
+        // Every index key uses its type's default operator class, which is what clients (SQLAlchemy's
+        // index reflection) look here to tell apart: there is none to list.
+        rows: empty,
     },
     ViewDef {
         schema: "pg_catalog",
