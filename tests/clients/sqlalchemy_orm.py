@@ -7,7 +7,18 @@ import datetime
 import decimal
 import os
 
-from sqlalchemy import DateTime, ForeignKey, Numeric, String, create_engine, func, inspect, select
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    create_engine,
+    func,
+    inspect,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
@@ -28,7 +39,7 @@ class Order(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     total: Mapped[decimal.Decimal] = mapped_column(Numeric(10, 2))
-    placed: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+    placed: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), index=True)
     customer: Mapped[Customer] = relationship(back_populates="orders")
 
 
@@ -43,6 +54,26 @@ assert list(columns) == ["id", "customer_id", "total", "placed"], list(columns)
 assert str(columns["total"]["type"]) == "NUMERIC(10, 2)", columns["total"]
 # MySQL's DATETIME has no time zone; PostgreSQL's column is timestamptz.
 assert columns["placed"]["type"].timezone == postgres, columns["placed"]
+# The inspector's keys and indexes (PostgreSQL: pg_constraint / pg_index queries with unnest and array_agg).
+pk = insp.get_pk_constraint("orders")
+assert pk["constrained_columns"] == ["id"], pk
+fks = [
+    (f["constrained_columns"], f["referred_table"], f["referred_columns"])
+    for f in insp.get_foreign_keys("orders")
+]
+assert fks == [(["customer_id"], "customers", ["id"])], fks
+indexes = {i["name"]: i for i in insp.get_indexes("orders")}
+assert indexes["ix_orders_placed"]["column_names"] == ["placed"], indexes
+assert not indexes["ix_orders_placed"]["unique"], indexes
+unique = insp.get_unique_constraints("customers") + [
+    i for i in insp.get_indexes("customers") if i["unique"]
+]
+assert any(u["column_names"] == ["name"] for u in unique), unique
+# A whole table reflected, as an application mapping existing tables does.
+reflected = Table("orders", MetaData(), autoload_with=engine)
+assert [c.name for c in reflected.primary_key.columns] == ["id"], reflected.primary_key
+assert [fk.target_fullname for fk in reflected.foreign_keys] == ["customers.id"]
+assert {i.name for i in reflected.indexes} >= {"ix_orders_placed"}, reflected.indexes
 
 placed = datetime.datetime(2024, 1, 2, 3, 4, 5, 120000, tzinfo=datetime.timezone.utc)
 with Session(engine) as s:

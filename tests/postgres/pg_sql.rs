@@ -449,3 +449,94 @@ async fn set_returning_functions_in_the_select_list_run_side_by_side() {
         vec![vec!["f", "t", "f"]]
     );
 }
+
+#[tokio::test]
+async fn aggregates_arrays_and_settings_are_typed_as_postgres_types_them() {
+    let server = TestServer::start();
+    let c = server.pg("root@sys", "", None).await;
+    c.batch_execute(
+        "CREATE TABLE p (id INT PRIMARY KEY, name TEXT);
+         CREATE TABLE k (id INT PRIMARY KEY, pid INT REFERENCES p (id) ON DELETE CASCADE, flag BOOLEAN);
+         INSERT INTO p VALUES (1, 'a'), (2, 'b'); INSERT INTO k VALUES (10, 2, true), (11, 1, false)",
+    )
+    .await
+    .unwrap();
+    // array_agg is an array of its values' type (booleans and integers; text for the rest), a derived table's
+    // column has the type of what it selects, and min() of a column is the column's type: all described at
+    // Parse time, as SQLAlchemy's inspector needs them.
+    let row = c
+        .query_one(
+            "SELECT array_agg(id ORDER BY id), array_agg(CAST(pid AS TEXT) ORDER BY id), \
+             array_agg(flag ORDER BY id) FROM k",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, Vec<i64>>(0), [10, 11]);
+    assert_eq!(row.get::<_, Vec<String>>(1), ["2", "1"]);
+    assert_eq!(row.get::<_, Vec<bool>>(2), [true, false]);
+    let row = c
+        .query_one(
+            "SELECT d.ids, min(d.n) AS low FROM (SELECT array_agg(CAST(id AS BIGINT)) AS ids, \
+             min(id) AS n FROM k) d GROUP BY d.ids",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, Vec<i64>>(0).len(), 2);
+    let row = c
+        .query_one(
+            "SELECT min(d.n), max(d.n) FROM (SELECT id AS n FROM k) d",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (10, 11));
+    assert_eq!(
+        q(&c, "SELECT array_agg(flag ORDER BY id) FROM k").await,
+        vec![vec!["{t,f}"]]
+    );
+    // Foreign keys are in pg_constraint, with PostgreSQL's definition text.
+    assert_eq!(
+        q(
+            &c,
+            "SELECT contype, conkey, confkey, pg_get_constraintdef(oid) FROM pg_constraint \
+             WHERE contype = 'f' AND conrelid = 'k'::regclass"
+        )
+        .await,
+        vec![vec![
+            "f",
+            "{2}",
+            "{1}",
+            "FOREIGN KEY (pid) REFERENCES p(id) ON DELETE CASCADE"
+        ]]
+    );
+    // The column's ON DELETE CASCADE acts (it was once dropped from the table's definition).
+    c.batch_execute("DELETE FROM p WHERE id = 2").await.unwrap();
+    assert_eq!(q(&c, "SELECT id FROM k").await, vec![vec!["11"]]);
+    // current_setting: the session's value for a literal name, the default for a bound one.
+    c.batch_execute("SET application_name = 'typed'")
+        .await
+        .unwrap();
+    assert_eq!(
+        q(
+            &c,
+            "SELECT current_setting('application_name'), current_setting('nope', true) IS NULL"
+        )
+        .await,
+        vec![vec!["typed", "t"]]
+    );
+    let row = c
+        .query_one(
+            "SELECT current_setting($1::text)",
+            &[&"default_table_access_method"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "heap");
+    let e = c
+        .simple_query("SELECT current_setting('nope')")
+        .await
+        .unwrap_err();
+    assert_eq!(e.as_db_error().map(|e| e.code().code()), Some("42704"));
+}

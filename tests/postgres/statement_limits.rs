@@ -172,3 +172,40 @@ async fn a_parameter_number_past_the_protocol_limit_is_refused() {
     // The result's type is not inferred from the casts (they are dropped); its value is the sum.
     assert_eq!(row.get::<_, String>(0), "42");
 }
+
+/// Deep expressions just under the limit inside what the PostgreSQL wire types, rewrites or keeps
+/// (aggregates typed by their argument, set-returning functions, cursors) run like any other: the server
+/// copies no deep tree on the way (a copy once overflowed a thread's stack and aborted the server).
+#[tokio::test]
+async fn deep_expressions_in_typed_calls_set_functions_and_cursors_run() {
+    let server = TestServer::start();
+    let c = server.pg("root@sys", "", None).await;
+    let deep = format!("1{}", "+1".repeat(900));
+    for sql in [
+        format!("SELECT min({deep}), max({deep}), coalesce({deep}, 0)"),
+        format!("SELECT array_agg({deep})"),
+        format!("SELECT unnest(ARRAY[{deep}])"),
+        format!("SELECT generate_series(1, {deep})"),
+        format!("SELECT count(*) WHERE {deep} > 0"),
+    ] {
+        let rows = simple_rows(&c, &sql).await;
+        assert!(!rows.is_empty(), "{:.40}", sql);
+        c.prepare(&sql)
+            .await
+            .unwrap_or_else(|e| panic!("{:.40}: {e}", sql));
+    }
+    c.batch_execute(&format!(
+        "DECLARE deep CURSOR WITH HOLD FOR SELECT {deep} AS n"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        simple_rows(&c, "FETCH ALL FROM deep").await,
+        vec![vec![Some("901".to_string())]]
+    );
+    c.prepare(&format!(
+        "DECLARE deeper CURSOR WITH HOLD FOR SELECT {deep}"
+    ))
+    .await
+    .unwrap();
+}

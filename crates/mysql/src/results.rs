@@ -102,7 +102,11 @@ pub fn column_def(name: &str, kind: ColumnKind) -> ColumnDef {
             0,
         ),
         // UUID, JSON and interval columns (PostgreSQL's types) are text to MySQL clients.
-        ColumnKind::Text | ColumnKind::Uuid | ColumnKind::Json | ColumnKind::Interval => def(
+        ColumnKind::Text
+        | ColumnKind::Uuid
+        | ColumnKind::Json
+        | ColumnKind::Interval
+        | ColumnKind::Array(_) => def(
             ColumnType::MYSQL_TYPE_VAR_STRING,
             ColumnFlags::empty(),
             UTF8MB4_GENERAL_CI,

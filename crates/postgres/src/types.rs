@@ -11,7 +11,7 @@ use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::types::format::FormatOptions;
 use pgwire::types::ToSqlText;
 use postgres_types::{FromSql, IsNull, ToSql};
-use tenantry_sql::{fit, ColumnKind, SqlError, Value};
+use tenantry_sql::{fit, ArrayOf, ColumnKind, SqlError, Value};
 
 /// The PostgreSQL type a column of this kind is described as.
 pub(crate) fn pg_type(kind: ColumnKind) -> Type {
@@ -31,6 +31,9 @@ pub(crate) fn pg_type(kind: ColumnKind) -> Type {
         // CockroachDB's JSON is JSONB too.
         ColumnKind::Json => Type::JSONB,
         ColumnKind::Interval => Type::INTERVAL,
+        ColumnKind::Array(ArrayOf::Text) => Type::TEXT_ARRAY,
+        ColumnKind::Array(ArrayOf::Bool) => Type::BOOL_ARRAY,
+        ColumnKind::Array(ArrayOf::Int) => Type::INT8_ARRAY,
         ColumnKind::Text | ColumnKind::Null => Type::TEXT,
     }
 }
@@ -403,6 +406,47 @@ fn encode_typed(enc: &mut DataRowEncoder, value: &Value, ty: &Type) -> Option<Pg
             enc.encode_field(&Raw {
                 text: &text,
                 binary: Some(binary),
+            })
+        }
+        // Arrays go out as PostgreSQL's text form (booleans as t / f), in binary as its array format
+        // (postgres-types').
+        Type::TEXT_ARRAY | Type::BOOL_ARRAY | Type::INT8_ARRAY => {
+            let text = canonical(ColumnKind::Array(ArrayOf::Text), value)?;
+            let items = tenantry_sql::pg_types::parse_array(&text)?;
+            if *ty == Type::TEXT_ARRAY {
+                return Some(enc.encode_field(&Raw {
+                    text: &text,
+                    binary: Some(binary_of(&items, ty)?),
+                }));
+            }
+            if *ty == Type::BOOL_ARRAY {
+                let bools = items
+                    .iter()
+                    .map(|i| match i.as_deref() {
+                        None => Some(None),
+                        Some("1" | "t" | "true") => Some(Some(true)),
+                        Some("0" | "f" | "false") => Some(Some(false)),
+                        Some(_) => None,
+                    })
+                    .collect::<Option<Vec<Option<bool>>>>()?;
+                let text = tenantry_sql::pg_types::format_array(
+                    bools.iter().map(|b| b.map(|b| if b { "t" } else { "f" })),
+                );
+                return Some(enc.encode_field(&Raw {
+                    text: &text,
+                    binary: Some(binary_of(&bools, ty)?),
+                }));
+            }
+            let ints = items
+                .iter()
+                .map(|i| match i.as_deref() {
+                    None => Some(None),
+                    Some(s) => s.trim().parse::<i64>().ok().map(Some),
+                })
+                .collect::<Option<Vec<Option<i64>>>>()?;
+            enc.encode_field(&Raw {
+                text: &text,
+                binary: Some(binary_of(&ints, ty)?),
             })
         }
         _ => enc.encode_field(&value.to_text()),

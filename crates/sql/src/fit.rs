@@ -73,6 +73,13 @@ pub fn fit(kind: ColumnKind, value: Value) -> Result<Value> {
                 .map(Value::Text)
                 .ok_or_else(|| invalid(kind, &s))
         }
+        ColumnKind::Array(_) => {
+            let s = text_of(kind, &value)?;
+            match crate::pg_types::parse_array(&s) {
+                Some(_) => Ok(Value::Text(s)),
+                None => Err(invalid(kind, &s)),
+            }
+        }
         ColumnKind::Text => Ok(match value {
             Value::Blob(b) => match String::from_utf8(b) {
                 Ok(s) => Value::Text(s),
@@ -98,6 +105,9 @@ pub fn type_name(kind: ColumnKind) -> &'static str {
         ColumnKind::Uuid => "uuid",
         ColumnKind::Json => "json",
         ColumnKind::Interval => "interval",
+        ColumnKind::Array(crate::value::ArrayOf::Text) => "text[]",
+        ColumnKind::Array(crate::value::ArrayOf::Bool) => "boolean[]",
+        ColumnKind::Array(crate::value::ArrayOf::Int) => "bigint[]",
         ColumnKind::Blob => "bytea",
         ColumnKind::Text | ColumnKind::Null => "text",
     }

@@ -43,4 +43,4 @@ pub use tenantry_jobs::{
     MetricsSnapshot, CANCEL_LATENCY_BUCKETS,
 };
 pub use translate::translate_detached;
-pub use value::{format_float, Column, ColumnKind, Output, ResultSet, Value};
+pub use value::{format_float, ArrayOf, Column, ColumnKind, Output, ResultSet, Value};

@@ -395,14 +395,17 @@ impl Session {
                     columns: columns.into_iter().map(|c| c.name).collect(),
                 })
             }
-            Parsed::Command(cmd) => Ok(match exec::cursors::describe(self, &cmd)? {
-                Some(prepared) => prepared,
-                None => Prepared {
-                    params: 0,
-                    param_kinds: Vec::new(),
-                    columns: Vec::new(),
-                    kinds: Vec::new(),
-                },
+            Parsed::Command(Command::DeclareCursor(d)) => exec::cursors::describe_declare(self, *d),
+            Parsed::Command(Command::FetchCursor {
+                name,
+                move_only: false,
+                ..
+            }) => exec::cursors::describe_fetch(self, &name),
+            Parsed::Command(_) => Ok(Prepared {
+                params: 0,
+                param_kinds: Vec::new(),
+                columns: Vec::new(),
+                kinds: Vec::new(),
             }),
             Parsed::Tenant(stmt) => exec::tenant_sql::describe(self, sql, *stmt),
         }

@@ -99,8 +99,21 @@ pub enum ColumnKind {
     Json,
     /// A PostgreSQL interval in its `postgres` output style (`1 day 02:03:04`).
     Interval,
+    /// A PostgreSQL array in its text form (`{a,"b c",NULL}`), of elements of this kind: `array_agg`'s result.
+    Array(ArrayOf),
     /// Every value is NULL and nothing says otherwise.
     Null,
+}
+
+/// The kind of an array's elements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArrayOf {
+    /// Text (`text[]`).
+    Text,
+    /// Booleans stored as 0 / 1 (`bool[]`).
+    Bool,
+    /// Integers (`int8[]`).
+    Int,
 }
 
 /// One result column.

@@ -393,38 +393,29 @@ pub fn close(session: &mut Session, name: Option<String>) -> Result<Output> {
     Ok(Output::ok())
 }
 
-/// What a client preparing a cursor statement learns: DECLARE's parameters (those of its query), FETCH's
-/// columns (those of its cursor).
-pub fn describe(session: &mut Session, cmd: &crate::parser::Command) -> Result<Option<Prepared>> {
-    use crate::parser::Command as C;
-    match cmd {
-        C::DeclareCursor(d) => {
-            let query = tenant_sql::describe_query(session, (*d.query).clone())?;
-            Ok(Some(Prepared {
-                columns: Vec::new(),
-                kinds: Vec::new(),
-                ..query
-            }))
-        }
-        C::FetchCursor {
-            name,
-            move_only: false,
-            ..
-        } => {
-            let cursor = session
-                .cursors
-                .open
-                .get(name)
-                .ok_or_else(|| SqlError::NoSuchCursor(name.clone()))?;
-            Ok(Some(Prepared {
-                params: 0,
-                param_kinds: Vec::new(),
-                columns: cursor.names.clone(),
-                kinds: cursor.types.iter().map(|t| kind_of(t.as_deref())).collect(),
-            }))
-        }
-        _ => Ok(None),
-    }
+/// What a client preparing a DECLARE learns: the parameters of its query (it returns no rows).
+pub fn describe_declare(session: &mut Session, d: CursorDeclaration) -> Result<Prepared> {
+    let query = tenant_sql::describe_query(session, *d.query)?;
+    Ok(Prepared {
+        columns: Vec::new(),
+        kinds: Vec::new(),
+        ..query
+    })
+}
+
+/// What a client preparing a FETCH learns: its cursor's columns.
+pub fn describe_fetch(session: &Session, name: &str) -> Result<Prepared> {
+    let cursor = session
+        .cursors
+        .open
+        .get(name)
+        .ok_or_else(|| SqlError::NoSuchCursor(name.to_string()))?;
+    Ok(Prepared {
+        params: 0,
+        param_kinds: Vec::new(),
+        columns: cursor.names.clone(),
+        kinds: cursor.types.iter().map(|t| kind_of(t.as_deref())).collect(),
+    })
 }
 
 /// The columns of cursor `name` (a protocol-level Describe of the portal it is), if it is open.

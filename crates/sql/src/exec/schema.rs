@@ -448,9 +448,22 @@ pub(crate) struct ForeignKeyInfo {
     pub(crate) columns: Vec<String>,
     pub(crate) ref_table: String,
     pub(crate) ref_columns: Vec<String>,
-    /// `RESTRICT`, `CASCADE`, `SET NULL`, `NO ACTION` ...
-    pub(crate) on_delete: String,
-    pub(crate) on_update: String,
+    /// `RESTRICT`, `CASCADE`, `SET NULL`, `NO ACTION` ...; `None` when the table does not say (MySQL then
+    /// shows RESTRICT, PostgreSQL NO ACTION).
+    pub(crate) on_delete: Option<String>,
+    pub(crate) on_update: Option<String>,
+}
+
+impl ForeignKeyInfo {
+    /// The ON DELETE rule as MySQL shows it.
+    pub(crate) fn mysql_on_delete(&self) -> &str {
+        self.on_delete.as_deref().unwrap_or("RESTRICT")
+    }
+
+    /// The ON UPDATE rule as MySQL shows it.
+    pub(crate) fn mysql_on_update(&self) -> &str {
+        self.on_update.as_deref().unwrap_or("RESTRICT")
+    }
 }
 
 /// A table's foreign keys, read from its schema text with the SQL parser (SQLite's pragmas do not give
@@ -485,10 +498,7 @@ pub(crate) fn foreign_keys(
             found.push(fk);
         }
     }
-    let action = |a: &Option<sqlparser::ast::ReferentialAction>| {
-        a.as_ref()
-            .map_or_else(|| "RESTRICT".to_string(), |a| a.to_string())
-    };
+    let action = |a: &Option<sqlparser::ast::ReferentialAction>| a.as_ref().map(|a| a.to_string());
     let names = |list: &[sqlparser::ast::Ident]| list.iter().map(|i| i.value.clone()).collect();
     Ok(found
         .into_iter()
@@ -782,11 +792,11 @@ fn show_create_table(session: &Session, db: &str, table: &str) -> Result<ResultS
             list(&fk.ref_columns)
         );
         // RESTRICT is the default MySQL leaves unsaid.
-        if fk.on_delete != "RESTRICT" {
-            line.push_str(&format!(" ON DELETE {}", fk.on_delete));
+        if fk.mysql_on_delete() != "RESTRICT" {
+            line.push_str(&format!(" ON DELETE {}", fk.mysql_on_delete()));
         }
-        if fk.on_update != "RESTRICT" {
-            line.push_str(&format!(" ON UPDATE {}", fk.on_update));
+        if fk.mysql_on_update() != "RESTRICT" {
+            line.push_str(&format!(" ON UPDATE {}", fk.mysql_on_update()));
         }
         lines.push(line);
     }

@@ -217,7 +217,7 @@ pub(crate) fn run_plan(session: &mut Session, plan: &Plan, params: &[Value]) -> 
                     params,
                     None,
                     sink.as_ref().map(|s| (s, &stop)),
-                    &plan.result_types,
+                    result_types(session, plan),
                 )
             })()
             .map_err(|e| refusal(session, &guard, e))?;
@@ -418,6 +418,7 @@ pub(crate) fn visit_query_rows(
     }
     ready(session, &plan)?;
     begin_if_needed(session)?;
+    let hinted = result_types(session, &plan).to_vec();
     let guard = restrict_unless_admin(session, &plan);
     let result = (|| {
         let mut stmt = session.conn.conn().prepare(&plan.sql[0])?;
@@ -444,11 +445,46 @@ pub(crate) fn visit_query_rows(
                     .decl_type()
                     .filter(|d| !d.is_empty())
                     .map(str::to_string)
-                    .or_else(|| plan.result_types.get(i).cloned().flatten()),
+                    .or_else(|| hinted.get(i).cloned().flatten()),
             })
             .collect())
     })();
     result.map_err(|e| refusal(session, &guard, e))
+}
+
+/// The declared types a plan's result columns get where SQLite has none: the translator's, and where a type
+/// probe tells more (an argument's declared type), the probe's. The probe is prepared once per plan; one that
+/// does not compile tells nothing.
+fn result_types<'a>(session: &Session, plan: &'a Plan) -> &'a [Option<String>] {
+    let Some(probe) = &plan.type_probe else {
+        return &plan.result_types;
+    };
+    probe.resolved.get_or_init(|| {
+        let probed: Vec<Option<String>> = match session.conn.conn().prepare(&probe.sql) {
+            Ok(stmt) => stmt
+                .columns()
+                .iter()
+                .zip(&probe.uses)
+                .map(|(c, used)| {
+                    let decl = c.decl_type().filter(|d| !d.is_empty())?;
+                    Some(match used.as_ref()? {
+                        translate::ProbeUse::Same => decl.to_string(),
+                        translate::ProbeUse::ArrayOf => format!("{decl}[]"),
+                    })
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        (0..plan.result_types.len().max(probed.len()))
+            .map(|i| {
+                probed
+                    .get(i)
+                    .cloned()
+                    .flatten()
+                    .or_else(|| plan.result_types.get(i).cloned().flatten())
+            })
+            .collect()
+    })
 }
 
 /// Describes a readied plan: its parameters (typed by `hints` where their position tells) and columns.
@@ -483,6 +519,7 @@ fn describe_plan(
             |_| Ok(()),
         )?;
     }
+    let hinted = result_types(session, plan);
     // Compiled afresh, not taken from the statement cache: a cached statement describes the columns of the
     // schema it was compiled under until it next runs.
     let stmt = session.conn.conn().prepare(&plan.sql[0])?;
@@ -496,7 +533,7 @@ fn describe_plan(
             .map(|(i, c)| {
                 c.decl_type()
                     .filter(|d| !d.is_empty())
-                    .or_else(|| plan.result_types.get(i).and_then(|t| t.as_deref()))
+                    .or_else(|| hinted.get(i).and_then(|t| t.as_deref()))
                     .map_or(
                         crate::value::ColumnKind::Text,
                         crate::sqlite::results::declared_kind,

@@ -75,6 +75,8 @@ const PG_DEFAULTS: &[(&str, &str)] = &[
     ("client_encoding", "UTF8"),
     ("client_min_messages", "notice"),
     ("datestyle", "ISO, MDY"),
+    ("default_table_access_method", "heap"),
+    ("default_tablespace", ""),
     ("default_transaction_isolation", "serializable"),
     ("default_transaction_read_only", "off"),
     ("extra_float_digits", "1"),
@@ -92,6 +94,14 @@ const PG_DEFAULTS: &[(&str, &str)] = &[
     ("synchronous_commit", "on"),
     ("timezone", "UTC"),
 ];
+
+/// PostgreSQL's default of a session setting, if it is one.
+pub fn pg_default(name: &str) -> Option<&'static str> {
+    PG_DEFAULTS
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| *v)
+}
 
 /// Variables whose value is computed, not stored.
 const COMPUTED: &[&str] = &[

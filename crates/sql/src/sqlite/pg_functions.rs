@@ -141,6 +141,22 @@ pub fn register(conn: &Connection, objects: &SharedPgObjects) -> rusqlite::Resul
             .collect();
         Ok(serde_json::Value::Array(rows).to_string())
     })?;
+    // `current_setting(name [, missing_ok])` whose name is a parameter (the translator answers a literal
+    // name with the session's value): PostgreSQL's default, since a connection function cannot see the
+    // session's SETs.
+    for args in [1, 2] {
+        conn.create_scalar_function("current_setting", args, DETERMINISTIC, |ctx| {
+            let name = text_of(ctx, 0)?.unwrap_or_default();
+            let missing_ok = ctx.len() > 1 && ctx.get::<Option<bool>>(1)?.unwrap_or(false);
+            match crate::exec::variables::pg_default(&name) {
+                Some(v) => Ok(Some(v.to_string())),
+                None if missing_ok => Ok(None),
+                None => Err(rusqlite::Error::UserFunctionError(
+                    format!("unrecognized configuration parameter \"{name}\"").into(),
+                )),
+            }
+        })?;
+    }
     conn.create_scalar_function("quote_ident", 1, DETERMINISTIC, |ctx| {
         Ok(text_of(ctx, 0)?.map(|name| crate::pg_types::quote_ident(&name)))
     })?;

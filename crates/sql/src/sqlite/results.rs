@@ -187,6 +187,15 @@ pub fn from_ref(v: ValueRef) -> Value {
 /// The kind a declared type promises (SQLite's affinity rules, plus MySQL's and PostgreSQL's names).
 pub fn declared_kind(decl: &str) -> ColumnKind {
     let upper = decl.trim().to_ascii_uppercase();
+    if let Some(element) = upper.strip_suffix("[]") {
+        return ColumnKind::Array(if element.starts_with("BOOL") {
+            crate::value::ArrayOf::Bool
+        } else if element.contains("INT") {
+            crate::value::ArrayOf::Int
+        } else {
+            crate::value::ArrayOf::Text
+        });
+    }
     if upper.starts_with("DECIMAL") || upper.starts_with("NUMERIC") {
         let scale = upper
             .split_once(',')
@@ -291,7 +300,8 @@ fn column_kind<'a>(decl: Option<&str>, values: impl Iterator<Item = &'a Value>) 
             | ColumnKind::Time
             | ColumnKind::Uuid
             | ColumnKind::Json
-            | ColumnKind::Interval),
+            | ColumnKind::Interval
+            | ColumnKind::Array(_)),
         ) if !ints && !floats && !blobs => k,
         Some(ColumnKind::Blob) if !ints && !floats => ColumnKind::Blob,
         Some(ColumnKind::Text) if !blobs => ColumnKind::Text,

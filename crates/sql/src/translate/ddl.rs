@@ -396,11 +396,19 @@ fn column(col: &ColumnDef, table_pk: Option<&[String]>) -> Result<RenderedColumn
                     .last()
                     .map(|p| p.to_string())
                     .unwrap_or_default();
-                extra.push(format!(
-                    "REFERENCES {} ({})",
-                    quote(foreign.trim_matches('`')),
-                    idents(&fk.referred_columns)
-                ));
+                // Without columns the reference is to the table's primary key, as SQLite reads it too.
+                let mut reference = format!("REFERENCES {}", quote(foreign.trim_matches('`')));
+                if !fk.referred_columns.is_empty() {
+                    reference.push_str(&format!(" ({})", idents(&fk.referred_columns)));
+                }
+                // The actions are the column's too: dropping them would turn a CASCADE into a refusal.
+                if let Some(a) = &fk.on_delete {
+                    reference.push_str(&format!(" ON DELETE {a}"));
+                }
+                if let Some(a) = &fk.on_update {
+                    reference.push_str(&format!(" ON UPDATE {a}"));
+                }
+                extra.push(reference);
             }
             ColumnOption::Collation(name) => {
                 binary = name.to_string().to_ascii_lowercase().ends_with("_bin");

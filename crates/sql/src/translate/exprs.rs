@@ -41,9 +41,10 @@ pub fn rewrite(stmt: &mut Statement, ctx: &dyn SessionContext) -> Result<Vec<Opt
     // MySQL names a string literal's column by its content: `SELECT 'a'` has a column `a`; PostgreSQL
     // names an expression's column by its function (`count`) or `?column?`.
     let postgres = ctx.postgres_names();
-    let result_types = match top_level_projection(stmt) {
-        Some(items) if postgres => super::pg_names::result_types(items),
-        _ => Vec::new(),
+    let result_types = if postgres {
+        super::result_types::result_types(stmt)
+    } else {
+        Vec::new()
     };
     let original_names = top_level_projection(stmt).map(|items| {
         items
@@ -319,11 +320,48 @@ fn rewrite_expr(expr: &mut Expr, ctx: &dyn SessionContext) -> Result<()> {
                 if let Some(v) = ctx.session_function(&name.value.to_ascii_uppercase()) {
                     *expr = literal(v);
                 }
+            } else if let Some(v) = current_setting(f, ctx)? {
+                *expr = literal(v);
             }
         }
         _ => {}
     }
     Ok(())
+}
+
+/// PostgreSQL's `current_setting('name' [, missing_ok])`: the session's setting as text, or NULL for an
+/// unknown one when missing_ok is true. `None` for any other call.
+fn current_setting(
+    f: &sqlparser::ast::Function,
+    ctx: &dyn SessionContext,
+) -> Result<Option<Value>> {
+    let [ObjectNamePart::Identifier(fname)] = f.name.0.as_slice() else {
+        return Ok(None);
+    };
+    if !fname.value.eq_ignore_ascii_case("current_setting") {
+        return Ok(None);
+    }
+    let FunctionArguments::List(list) = &f.args else {
+        return Ok(None);
+    };
+    let literal_arg = |i: usize| match list.args.get(i) {
+        Some(sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(
+            Expr::Value(v),
+        ))) => Some(&v.value),
+        _ => None,
+    };
+    let name = match literal_arg(0) {
+        Some(AstValue::SingleQuotedString(s)) if list.args.len() <= 2 => s.to_ascii_lowercase(),
+        // A name bound as a parameter: SQLite's `current_setting`, which knows the defaults only.
+        _ => return Ok(None),
+    };
+    let missing_ok = matches!(literal_arg(1), Some(AstValue::Boolean(true)));
+    match ctx.system_variable(&name) {
+        Ok(Value::Null) => Ok(Some(Value::Null)),
+        Ok(v) => Ok(Some(Value::from(v.to_text().unwrap_or_default()))),
+        Err(SqlError::UnknownVariable(_)) if missing_ok => Ok(Some(Value::Null)),
+        Err(e) => Err(e),
+    }
 }
 
 /// SQLite date modifiers (`'-1 months'`, `'+2 days'`, `'-90.5 seconds'`) adding an interval literal

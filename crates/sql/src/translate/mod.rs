@@ -10,6 +10,7 @@ mod functions;
 mod names;
 mod params;
 mod pg_names;
+mod result_types;
 mod set_functions;
 mod temporary;
 mod view_equalities;
@@ -94,6 +95,31 @@ pub struct Plan {
     pub temp_table: Option<TempTableChange>,
     /// Declared types for result columns SQLite cannot type, by position (PostgreSQL's booleans).
     pub result_types: Vec<Option<String>>,
+    /// A query that describes the types of result columns typed by an argument (see
+    /// `result_types::type_probe`); PostgreSQL wire only.
+    pub type_probe: Option<TypeProbe>,
+}
+
+/// A query SQLite can describe in place of one whose result columns it cannot type: each of its columns
+/// is the argument that types the original column at that position.
+#[derive(Debug, Clone)]
+pub struct TypeProbe {
+    /// The query (only prepared, never run).
+    pub sql: String,
+    /// For each result column, how the probe's column at that position types it (`None`: it does not).
+    pub uses: Vec<Option<ProbeUse>>,
+    /// The result types with what the probe told, once it was prepared (a plan lives no longer than the
+    /// schema it was made under).
+    pub resolved: std::sync::OnceLock<Vec<Option<String>>>,
+}
+
+/// How a probe's column types the original column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeUse {
+    /// The same type (`min(x)`: x's).
+    Same,
+    /// An array of it (`array_agg(x)`).
+    ArrayOf,
 }
 
 /// A change to the session's temporary tables, each named by (database, table).
@@ -145,6 +171,11 @@ pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
     // Read before the rewrite, which may turn literals into expressions.
     let view_equalities = view_equalities::equalities(&stmt, &relations, &system_tables);
     let result_types = exprs::rewrite(&mut stmt, ctx)?;
+    let type_probe = if ctx.postgres_names() {
+        result_types::type_probe(&mut stmt, &result_types)
+    } else {
+        None
+    };
     let read_all = |access: &mut BTreeSet<Access>, except: Option<&(String, String)>| {
         for (db, table) in &relations {
             if Some(&(db.clone(), table.clone())) != except && !is_system_schema(db) {
@@ -319,6 +350,7 @@ pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
         dependent,
         temp_table,
         result_types,
+        type_probe,
     })
 }
 

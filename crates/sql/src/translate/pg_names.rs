@@ -3,7 +3,7 @@
 //! a cast by what it casts, and anything else `?column?`. Drivers read columns by these names
 //! (node-postgres' `rows[0].count`).
 
-use sqlparser::ast::{Expr, ObjectNamePart, SelectItem};
+use sqlparser::ast::{Expr, ObjectNamePart};
 
 /// PostgreSQL's name for an unaliased expression, `None` for a column (SQLite already names it by the
 /// column, as PostgreSQL does).
@@ -34,103 +34,6 @@ pub(super) fn column_name(expr: &Expr) -> Option<String> {
         Expr::Overlay { .. } => "overlay".to_string(),
         _ => UNNAMED.to_string(),
     })
-}
-
-/// The declared type of each select item PostgreSQL types but SQLite cannot (expressions have no declared
-/// type there): `BOOLEAN` for comparisons, logic and predicates, whose 1/0 then go out as `t`/`f`. Empty when
-/// a wildcard makes positions unknown.
-pub(super) fn result_types(items: &[SelectItem]) -> Vec<Option<String>> {
-    if items.iter().any(|i| {
-        matches!(
-            i,
-            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
-        )
-    }) {
-        return Vec::new();
-    }
-    items
-        .iter()
-        .map(|i| match i {
-            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
-                if is_boolean(e) {
-                    Some("BOOLEAN".to_string())
-                } else {
-                    function_type(e).map(str::to_string)
-                }
-            }
-            _ => None,
-        })
-        .collect()
-}
-
-/// The type of a call of a function whose result type does not depend on its arguments (`count` is
-/// `int8`), as PostgreSQL describes it before running: clients type the result by what Parse describes.
-fn function_type(e: &Expr) -> Option<&'static str> {
-    let Expr::Function(f) = e else {
-        return None;
-    };
-    let name = match f.name.0.as_slice() {
-        [sqlparser::ast::ObjectNamePart::Identifier(n)] => n,
-        [sqlparser::ast::ObjectNamePart::Identifier(s), sqlparser::ast::ObjectNamePart::Identifier(n)]
-            if s.value.eq_ignore_ascii_case("pg_catalog") =>
-        {
-            n
-        }
-        _ => return None,
-    };
-    match name.value.to_ascii_lowercase().as_str() {
-        "count" | "length" | "char_length" | "character_length" | "octet_length" | "row_number"
-        | "rank" | "dense_rank" | "ntile" | "strpos" => Some("BIGINT"),
-        "bool_and" | "bool_or" | "every" => Some("BOOLEAN"),
-        _ => None,
-    }
-}
-
-/// Whether an expression is boolean-valued in PostgreSQL.
-fn is_boolean(e: &Expr) -> bool {
-    use sqlparser::ast::{BinaryOperator as B, UnaryOperator};
-    match e {
-        Expr::Nested(inner) => is_boolean(inner),
-        Expr::BinaryOp { op, .. } => matches!(
-            op,
-            B::Eq
-                | B::NotEq
-                | B::Lt
-                | B::LtEq
-                | B::Gt
-                | B::GtEq
-                | B::And
-                | B::Or
-                | B::Xor
-                | B::PGRegexMatch
-                | B::PGRegexIMatch
-                | B::PGRegexNotMatch
-                | B::PGRegexNotIMatch
-        ),
-        Expr::UnaryOp {
-            op: UnaryOperator::Not,
-            ..
-        } => true,
-        Expr::IsNull(_)
-        | Expr::IsNotNull(_)
-        | Expr::IsTrue(_)
-        | Expr::IsNotTrue(_)
-        | Expr::IsFalse(_)
-        | Expr::IsNotFalse(_)
-        | Expr::IsDistinctFrom(..)
-        | Expr::IsNotDistinctFrom(..)
-        | Expr::InList { .. }
-        | Expr::InSubquery { .. }
-        | Expr::Between { .. }
-        | Expr::Like { .. }
-        | Expr::ILike { .. }
-        | Expr::SimilarTo { .. }
-        | Expr::RLike { .. }
-        | Expr::Exists { .. }
-        | Expr::AnyOp { .. }
-        | Expr::AllOp { .. } => true,
-        _ => false,
-    }
 }
 
 /// The name PostgreSQL gives a column it cannot name otherwise.

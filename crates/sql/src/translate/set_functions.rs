@@ -47,14 +47,23 @@ pub(super) fn join_laterally(stmt: &mut Statement) -> Result<()> {
     v.0.map_or(Ok(()), Err)
 }
 
-/// A set-returning call of a select list.
+/// Which set-returning function a select-list call is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Unnest,
+    Subscripts,
+    Series,
+}
+
+/// A set-returning call of a select list, its arguments taken out of it (moved, never copied: a
+/// statement's tree may be as deep as the limits allow) and the arrays printed as SQL.
 enum Call {
     /// `unnest(array)`.
-    Unnest(Expr),
+    Unnest(String),
     /// `generate_subscripts(array, dim)`.
-    Subscripts(Expr, Box<Expr>),
+    Subscripts(String, Box<Expr>),
     /// `generate_series(args)`.
-    Series(Vec<Expr>),
+    Series(Vec<String>),
 }
 
 fn rewrite_body(body: &mut SetExpr) -> Result<()> {
@@ -67,7 +76,7 @@ fn rewrite_body(body: &mut SetExpr) -> Result<()> {
         _ => return Ok(()),
     };
     // The select list's calls, by item.
-    let calls: Vec<(usize, String, Call)> = select
+    let kinds: Vec<(usize, String, Kind)> = select
         .projection
         .iter()
         .enumerate()
@@ -76,10 +85,10 @@ fn rewrite_body(body: &mut SetExpr) -> Result<()> {
                 SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => e,
                 _ => return None,
             };
-            set_call(expr).map(|(name, call)| (i, name, call))
+            set_call(expr).map(|(name, kind)| (i, name, kind))
         })
         .collect();
-    if calls.is_empty() {
+    if kinds.is_empty() {
         return Ok(());
     }
     let grouped = match &select.group_by {
@@ -91,24 +100,41 @@ fn rewrite_body(body: &mut SetExpr) -> Result<()> {
             "set-returning functions in the select list of a grouped query".into(),
         ));
     }
-    let series = calls
-        .iter()
-        .filter(|(_, _, c)| matches!(c, Call::Series(_)))
-        .count();
-    if series > 0 && calls.len() > 1 {
+    let series = kinds.iter().filter(|(_, _, k)| *k == Kind::Series).count();
+    if series > 0 && kinds.len() > 1 {
         return Err(SqlError::Unsupported(
             "generate_series beside other set-returning functions in one select list".into(),
         ));
     }
+    let calls: Vec<(usize, String, Call)> = kinds
+        .into_iter()
+        .filter_map(|(i, name, kind)| {
+            let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) =
+                select.projection.get_mut(i)?
+            else {
+                return None;
+            };
+            let mut args = take_arguments(e).into_iter();
+            let mut next = || args.next().unwrap_or_else(|| Expr::value(AstValue::Null));
+            let call = match kind {
+                Kind::Unnest => Call::Unnest(next().to_string()),
+                Kind::Subscripts => {
+                    let array = next().to_string();
+                    Call::Subscripts(array, Box::new(next()))
+                }
+                Kind::Series => Call::Series(args.map(|a| a.to_string()).collect()),
+            };
+            Some((i, name, call))
+        })
+        .collect();
     // The distinct arrays, in order of first use: each is one slot of the zipped rows.
     let mut arrays: Vec<String> = Vec::new();
     let mut slots = Vec::with_capacity(calls.len());
     for (_, _, call) in &calls {
         let slot = match call {
-            Call::Unnest(array) | Call::Subscripts(array, _) => {
-                let text = array.to_string();
-                Some(arrays.iter().position(|a| *a == text).unwrap_or_else(|| {
-                    arrays.push(text);
+            Call::Unnest(text) | Call::Subscripts(text, _) => {
+                Some(arrays.iter().position(|a| a == text).unwrap_or_else(|| {
+                    arrays.push(text.clone());
                     arrays.len() - 1
                 }))
             }
@@ -122,7 +148,6 @@ fn rewrite_body(body: &mut SetExpr) -> Result<()> {
     for ((item, name, call), slot) in calls.into_iter().zip(slots) {
         let column = match call {
             Call::Series(args) => {
-                let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
                 from = format!("generate_series({})", args.join(", "));
                 field("value")
             }
@@ -171,8 +196,8 @@ fn rewrite_body(body: &mut SetExpr) -> Result<()> {
     Ok(())
 }
 
-/// A set-returning call, and the function's name.
-fn set_call(expr: &Expr) -> Option<(String, Call)> {
+/// A set-returning call's function name and kind, judged without copying anything.
+fn set_call(expr: &Expr) -> Option<(String, Kind)> {
     let Expr::Function(f) = expr else {
         return None;
     };
@@ -190,32 +215,50 @@ fn set_call(expr: &Expr) -> Option<(String, Call)> {
         [schema, n] if schema.eq_ignore_ascii_case("pg_catalog") => n.to_ascii_lowercase(),
         _ => return None,
     };
+    let kind = match name.as_str() {
+        "unnest" => Kind::Unnest,
+        "generate_subscripts" => Kind::Subscripts,
+        "generate_series" => Kind::Series,
+        _ => return None,
+    };
     let FunctionArguments::List(list) = &f.args else {
         return None;
     };
     if f.over.is_some() || f.filter.is_some() || !list.clauses.is_empty() {
         return None;
     }
-    let args: Vec<Expr> = list
+    let args: Vec<&Expr> = list
         .args
         .iter()
         .map(|a| match a {
-            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
             _ => None,
         })
         .collect::<Option<_>>()?;
     // What moves into FROM must hold no placeholder: parameters bind in the order they are written.
-    let call = match (name.as_str(), args.as_slice()) {
-        ("unnest", [array]) if !has_placeholder(array) => Call::Unnest(array.clone()),
-        ("generate_subscripts", [array, dim]) if !has_placeholder(array) => {
-            Call::Subscripts(array.clone(), Box::new(dim.clone()))
-        }
-        ("generate_series", [_, _] | [_, _, _]) if !args.iter().any(has_placeholder) => {
-            Call::Series(args)
-        }
-        _ => return None,
+    let fits = match (kind, args.as_slice()) {
+        (Kind::Unnest, [array]) | (Kind::Subscripts, [array, _]) => !has_placeholder(array),
+        (Kind::Series, [_, _] | [_, _, _]) => !args.iter().any(|a| has_placeholder(a)),
+        _ => false,
     };
-    Some((name, call))
+    fits.then_some((name, kind))
+}
+
+/// The arguments of a call, moved out of it (the call is left without them).
+fn take_arguments(e: &mut Expr) -> Vec<Expr> {
+    let Expr::Function(f) = e else {
+        return Vec::new();
+    };
+    let FunctionArguments::List(list) = &mut f.args else {
+        return Vec::new();
+    };
+    std::mem::take(&mut list.args)
+        .into_iter()
+        .filter_map(|a| match a {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A column of the source.

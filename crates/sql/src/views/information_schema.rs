@@ -368,8 +368,8 @@ fn referential_constraints(session: &Session) -> Result<Vec<Vec<Value>>> {
                 Value::from(db.as_str()),
                 Value::from("PRIMARY"),
                 Value::from("NONE"),
-                Value::Text(fk.on_update),
-                Value::Text(fk.on_delete),
+                Value::from(fk.mysql_on_update()),
+                Value::from(fk.mysql_on_delete()),
                 Value::from(table.as_str()),
                 Value::Text(fk.ref_table),
             ]);

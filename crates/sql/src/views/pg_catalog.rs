@@ -94,6 +94,21 @@ struct Index {
     columns: Vec<String>,
 }
 
+/// A foreign key of a table.
+struct ForeignKey {
+    oid: i64,
+    name: String,
+    /// Column numbers (1-based) of the table, and of the referenced table.
+    keys: Vec<i64>,
+    ref_keys: Vec<i64>,
+    ref_oid: i64,
+    /// `pg_get_constraintdef`'s text.
+    def: String,
+    /// pg_constraint's action codes (`a` no action, `r` restrict, `c` cascade, `n` set null, `d` set default).
+    on_update: &'static str,
+    on_delete: &'static str,
+}
+
 /// A table or view of the current database.
 struct Relation {
     oid: i64,
@@ -101,6 +116,7 @@ struct Relation {
     view: bool,
     attrs: Vec<Attr>,
     indexes: Vec<Index>,
+    foreign_keys: Vec<ForeignKey>,
 }
 
 /// What the views show, read once per view from the session's current database and the catalog; the
@@ -157,12 +173,14 @@ fn model(session: &Session) -> Result<Model> {
                         }
                     })
                     .collect();
+                let foreign_keys = foreign_keys_of(session, db, &name, &attrs)?;
                 relations.push(Relation {
                     oid: table_oid(db, &name),
                     view: kind == "VIEW",
                     name,
                     attrs,
                     indexes,
+                    foreign_keys,
                 });
             }
         }
@@ -193,9 +211,89 @@ fn model(session: &Session) -> Result<Model> {
                     .insert(constraint_oid(rel, ix), constraint_def(ix));
             }
         }
+        for fk in &rel.foreign_keys {
+            objects.constraint_defs.insert(fk.oid, fk.def.clone());
+        }
     }
     session.conn.set_pg_objects(objects);
     Ok(model)
+}
+
+/// A table's foreign keys, with the referenced table's column numbers.
+fn foreign_keys_of(
+    session: &Session,
+    db: &str,
+    table: &str,
+    attrs: &[Attr],
+) -> Result<Vec<ForeignKey>> {
+    let position = |names: &[String], c: &str| {
+        names
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(c))
+            .map_or(0, |p| p as i64 + 1)
+    };
+    let own: Vec<String> = attrs.iter().map(|a| a.name.clone()).collect();
+    let mut out = Vec::new();
+    for fk in crate::exec::schema::foreign_keys(session, db, table)? {
+        let referenced_columns = crate::exec::schema::table_columns(session, db, &fk.ref_table)?;
+        let mut fk = fk;
+        if fk.ref_columns.is_empty() {
+            // `REFERENCES t` without columns names t's primary key.
+            let mut key: Vec<_> = referenced_columns.iter().filter(|c| c.pk > 0).collect();
+            key.sort_by_key(|c| c.pk);
+            fk.ref_columns = key.into_iter().map(|c| c.name.clone()).collect();
+        }
+        let referenced: Vec<String> = referenced_columns.into_iter().map(|c| c.name).collect();
+        let list = |cols: &[String]| {
+            cols.iter()
+                .map(|c| quote_ident(c))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut def = format!(
+            "FOREIGN KEY ({}) REFERENCES {}({})",
+            list(&fk.columns),
+            quote_ident(&fk.ref_table),
+            list(&fk.ref_columns)
+        );
+        // PostgreSQL prints the actions that are not the default, ON UPDATE first.
+        for (clause, action) in [("UPDATE", &fk.on_update), ("DELETE", &fk.on_delete)] {
+            let action = action
+                .as_deref()
+                .unwrap_or("NO ACTION")
+                .to_ascii_uppercase();
+            if action != "NO ACTION" {
+                def.push_str(&format!(" ON {clause} {action}"));
+            }
+        }
+        let code = |action: &Option<String>| match action
+            .as_deref()
+            .unwrap_or("")
+            .to_ascii_uppercase()
+            .as_str()
+        {
+            "RESTRICT" => "r",
+            "CASCADE" => "c",
+            "SET NULL" => "n",
+            "SET DEFAULT" => "d",
+            _ => "a",
+        };
+        out.push(ForeignKey {
+            oid: oid_of(&["constraint", &table_oid(db, table).to_string(), &fk.name]),
+            keys: fk.columns.iter().map(|c| position(&own, c)).collect(),
+            ref_keys: fk
+                .ref_columns
+                .iter()
+                .map(|c| position(&referenced, c))
+                .collect(),
+            ref_oid: table_oid(db, &fk.ref_table),
+            on_update: code(&fk.on_update),
+            on_delete: code(&fk.on_delete),
+            name: fk.name,
+            def,
+        });
+    }
+    Ok(out)
 }
 
 fn column_list(ix: &Index) -> String {
@@ -252,7 +350,7 @@ fn empty(_: &Session) -> Result<Vec<Vec<Value>>> {
     Ok(Vec::new())
 }
 
-pub(super) static VIEWS: [ViewDef; 29] = [
+pub(super) static VIEWS: [ViewDef; 30] = [
     ViewDef {
         schema: "pg_catalog",
         name: "pg_namespace",
@@ -605,6 +703,31 @@ pub(super) static VIEWS: [ViewDef; 29] = [
                         b(true),
                         s(&int_array(&ix.keys)),
                         Value::Null,
+                        Value::Null,
+                    ]);
+                }
+                for fk in &rel.foreign_keys {
+                    rows.push(vec![
+                        i(fk.oid),
+                        s(&fk.name),
+                        i(PUBLIC_OID),
+                        s("f"),
+                        b(false),
+                        b(false),
+                        b(true),
+                        i(rel.oid),
+                        i(0),
+                        i(0),
+                        i(0),
+                        i(fk.ref_oid),
+                        s(fk.on_update),
+                        s(fk.on_delete),
+                        s("s"),
+                        b(true),
+                        i(0),
+                        b(true),
+                        s(&int_array(&fk.keys)),
+                        s(&int_array(&fk.ref_keys)),
                         Value::Null,
                     ]);
                 }
@@ -1014,6 +1137,26 @@ pub(super) static VIEWS: [ViewDef; 29] = [
                     ]
                 })
                 .collect())
+        },
+    },
+    ViewDef {
+        schema: "pg_catalog",
+        name: "pg_tablespace",
+        columns: &[
+            ("oid", OID),
+            ("spcname", NAME),
+            ("spcowner", OID),
+            ("spcacl", TEXT),
+            ("spcoptions", TEXT),
+        ],
+        visibility: Visibility::AllTenants,
+        narrowed: None,
+        // PostgreSQL's two built-in tablespaces (every table is in pg_default, reltablespace 0).
+        rows: |_| {
+            Ok(vec![
+                vec![i(1663), s("pg_default"), i(10), Value::Null, Value::Null],
+                vec![i(1664), s("pg_global"), i(10), Value::Null, Value::Null],
+            ])
         },
     },
     ViewDef {
