@@ -858,3 +858,94 @@ async fn temporary_tables_are_the_sessions_own() {
     let (code, _, _) = expect_error(&mut reader, "CREATE TEMPORARY TABLE nope (a INT)").await;
     assert!(code == 1044 || code == 1142, "{code}");
 }
+
+#[tokio::test]
+async fn update_and_delete_with_order_by_limit_and_joins() {
+    let server = TestServer::start();
+    let mut c = app(&server).await;
+    c.query_drop(
+        "CREATE TABLE a (id INT PRIMARY KEY, v INT); CREATE TABLE b (id INT PRIMARY KEY, w INT);
+         INSERT INTO a VALUES (1, 1), (2, 2), (3, 3), (4, 4); INSERT INTO b VALUES (1, 10), (2, 20), (4, 40)",
+    )
+    .await
+    .unwrap();
+    let affected = |c: &Conn| c.affected_rows();
+    // Batched deletes and ordered updates on one table touch exactly the rows ORDER BY ... LIMIT picks.
+    c.query_drop("DELETE FROM a WHERE v > 0 ORDER BY id DESC LIMIT 1")
+        .await
+        .unwrap();
+    assert_eq!(affected(&c), 1);
+    c.query_drop("UPDATE a SET v = v + 100 ORDER BY id LIMIT 2")
+        .await
+        .unwrap();
+    assert_eq!(affected(&c), 2);
+    // A prepared form with the limit as a parameter, as batch jobs write it.
+    c.exec_drop("DELETE FROM a WHERE v > ? ORDER BY id LIMIT ?", (1000, 5))
+        .await
+        .unwrap();
+    assert_eq!(affected(&c), 0);
+    // Multiple-table UPDATE (inner joins, aliases) and DELETE (any join, both forms).
+    c.query_drop("UPDATE a JOIN b ON a.id = b.id SET a.v = b.w WHERE b.w > 10")
+        .await
+        .unwrap();
+    assert_eq!(affected(&c), 1);
+    c.query_drop(
+        "UPDATE a AS x INNER JOIN b AS y ON x.id = y.id SET x.v = y.w + x.v WHERE y.w = 10",
+    )
+    .await
+    .unwrap();
+    c.query_drop("DELETE a FROM a JOIN b ON a.id = b.id WHERE b.w = 20")
+        .await
+        .unwrap();
+    assert_eq!(affected(&c), 1);
+    c.query_drop("DELETE x FROM a AS x LEFT JOIN b ON x.id = b.id WHERE b.id IS NULL")
+        .await
+        .unwrap();
+    assert_eq!(affected(&c), 1);
+    c.query_drop("DELETE FROM b USING b JOIN a ON a.id = b.id WHERE a.v = 40")
+        .await
+        .unwrap();
+    assert_eq!(affected(&c), 0);
+    let rows: Vec<(i64, i64)> = c.query("SELECT id, v FROM a ORDER BY id").await.unwrap();
+    assert_eq!(rows, [(1, 111)]);
+    let rows: Vec<(i64, i64)> = c.query("SELECT id, w FROM b ORDER BY id").await.unwrap();
+    assert_eq!(rows, [(1, 10), (2, 20), (4, 40)]);
+    // What SQLite cannot do in one statement is refused, and changes nothing.
+    for sql in [
+        "UPDATE a LEFT JOIN b ON a.id = b.id SET a.v = 0",
+        "DELETE a, b FROM a JOIN b ON a.id = b.id",
+        "UPDATE a JOIN b ON a.id = b.id SET a.v = 1, b.w = 2",
+        "UPDATE a JOIN b ON a.id = b.id SET a.v = 1 LIMIT 1",
+    ] {
+        let (code, state, _) = expect_error(&mut c, sql).await;
+        assert_eq!((code, state.as_str()), (1235, "0A000"), "{sql}");
+    }
+    assert_eq!(row(&mut c, "SELECT v FROM a").await, some(&["111"]));
+    // A user who may change app's tables but not read vault's cannot read them through a join.
+    c.query_drop(
+        "CREATE DATABASE vault; CREATE TABLE vault.s (id INT PRIMARY KEY, w INT); INSERT INTO vault.s VALUES (1, 7);
+         CREATE USER clerk IDENTIFIED BY 'pw'; GRANT ALL ON app.* TO clerk",
+    )
+    .await
+    .unwrap();
+    let mut clerk = server.connect_with("clerk@t1", "pw", Some("app")).await;
+    for sql in [
+        "UPDATE a JOIN vault.s ON a.id = s.id SET a.v = s.w",
+        "DELETE a FROM a JOIN vault.s ON a.id = s.id",
+        "DELETE FROM a WHERE id IN (SELECT id FROM vault.s) ORDER BY id LIMIT 1",
+    ] {
+        let (code, _, _) = expect_error(&mut clerk, sql).await;
+        assert_eq!(code, 1142, "{sql}");
+    }
+    assert_eq!(row(&mut c, "SELECT v FROM a").await, some(&["111"]));
+    clerk
+        .query_drop("UPDATE a SET v = 5 ORDER BY id LIMIT 1")
+        .await
+        .unwrap();
+    assert_eq!(clerk.affected_rows(), 1);
+    clerk
+        .query_drop("UPDATE a JOIN b ON a.id = b.id SET a.v = b.w")
+        .await
+        .unwrap();
+    assert_eq!(row(&mut c, "SELECT v FROM a").await, some(&["10"]));
+}

@@ -540,3 +540,32 @@ async fn aggregates_arrays_and_settings_are_typed_as_postgres_types_them() {
         .unwrap_err();
     assert_eq!(e.as_db_error().map(|e| e.code().code()), Some("42704"));
 }
+
+#[tokio::test]
+async fn update_from_and_delete_using_join_other_tables() {
+    let server = TestServer::start();
+    let c = server.pg("root@sys", "", None).await;
+    c.batch_execute(
+        "CREATE TABLE a (id INT PRIMARY KEY, v INT); CREATE TABLE b (id INT PRIMARY KEY, w INT);
+         INSERT INTO a VALUES (1, 1), (2, 2), (3, 3); INSERT INTO b VALUES (1, 10), (2, 20)",
+    )
+    .await
+    .unwrap();
+    let n = c
+        .execute(
+            "UPDATE a SET v = b.w FROM b WHERE a.id = b.id AND b.w = $1",
+            &[&10i64],
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let n = c
+        .execute("DELETE FROM a USING b WHERE a.id = b.id AND b.w = 20", &[])
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(
+        q(&c, "SELECT id, v FROM a ORDER BY id").await,
+        vec![vec!["1", "10"], vec!["3", "3"]]
+    );
+}

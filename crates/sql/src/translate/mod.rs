@@ -5,6 +5,7 @@
 //! SQLite's, and the tables touched are listed with the privilege each needs.
 
 mod ddl;
+mod dml_forms;
 mod exprs;
 mod functions;
 mod names;
@@ -267,13 +268,12 @@ pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
             (vec![Statement::Insert(insert).to_string()], kind)
         }
         Statement::Update(update) => {
-            let target = match &update.table.relation {
-                TableFactor::Table { name, .. } => names::pair(name)?,
+            let rewritten = dml_forms::update(&update)?;
+            let target = match (&rewritten, &update.table.relation) {
+                (Some((_, target)), _) => target.clone(),
+                (None, TableFactor::Table { name, .. }) => names::pair(name)?,
                 _ => return Err(SqlError::Unsupported("UPDATE of a derived table".into())),
             };
-            if !update.table.joins.is_empty() {
-                return Err(SqlError::Unsupported("multiple-table UPDATE".into()));
-            }
             deny_system_write(&target)?;
             read_all(&mut access, Some(&target));
             access.insert(Access {
@@ -281,29 +281,32 @@ pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
                 table: Some(target.1),
                 privilege: Privilege::Update,
             });
-            if !update.order_by.is_empty() || update.limit.is_some() {
-                return Err(SqlError::Unsupported("UPDATE ... ORDER BY / LIMIT".into()));
-            }
             let kind = if update.returning.is_some() {
                 PlanKind::Query
             } else {
                 PlanKind::Dml { insert_into: None }
             };
-            (vec![Statement::Update(update).to_string()], kind)
+            let sql = match rewritten {
+                Some((sql, _)) => sql,
+                None => Statement::Update(update).to_string(),
+            };
+            (vec![sql], kind)
         }
         Statement::Delete(delete) => {
-            if !delete.tables.is_empty() || delete.using.is_some() {
-                return Err(SqlError::Unsupported("multiple-table DELETE".into()));
-            }
-            let from = match &delete.from {
-                FromTable::WithFromKeyword(f) | FromTable::WithoutKeyword(f) => f,
-            };
-            let target = match from.as_slice() {
-                [t] if t.joins.is_empty() => match &t.relation {
-                    TableFactor::Table { name, .. } => names::pair(name)?,
-                    _ => return Err(SqlError::Unsupported("DELETE from a derived table".into())),
-                },
-                _ => return Err(SqlError::Unsupported("multiple-table DELETE".into())),
+            let rewritten = dml_forms::delete(&delete)?;
+            let target = match &rewritten {
+                Some((_, target)) => target.clone(),
+                None => {
+                    let from = match &delete.from {
+                        FromTable::WithFromKeyword(f) | FromTable::WithoutKeyword(f) => f,
+                    };
+                    match from.first().map(|t| &t.relation) {
+                        Some(TableFactor::Table { name, .. }) => names::pair(name)?,
+                        _ => {
+                            return Err(SqlError::Unsupported("DELETE from a derived table".into()))
+                        }
+                    }
+                }
             };
             deny_system_write(&target)?;
             read_all(&mut access, Some(&target));
@@ -312,15 +315,16 @@ pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
                 table: Some(target.1),
                 privilege: Privilege::Delete,
             });
-            if !delete.order_by.is_empty() || delete.limit.is_some() {
-                return Err(SqlError::Unsupported("DELETE ... ORDER BY / LIMIT".into()));
-            }
             let kind = if delete.returning.is_some() {
                 PlanKind::Query
             } else {
                 PlanKind::Dml { insert_into: None }
             };
-            (vec![Statement::Delete(delete).to_string()], kind)
+            let sql = match rewritten {
+                Some((sql, _)) => sql,
+                None => Statement::Delete(delete).to_string(),
+            };
+            (vec![sql], kind)
         }
         other => {
             let ddl = ddl::translate(other, ctx.current_db())?;
