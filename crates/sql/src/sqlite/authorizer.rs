@@ -172,6 +172,7 @@ mod tests {
             dependent: Vec::new(),
             temp_table: None,
             result_types: Vec::new(),
+            type_probe: None,
         };
         let authorizer = Authorizer::install(&conn);
         // Unrestricted until a statement restricts it.
