@@ -335,3 +335,72 @@ async fn select_only_user_gets_1142_for_each_table_command() {
     let rows: Vec<i64> = root.query("SELECT id FROM d.t").await.unwrap();
     assert!(rows.is_empty(), "nothing was written");
 }
+
+/// Table-level grants (`GRANT ... ON db.t`, `ON t`, `ON TABLE t`): they allow what they name on that table
+/// only, show in SHOW GRANTS, are revoked alike, and refuse privileges that are not a table's.
+#[tokio::test]
+async fn table_level_grants_allow_their_table_only() {
+    let server = TestServer::start();
+    server.create_tenant("t1").await;
+    let mut root = server.connect("root@t1").await;
+    root.query_drop(
+        "CREATE DATABASE app; USE app; CREATE TABLE a (id INT PRIMARY KEY, v INT); \
+         CREATE TABLE b (id INT PRIMARY KEY, w INT); INSERT INTO a VALUES (1, 1); INSERT INTO b VALUES (1, 2); \
+         CREATE USER u IDENTIFIED BY 'pw'; GRANT SELECT ON app.a TO u; GRANT INSERT, UPDATE ON TABLE b TO u",
+    )
+    .await
+    .unwrap();
+    let mut u = server.connect_with("u@t1", "pw", Some("app")).await;
+    let v: Option<i64> = u.query_first("SELECT v FROM a").await.unwrap();
+    assert_eq!(v, Some(1));
+    u.query_drop("INSERT INTO b VALUES (2, 3)").await.unwrap();
+    u.query_drop("UPDATE b SET w = 4 WHERE id = 2")
+        .await
+        .unwrap();
+    for (sql, command) in [
+        ("SELECT w FROM b", "SELECT"),
+        ("SELECT a.v FROM a JOIN b ON a.id = b.id", "SELECT"),
+        ("INSERT INTO a VALUES (9, 9)", "INSERT"),
+        ("DELETE FROM b", "DELETE"),
+        ("CREATE TABLE c (id INT)", "CREATE"),
+    ] {
+        let (code, _, msg) = expect_error(&mut u, sql).await;
+        assert_eq!(code, 1142, "{sql}: {msg}");
+        assert!(msg.starts_with(command), "{sql}: {msg}");
+    }
+    let grants: Vec<String> = root.query("SHOW GRANTS FOR u").await.unwrap();
+    assert_eq!(
+        grants,
+        [
+            "GRANT USAGE ON *.* TO 'u'@'%'",
+            "GRANT SELECT ON `app`.`a` TO 'u'@'%'",
+            "GRANT INSERT, UPDATE ON `app`.`b` TO 'u'@'%'",
+        ]
+    );
+    // Privileges that are not a table's, and tables that do not exist, are refused; nothing is granted.
+    let (code, _, _) = expect_error(&mut root, "GRANT FILE ON app.a TO u").await;
+    assert_eq!(code, 1144);
+    let (code, _, _) = expect_error(&mut root, "GRANT SELECT ON app.nope TO u").await;
+    assert_eq!(code, 1146);
+    root.query_drop("REVOKE SELECT ON app.a FROM u")
+        .await
+        .unwrap();
+    let (code, _, _) = expect_error(&mut u, "SELECT v FROM a").await;
+    assert_eq!(code, 1142);
+    // ALL on a table is every table privilege, and a partial REVOKE leaves the rest.
+    root.query_drop("GRANT ALL ON app.a TO u; REVOKE DELETE ON app.a FROM u")
+        .await
+        .unwrap();
+    let grants: Vec<String> = root.query("SHOW GRANTS FOR u").await.unwrap();
+    assert!(
+        grants.contains(
+            &"GRANT SELECT, INSERT, UPDATE, CREATE, DROP, ALTER, INDEX ON `app`.`a` TO 'u'@'%'"
+                .to_string()
+        ),
+        "{grants:?}"
+    );
+    let v: Option<i64> = u.query_first("SELECT v FROM a").await.unwrap();
+    assert_eq!(v, Some(1));
+    let (code, _, _) = expect_error(&mut u, "DELETE FROM a").await;
+    assert_eq!(code, 1142);
+}

@@ -103,3 +103,38 @@ async fn cockroach_account_forms_create_grant_and_show_users() {
     );
     assert!(server.try_pg("clerk@t1", "pw", None).await.is_err());
 }
+
+/// CockroachDB's `GRANT SELECT ON TABLE t TO u` (and `db.public.t`): the user reads that table only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn table_grants_in_cockroach_form() {
+    let server = TestServer::start();
+    server.create_tenant("t1").await;
+    let root = server.pg("root@t1", "", None).await;
+    root.batch_execute(
+        "CREATE DATABASE shop; CREATE TABLE shop.items (id INT PRIMARY KEY); CREATE TABLE shop.costs (id INT);
+         INSERT INTO shop.items VALUES (1); CREATE USER reader WITH PASSWORD 'pw'",
+    )
+    .await
+    .unwrap();
+    let root_shop = server.pg("root@t1", "", Some("shop")).await;
+    root_shop
+        .batch_execute("GRANT SELECT ON TABLE items TO reader; GRANT INSERT ON TABLE shop.public.costs TO reader")
+        .await
+        .unwrap();
+    let r = server.pg("reader@t1", "pw", Some("shop")).await;
+    assert_eq!(
+        texts(simple_rows(&r, "SELECT id FROM items").await),
+        [["1"]]
+    );
+    r.batch_execute("INSERT INTO costs VALUES (5)")
+        .await
+        .unwrap();
+    for sql in [
+        "SELECT id FROM costs",
+        "DELETE FROM items",
+        "INSERT INTO items VALUES (2)",
+    ] {
+        let e = r.simple_query(sql).await.unwrap_err();
+        assert_eq!(sqlstate(&e), "42501", "{sql}: {e}");
+    }
+}

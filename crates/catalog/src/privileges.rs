@@ -70,6 +70,11 @@ impl Privilege {
         self == Self::File
     }
 
+    /// Whether it can be granted on one table (MySQL's table privileges; jobs and files are not a table's).
+    pub fn applies_to_tables(self) -> bool {
+        !matches!(self, Self::File | Self::ControlJob | Self::ViewJob)
+    }
+
     /// Parses a privilege keyword in any case (`ALL PRIVILEGES` is given as `ALL`).
     pub fn parse(s: &str) -> Option<Self> {
         let upper = s.to_ascii_uppercase();
@@ -87,22 +92,29 @@ pub enum GrantLevel {
     Global,
     /// `db.*`: one database.
     Database(String),
+    /// `db.t`: one table (database, table).
+    Table(String, String),
 }
 
 impl GrantLevel {
-    /// How the level is stored: `*` or the database's name.
-    pub fn key(&self) -> &str {
+    /// How the level is stored: `*`, the database's name, or `db.table` (a database name holds no `.`, so
+    /// the first one ends it).
+    pub fn key(&self) -> String {
         match self {
-            Self::Global => "*",
-            Self::Database(db) => db,
+            Self::Global => "*".to_string(),
+            Self::Database(db) => db.clone(),
+            Self::Table(db, table) => format!("{db}.{table}"),
         }
     }
 
-    fn from_key(key: String) -> Self {
+    /// The level a stored key stands for.
+    pub fn from_key(key: String) -> Self {
         if key == "*" {
-            Self::Global
-        } else {
-            Self::Database(key)
+            return Self::Global;
+        }
+        match key.split_once('.') {
+            Some((db, table)) => Self::Table(db.to_string(), table.to_string()),
+            None => Self::Database(key),
         }
     }
 }
@@ -184,9 +196,11 @@ impl Catalog {
             )? > 0;
             if had_all {
                 let global = matches!(level, GrantLevel::Global);
+                let table = matches!(level, GrantLevel::Table(..));
                 for p in Privilege::EACH
                     .into_iter()
                     .filter(|p| global || !p.is_global_only())
+                    .filter(|p| !table || p.applies_to_tables())
                 {
                     tx.execute(
                         "INSERT OR IGNORE INTO grants VALUES (?1, ?2, ?3, ?4)",

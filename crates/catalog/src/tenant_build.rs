@@ -44,7 +44,7 @@ pub struct UserImage {
 /// One grant in a [`UserImage`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrantImage {
-    /// `*` for every database, else the database's name.
+    /// `*` for every database, the database's name, or `db.table` for one table.
     pub level: String,
     /// The privilege's name.
     pub privilege: String,
@@ -181,11 +181,7 @@ impl Catalog {
                 let Some(privilege) = Privilege::parse(&g.privilege) else {
                     continue;
                 };
-                let level = if g.level == "*" {
-                    GrantLevel::Global
-                } else {
-                    GrantLevel::Database(g.level.clone())
-                };
+                let level = GrantLevel::from_key(g.level.clone());
                 tx.execute(
                     "INSERT OR IGNORE INTO grants VALUES (?1, ?2, ?3, ?4)",
                     params![tenant_id, u.name, level.key(), privilege.as_str()],

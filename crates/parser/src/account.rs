@@ -227,7 +227,7 @@ fn role_options(c: &mut Cursor) -> Result<RoleOptions> {
     }
 }
 
-/// `*.*`, `db.*`, `*`, CockroachDB's `DATABASE db`; table-level grants are not supported.
+/// `*.*`, `db.*`, `*`, `db.t`, `t`, CockroachDB's `DATABASE db` and `TABLE [db.]t`.
 fn level(c: &mut Cursor) -> Result<ParsedLevel> {
     if c.eat_word("DATABASE") {
         return Ok(ParsedLevel::Level(GrantLevel::Database(
@@ -242,16 +242,26 @@ fn level(c: &mut Cursor) -> Result<ParsedLevel> {
         }
         return Ok(ParsedLevel::CurrentDatabase);
     }
-    let db = c.name()?;
-    if c.eat(&Token::Period) {
-        if c.eat(&Token::Mul) {
-            return Ok(ParsedLevel::Level(GrantLevel::Database(
-                db.to_ascii_lowercase(),
-            )));
-        }
-        c.name()?;
+    let first = c.name()?;
+    if !c.eat(&Token::Period) {
+        return Ok(ParsedLevel::CurrentTable(first));
     }
-    Err(ParseError::Unsupported("table-level privileges".into()))
+    if c.eat(&Token::Mul) {
+        return Ok(ParsedLevel::Level(GrantLevel::Database(
+            first.to_ascii_lowercase(),
+        )));
+    }
+    let table = c.name()?;
+    // CockroachDB's `db.public.t`: the public schema is the database.
+    let table = if table.eq_ignore_ascii_case("public") && c.eat(&Token::Period) {
+        c.name()?
+    } else {
+        table
+    };
+    Ok(ParsedLevel::Level(GrantLevel::Table(
+        first.to_ascii_lowercase(),
+        table,
+    )))
 }
 
 #[cfg(test)]
@@ -259,6 +269,32 @@ mod tests {
     use super::super::tests::cmd;
     use super::super::{Command, ParsedLevel};
     use tenantry_catalog::{GrantLevel, Privilege};
+
+    #[test]
+    fn table_levels() {
+        let level = |sql: &str| match cmd(sql) {
+            Command::Grant { level, .. } | Command::Revoke { level, .. } => level,
+            other => panic!("{sql}: {other:?}"),
+        };
+        let table = |d: &str, t: &str| ParsedLevel::Level(GrantLevel::Table(d.into(), t.into()));
+        assert_eq!(
+            level("GRANT SELECT ON Shop.Items TO u"),
+            table("shop", "Items")
+        );
+        assert_eq!(
+            level("GRANT SELECT ON TABLE shop.public.items TO u"),
+            table("shop", "items")
+        );
+        assert_eq!(
+            level("REVOKE INSERT ON `t` FROM u"),
+            ParsedLevel::CurrentTable("t".into())
+        );
+        assert_eq!(
+            level("GRANT SELECT ON TABLE t TO u"),
+            ParsedLevel::CurrentTable("t".into())
+        );
+        assert!(crate::parse("GRANT SELECT ON db. TO u").is_err());
+    }
 
     #[test]
     fn users_and_grants() {

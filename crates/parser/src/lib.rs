@@ -452,6 +452,8 @@ pub enum ParsedLevel {
     Level(GrantLevel),
     /// `*`: the current database.
     CurrentDatabase,
+    /// `t`: a table of the current database.
+    CurrentTable(String),
 }
 
 /// A table as named in SHOW statements: `[db.]t` or `t FROM db`.

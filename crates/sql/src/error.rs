@@ -151,6 +151,9 @@ pub enum SqlError {
     /// A global-only privilege (FILE) granted on a database.
     #[error("Incorrect usage of DB GRANT and GLOBAL PRIVILEGES")]
     GlobalPrivilegeOnDb,
+    /// A privilege that is not a table's (FILE, CONTROLJOB, VIEWJOB) granted on a table.
+    #[error("Illegal GRANT/REVOKE command; please consult the manual to see which privileges can be used")]
+    IllegalTableGrant,
     /// `KILL` of an unknown (or another tenant's) connection id.
     #[error("Unknown thread id: {0}")]
     UnknownThread(u64),
@@ -372,6 +375,7 @@ impl SqlError {
             Self::DbAccessDenied { .. } => (1044, "42000", "42501"),
             Self::NeedPrivilege(_) | Self::NeedAdmin(_) => (1227, "42000", "42501"),
             Self::GlobalPrivilegeOnDb => (1221, "HY000", "0LP01"),
+            Self::IllegalTableGrant => (1144, "42000", "0LP01"),
             Self::UnknownThread(_) => (1094, "HY000", "42704"),
             Self::NotThreadOwner(_) => (1095, "HY000", "42501"),
             Self::TooManyConnections => (1040, "08004", "53300"),

@@ -12,7 +12,9 @@ use crate::value::{Output, ResultSet, Value};
 /// Runs an account statement.
 pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
     let tenant_id = session.identity.tenant.tenant_id;
-    let catalog = session.engine.catalog();
+    // The engine's handle, not the session's borrow: a table GRANT attaches a database on the session.
+    let engine = session.engine.clone();
+    let catalog = engine.catalog();
     match cmd {
         Command::CreateUser {
             users,
@@ -84,6 +86,13 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
                 && privileges.iter().any(|p| p.is_global_only())
             {
                 return Err(SqlError::GlobalPrivilegeOnDb);
+            }
+            if let GrantLevel::Table(db, table) = &level {
+                if privileges.iter().any(|p| !p.applies_to_tables()) {
+                    return Err(SqlError::IllegalTableGrant);
+                }
+                // As MySQL: a table's privileges are granted on a table that exists.
+                crate::exec::schema::require_table(session, db, table)?;
             }
             for u in &users {
                 catalog.grant(tenant_id, u, &level, &privileges)?;
@@ -185,6 +194,11 @@ fn resolve_level(session: &Session, level: ParsedLevel) -> Result<GrantLevel> {
             .clone()
             .map(GrantLevel::Database)
             .ok_or(SqlError::NoDatabaseSelected),
+        ParsedLevel::CurrentTable(table) => session
+            .db
+            .clone()
+            .map(|db| GrantLevel::Table(db, table))
+            .ok_or(SqlError::NoDatabaseSelected),
     }
 }
 
@@ -210,6 +224,7 @@ fn grant_lines(user: &str, is_admin: bool, grants: &[tenantry_catalog::Grant]) -
         let on = match &level {
             GrantLevel::Global => "*.*".to_string(),
             GrantLevel::Database(db) => format!("`{db}`.*"),
+            GrantLevel::Table(db, table) => format!("`{db}`.`{table}`"),
         };
         let list = if privileges.contains(&Privilege::All) {
             "ALL PRIVILEGES".to_string()
@@ -218,6 +233,7 @@ fn grant_lines(user: &str, is_admin: bool, grants: &[tenantry_catalog::Grant]) -
                 .iter()
                 .filter(|p| privileges.contains(p))
                 .filter(|p| level == GrantLevel::Global || !p.is_global_only())
+                .filter(|p| !matches!(level, GrantLevel::Table(..)) || p.applies_to_tables())
                 .map(|p| p.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")

@@ -38,9 +38,28 @@ pub fn has(session: &Session, db: Option<&str>, privilege: Privilege) -> Result<
         let level_ok = match (&g.level, db) {
             (GrantLevel::Global, _) => true,
             (GrantLevel::Database(d), Some(db)) => d.eq_ignore_ascii_case(db),
-            (GrantLevel::Database(_), None) => false,
+            (GrantLevel::Database(_), None) | (GrantLevel::Table(..), _) => false,
         };
         level_ok && (g.privilege == privilege || g.privilege == Privilege::All)
+    }))
+}
+
+/// Whether the session's user holds `privilege` on table `table` of `db`: on it, on its database, or
+/// globally.
+pub fn has_on_table(
+    session: &Session,
+    db: &str,
+    table: &str,
+    privilege: Privilege,
+) -> Result<bool> {
+    if has(session, Some(db), privilege)? {
+        return Ok(true);
+    }
+    let grants = grants(session)?;
+    Ok(grants.iter().any(|g| {
+        matches!(&g.level, GrantLevel::Table(d, t)
+            if d.eq_ignore_ascii_case(db) && t.eq_ignore_ascii_case(table))
+            && (g.privilege == privilege || g.privilege == Privilege::All)
     }))
 }
 
@@ -52,7 +71,7 @@ pub fn has_any(session: &Session, db: &str) -> Result<bool> {
     let grants = grants(session)?;
     Ok(grants.iter().any(|g| match &g.level {
         GrantLevel::Global => true,
-        GrantLevel::Database(d) => d.eq_ignore_ascii_case(db),
+        GrantLevel::Database(d) | GrantLevel::Table(d, _) => d.eq_ignore_ascii_case(db),
     }))
 }
 
@@ -63,7 +82,11 @@ pub fn check(session: &Session, accesses: &BTreeSet<Access>) -> Result<()> {
         .iter()
         .filter(|a| a.db != crate::translate::TEMP_SCHEMA)
     {
-        if !has(session, Some(&a.db), a.privilege)? {
+        let allowed = match &a.table {
+            Some(table) => has_on_table(session, &a.db, table, a.privilege)?,
+            None => has(session, Some(&a.db), a.privilege)?,
+        };
+        if !allowed {
             let user = session.identity.user.name.clone();
             return Err(match &a.table {
                 Some(table) => SqlError::TableAccessDenied {

@@ -241,6 +241,19 @@ fn open_db(session: &mut Session, db: String) -> Result<String> {
     Ok(db)
 }
 
+/// Fails with 1146 unless table `table` of database `db` exists (attaching the database).
+pub(crate) fn require_table(session: &mut Session, db: &str, table: &str) -> Result<()> {
+    open_db(session, db.to_ascii_lowercase())?;
+    if session.conn.table_exists(db, table)? {
+        Ok(())
+    } else {
+        Err(SqlError::NoSuchTable {
+            db: db.to_string(),
+            table: table.to_string(),
+        })
+    }
+}
+
 /// Resolves a table named in a SHOW statement and checks that it exists.
 fn resolve_table(session: &mut Session, t: TableRef) -> Result<(String, String)> {
     let db = resolve_db(session, t.db)?;

@@ -583,15 +583,20 @@ fn begin_if_needed(session: &Session) -> Result<()> {
     Ok(())
 }
 
-/// Runs statements all-or-nothing.
 /// CREATE / DROP TEMPORARY TABLE: only the session's connection changes (its `temp` schema), so, as in MySQL,
-/// an open transaction is not committed and no writer turn is taken; the session's plans, which resolved
-/// names before the change, are made again.
+/// an open transaction is not committed (outside one, no writer turn is taken); the session's plans, which
+/// resolved names before the change, are made again.
 fn change_temp_tables(
     session: &mut Session,
     sql: &[String],
     change: &translate::TempTableChange,
 ) -> Result<Output> {
+    // Inside a transaction the writer turn comes first: taking it later restarts a transaction that has
+    // only read (see `Session::take_writer_turn`), and the restart's rollback would take the temporary
+    // table back with it (SQLite's temp schema is transactional).
+    if session.conn.in_transaction() {
+        session.take_writer_turn()?;
+    }
     run_atomically(session, sql).map_err(|e| match (e, change) {
         (SqlError::TableExists(_), translate::TempTableChange::Create(_, table)) => {
             SqlError::TableExists(table.clone())
@@ -612,6 +617,7 @@ fn change_temp_tables(
     Ok(Output::ok())
 }
 
+/// Runs statements all-or-nothing.
 pub fn run_atomically(session: &Session, statements: &[String]) -> Result<()> {
     let conn = session.conn.conn();
     conn.execute_batch("SAVEPOINT ddl")?;

@@ -335,7 +335,21 @@ pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
                 }
             }
             access.extend(ddl.access);
-            read_all(&mut access, None);
+            // What the statement reads besides the tables it changes (an AS SELECT's, a foreign key's
+            // target): changing a table is the DDL privilege's business, not SELECT's.
+            for (db, table) in &relations {
+                let changed = ddl
+                    .tables
+                    .iter()
+                    .any(|(d, t)| d == db && t.eq_ignore_ascii_case(table));
+                if !changed && !is_system_schema(db) {
+                    access.insert(Access {
+                        db: db.clone(),
+                        table: Some(table.clone()),
+                        privilege: Privilege::Select,
+                    });
+                }
+            }
             if let (Some(steps), Some((db, table))) = (ddl.steps, ddl.tables.first()) {
                 schema_change = Some((db.clone(), table.clone(), steps));
             }
