@@ -980,3 +980,54 @@ async fn temporary_tables_created_in_a_transaction_survive_its_writes() {
     assert_eq!(rows, [7]);
     c.query_drop("COMMIT").await.unwrap();
 }
+
+/// DESCRIBE, SHOW COLUMNS, SHOW CREATE TABLE and SHOW INDEX see the session's temporary table where it hides
+/// a table of the same name, as queries do (they once described the hidden table).
+#[tokio::test]
+async fn show_statements_describe_the_temporary_table_that_hides_one() {
+    let server = TestServer::start();
+    let mut c = app(&server).await;
+    c.query_drop("CREATE TABLE s (a INT, b INT); CREATE TEMPORARY TABLE s (z TEXT, KEY kz (z))")
+        .await
+        .unwrap();
+    let fields: Vec<String> = c
+        .query_map("DESCRIBE s", |r: Row| {
+            r.get::<String, _>(0).unwrap_or_default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(fields, ["z"]);
+    let fields: Vec<String> = c
+        .query_map("SHOW COLUMNS FROM s", |r: Row| {
+            r.get::<String, _>(0).unwrap_or_default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(fields, ["z"]);
+    let created = row(&mut c, "SHOW CREATE TABLE s").await;
+    assert_eq!(created[0].as_deref(), Some("s"));
+    let text = created[1].clone().unwrap_or_default();
+    assert!(text.starts_with("CREATE TEMPORARY TABLE `s`"), "{text}");
+    let index = row(&mut c, "SHOW INDEX FROM s").await;
+    assert_eq!(
+        (index[0].as_deref(), index[2].as_deref()),
+        (Some("s"), Some("kz"))
+    );
+    // Another session, and this one once it is dropped, see the database's table.
+    let mut other = server.connect_with("root@t1", "", Some("app")).await;
+    let fields: Vec<String> = other
+        .query_map("DESCRIBE s", |r: Row| {
+            r.get::<String, _>(0).unwrap_or_default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(fields, ["a", "b"]);
+    c.query_drop("DROP TEMPORARY TABLE s").await.unwrap();
+    let fields: Vec<String> = c
+        .query_map("DESCRIBE s", |r: Row| {
+            r.get::<String, _>(0).unwrap_or_default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(fields, ["a", "b"]);
+}

@@ -183,7 +183,10 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
                 return Ok(Output::Rows(index_result(&table, Vec::new())));
             }
             let indexes = indexes(session, &db, &table)?;
-            Ok(Output::Rows(index_result(&table, indexes)))
+            Ok(Output::Rows(index_result(
+                &shown_name(&db, &table).0,
+                indexes,
+            )))
         }
         other => Err(SqlError::Internal(format!(
             "not a schema statement: {other:?}"
@@ -254,9 +257,21 @@ pub(crate) fn require_table(session: &mut Session, db: &str, table: &str) -> Res
     }
 }
 
-/// Resolves a table named in a SHOW statement and checks that it exists.
+/// Resolves a table named in a SHOW statement and checks that it exists. The session's temporary table of
+/// that name hides the database's, as it does for queries: then it is named as SQLite holds it (schema
+/// `temp`, see `translate::temp_name`), which [`shown_name`] turns back.
 fn resolve_table(session: &mut Session, t: TableRef) -> Result<(String, String)> {
     let db = resolve_db(session, t.db)?;
+    if session
+        .temp_tables
+        .iter()
+        .any(|(d, n)| *d == db && n.eq_ignore_ascii_case(&t.table))
+    {
+        return Ok((
+            crate::translate::TEMP_SCHEMA.to_string(),
+            crate::translate::temp_name(&db, &t.table),
+        ));
+    }
     let exists = if is_system_schema(&db) {
         views::find(&db, &t.table, &session.identity).is_some()
     } else {
@@ -752,6 +767,14 @@ fn unquote_default(d: &str) -> String {
         .unwrap_or_else(|| d.to_string())
 }
 
+/// The name a table resolved by [`resolve_table`] is shown by, and whether it is a temporary table.
+fn shown_name(db: &str, table: &str) -> (String, bool) {
+    match crate::translate::temp_origin(db, table) {
+        Some((_, t)) => (t, true),
+        None => (table.to_string(), false),
+    }
+}
+
 fn show_create_table(session: &Session, db: &str, table: &str) -> Result<ResultSet> {
     let sql = table_sql(session, db, table)?;
     if sql
@@ -821,12 +844,14 @@ fn show_create_table(session: &Session, db: &str, table: &str) -> Result<ResultS
             lines.push(format!("  {}", line.trim_end_matches(',')));
         }
     }
+    let (shown, temporary) = shown_name(db, table);
     let text = format!(
-        "CREATE TABLE `{table}` (\n{}\n) DEFAULT CHARSET = utf8mb4",
+        "CREATE {}TABLE `{shown}` (\n{}\n) DEFAULT CHARSET = utf8mb4",
+        if temporary { "TEMPORARY " } else { "" },
         lines.join(",\n")
     );
     let mut rs = ResultSet::with_text_columns(&["Table", "Create Table"]);
-    rs.rows.push(vec![Value::from(table), Value::Text(text)]);
+    rs.rows.push(vec![Value::from(shown), Value::Text(text)]);
     Ok(rs)
 }
 

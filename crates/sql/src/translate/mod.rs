@@ -26,7 +26,7 @@ pub use ddl::{
     TYPE_CHECK_PREFIX,
 };
 pub use exprs::SessionContext;
-pub use names::{quote, temp_name, TEMP_SCHEMA};
+pub use names::{quote, temp_name, temp_origin, TEMP_SCHEMA};
 pub use params::{parameter_hints, ParamHint};
 pub use view_equalities::Equality;
 
