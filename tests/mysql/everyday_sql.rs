@@ -948,6 +948,11 @@ async fn update_and_delete_with_order_by_limit_and_joins() {
         .await
         .unwrap();
     assert_eq!(row(&mut c, "SELECT v FROM a").await, some(&["10"]));
+    // The old comma form is a cross join that the WHERE narrows.
+    c.query_drop("UPDATE a, b SET a.v = b.w + 1 WHERE a.id = b.id")
+        .await
+        .unwrap();
+    assert_eq!(row(&mut c, "SELECT v FROM a").await, some(&["11"]));
 }
 
 /// A temporary table created inside a transaction that has not written yet survives the transaction's

@@ -507,6 +507,7 @@ pub fn parse(sql: &str) -> Result<Parsed> {
     // sqlparser takes the tokens already made (and checked against the limits): one tokenization.
     let mut tokens = c.into_tokens();
     drop_select_hints(&mut tokens);
+    comma_joins_in_update(&mut tokens);
     parse_tokens(&sql, tokens).map(|s| Parsed::Tenant(Box::new(s)))
 }
 
@@ -560,6 +561,44 @@ fn drop_select_hints(tokens: &mut Vec<sqlparser::tokenizer::TokenWithSpan>) {
             word(&t.token, &["SELECT"]) || (after_select && word(&t.token, &["ALL", "DISTINCT"]));
         true
     });
+}
+
+/// MySQL's multiple-table `UPDATE a, b SET ...`: the comma between the tables is a cross join (the WHERE
+/// joins them), which sqlparser reads only when written `CROSS JOIN`. Commas inside brackets (a derived
+/// table's select list) are left alone.
+fn comma_joins_in_update(tokens: &mut Vec<sqlparser::tokenizer::TokenWithSpan>) {
+    use sqlparser::tokenizer::{Token, TokenWithSpan};
+    let is_word = |t: &Token, kw: &str| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(kw));
+    if !tokens.first().is_some_and(|t| is_word(&t.token, "UPDATE")) {
+        return;
+    }
+    let mut depth = 0usize;
+    let mut commas = Vec::new();
+    for (i, t) in tokens.iter().enumerate().skip(1) {
+        match &t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => depth = depth.saturating_sub(1),
+            Token::Comma if depth == 0 => commas.push(i),
+            tok if depth == 0 && is_word(tok, "SET") => break,
+            _ => {}
+        }
+    }
+    for i in commas.into_iter().rev() {
+        let span = tokens[i].span;
+        tokens.splice(
+            i..=i,
+            [
+                TokenWithSpan {
+                    token: Token::make_keyword("CROSS"),
+                    span,
+                },
+                TokenWithSpan {
+                    token: Token::make_keyword("JOIN"),
+                    span,
+                },
+            ],
+        );
+    }
 }
 
 /// Parses tenant SQL with sqlparser's MySQL dialect; exactly one statement.
@@ -668,6 +707,23 @@ pub(crate) mod tests {
             Parsed::Command(c) => c,
             Parsed::Tenant(s) => panic!("parsed as tenant SQL: {s}"),
         }
+    }
+
+    #[test]
+    fn comma_joined_updates_are_cross_joins() {
+        let Parsed::Tenant(s) = parse("UPDATE a, b AS c SET a.v = c.w WHERE a.id = c.id").unwrap()
+        else {
+            panic!("not tenant SQL")
+        };
+        assert_eq!(
+            s.to_string(),
+            "UPDATE a CROSS JOIN b AS c SET a.v = c.w WHERE a.id = c.id"
+        );
+        // A comma after SET separates assignments.
+        let Parsed::Tenant(s) = parse("UPDATE a SET x = 1, y = 2").unwrap() else {
+            panic!("not tenant SQL")
+        };
+        assert_eq!(s.to_string(), "UPDATE a SET x = 1, y = 2");
     }
 
     #[test]
