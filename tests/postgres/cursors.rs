@@ -165,3 +165,36 @@ async fn a_cursor_reads_only_what_its_user_may_read() {
         .await
         .is_empty());
 }
+
+/// A DECLARE reads its query whole: a cancel stops it like any statement (57014), and leaves no cursor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_canceled_declare_leaves_no_cursor() {
+    let server = TestServer::start();
+    let c = server.pg("root@sys", "", None).await;
+    let token = c.cancel_token();
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        token.cancel_query(tokio_postgres::NoTls).await
+    });
+    let endless = "DECLARE big CURSOR WITH HOLD FOR \
+                   WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT x FROM r";
+    let e = tokio::time::timeout(std::time::Duration::from_secs(20), c.simple_query(endless))
+        .await
+        .expect("the DECLARE stops")
+        .unwrap_err();
+    assert_eq!(sqlstate(&e), "57014", "{e}");
+    canceller.await.unwrap().unwrap();
+    assert!(simple_rows(&c, "SELECT name FROM pg_cursors")
+        .await
+        .is_empty());
+    let e = c.simple_query("FETCH 1 FROM big").await.unwrap_err();
+    assert_eq!(sqlstate(&e), "34000", "{e}");
+    // The name is free again.
+    c.batch_execute("DECLARE big CURSOR WITH HOLD FOR SELECT 1")
+        .await
+        .unwrap();
+    assert_eq!(
+        fetch(&c, "FETCH ALL FROM big").await.0,
+        vec!["1".to_string()]
+    );
+}
