@@ -1036,3 +1036,78 @@ async fn show_statements_describe_the_temporary_table_that_hides_one() {
         .unwrap();
     assert_eq!(fields, ["a", "b"]);
 }
+
+/// TRIM's SQL forms (they once reached SQLite as they were written, a syntax error there): MySQL removes the
+/// string as a whole, as often as it repeats at that end.
+#[tokio::test]
+async fn trim_forms() {
+    let server = TestServer::start();
+    let mut c = app(&server).await;
+    assert_eq!(
+        row(
+            &mut c,
+            "SELECT TRIM(BOTH 'x' FROM 'xxaxx'), TRIM(LEADING 'ab' FROM 'ababcab'), \
+             TRIM(TRAILING 'ab' FROM 'ababcab'), CONCAT('[', TRIM('  a  '), ']'), TRIM('x' FROM 'xax'), \
+             TRIM(LEADING '' FROM 'a'), TRIM(BOTH 'x' FROM NULL)"
+        )
+        .await,
+        vec![
+            Some("a".into()),
+            Some("cab".into()),
+            Some("ababc".into()),
+            Some("[a]".into()),
+            Some("a".into()),
+            Some("a".into()),
+            None
+        ]
+    );
+}
+
+/// EXTRACT (it once reached SQLite as written, a syntax error there), with MySQL's meanings: whole seconds,
+/// the fraction alone as MICROSECOND, WEEK as WEEK(d, 0); typed literals keep the fraction they are written with.
+#[tokio::test]
+async fn extract_fields_and_typed_literals() {
+    let server = TestServer::start();
+    let mut c = app(&server).await;
+    let ts = "'2024-05-06 07:08:09.123'";
+    assert_eq!(
+        row(
+            &mut c,
+            &format!(
+                "SELECT EXTRACT(YEAR FROM {ts}), EXTRACT(MONTH FROM {ts}), EXTRACT(DAY FROM {ts}), \
+                 EXTRACT(HOUR FROM {ts}), EXTRACT(MINUTE FROM {ts}), EXTRACT(SECOND FROM {ts}), \
+                 EXTRACT(MICROSECOND FROM {ts}), EXTRACT(QUARTER FROM {ts}), EXTRACT(WEEK FROM {ts}), \
+                 EXTRACT(YEAR FROM NULL)"
+            )
+        )
+        .await,
+        vec![
+            Some("2024".into()),
+            Some("5".into()),
+            Some("6".into()),
+            Some("7".into()),
+            Some("8".into()),
+            Some("9".into()),
+            Some("123000".into()),
+            Some("2".into()),
+            Some("18".into()),
+            None
+        ]
+    );
+    c.query_drop("CREATE TABLE ev (at DATETIME); INSERT INTO ev VALUES ('2023-12-31 23:00:00'), ('2024-01-01 01:00:00')")
+        .await
+        .unwrap();
+    let years: Vec<i64> = c
+        .query("SELECT EXTRACT(YEAR FROM at) AS y FROM ev ORDER BY y")
+        .await
+        .unwrap();
+    assert_eq!(years, [2023, 2024]);
+    assert_eq!(
+        row(
+            &mut c,
+            "SELECT TIMESTAMP '2024-05-06 01:02:03', TIMESTAMP '2024-05-06 01:02:03.5'"
+        )
+        .await,
+        some(&["2024-05-06 01:02:03", "2024-05-06 01:02:03.5"])
+    );
+}

@@ -330,3 +330,39 @@ async fn deep_json_is_refused_or_read_never_a_crash() {
     let two: Option<i64> = other.query_first("SELECT 2").await.unwrap();
     assert_eq!(two, Some(2));
 }
+
+/// Deep expressions just under the limit inside what the translator rewrites (date arithmetic, DATE_ADD,
+/// ADDDATE, CURRENT_TIMESTAMP(p), EXTRACT, TRIM, multiple-table DML) run like any other: nothing copies a deep
+/// tree on the way (DATE_ADD's copy of its interval once overflowed a thread's stack and aborted the server).
+#[tokio::test]
+async fn deep_expressions_inside_rewritten_forms_run() {
+    let server = TestServer::start();
+    let mut c = server.connect("root@sys").await;
+    c.query_drop(
+        "CREATE TABLE test.a (id INT PRIMARY KEY, v INT); INSERT INTO test.a VALUES (1, 1)",
+    )
+    .await
+    .unwrap();
+    // Deep enough to overflow a copy; shallow enough for SQLite's own limit of 1,000 levels once rewritten.
+    let deep = format!("1{}", "+1".repeat(900));
+    for sql in [
+        format!("SELECT DATE_ADD('2024-01-01', INTERVAL {deep} DAY) IS NOT NULL"),
+        format!("SELECT DATE_SUB({deep} + 20240000, INTERVAL 1 DAY) IS NULL OR 1"),
+        format!("SELECT '2024-01-01' + INTERVAL {deep} SECOND IS NOT NULL"),
+        format!("SELECT ADDDATE('2024-01-01', {deep}) IS NOT NULL"),
+        format!("SELECT CURRENT_TIMESTAMP({deep} - 895) IS NOT NULL"),
+        format!("SELECT EXTRACT(YEAR FROM DATE_ADD('2024-01-01', INTERVAL {deep} DAY))"),
+        format!("SELECT TRIM(BOTH '1' FROM CONCAT({deep}))"),
+        format!("UPDATE test.a SET v = {deep} ORDER BY id LIMIT 1"),
+        format!(
+            "DELETE FROM test.a WHERE v = 1{} ORDER BY id LIMIT 1",
+            "+1".repeat(400)
+        ),
+    ] {
+        c.query_drop(&sql)
+            .await
+            .unwrap_or_else(|e| panic!("{:.50}: {e}", sql));
+    }
+    let v: Option<i64> = c.query_first("SELECT v FROM test.a").await.unwrap();
+    assert_eq!(v, Some(901));
+}

@@ -569,3 +569,70 @@ async fn update_from_and_delete_using_join_other_tables() {
         vec![vec!["1", "10"], vec!["3", "3"]]
     );
 }
+
+#[tokio::test]
+async fn trim_forms_and_pgjdbc_record_fields() {
+    let server = TestServer::start();
+    let c = server.pg("root@sys", "", None).await;
+    // PostgreSQL's TRIM removes any of the characters given; btrim is the same.
+    assert_eq!(
+        q(&c, "SELECT trim(both '\"' from '\"q\"'), trim(leading 'ab' from 'bacab'), btrim('xxy', 'x'), rtrim('a  ')").await,
+        vec![vec!["q", "cab", "y", "a"]]
+    );
+    c.batch_execute("CREATE TABLE k (a INT, b INT, c INT, PRIMARY KEY (c, a))")
+        .await
+        .unwrap();
+    // pgjdbc's getPrimaryKeys: `(information_schema._pg_expandarray(indkey)).n` and `(result.KEYS).x`.
+    assert_eq!(
+        q(
+            &c,
+            "SELECT result.COLUMN_NAME, result.KEY_SEQ FROM (SELECT a.attname AS COLUMN_NAME, \
+             (information_schema._pg_expandarray(i.indkey)).n AS KEY_SEQ, \
+             information_schema._pg_expandarray(i.indkey) AS KEYS, a.attnum AS A_ATTNUM \
+             FROM pg_catalog.pg_class ct JOIN pg_catalog.pg_attribute a ON (ct.oid = a.attrelid) \
+             JOIN pg_catalog.pg_index i ON (a.attrelid = i.indrelid) WHERE ct.relname = 'k' AND i.indisprimary) result \
+             WHERE result.A_ATTNUM = (result.KEYS).x ORDER BY result.KEY_SEQ"
+        )
+        .await,
+        vec![vec!["c", "1"], vec!["a", "2"]]
+    );
+    // A field of anything else is not there to read.
+    let e = c
+        .simple_query("SELECT (t.a).y FROM (SELECT 1 AS a) t")
+        .await
+        .unwrap_err();
+    assert_eq!(e.as_db_error().map(|e| e.code().code()), Some("0A000"));
+}
+
+#[tokio::test]
+async fn extract_date_part_and_timestamp_casts() {
+    let server = TestServer::start();
+    let c = server.pg("root@sys", "", None).await;
+    // PostgreSQL's meanings: SECOND with its fraction, DOW from Sunday = 0, ISODOW Monday = 1, WEEK the ISO week.
+    assert_eq!(
+        q(
+            &c,
+            "SELECT extract(year from timestamp '2024-05-06 01:02:03.5'), \
+             extract(second from timestamp '2024-05-06 01:02:03.5'), extract(dow from date '2024-05-05'), \
+             extract(isodow from date '2024-05-05'), extract(doy from date '2024-02-01'), \
+             extract(week from date '2024-05-06'), date_part('month', timestamp '2024-05-06'), \
+             extract(quarter from date '2024-12-01'), extract(century from date '2024-01-01')"
+        )
+        .await,
+        vec![vec!["2024", "3.5", "0", "7", "32", "19", "5", "4", "21"]]
+    );
+    // CAST AS timestamp is a timestamp (it was once SQLite's numeric CAST: 2024).
+    assert_eq!(
+        q(
+            &c,
+            "SELECT CAST('2024-05-06 01:02:03.25' AS timestamp), CAST('2024-05-06 01:02:03.2' AS timestamp(0))"
+        )
+        .await,
+        vec![vec!["2024-05-06 01:02:03.25", "2024-05-06 01:02:03"]]
+    );
+    let e = c
+        .simple_query("SELECT extract(timezone from now())")
+        .await
+        .unwrap_err();
+    assert_eq!(e.as_db_error().map(|e| e.code().code()), Some("0A000"));
+}

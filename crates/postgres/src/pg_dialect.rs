@@ -50,6 +50,8 @@ pub fn normalize(sql: &str) -> Normalized {
     let mut brackets: Vec<bool> = Vec::new();
     // Whether the string literal about to start is an `E'...'` one.
     let mut escape_string = false;
+    // For each open `(`: where it stands in the output, and whether it opens a call's arguments.
+    let mut parens: Vec<(usize, bool)> = Vec::new();
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -74,6 +76,42 @@ pub fn normalize(sql: &str) -> Normalized {
                     ']'
                 });
                 i += 1;
+            }
+            // pgjdbc's `information_schema._pg_expandarray(a)`: the SQL layer's set-returning `pg_expandarray`
+            // (the qualified name does not parse as a call, and the name would read as a charset introducer).
+            'I' | 'i' if keyword_at(&chars, i, EXPANDARRAY) => {
+                out.push_str("pg_expandarray");
+                i += EXPANDARRAY.len();
+            }
+            '(' => {
+                // A call's bracket follows its name at once; a bracket after anything else groups.
+                let call = i
+                    .checked_sub(1)
+                    .and_then(|p| chars.get(p))
+                    .is_some_and(|p| p.is_alphanumeric() || matches!(p, '_' | '`' | '"'));
+                parens.push((out.len(), call));
+                out.push('(');
+                i += 1;
+            }
+            ')' => {
+                out.push(')');
+                i += 1;
+                // `(expr).field`: a field of a composite value, which the MySQL parser has no form for, as the
+                // SQL layer's `pg_field((expr), 'field')`.
+                let grouping = parens.pop().and_then(|(at, call)| (!call).then_some(at));
+                let field_follows = chars.get(i) == Some(&'.')
+                    && chars
+                        .get(i + 1)
+                        .is_some_and(|c| c.is_alphabetic() || *c == '_');
+                if let (Some(at), true) = (grouping, field_follows) {
+                    let (field, end) = word_at(&chars, i + 1);
+                    out.insert_str(at, "pg_field(");
+                    out.push_str(&format!(", '{}')", field.to_ascii_lowercase()));
+                    i = end;
+                    // Positions recorded in the output before the insertion moved.
+                    last_param = None;
+                    last_string = None;
+                }
             }
             'I' | 'i' if keyword_at(&chars, i, "interval") => {
                 let (rewritten, end) = interval_literal_at(&chars, i + "interval".len())
@@ -267,6 +305,9 @@ pub fn normalize(sql: &str) -> Normalized {
         casts,
     }
 }
+
+/// pgjdbc's set-returning function over an index's columns.
+const EXPANDARRAY: &str = "information_schema._pg_expandarray";
 
 /// The index of the first non-space character at or after `i`.
 fn skip_spaces(chars: &[char], mut i: usize) -> usize {
@@ -608,6 +649,23 @@ mod tests {
         let n = normalize(sql);
         assert_eq!(n.sql, sql);
         assert!(n.order.is_empty());
+    }
+
+    #[test]
+    fn composite_fields_and_expandarray_become_calls() {
+        assert_eq!(
+            normalize(
+                "SELECT (information_schema._pg_expandarray(i.indkey)).n, (r.k).x, f(a).b, (1)"
+            )
+            .sql,
+            "SELECT pg_field((pg_expandarray(i.indkey)), 'n'), pg_field((r.k), 'x'), f(a).b, (1)"
+        );
+        assert_eq!(
+            normalize("SELECT ((a)).X").sql,
+            "SELECT pg_field(((a)), 'x')"
+        );
+        // Unbalanced brackets are left for the parser to refuse.
+        assert_eq!(normalize("SELECT a)).x").sql, "SELECT a)).x");
     }
 
     #[test]

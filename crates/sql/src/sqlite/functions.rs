@@ -93,6 +93,29 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
                 .collect::<String>()
         }))
     })?;
+    // MySQL's `TRIM([BOTH | LEADING | TRAILING] remstr FROM s)`: remstr is removed as a whole string, as often
+    // as it repeats at that end (SQLite's trim removes any of a set of characters, PostgreSQL's meaning).
+    conn.create_scalar_function("tenantry_trim", 3, DETERMINISTIC, |ctx| {
+        let (Some(s), Some(remstr)) = (text_of(ctx, 0)?, text_of(ctx, 1)?) else {
+            return Ok(None);
+        };
+        let mode: i64 = ctx.get(2)?;
+        if remstr.is_empty() {
+            return Ok(Some(s));
+        }
+        let mut rest = s.as_str();
+        if mode != 2 {
+            while let Some(r) = rest.strip_prefix(remstr.as_str()) {
+                rest = r;
+            }
+        }
+        if mode != 1 {
+            while let Some(r) = rest.strip_suffix(remstr.as_str()) {
+                rest = r;
+            }
+        }
+        Ok(Some(rest.to_string()))
+    })?;
     conn.create_scalar_function("if", 3, DETERMINISTIC, |ctx| {
         let cond = truthy(ctx.get_raw(0));
         ctx.get::<SqlValue>(if cond { 1 } else { 2 })

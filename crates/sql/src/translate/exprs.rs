@@ -175,6 +175,45 @@ fn rewrite_expr(expr: &mut Expr, ctx: &dyn SessionContext) -> Result<()> {
             rewrite_expr(&mut inner, ctx)?;
             *expr = inner;
         }
+        Expr::Extract { field, expr: x, .. } => {
+            let x = std::mem::replace(x.as_mut(), Expr::value(AstValue::Null));
+            *expr = super::extract::extract(field, x, ctx.postgres_names())?;
+        }
+        // `TRIM([BOTH | LEADING | TRAILING] [what FROM] s)`: SQLite has only its functions. PostgreSQL's
+        // `what` is a set of characters, as in SQLite's trim; MySQL's a string removed as a whole.
+        Expr::Trim {
+            expr: inner,
+            trim_where,
+            trim_what,
+            trim_characters,
+        } => {
+            use sqlparser::ast::TrimWhereField as W;
+            let s = std::mem::replace(inner.as_mut(), Expr::value(AstValue::Null));
+            let what = match (trim_what.take(), trim_characters.take()) {
+                (Some(w), _) => Some(*w),
+                (None, Some(mut chars)) if chars.len() == 1 => chars.pop(),
+                (None, Some(_)) => {
+                    return Err(SqlError::Unsupported(
+                        "TRIM of several character lists".into(),
+                    ))
+                }
+                (None, None) => None,
+            };
+            let (sqlite, mode) = match trim_where {
+                Some(W::Leading) => ("ltrim", 1),
+                Some(W::Trailing) => ("rtrim", 2),
+                Some(W::Both) | None => ("trim", 0),
+            };
+            *expr = match what {
+                Some(w) if !ctx.postgres_names() => super::functions::call(
+                    "tenantry_trim",
+                    vec![s, w, Expr::value(AstValue::Number(mode.to_string(), false))],
+                ),
+                Some(w) => super::functions::call(sqlite, vec![s, w]),
+                None => super::functions::call(sqlite, vec![s]),
+            };
+            // The call's arguments were visited as the TRIM's parts already.
+        }
         Expr::Value(v) => {
             if let AstValue::DoubleQuotedString(s) = &v.value {
                 v.value = AstValue::SingleQuotedString(s.clone());
@@ -189,12 +228,16 @@ fn rewrite_expr(expr: &mut Expr, ctx: &dyn SessionContext) -> Result<()> {
         {
             // `ts ± interval '...'`: SQLite's date modifiers on the point in time.
             let negative = *op == BinaryOperator::Minus;
-            let (point, interval) = match (left.as_mut(), right.as_mut()) {
-                (point, Expr::Interval(iv)) => (point, iv.clone()),
-                (Expr::Interval(iv), point) => (point, iv.clone()),
-                _ => return Ok(()),
+            // Moved out, never copied: either side may be as deep as the limits allow.
+            let take = |e: &mut Expr| std::mem::replace(e, Expr::value(AstValue::Null));
+            let (point, interval) = if matches!(right.as_ref(), Expr::Interval(_)) {
+                (take(left), take(right))
+            } else {
+                (take(right), take(left))
             };
-            let point = std::mem::replace(point, Expr::value(AstValue::Null));
+            let Expr::Interval(interval) = interval else {
+                return Ok(());
+            };
             let mut args = vec![point];
             args.extend(
                 interval_modifiers(&interval, negative)?
@@ -289,10 +332,11 @@ fn rewrite_expr(expr: &mut Expr, ctx: &dyn SessionContext) -> Result<()> {
         Expr::CompoundFieldAccess { root, access_chain } if access_chain.len() == 1 => {
             if let sqlparser::ast::AccessExpr::Subscript(sqlparser::ast::Subscript::Index {
                 index,
-            }) = &access_chain[0]
+            }) = &mut access_chain[0]
             {
                 let array = std::mem::replace(root.as_mut(), Expr::value(AstValue::Null));
-                *expr = call("pg_array_get", vec![array, index.clone()]);
+                let index = std::mem::replace(index, Expr::value(AstValue::Null));
+                *expr = call("pg_array_get", vec![array, index]);
             }
         }
         Expr::Function(f) if is_array_constructor(f) => {

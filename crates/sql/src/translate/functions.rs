@@ -18,10 +18,16 @@ pub(super) fn rewrite(expr: &mut Expr) -> Result<()> {
         {
             let minus = matches!(op, BinaryOperator::Minus);
             // `d + INTERVAL n unit`, `INTERVAL n unit + d`, `d - INTERVAL n unit`.
-            let (value, interval) = match (left.as_mut(), right.as_mut()) {
-                (v, Expr::Interval(i)) => (take(v), i.clone()),
-                (Expr::Interval(i), v) if !minus => (take(v), i.clone()),
-                _ => return Ok(()),
+            // Moved out, never copied: either side may be as deep as the limits allow.
+            let (value, interval) = if matches!(right.as_ref(), Expr::Interval(_)) {
+                (take(left), take(right))
+            } else if matches!(left.as_ref(), Expr::Interval(_)) && !minus {
+                (take(right), take(left))
+            } else {
+                return Ok(());
+            };
+            let Expr::Interval(interval) = interval else {
+                return Ok(());
             };
             *expr = date_add(value, interval, minus)?;
         }
@@ -29,12 +35,24 @@ pub(super) fn rewrite(expr: &mut Expr) -> Result<()> {
         // `DATE '2026-01-31'`, `TIME '12:00'`, `TIMESTAMP '...'` (standard SQL, MySQL and PostgreSQL):
         // the CAST they mean. Another type before a string only labels it.
         Expr::TypedString(typed) => {
+            // A literal's own fraction digits are its precision (`TIMESTAMP '... 01:02:03.5'` keeps the .5).
+            let digits = match &typed.value.value {
+                AstValue::SingleQuotedString(s) | AstValue::DoubleQuotedString(s) => {
+                    s.rsplit_once('.').map_or(0, |(_, f)| {
+                        f.chars().take_while(char::is_ascii_digit).count()
+                    }) as u64
+                }
+                _ => 0,
+            };
+            let precision = |p: &Option<u64>| Some(p.unwrap_or(digits).min(6));
             let value = Expr::Value(typed.value.clone());
             *expr = match &typed.data_type {
                 DataType::Date => cast(value, &DataType::Date),
-                DataType::Time(p, _) => cast(value, &DataType::Time(*p, TimezoneInfo::None)),
+                DataType::Time(p, _) => {
+                    cast(value, &DataType::Time(precision(p), TimezoneInfo::None))
+                }
                 DataType::Timestamp(p, _) | DataType::Datetime(p) => {
-                    cast(value, &DataType::Datetime(*p))
+                    cast(value, &DataType::Datetime(precision(p)))
                 }
                 _ => value,
             };
@@ -111,6 +129,20 @@ fn date_add(value: Expr, interval: Interval, minus: bool) -> Result<Expr> {
     ))
 }
 
+/// The unnamed argument expressions of a call, moved out of it (check their shape with [`plain_args`]).
+fn take_args(f: &mut Function) -> Vec<Expr> {
+    match &mut f.args {
+        FunctionArguments::List(l) => std::mem::take(&mut l.args)
+            .into_iter()
+            .filter_map(|a| match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// The unnamed argument expressions of a call, if that is all it has.
 fn plain_args(f: &Function) -> Option<Vec<&Expr>> {
     match &f.args {
@@ -135,39 +167,44 @@ fn function(f: &mut Function) -> Result<Option<Expr>> {
     match upper.as_str() {
         "DATE_ADD" | "DATE_SUB" | "ADDDATE" | "SUBDATE" => {
             let minus = upper.contains("SUB");
-            let Some(args) = plain_args(f) else {
+            let shape = match plain_args(f).as_deref() {
+                Some([_, Expr::Interval(_)]) => 1,
+                Some([_, _]) if upper.ends_with("DATE") => 2,
+                Some(_) => return Err(SqlError::Unsupported(format!("{f}"))),
+                None => return Ok(None),
+            };
+            // Moved out of the call, never copied (an argument may be as deep as the limits allow).
+            let mut args = take_args(f).into_iter();
+            let (Some(value), Some(second)) = (args.next(), args.next()) else {
                 return Ok(None);
             };
-            match args.as_slice() {
-                [value, Expr::Interval(i)] => {
-                    Ok(Some(date_add((*value).clone(), i.clone(), minus)?))
-                }
+            match (shape, second) {
+                (1, Expr::Interval(i)) => Ok(Some(date_add(value, i, minus)?)),
                 // ADDDATE(d, n) / SUBDATE(d, n): n days.
-                [value, days] if upper.ends_with("DATE") => Ok(Some(call(
+                (_, days) => Ok(Some(call(
                     "tenantry_date_add",
                     vec![
-                        (*value).clone(),
-                        (*days).clone(),
+                        value,
+                        days,
                         string("DAY"),
                         number(if minus { -1 } else { 1 }),
                     ],
                 ))),
-                _ => Err(SqlError::Unsupported(format!("{f}"))),
             }
         }
         // SQLite's CURRENT_TIMESTAMP / CURRENT_TIME are keywords without arguments; with a precision
         // they are our functions.
         "CURRENT_TIMESTAMP" | "LOCALTIMESTAMP" | "LOCALTIME" | "CURRENT_TIME" if matches!(&f.args, FunctionArguments::List(l) if !l.args.is_empty()) =>
         {
-            let Some(args) = plain_args(f) else {
+            if plain_args(f).is_none() {
                 return Ok(None);
-            };
+            }
             let target = if upper == "CURRENT_TIME" {
                 "curtime"
             } else {
                 "now"
             };
-            Ok(Some(call(target, args.into_iter().cloned().collect())))
+            Ok(Some(call(target, take_args(f))))
         }
         // PostgreSQL's JSON builders (SQLAlchemy's reflection queries use them) are SQLite's under other names.
         "JSON_BUILD_OBJECT" | "JSONB_BUILD_OBJECT" | "JSON_BUILD_ARRAY" | "JSONB_BUILD_ARRAY"
@@ -179,6 +216,48 @@ fn function(f: &mut Function) -> Result<Option<Expr>> {
                 _ => "json_group_object",
             };
             f.name = ObjectName::from(vec![Ident::new(sqlite)]);
+            Ok(None)
+        }
+        // `(expr).x`, written `pg_field((expr), 'x')` by the PostgreSQL front end: the only record read so is
+        // pgjdbc's `_pg_expandarray` row, whose `x` its set-returning rewrite made the value itself.
+        "PG_FIELD" => {
+            let is_x = plain_args(f).is_some_and(|args| {
+                matches!(args.as_slice(), [_, Expr::Value(v)]
+                    if matches!(&v.value, AstValue::SingleQuotedString(s) if s == "x"))
+            });
+            if !is_x {
+                return Err(SqlError::Unsupported(format!(
+                    "field access on a value that is not a record: {f}"
+                )));
+            }
+            // Moved out, not copied: the value may be as deep as the limits allow.
+            let FunctionArguments::List(list) = &mut f.args else {
+                return Ok(None);
+            };
+            match list.args.first_mut() {
+                Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(value))) => {
+                    Ok(Some(std::mem::replace(value, Expr::value(AstValue::Null))))
+                }
+                _ => Ok(None),
+            }
+        }
+        // PostgreSQL's date_part('field', x): EXTRACT of that field.
+        "DATE_PART" => {
+            let field = match plain_args(f).as_deref() {
+                Some([Expr::Value(v), _]) => match &v.value {
+                    AstValue::SingleQuotedString(s) => s.clone(),
+                    _ => return Err(SqlError::Unsupported(format!("{f}"))),
+                },
+                _ => return Err(SqlError::Unsupported(format!("{f}"))),
+            };
+            let x = take_args(f)
+                .pop()
+                .unwrap_or_else(|| Expr::value(AstValue::Null));
+            Ok(Some(super::extract::date_part(&field, x)?))
+        }
+        // PostgreSQL's btrim(s [, characters]) is SQLite's trim.
+        "BTRIM" => {
+            f.name = ObjectName::from(vec![Ident::new("trim")]);
             Ok(None)
         }
         // PostgreSQL's boolean aggregates: booleans are 0 and 1 here, and NULLs are skipped alike.
@@ -234,6 +313,7 @@ fn rewrites_cast(data_type: &DataType) -> bool {
             | DataType::Dec(_)
             | DataType::Date
             | DataType::Datetime(_)
+            | DataType::Timestamp(_, _)
             | DataType::Time(_, _)
             | DataType::Binary(_)
     )
@@ -262,6 +342,11 @@ fn cast(inner: Expr, data_type: &DataType) -> Expr {
         }
         DataType::Date => call("tenantry_cast_date", vec![inner]),
         DataType::Datetime(p) => call("tenantry_cast_datetime", vec![inner, precision(p)]),
+        // PostgreSQL's timestamp keeps microseconds unless told fewer (MySQL has no CAST AS TIMESTAMP).
+        DataType::Timestamp(p, _) => call(
+            "tenantry_cast_datetime",
+            vec![inner, number(p.unwrap_or(6).min(6) as i64)],
+        ),
         DataType::Time(p, _) => call("tenantry_cast_time", vec![inner, precision(p)]),
         DataType::Binary(_) => sqlite_cast(inner, DataType::Blob(None)),
         _ => call("tenantry_cast_signed", vec![inner]),

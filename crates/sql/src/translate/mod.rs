@@ -7,6 +7,7 @@
 mod ddl;
 mod dml_forms;
 mod exprs;
+mod extract;
 mod functions;
 mod names;
 mod params;

@@ -75,6 +75,9 @@ fn rewrite_body(body: &mut SetExpr) -> Result<()> {
         }
         _ => return Ok(()),
     };
+    for item in select.projection.iter_mut() {
+        expandarray_as_set_call(item);
+    }
     // The select list's calls, by item.
     let kinds: Vec<(usize, String, Kind)> = select
         .projection
@@ -242,6 +245,68 @@ fn set_call(expr: &Expr) -> Option<(String, Kind)> {
         _ => false,
     };
     fits.then_some((name, kind))
+}
+
+/// pgjdbc's `(information_schema._pg_expandarray(a)).n` / `.x` (written `pg_field((pg_expandarray(a)), 'n')` by
+/// the PostgreSQL front end) and a bare `pg_expandarray(a)` (a record whose `x` is all pgjdbc reads of it) as the
+/// calls they amount to: `generate_subscripts(a, 1)` and `unnest(a)`, named after the field.
+fn expandarray_as_set_call(item: &mut SelectItem) {
+    let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item else {
+        return;
+    };
+    let named = |e: &Expr, n: &str| {
+        matches!(e, Expr::Function(f) if matches!(f.name.0.as_slice(),
+            [ObjectNamePart::Identifier(i)] if i.value.eq_ignore_ascii_case(n)))
+    };
+    let (field, mut call) = if named(e, "pg_field") {
+        let mut args = take_arguments(e);
+        let field = match args.get(1) {
+            Some(Expr::Value(v)) => match &v.value {
+                AstValue::SingleQuotedString(f) => f.clone(),
+                _ => return,
+            },
+            _ => return,
+        };
+        let mut inner = args.swap_remove(0);
+        while let Expr::Nested(n) = inner {
+            inner = *n;
+        }
+        if !named(&inner, "pg_expandarray") || !matches!(field.as_str(), "x" | "n") {
+            // Not pgjdbc's record: the call goes back as it was, for the translator to refuse.
+            *e = super::functions::call(
+                "pg_field",
+                vec![inner, Expr::value(AstValue::SingleQuotedString(field))],
+            );
+            return;
+        }
+        (field, inner)
+    } else if named(e, "pg_expandarray") {
+        (
+            "x".to_string(),
+            std::mem::replace(e, Expr::value(AstValue::Null)),
+        )
+    } else {
+        return;
+    };
+    let array = take_arguments(&mut call)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| Expr::value(AstValue::Null));
+    let replacement = if field == "n" {
+        super::functions::call("generate_subscripts", vec![array, number(1)])
+    } else {
+        super::functions::call("unnest", vec![array])
+    };
+    *item = match std::mem::replace(item, SelectItem::UnnamedExpr(number(0))) {
+        SelectItem::ExprWithAlias { alias, .. } => SelectItem::ExprWithAlias {
+            expr: replacement,
+            alias,
+        },
+        _ => SelectItem::ExprWithAlias {
+            expr: replacement,
+            alias: Ident::new(field),
+        },
+    };
 }
 
 /// The arguments of a call, moved out of it (the call is left without them).
