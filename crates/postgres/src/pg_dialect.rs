@@ -65,6 +65,11 @@ pub fn normalize(sql: &str) -> Normalized {
                 brackets.push(true);
             }
             '[' => {
+                // `t.col[i]`: a qualified column's element, which the MySQL parser reads only as `(t.col)[i]`.
+                if let Some(start) = qualified_name_before(&out) {
+                    out.insert(start, '(');
+                    out.push(')');
+                }
                 out.push('[');
                 brackets.push(false);
                 i += 1;
@@ -304,6 +309,25 @@ pub fn normalize(sql: &str) -> Normalized {
         unknown_param,
         casts,
     }
+}
+
+/// Where the `a.b` (or `a.b.c`) name that ends the output starts, when one does.
+fn qualified_name_before(out: &str) -> Option<usize> {
+    let is_name = |c: char| c.is_alphanumeric() || c == '_' || c == '`';
+    let mut start = out.len();
+    let mut dots = 0;
+    for (i, c) in out.char_indices().rev() {
+        if is_name(c) {
+            start = i;
+        } else if c == '.' && start == i + 1 {
+            dots += 1;
+            start = i;
+        } else {
+            break;
+        }
+    }
+    let name = &out[start..];
+    (dots > 0 && !name.starts_with('.') && !name.ends_with('.')).then_some(start)
 }
 
 /// pgjdbc's set-returning function over an index's columns.
@@ -666,6 +690,14 @@ mod tests {
         );
         // Unbalanced brackets are left for the parser to refuse.
         assert_eq!(normalize("SELECT a)).x").sql, "SELECT a)).x");
+    }
+
+    #[test]
+    fn qualified_columns_are_bracketed_before_a_subscript() {
+        assert_eq!(
+            normalize("SELECT tmp.opt[tmp.n - 1], a[1], s.t.c[2], [SHOW JOBS]").sql,
+            "SELECT (tmp.opt)[tmp.n - 1], a[1], (s.t.c)[2], [SHOW JOBS]"
+        );
     }
 
     #[test]

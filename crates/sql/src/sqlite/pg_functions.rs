@@ -24,6 +24,8 @@ pub struct PgObjects {
     pub roles: HashMap<i64, String>,
     /// `CREATE INDEX ...` texts of indexes.
     pub index_defs: HashMap<i64, String>,
+    /// The key columns of indexes, in order (`pg_get_indexdef(oid, n, pretty)` names the n-th).
+    pub index_columns: HashMap<i64, Vec<String>>,
     /// `PRIMARY KEY (...)`-style texts of constraints.
     pub constraint_defs: HashMap<i64, String>,
 }
@@ -179,7 +181,22 @@ pub fn register(conn: &Connection, objects: &SharedPgObjects) -> rusqlite::Resul
         let o = objects.clone();
         conn.create_scalar_function("pg_get_indexdef", args, VOLATILE, move |ctx| {
             let oid: Option<i64> = ctx.get(0)?;
-            Ok(oid.and_then(|oid| lookup(&o, |p| p.index_defs.get(&oid).cloned())))
+            // With a column number past 0, PostgreSQL answers that key column's name alone.
+            let column: i64 = if ctx.len() > 1 {
+                ctx.get::<Option<i64>>(1)?.unwrap_or(0)
+            } else {
+                0
+            };
+            Ok(oid.and_then(|oid| {
+                lookup(&o, |p| match column {
+                    n if n > 0 => p
+                        .index_columns
+                        .get(&oid)
+                        .and_then(|c| c.get(n as usize - 1))
+                        .map(|c| crate::pg_types::quote_ident(c)),
+                    _ => p.index_defs.get(&oid).cloned(),
+                })
+            }))
         })?;
     }
     for args in [1, 2] {

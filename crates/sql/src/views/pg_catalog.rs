@@ -205,6 +205,7 @@ fn model(session: &Session) -> Result<Model> {
     for rel in &model.relations {
         for ix in &rel.indexes {
             objects.index_defs.insert(ix.oid, index_def(rel, ix));
+            objects.index_columns.insert(ix.oid, ix.columns.clone());
             if ix.primary || ix.unique {
                 objects
                     .constraint_defs

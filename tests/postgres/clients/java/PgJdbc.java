@@ -40,6 +40,7 @@ public class PgJdbc {
                 }
                 s.execute("CREATE TABLE jt (id BIGINT PRIMARY KEY, name VARCHAR(20), price NUMERIC(10,2), "
                         + "at TIMESTAMPTZ, d DATE, ok BOOLEAN, score DOUBLE PRECISION)");
+                s.execute("CREATE INDEX jt_name ON jt (name)");
             }
             try (PreparedStatement p = c.prepareStatement(
                     "INSERT INTO jt (id, name, price, at, d, ok, score) VALUES (?, ?, ?, ?, ?, ?, ?)")) {
@@ -100,8 +101,16 @@ public class PgJdbc {
                 check(rs.getString("PK_NAME").equals("jt_pkey"), "getPrimaryKeys PK_NAME " + rs.getString("PK_NAME"));
                 check(!rs.next(), "getPrimaryKeys: one column");
             }
-            // getIndexInfo is not yet: its query subscripts a derived table's int2vector column
-            // (`tmp.I_INDOPTION[n - 1]`), which the parser does not read (docs/compatibility.md).
+            try (ResultSet rs = meta.getIndexInfo(null, "public", "jt", false, false)) {
+                StringBuilder ix = new StringBuilder();
+                while (rs.next()) {
+                    ix.append(rs.getString("INDEX_NAME")).append(':').append(rs.getString("COLUMN_NAME"))
+                            .append(':').append(rs.getInt("ORDINAL_POSITION")).append(':')
+                            .append(rs.getBoolean("NON_UNIQUE")).append(':').append(rs.getString("ASC_OR_DESC"))
+                            .append(' ');
+                }
+                check(ix.toString().equals("jt_pkey:id:1:false:A jt_name:name:1:true:A "), "getIndexInfo " + ix);
+            }
             // Errors on this wire speak PostgreSQL, not MySQL.
             try (Statement s = c.createStatement()) {
                 s.execute("SELEC 1");
