@@ -368,6 +368,17 @@ async fn table_level_grants_allow_their_table_only() {
         assert_eq!(code, 1142, "{sql}: {msg}");
         assert!(msg.starts_with(command), "{sql}: {msg}");
     }
+    // Only the tables it holds something on are listed to it, as MySQL lists them.
+    root.query_drop("CREATE TABLE app.hidden (x INT)")
+        .await
+        .unwrap();
+    let tables: Vec<String> = u.query("SHOW TABLES").await.unwrap();
+    assert_eq!(tables, ["a", "b"]);
+    let tables: Vec<String> = u
+        .query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'app' ORDER BY 1")
+        .await
+        .unwrap();
+    assert_eq!(tables, ["a", "b"]);
     let grants: Vec<String> = root.query("SHOW GRANTS FOR u").await.unwrap();
     assert_eq!(
         grants,

@@ -63,6 +63,30 @@ pub fn has_on_table(
     }))
 }
 
+/// The tables of `db` the user may see when its grants there are on some tables only (lower case); `None`
+/// when it sees them all (an administrator, or a grant on the database or on every database).
+pub fn visible_tables(
+    session: &Session,
+    db: &str,
+) -> Result<Option<std::collections::HashSet<String>>> {
+    if session.identity.user.is_admin || is_system_schema(db) {
+        return Ok(None);
+    }
+    let grants = grants(session)?;
+    let mut tables = std::collections::HashSet::new();
+    for g in grants.iter() {
+        match &g.level {
+            GrantLevel::Global => return Ok(None),
+            GrantLevel::Database(d) if d.eq_ignore_ascii_case(db) => return Ok(None),
+            GrantLevel::Table(d, t) if d.eq_ignore_ascii_case(db) => {
+                tables.insert(t.to_ascii_lowercase());
+            }
+            _ => {}
+        }
+    }
+    Ok(Some(tables))
+}
+
 /// Whether the user holds any privilege at all on `db`.
 pub fn has_any(session: &Session, db: &str) -> Result<bool> {
     if session.identity.user.is_admin || is_system_schema(db) {

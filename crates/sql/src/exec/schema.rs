@@ -207,8 +207,16 @@ pub(crate) fn list_tables(session: &Session, db: &str) -> Result<Vec<(String, St
         quote(db)
     );
     let mut stmt = session.conn.conn().prepare(&sql)?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?;
+    let tables: Vec<(String, String)> = rows.collect::<rusqlite::Result<_>>()?;
+    // A user whose grants in this database are on some of its tables only sees those, as MySQL lists them.
+    Ok(match privileges::visible_tables(session, db)? {
+        None => tables,
+        Some(visible) => tables
+            .into_iter()
+            .filter(|(name, _)| visible.contains(&name.to_ascii_lowercase()))
+            .collect(),
+    })
 }
 
 /// `USE db`: the database must exist and the user must hold some privilege on it.
