@@ -129,6 +129,43 @@ async fn table_grants_in_cockroach_form() {
     r.batch_execute("INSERT INTO costs VALUES (5)")
         .await
         .unwrap();
+    // SHOW GRANTS answers as CockroachDB does: a row per privilege and object.
+    let row = |db: Option<&str>,
+               schema: Option<&str>,
+               table: Option<&str>,
+               who: &str,
+               p: &str,
+               g: &str| {
+        [db, schema, table, Some(who), Some(p), Some(g)]
+            .iter()
+            .map(|v| v.map(str::to_string))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        simple_rows(&root, "SHOW GRANTS FOR reader").await,
+        vec![
+            row(
+                Some("shop"),
+                Some("public"),
+                Some("costs"),
+                "reader",
+                "INSERT",
+                "f"
+            ),
+            row(
+                Some("shop"),
+                Some("public"),
+                Some("items"),
+                "reader",
+                "SELECT",
+                "f"
+            ),
+        ]
+    );
+    assert_eq!(
+        simple_rows(&root, "SHOW GRANTS").await,
+        vec![row(None, None, None, "root", "ALL", "t")]
+    );
     for sql in [
         "SELECT id FROM costs",
         "DELETE FROM items",

@@ -133,8 +133,12 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
                         "There is no such grant defined for user '{name}' on host '%'"
                     ),
                 })?;
+            let grants = catalog.grants(tenant_id, &name)?;
+            if session.handle.protocol == "pg" {
+                return Ok(Output::Rows(grant_rows(&name, user.is_admin, &grants)));
+            }
             let mut rs = ResultSet::with_text_columns(&[&format!("Grants for {name}@%")]);
-            for line in grant_lines(&name, user.is_admin, &catalog.grants(tenant_id, &name)?) {
+            for line in grant_lines(&name, user.is_admin, &grants) {
                 rs.rows.push(vec![Value::Text(line)]);
             }
             Ok(Output::Rows(rs))
@@ -200,6 +204,43 @@ fn resolve_level(session: &Session, level: ParsedLevel) -> Result<GrantLevel> {
             .map(|db| GrantLevel::Table(db, table))
             .ok_or(SqlError::NoDatabaseSelected),
     }
+}
+
+/// SHOW GRANTS as CockroachDB answers it: a row per privilege, on a database (schema and table NULL), a table
+/// (schema `public`) or everything (all three NULL: an administrator's ALL, or a MySQL `*.*` grant).
+fn grant_rows(user: &str, is_admin: bool, grants: &[tenantry_catalog::Grant]) -> ResultSet {
+    let mut rs = ResultSet::with_text_columns(&[
+        "database_name",
+        "schema_name",
+        "table_name",
+        "grantee",
+        "privilege_type",
+        "is_grantable",
+    ]);
+    rs.columns[5].kind = crate::value::ColumnKind::Bool;
+    let row = |db: Option<&str>, table: Option<&str>, privilege: &str, grantable: bool| {
+        vec![
+            db.map_or(Value::Null, Value::from),
+            table.map_or(Value::Null, |_| Value::from("public")),
+            table.map_or(Value::Null, Value::from),
+            Value::from(user),
+            Value::from(privilege),
+            Value::Int(grantable.into()),
+        ]
+    };
+    if is_admin {
+        rs.rows.push(row(None, None, "ALL", true));
+        return rs;
+    }
+    for g in grants {
+        let privilege = g.privilege.as_str();
+        rs.rows.push(match &g.level {
+            GrantLevel::Global => row(None, None, privilege, false),
+            GrantLevel::Database(db) => row(Some(db), None, privilege, false),
+            GrantLevel::Table(db, table) => row(Some(db), Some(table), privilege, false),
+        });
+    }
+    rs
 }
 
 /// SHOW GRANTS lines, as MySQL prints them.
