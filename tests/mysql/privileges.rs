@@ -393,6 +393,9 @@ async fn table_level_grants_allow_their_table_only() {
     assert_eq!(code, 1144);
     let (code, _, _) = expect_error(&mut root, "GRANT SELECT ON app.nope TO u").await;
     assert_eq!(code, 1146);
+    // A database name that could not be one (it would read back as a table's grant) is refused.
+    let (code, _, _) = expect_error(&mut root, "GRANT SELECT ON `app.a`.* TO u").await;
+    assert_eq!(code, 1103);
     root.query_drop("REVOKE SELECT ON app.a FROM u")
         .await
         .unwrap();

@@ -192,6 +192,13 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
 
 fn resolve_level(session: &Session, level: ParsedLevel) -> Result<GrantLevel> {
     match level {
+        // A database is named as databases are: a name that is not one (`a.b`) could never be created, and
+        // as a stored grant it would read as a table's.
+        ParsedLevel::Level(GrantLevel::Database(db) | GrantLevel::Table(db, _))
+            if !tenantry_storage::is_valid_name(&db) =>
+        {
+            Err(CatalogError::InvalidName(db).into())
+        }
         ParsedLevel::Level(l) => Ok(l),
         ParsedLevel::CurrentDatabase => session
             .db
