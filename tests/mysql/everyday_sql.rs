@@ -1110,4 +1110,14 @@ async fn extract_fields_and_typed_literals() {
         .await,
         some(&["2024-05-06 01:02:03", "2024-05-06 01:02:03.5"])
     );
+    // A cast to fewer fraction digits rounds, as MySQL 8 does, across a year's end too.
+    assert_eq!(
+        row(
+            &mut c,
+            "SELECT CAST('2024-12-31 23:59:59.6' AS DATETIME), CAST('2024-05-06 01:02:03.25' AS DATETIME(1)), \
+             CAST('01:02:03.5' AS TIME)"
+        )
+        .await,
+        some(&["2025-01-01 00:00:00", "2024-05-06 01:02:03.3", "01:02:04"])
+    );
 }

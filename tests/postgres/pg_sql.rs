@@ -625,10 +625,10 @@ async fn extract_date_part_and_timestamp_casts() {
     assert_eq!(
         q(
             &c,
-            "SELECT CAST('2024-05-06 01:02:03.25' AS timestamp), CAST('2024-05-06 01:02:03.2' AS timestamp(0))"
+            "SELECT CAST('2024-05-06 01:02:03.25' AS timestamp), CAST('2024-05-06 01:02:03.7' AS timestamp(0))"
         )
         .await,
-        vec![vec!["2024-05-06 01:02:03.25", "2024-05-06 01:02:03"]]
+        vec![vec!["2024-05-06 01:02:03.25", "2024-05-06 01:02:04"]]
     );
     let e = c
         .simple_query("SELECT extract(timezone from now())")

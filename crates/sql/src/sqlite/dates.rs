@@ -497,19 +497,36 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
             .and_then(|t| parse_moment(&t))
             .map(|m| m.at.format("%Y-%m-%d").to_string()))
     })?;
+    // A cast to fewer fraction digits rounds, as MySQL 8 and PostgreSQL do (03.7 to 0 digits is 04).
     conn.create_scalar_function("tenantry_cast_datetime", 2, DETERMINISTIC, |ctx| {
-        let digits: i64 = ctx.get(1)?;
+        let digits = ctx.get::<i64>(1)?.clamp(0, 6) as u8;
         Ok(text_arg(ctx, 0)?
             .and_then(|t| parse_moment(&t))
-            .map(|m| format_moment(m.at, digits.clamp(0, 6) as u8)))
+            .and_then(|m| {
+                let micros = m.at.and_utc().timestamp_micros();
+                let rounded = round_micros(micros, digits);
+                chrono::DateTime::from_timestamp_micros(rounded).map(|d| d.naive_utc())
+            })
+            .map(|at| format_moment(at, digits)))
     })?;
     conn.create_scalar_function("tenantry_cast_time", 2, DETERMINISTIC, |ctx| {
-        let digits: i64 = ctx.get(1)?;
+        let digits = ctx.get::<i64>(1)?.clamp(0, 6) as u8;
         Ok(text_arg(ctx, 0)?
             .and_then(|t| parse_duration(&t))
-            .map(|(micros, _)| format_duration(micros, digits.clamp(0, 6) as u8)))
+            .map(|(micros, _)| format_duration(round_micros(micros, digits), digits)))
     })?;
     Ok(())
+}
+
+/// `micros` rounded half away from zero to `digits` fraction digits.
+fn round_micros(micros: i64, digits: u8) -> i64 {
+    let unit = 10i64.pow(6 - u32::from(digits.min(6)));
+    let half = unit / 2;
+    if micros >= 0 {
+        (micros + half) / unit * unit
+    } else {
+        -((-micros + half) / unit * unit)
+    }
 }
 
 /// FROM_UNIXTIME's argument as a UTC date-time, with six digits when it has a fraction.
@@ -523,6 +540,15 @@ fn from_unix(secs: Option<f64>) -> Option<(NaiveDateTime, u8)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn casts_round_to_their_fraction_digits() {
+        assert_eq!(round_micros(3_700_000, 0), 4_000_000);
+        assert_eq!(round_micros(3_400_000, 0), 3_000_000);
+        assert_eq!(round_micros(3_250_000, 1), 3_300_000);
+        assert_eq!(round_micros(-3_700_000, 0), -4_000_000);
+        assert_eq!(round_micros(123_456, 6), 123_456);
+    }
 
     #[test]
     fn interval_arithmetic_follows_mysql() {
