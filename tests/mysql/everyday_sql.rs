@@ -1061,6 +1061,11 @@ async fn trim_forms() {
             None
         ]
     );
+    assert_eq!(
+        row(&mut c, "SELECT CONCAT('[', TRIM(BOTH FROM '  b '), ']'), CONCAT('[', TRIM(LEADING FROM '  b '), ']')")
+            .await,
+        some(&["[b]", "[b ]"])
+    );
 }
 
 /// EXTRACT (it once reached SQLite as written, a syntax error there), with MySQL's meanings: whole seconds,

@@ -508,6 +508,7 @@ pub fn parse(sql: &str) -> Result<Parsed> {
     let mut tokens = c.into_tokens();
     drop_select_hints(&mut tokens);
     comma_joins_in_update(&mut tokens);
+    trim_of_spaces(&mut tokens);
     parse_tokens(&sql, tokens).map(|s| Parsed::Tenant(Box::new(s)))
 }
 
@@ -598,6 +599,34 @@ fn comma_joins_in_update(tokens: &mut Vec<sqlparser::tokenizer::TokenWithSpan>) 
                 },
             ],
         );
+    }
+}
+
+/// `TRIM(BOTH | LEADING | TRAILING FROM s)` (MySQL and PostgreSQL) names no characters: they are spaces, which
+/// sqlparser reads only when written (`TRIM(BOTH ' ' FROM s)`).
+fn trim_of_spaces(tokens: &mut Vec<sqlparser::tokenizer::TokenWithSpan>) {
+    use sqlparser::tokenizer::{Token, TokenWithSpan};
+    let is_word = |t: &Token, kws: &[&str]| {
+        matches!(t, Token::Word(w) if w.quote_style.is_none()
+            && kws.iter().any(|k| w.value.eq_ignore_ascii_case(k)))
+    };
+    let mut i = 0;
+    while i + 3 < tokens.len() {
+        if is_word(&tokens[i].token, &["TRIM"])
+            && tokens[i + 1].token == Token::LParen
+            && is_word(&tokens[i + 2].token, &["BOTH", "LEADING", "TRAILING"])
+            && is_word(&tokens[i + 3].token, &["FROM"])
+        {
+            let span = tokens[i + 2].span;
+            tokens.insert(
+                i + 3,
+                TokenWithSpan {
+                    token: Token::SingleQuotedString(" ".into()),
+                    span,
+                },
+            );
+        }
+        i += 1;
     }
 }
 
@@ -707,6 +736,19 @@ pub(crate) mod tests {
             Parsed::Command(c) => c,
             Parsed::Tenant(s) => panic!("parsed as tenant SQL: {s}"),
         }
+    }
+
+    #[test]
+    fn trims_without_characters_trim_spaces() {
+        let Parsed::Tenant(s) =
+            parse("SELECT TRIM(BOTH FROM a), trim(leading from b), TRIM(x)").unwrap()
+        else {
+            panic!("not tenant SQL")
+        };
+        assert_eq!(
+            s.to_string(),
+            "SELECT TRIM(BOTH ' ' FROM a), TRIM(LEADING ' ' FROM b), TRIM(x)"
+        );
     }
 
     #[test]
