@@ -418,3 +418,33 @@ async fn table_level_grants_allow_their_table_only() {
     let (code, _, _) = expect_error(&mut u, "DELETE FROM a").await;
     assert_eq!(code, 1142);
 }
+
+/// MySQL 8's roles: `CREATE ROLE 'r'`, privileges granted to it, `GRANT 'r' TO u`. A role cannot log in
+/// (1045 as for an unknown user); its grants act for its members at once (activate_all_roles_on_login).
+#[tokio::test]
+async fn roles_grant_their_privileges_to_members_and_cannot_log_in() {
+    let server = TestServer::start();
+    server.create_tenant("t1").await;
+    let mut root = server.connect("root@t1").await;
+    root.query_drop(
+        "CREATE DATABASE app; CREATE TABLE app.t (id INT); INSERT INTO app.t VALUES (1); \
+         CREATE ROLE 'app_read'; GRANT SELECT ON app.* TO 'app_read'; \
+         CREATE USER u IDENTIFIED BY 'pw'; GRANT 'app_read' TO u",
+    )
+    .await
+    .unwrap();
+    let mut u = server.connect_with("u@t1", "pw", Some("app")).await;
+    let n: Option<i64> = u.query_first("SELECT COUNT(*) FROM t").await.unwrap();
+    assert_eq!(n, Some(1));
+    let (code, _, _) = expect_error(&mut u, "INSERT INTO t VALUES (2)").await;
+    assert_eq!(code, 1142);
+    for password in ["", "pw"] {
+        let opts = server.opts("app_read@t1", password, None);
+        let e = Conn::new(opts).await.expect_err("a role logs in");
+        let (code, _, _) = server_error(e);
+        assert_eq!(code, 1045);
+    }
+    root.query_drop("REVOKE 'app_read' FROM u").await.unwrap();
+    let (code, _, _) = expect_error(&mut u, "SELECT COUNT(*) FROM t").await;
+    assert_eq!(code, 1142);
+}

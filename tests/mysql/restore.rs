@@ -91,7 +91,8 @@ async fn full_and_incremental_sets_restore_exactly_to_their_cuts() {
     t.query_drop("CREATE USER clerk IDENTIFIED BY 'pw'")
         .await
         .unwrap();
-    t.query_drop("GRANT SELECT ON shop.* TO clerk")
+    // Through a role (MySQL 8's form): its membership must come along with the users.
+    t.query_drop("CREATE ROLE 'shop_read'; GRANT SELECT ON shop.* TO 'shop_read'; GRANT 'shop_read' TO clerk")
         .await
         .unwrap();
     let mut cuts = Vec::new();
@@ -154,6 +155,12 @@ async fn full_and_incremental_sets_restore_exactly_to_their_cuts() {
             .await;
         let (code, _, _) = expect_error(&mut clerk, "DELETE FROM shop.items").await;
         assert_eq!(code, 1142);
+        // Role memberships too: clerk reads shop through its role.
+        let n: Option<i64> = clerk
+            .query_first("SELECT COUNT(*) FROM shop.items")
+            .await
+            .unwrap();
+        assert!(n.is_some_and(|n| n > 0));
     }
     // Without UNTIL: the newest set; it shows in SHOW JOBS as RESTORE.
     new_pool(&mut sys, "rp_latest").await;

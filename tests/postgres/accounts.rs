@@ -23,14 +23,14 @@ async fn cockroach_account_forms_create_grant_and_show_users() {
     )
     .await
     .unwrap();
-    // A role that cannot log in is not a user here: refused, and nothing is created.
-    let e = root.simple_query("CREATE ROLE readers").await.unwrap_err();
-    assert_eq!(sqlstate(&e), "0A000", "{e}");
+    // A role that cannot log in is a group of users (see `roles_are_groups_whose_members_hold_their_grants`).
+    root.batch_execute("CREATE ROLE readers").await.unwrap();
     assert_eq!(
         texts(simple_rows(&root, "SHOW USERS").await),
         [
             ["clerk", "", "{}"],
             ["maxroach", "", "{}"],
+            ["readers", "NOLOGIN", "{}"],
             ["root", "", "{admin}"]
         ]
     );
@@ -72,7 +72,8 @@ async fn cockroach_account_forms_create_grant_and_show_users() {
     let out = simple_rows(&m, &format!("BACKUP INTO '{uri}'")).await;
     assert_eq!(out[0][1].as_deref(), Some("succeeded"));
     m.batch_execute("CREATE USER auditor").await.unwrap();
-    assert_eq!(simple_rows(&m, "SHOW USERS").await.len(), 4);
+    // clerk, maxroach, root, auditor, and the role readers.
+    assert_eq!(simple_rows(&m, "SHOW USERS").await.len(), 5);
     root.batch_execute("REVOKE admin FROM maxroach")
         .await
         .unwrap();
@@ -94,7 +95,7 @@ async fn cockroach_account_forms_create_grant_and_show_users() {
         .unwrap();
     assert!(server.try_pg("maxroach@t1", "secret", None).await.is_err());
     server.pg("maxroach@t1", "changed", None).await;
-    root.batch_execute("DROP ROLE clerk; DROP USER IF EXISTS auditor")
+    root.batch_execute("DROP ROLE clerk; DROP USER IF EXISTS auditor; DROP ROLE readers")
         .await
         .unwrap();
     assert_eq!(
@@ -174,4 +175,52 @@ async fn table_grants_in_cockroach_form() {
         let e = r.simple_query(sql).await.unwrap_err();
         assert_eq!(sqlstate(&e), "42501", "{sql}: {e}");
     }
+}
+
+/// Roles as groups: `CREATE ROLE r` (no LOGIN) cannot log in; its members hold its grants, through other roles
+/// too, until REVOKE; SHOW ROLES lists memberships; a cycle is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_are_groups_whose_members_hold_their_grants() {
+    let server = TestServer::start();
+    server.create_tenant("t1").await;
+    let root = server.pg("root@t1", "", None).await;
+    root.batch_execute(
+        "CREATE DATABASE shop; CREATE TABLE shop.items (id INT PRIMARY KEY); INSERT INTO shop.items VALUES (1);
+         CREATE ROLE readers; CREATE ROLE staff; GRANT SELECT ON TABLE shop.items TO readers;
+         GRANT readers TO staff; CREATE USER amy WITH PASSWORD 'pw'; GRANT staff TO amy",
+    )
+    .await
+    .unwrap();
+    let amy = server.pg("amy@t1", "pw", Some("shop")).await;
+    assert_eq!(
+        texts(simple_rows(&amy, "SELECT id FROM items").await),
+        [["1"]]
+    );
+    let e = amy
+        .simple_query("INSERT INTO items VALUES (2)")
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&e), "42501", "{e}");
+    assert_eq!(
+        texts(simple_rows(&root, "SHOW ROLES").await),
+        [
+            ["amy", "", "{staff}"],
+            ["readers", "NOLOGIN", "{}"],
+            ["root", "", "{admin}"],
+            ["staff", "NOLOGIN", "{readers}"]
+        ]
+    );
+    // A role cannot log in, over either wire, whatever is tried.
+    assert!(server.try_pg("readers@t1", "", None).await.is_err());
+    let e = root.simple_query("GRANT amy TO readers").await.unwrap_err();
+    assert_eq!(sqlstate(&e), "22023", "a cycle: {e}");
+    root.batch_execute("REVOKE staff FROM amy").await.unwrap();
+    let e = amy.simple_query("SELECT id FROM items").await.unwrap_err();
+    assert_eq!(sqlstate(&e), "42501", "{e}");
+    // Dropping a role ends its memberships.
+    root.batch_execute("GRANT readers TO amy; DROP ROLE readers")
+        .await
+        .unwrap();
+    let e = amy.simple_query("SELECT id FROM items").await.unwrap_err();
+    assert_eq!(sqlstate(&e), "42501", "{e}");
 }

@@ -129,7 +129,18 @@ pub struct Grant {
 }
 
 impl Catalog {
-    /// Every privilege granted to a user.
+    /// What a user may do: its own grants and those of every role it holds, directly or through others.
+    pub fn effective_grants(&self, tenant_id: i64, user: &str) -> Result<Vec<Grant>> {
+        let mut all = self.grants(tenant_id, user)?;
+        for role in self.roles_of(tenant_id, user)? {
+            all.extend(self.grants(tenant_id, &role)?);
+        }
+        all.sort();
+        all.dedup();
+        Ok(all)
+    }
+
+    /// Every privilege granted to a user itself (not through its roles).
     pub fn grants(&self, tenant_id: i64, user: &str) -> Result<Vec<Grant>> {
         let conn = self.conn.lock();
         let mut stmt = conn.prepare(

@@ -128,6 +128,18 @@ CREATE TABLE cluster (
 );
 INSERT INTO cluster VALUES (1, lower(hex(randomblob(16))));
 "#,
+    // Roles as groups (CockroachDB's and MySQL 8's): a role is a user that cannot log in; its members hold its
+    // grants. Memberships go with either side.
+    r#"
+ALTER TABLE users ADD COLUMN can_login INTEGER NOT NULL DEFAULT 1;
+
+CREATE TABLE role_members (
+    tenant_id INTEGER NOT NULL,
+    role_name TEXT NOT NULL,
+    member_name TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, role_name, member_name)
+);
+"#,
 ];
 
 /// Brings the catalog's tables up to date.

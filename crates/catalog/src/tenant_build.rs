@@ -39,6 +39,16 @@ pub struct UserImage {
     pub is_admin: bool,
     /// Its grants.
     pub grants: Vec<GrantImage>,
+    /// Whether it logs in (false: a role). Images made before roles existed hold only users.
+    #[serde(default = "logs_in")]
+    pub can_login: bool,
+    /// The roles it is a direct member of.
+    #[serde(default)]
+    pub member_of: Vec<String>,
+}
+
+fn logs_in() -> bool {
+    true
 }
 
 /// One grant in a [`UserImage`].
@@ -71,12 +81,15 @@ impl Catalog {
                     privilege: g.privilege.as_str().to_string(),
                 })
                 .collect();
+            let member_of = self.member_of(tenant_id, &u.name)?;
             users.push(UserImage {
                 name: u.name,
                 native_hash: u.native_hash,
                 scram_verifier: u.scram_verifier,
                 is_admin: u.is_admin,
                 grants,
+                can_login: u.can_login,
+                member_of,
             });
         }
         Ok(TenantImage {
@@ -165,18 +178,27 @@ impl Catalog {
         let now = now_timestamp();
         tx.execute("DELETE FROM grants WHERE tenant_id = ?1", [tenant_id])?;
         tx.execute("DELETE FROM users WHERE tenant_id = ?1", [tenant_id])?;
+        tx.execute("DELETE FROM role_members WHERE tenant_id = ?1", [tenant_id])?;
         for u in &image.users {
             tx.execute(
-                "INSERT INTO users VALUES (?1, ?2, '%', ?3, ?4, ?5, ?6)",
+                "INSERT INTO users (tenant_id, user_name, host, native_hash, scram_verifier, is_admin, create_time, can_login) \
+                 VALUES (?1, ?2, '%', ?3, ?4, ?5, ?6, ?7)",
                 params![
                     tenant_id,
                     u.name,
                     u.native_hash,
                     u.scram_verifier,
                     u.is_admin,
-                    now
+                    now,
+                    u.can_login
                 ],
             )?;
+            for role in &u.member_of {
+                tx.execute(
+                    "INSERT OR IGNORE INTO role_members VALUES (?1, ?2, ?3)",
+                    params![tenant_id, role, u.name],
+                )?;
+            }
             for g in &u.grants {
                 let Some(privilege) = Privilege::parse(&g.privilege) else {
                     continue;

@@ -205,7 +205,8 @@ impl Catalog {
         }
         let admin = mode.admin_user();
         tx.execute(
-            "INSERT INTO users VALUES (?1, ?2, '%', ?3, ?4, 1, ?5)",
+            "INSERT INTO users (tenant_id, user_name, host, native_hash, scram_verifier, is_admin, create_time) \
+             VALUES (?1, ?2, '%', ?3, ?4, 1, ?5)",
             params![tenant_id, admin, hash.native, hash.scram, now],
         )?;
         tx.execute(
@@ -275,6 +276,7 @@ impl Catalog {
 pub(crate) fn delete_tenant_rows(tx: &rusqlite::Transaction, id: i64) -> Result<()> {
     tx.execute("DELETE FROM grants WHERE tenant_id = ?1", [id])?;
     tx.execute("DELETE FROM users WHERE tenant_id = ?1", [id])?;
+    tx.execute("DELETE FROM role_members WHERE tenant_id = ?1", [id])?;
     tx.execute("DELETE FROM databases WHERE tenant_id = ?1", [id])?;
     tx.execute("DELETE FROM parameters WHERE tenant_id = ?1", [id])?;
     tx.execute("DELETE FROM tenant_snapshots WHERE tenant_id = ?1", [id])?;

@@ -21,6 +21,8 @@ pub struct User {
     pub is_admin: bool,
     /// When it was created.
     pub create_time: String,
+    /// Whether it logs in: a role (a group of users, `CREATE ROLE r` without LOGIN) does not.
+    pub can_login: bool,
 }
 
 impl User {
@@ -33,6 +35,7 @@ impl User {
             scram_verifier: r.get(4)?,
             is_admin: r.get(5)?,
             create_time: r.get(6)?,
+            can_login: r.get(7)?,
         })
     }
 }
@@ -61,10 +64,28 @@ impl Catalog {
 
     /// Creates a user with a password (hashed here; the password is not kept).
     pub fn create_user(&self, tenant_id: i64, name: &str, password: &str) -> Result<User> {
+        self.insert_user(tenant_id, name, &PasswordHash::new(password), true)
+    }
+
+    /// Creates a role: a user that cannot log in (its verifiers are of a random password nobody knows, so a
+    /// login path that missed `can_login` would still fail), whose members hold its grants.
+    pub fn create_role(&self, tenant_id: i64, name: &str) -> Result<User> {
+        let unknown: String = (0..4)
+            .map(|_| format!("{:016x}", rand::random::<u64>()))
+            .collect();
+        self.insert_user(tenant_id, name, &PasswordHash::new(&unknown), false)
+    }
+
+    fn insert_user(
+        &self,
+        tenant_id: i64,
+        name: &str,
+        hash: &PasswordHash,
+        can_login: bool,
+    ) -> Result<User> {
         if name.is_empty() || name.len() > 64 || name.contains(['@', '#', '\0']) {
             return Err(CatalogError::InvalidName(name.to_string()));
         }
-        let hash = PasswordHash::new(password);
         let mut conn = self.conn.lock();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let exists: bool = tx.query_row(
@@ -76,8 +97,9 @@ impl Catalog {
             return Err(CatalogError::UserExists(name.to_string()));
         }
         tx.execute(
-            "INSERT INTO users VALUES (?1, ?2, '%', ?3, ?4, 0, ?5)",
-            params![tenant_id, name, hash.native, hash.scram, now_timestamp()],
+            "INSERT INTO users (tenant_id, user_name, host, native_hash, scram_verifier, is_admin, create_time, can_login) \
+             VALUES (?1, ?2, '%', ?3, ?4, 0, ?5, ?6)",
+            params![tenant_id, name, hash.native, hash.scram, now_timestamp(), can_login],
         )?;
         let user = tx.query_row(
             "SELECT * FROM users WHERE tenant_id = ?1 AND user_name = ?2",
@@ -97,6 +119,10 @@ impl Catalog {
         }
         tx.execute(
             "DELETE FROM grants WHERE tenant_id = ?1 AND user_name = ?2",
+            params![tenant_id, name],
+        )?;
+        tx.execute(
+            "DELETE FROM role_members WHERE tenant_id = ?1 AND (role_name = ?2 OR member_name = ?2)",
             params![tenant_id, name],
         )?;
         tx.execute(
@@ -143,6 +169,71 @@ impl Catalog {
         }
         Ok(())
     }
+}
+
+impl Catalog {
+    /// Makes `member` a member of role `role` (it then holds the role's grants); a membership that would
+    /// make a role a member of itself, directly or through others, is refused.
+    pub fn grant_role(&self, tenant_id: i64, role: &str, member: &str) -> Result<()> {
+        let mut conn = self.conn.lock();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        is_admin(&tx, tenant_id, role)?;
+        is_admin(&tx, tenant_id, member)?;
+        if role == member || roles_in(&tx, tenant_id, role)?.iter().any(|r| r == member) {
+            return Err(CatalogError::InvalidArgument(format!(
+                "making {member} a member of {role} would create a cycle"
+            )));
+        }
+        tx.execute(
+            "INSERT OR IGNORE INTO role_members VALUES (?1, ?2, ?3)",
+            params![tenant_id, role, member],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Takes `member` out of role `role` (a no-op when it is not in it).
+    pub fn revoke_role(&self, tenant_id: i64, role: &str, member: &str) -> Result<()> {
+        let mut conn = self.conn.lock();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        is_admin(&tx, tenant_id, role)?;
+        is_admin(&tx, tenant_id, member)?;
+        tx.execute(
+            "DELETE FROM role_members WHERE tenant_id = ?1 AND role_name = ?2 AND member_name = ?3",
+            params![tenant_id, role, member],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The roles `user` is a direct member of, by name.
+    pub fn member_of(&self, tenant_id: i64, user: &str) -> Result<Vec<String>> {
+        let conn = self.conn.lock();
+        let mut stmt = conn.prepare(
+            "SELECT role_name FROM role_members WHERE tenant_id = ?1 AND member_name = ?2 ORDER BY role_name",
+        )?;
+        let rows = stmt.query_map(params![tenant_id, user], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The roles `user` holds, directly or through other roles.
+    pub fn roles_of(&self, tenant_id: i64, user: &str) -> Result<Vec<String>> {
+        let conn = self.conn.lock();
+        roles_in(&conn, tenant_id, user)
+    }
+}
+
+/// The roles `user` holds, directly or through other roles (UNION, not UNION ALL: a cycle ends).
+fn roles_in(conn: &rusqlite::Connection, tenant_id: i64, user: &str) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "WITH RECURSIVE held(name) AS ( \
+             SELECT role_name FROM role_members WHERE tenant_id = ?1 AND member_name = ?2 \
+             UNION SELECT m.role_name FROM role_members m JOIN held h ON m.member_name = h.name \
+             WHERE m.tenant_id = ?1) \
+         SELECT name FROM held ORDER BY name",
+    )?;
+    let rows = stmt.query_map(params![tenant_id, user], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Whether user `name` of the tenant is one of its administrators; an error if there is no such user.

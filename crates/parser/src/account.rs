@@ -34,9 +34,11 @@ pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
         let user = user_name(c)?;
         let options = role_options(c)?;
         if !options.login {
-            return Err(ParseError::Unsupported(
-                "CREATE ROLE without LOGIN (roles here are users; use CREATE USER)".into(),
-            ));
+            // A group of users: it cannot log in, and its members hold its grants.
+            return Ok(Some(Command::CreateRole {
+                name: user,
+                if_not_exists,
+            }));
         }
         Command::CreateUser {
             users: vec![(user, options.password)],
@@ -74,6 +76,20 @@ pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
         Command::SetAdmin {
             users: user_list(c)?,
             admin: false,
+        }
+    } else if (c.is_word("GRANT") || c.is_word("REVOKE")) && names_roles(c) {
+        // `GRANT r1, r2 TO u` / `REVOKE r FROM u`: role memberships (no ON: not privileges).
+        let grant = c.eat_word("GRANT");
+        if !grant {
+            c.expect_word("REVOKE")?;
+        }
+        let roles = user_list_until(c, if grant { "TO" } else { "FROM" })?;
+        let users = user_list(c)?;
+        let _ = c.eat_words(&["WITH", "ADMIN", "OPTION"]);
+        Command::RoleMembership {
+            roles,
+            users,
+            grant,
         }
     } else if c.eat_words(&["SHOW", "USERS"]) || c.eat_words(&["SHOW", "ROLES"]) {
         Command::ShowUsers
@@ -227,6 +243,42 @@ fn role_options(c: &mut Cursor) -> Result<RoleOptions> {
     }
 }
 
+/// Whether a GRANT / REVOKE at the cursor names roles: its first word is not a privilege, and TO / FROM comes
+/// before any ON.
+fn names_roles(c: &Cursor) -> bool {
+    // A quoted name (`'r'@'%'`, MySQL's form) is never a privilege.
+    let first = match c.peek_nth(1) {
+        Some(Token::Word(w)) if w.quote_style.is_none() => Some(w.value.clone()),
+        Some(Token::Word(_) | Token::SingleQuotedString(_) | Token::DoubleQuotedString(_)) => None,
+        _ => return false,
+    };
+    if first.is_some_and(|f| Privilege::parse(&f).is_some()) {
+        return false;
+    }
+    for i in 1..64 {
+        if c.is_word_at(i, "ON") {
+            return false;
+        }
+        if c.is_word_at(i, "TO") || c.is_word_at(i, "FROM") {
+            return i > 1;
+        }
+        if c.peek_nth(i).is_none() {
+            return false;
+        }
+    }
+    false
+}
+
+/// Names separated by commas, up to the word `end` (consumed).
+fn user_list_until(c: &mut Cursor, end: &str) -> Result<Vec<String>> {
+    let mut names = vec![user_name(c)?];
+    while c.eat(&Token::Comma) {
+        names.push(user_name(c)?);
+    }
+    c.expect_word(end)?;
+    Ok(names)
+}
+
 /// `*.*`, `db.*`, `*`, `db.t`, `t`, CockroachDB's `DATABASE db` and `TABLE [db.]t`.
 fn level(c: &mut Cursor) -> Result<ParsedLevel> {
     if c.eat_word("DATABASE") {
@@ -269,6 +321,39 @@ mod tests {
     use super::super::tests::cmd;
     use super::super::{Command, ParsedLevel};
     use tenantry_catalog::{GrantLevel, Privilege};
+
+    #[test]
+    fn roles() {
+        assert_eq!(
+            cmd("CREATE ROLE readers"),
+            Command::CreateRole {
+                name: "readers".into(),
+                if_not_exists: false
+            }
+        );
+        assert_eq!(
+            cmd("GRANT 'r1'@'%', r2 TO u1, 'u2'@'%'"),
+            Command::RoleMembership {
+                roles: vec!["r1".into(), "r2".into()],
+                users: vec!["u1".into(), "u2".into()],
+                grant: true
+            }
+        );
+        assert_eq!(
+            cmd("REVOKE r1 FROM u1"),
+            Command::RoleMembership {
+                roles: vec!["r1".into()],
+                users: vec!["u1".into()],
+                grant: false
+            }
+        );
+        // Privileges are not roles: these stay grants.
+        assert!(matches!(
+            cmd("GRANT SELECT ON t TO u"),
+            Command::Grant { .. }
+        ));
+        assert!(crate::parse("GRANT ALL TO u").is_err());
+    }
 
     #[test]
     fn table_levels() {

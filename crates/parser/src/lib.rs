@@ -430,6 +430,22 @@ pub enum Command {
     CancelClone(String),
     /// `IMPORT INTO ...` (CockroachDB's or TiDB's) or `LOAD DATA INFILE`: an IMPORT job.
     Import(Box<ImportStatement>),
+    /// `CREATE ROLE r` without LOGIN: a group of users.
+    CreateRole {
+        /// Its name.
+        name: UserName,
+        /// `IF NOT EXISTS`.
+        if_not_exists: bool,
+    },
+    /// `GRANT r1, r2 TO u1, u2` / `REVOKE r FROM u`: role memberships (`admin` is SetAdmin's).
+    RoleMembership {
+        /// The roles.
+        roles: Vec<UserName>,
+        /// Their members-to-be (or no longer).
+        users: Vec<UserName>,
+        /// GRANT (true) or REVOKE.
+        grant: bool,
+    },
     /// PostgreSQL's `DECLARE name ... CURSOR FOR query`.
     DeclareCursor(Box<CursorDeclaration>),
     /// PostgreSQL's `FETCH [direction] [FROM | IN] name`, or `MOVE` (the same motion without the rows).

@@ -294,6 +294,10 @@ impl AuthSource for Verifiers {
                 .catalog()
                 .user(tenant.tenant_id, &login.user)
                 .ok()??;
+            // A role does not log in: it gets the unknown user's random verifier.
+            if !user.can_login {
+                return None;
+            }
             ScramVerifier::parse(&user.scram_verifier)
         })
         .await

@@ -132,7 +132,8 @@ impl Engine {
                 .catalog()
                 .user(tenant.tenant_id, &name.user.to_ascii_uppercase())?;
         }
-        Ok(user.map(|u| (tenant, u)))
+        // A role does not log in: it is answered as an unknown login.
+        Ok(user.filter(|u| u.can_login).map(|u| (tenant, u)))
     }
 }
 

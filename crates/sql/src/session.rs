@@ -475,6 +475,8 @@ impl Session {
             | C::Revoke { .. }
             | C::ShowGrants(_)
             | C::SetAdmin { .. }
+            | C::CreateRole { .. }
+            | C::RoleMembership { .. }
             | C::ShowUsers => exec::accounts::run(self, cmd),
             C::CreateDatabase { .. }
             | C::DropDatabase { .. }

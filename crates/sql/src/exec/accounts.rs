@@ -37,6 +37,57 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
             }
             Ok(Output::ok())
         }
+        Command::CreateRole {
+            name,
+            if_not_exists,
+        } => {
+            session.require_tenant_admin("CREATE ROLE")?;
+            match catalog.create_role(tenant_id, &name) {
+                Ok(_) => {}
+                Err(CatalogError::UserExists(_)) if if_not_exists => {}
+                Err(CatalogError::UserExists(_)) => {
+                    return Err(SqlError::UserOperationFailed {
+                        op: "CREATE ROLE",
+                        user: name,
+                    })
+                }
+                Err(e) => return Err(e.into()),
+            }
+            Ok(Output::ok())
+        }
+        Command::RoleMembership {
+            roles,
+            users,
+            grant,
+        } => {
+            session.require_tenant_admin("GRANT OPTION")?;
+            let op = if grant { "GRANT" } else { "REVOKE" };
+            for role in &roles {
+                for u in &users {
+                    let missing = |name: &str| SqlError::UserOperationFailed {
+                        op,
+                        user: name.to_string(),
+                    };
+                    if catalog.user(tenant_id, u)?.is_none() {
+                        return Err(missing(u));
+                    }
+                    // `admin` is the administrators' role, kept as the user's flag (see SetAdmin).
+                    if role.eq_ignore_ascii_case("admin") {
+                        catalog.set_admin(tenant_id, u, grant)?;
+                        continue;
+                    }
+                    if catalog.user(tenant_id, role)?.is_none() {
+                        return Err(missing(role));
+                    }
+                    if grant {
+                        catalog.grant_role(tenant_id, role, u)?;
+                    } else {
+                        catalog.revoke_role(tenant_id, role, u)?;
+                    }
+                }
+            }
+            Ok(Output::ok())
+        }
         Command::DropUser { users, if_exists } => {
             session.require_tenant_admin("CREATE USER")?;
             for name in &users {
@@ -175,11 +226,16 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
             let mut users = catalog.users(tenant_id)?;
             users.sort_by(|a, b| a.name.cmp(&b.name));
             for u in users.into_iter().filter(|u| admin || u.name == me) {
-                let member_of = if u.is_admin { "{admin}" } else { "{}" };
+                let mut member_of = catalog.member_of(tenant_id, &u.name)?;
+                if u.is_admin {
+                    member_of.insert(0, "admin".to_string());
+                }
                 rs.rows.push(vec![
                     Value::Text(u.name),
-                    Value::Text(String::new()),
-                    Value::Text(member_of.to_string()),
+                    Value::from(if u.can_login { "" } else { "NOLOGIN" }),
+                    Value::Text(crate::pg_types::format_array(
+                        member_of.iter().map(|r| Some(r.as_str())),
+                    )),
                 ]);
             }
             Ok(Output::Rows(rs))

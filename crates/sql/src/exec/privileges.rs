@@ -20,7 +20,7 @@ fn grants(session: &Session) -> Result<Arc<Vec<Grant>>> {
             return Ok(grants.clone());
         }
     }
-    let grants = Arc::new(session.engine.catalog().grants(
+    let grants = Arc::new(session.engine.catalog().effective_grants(
         session.identity.tenant.tenant_id,
         &session.identity.user.name,
     )?);
