@@ -29,11 +29,9 @@ pub(super) fn update(u: &Update) -> Result<Option<(String, (String, String))>> {
         let target = names::pair(name)?;
         let factor = &u.table.relation;
         let sql = format!(
-            "UPDATE {factor} SET {} WHERE rowid IN (SELECT rowid FROM {factor}{}{}{})",
+            "UPDATE {factor} SET {} WHERE {}",
             list(&u.assignments),
-            where_clause(u.selection.as_ref()),
-            order_by(&u.order_by),
-            limit(u.limit.as_ref()),
+            chosen_rows(factor, u.selection.as_ref(), &u.order_by, u.limit.as_ref()),
         );
         return Ok(Some((with_returning(sql, u.returning.as_deref()), target)));
     }
@@ -144,10 +142,8 @@ pub(super) fn delete(d: &Delete) -> Result<Option<(String, (String, String))>> {
         let (name, _) = table_of(factor)?;
         let target = names::pair(name)?;
         let sql = format!(
-            "DELETE FROM {factor} WHERE rowid IN (SELECT rowid FROM {factor}{}{}{})",
-            where_clause(d.selection.as_ref()),
-            order_by(&d.order_by),
-            limit(d.limit.as_ref()),
+            "DELETE FROM {factor} WHERE {}",
+            chosen_rows(factor, d.selection.as_ref(), &d.order_by, d.limit.as_ref()),
         );
         return Ok(Some((with_returning(sql, d.returning.as_deref()), target)));
     }
@@ -212,6 +208,21 @@ pub(super) fn delete(d: &Delete) -> Result<Option<(String, (String, String))>> {
         ));
     }
     Ok(Some((sql, target_pair)))
+}
+
+/// `rowid IN (...)` of the rows of one table that a WHERE, ORDER BY and LIMIT choose.
+fn chosen_rows(
+    factor: &TableFactor,
+    selection: Option<&Expr>,
+    order: &[sqlparser::ast::OrderByExpr],
+    limit_by: Option<&Expr>,
+) -> String {
+    format!(
+        "rowid IN (SELECT rowid FROM {factor}{}{}{})",
+        where_clause(selection),
+        order_by(order),
+        limit(limit_by),
+    )
 }
 
 /// A plain table's name and alias.
