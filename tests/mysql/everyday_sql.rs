@@ -1126,3 +1126,42 @@ async fn extract_fields_and_typed_literals() {
         some(&["2025-01-01 00:00:00", "2024-05-06 01:02:03.3", "01:02:04"])
     );
 }
+
+/// The status flags of a result's end: NO_INDEX_USED after a query that scanned a table whole, not after one
+/// that used an index (or read no table); AUTOCOMMIT and IN_TRANS as the session stands.
+#[tokio::test]
+async fn result_status_flags_tell_a_full_scan() {
+    use mysql_async::consts::StatusFlags;
+    let server = TestServer::start();
+    let mut c = app(&server).await;
+    c.query_drop(
+        "CREATE TABLE a (id INT PRIMARY KEY, o TEXT); INSERT INTO a VALUES (1, 'x'), (2, 'y')",
+    )
+    .await
+    .unwrap();
+    let status = |c: &Conn| {
+        c.last_ok_packet()
+            .map(|ok| ok.status_flags())
+            .unwrap_or_else(StatusFlags::empty)
+    };
+    let _: Vec<Row> = c.query("SELECT * FROM a WHERE o = 'z'").await.unwrap();
+    let s = status(&c);
+    assert!(
+        s.contains(StatusFlags::SERVER_STATUS_NO_INDEX_USED),
+        "{s:?}"
+    );
+    assert!(s.contains(StatusFlags::SERVER_STATUS_AUTOCOMMIT), "{s:?}");
+    let _: Vec<Row> = c.query("SELECT * FROM a WHERE id = 1").await.unwrap();
+    assert!(!status(&c).contains(StatusFlags::SERVER_STATUS_NO_INDEX_USED));
+    let _: Vec<Row> = c.query("SELECT 1").await.unwrap();
+    assert!(!status(&c).contains(StatusFlags::SERVER_STATUS_NO_INDEX_USED));
+    c.query_drop("BEGIN").await.unwrap();
+    let _: Vec<Row> = c.query("SELECT * FROM a").await.unwrap();
+    let s = status(&c);
+    assert!(s.contains(StatusFlags::SERVER_STATUS_IN_TRANS), "{s:?}");
+    assert!(
+        s.contains(StatusFlags::SERVER_STATUS_NO_INDEX_USED),
+        "{s:?}"
+    );
+    c.query_drop("ROLLBACK").await.unwrap();
+}

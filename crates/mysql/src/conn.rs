@@ -197,7 +197,14 @@ impl Connection {
 
     fn status(&self) -> StatusFlags {
         let status = match &self.session {
-            Some(s) => protocol::status_flags(s.autocommit(), s.in_transaction()),
+            Some(s) => {
+                let mut flags = protocol::status_flags(s.autocommit(), s.in_transaction());
+                flags.set(
+                    StatusFlags::SERVER_STATUS_NO_INDEX_USED,
+                    s.last_query_scanned(),
+                );
+                flags
+            }
             None => protocol::status_flags(true, false),
         };
         if self.more_results {

@@ -46,6 +46,8 @@ pub struct Session {
     pub(crate) row_sink: Option<crate::stream::RowSink>,
     /// The session's open SQL cursors (PostgreSQL's DECLARE / FETCH).
     pub(crate) cursors: exec::cursors::Cursors,
+    /// Whether the last query scanned a table whole (MySQL's SERVER_STATUS_NO_INDEX_USED).
+    pub(crate) full_scan: bool,
 }
 
 /// How a front end gets a client's file for `LOAD DATA LOCAL INFILE`: it asks its client for the file by name
@@ -124,6 +126,7 @@ impl Session {
             grants: Default::default(),
             row_sink: None,
             cursors: Default::default(),
+            full_scan: false,
         };
         exec::variables::apply_idle_timeout(&session);
         let mut session = session;
@@ -160,6 +163,12 @@ impl Session {
         self.autocommit
     }
 
+    /// Whether the last statement was a query that scanned a table whole instead of using an index
+    /// (SQLite's full-scan steps), which MySQL reports with SERVER_STATUS_NO_INDEX_USED.
+    pub fn last_query_scanned(&self) -> bool {
+        self.full_scan
+    }
+
     /// Whether a transaction is open.
     pub fn in_transaction(&self) -> bool {
         self.conn.in_transaction()
@@ -191,6 +200,7 @@ impl Session {
 
     /// Runs one statement with `?` parameters.
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<Output> {
+        self.full_scan = false;
         let result = self.run_statement(sql, |s| s.dispatch(sql, params));
         // Only for this statement: a sink left unused is dropped, which ends its receiver.
         self.row_sink = None;

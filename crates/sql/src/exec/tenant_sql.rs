@@ -212,15 +212,22 @@ pub(crate) fn run_plan(session: &mut Session, plan: &Plan, params: &[Value]) -> 
             let result = (|| {
                 let mut stmt = session.conn.conn().prepare_cached(&plan.sql[0])?;
                 check_param_count(stmt.parameter_count(), params)?;
-                read(
+                // Counted per run: the cached statement's counter is reset as it is read.
+                stmt.reset_status(rusqlite::StatementStatus::FullscanStep);
+                let read = read(
                     &mut stmt,
                     params,
                     None,
                     sink.as_ref().map(|s| (s, &stop)),
                     result_types(session, plan),
-                )
+                )?;
+                let scanned = stmt.reset_status(rusqlite::StatementStatus::FullscanStep) > 0;
+                Ok((read, scanned))
             })()
-            .map_err(|e| refusal(session, &guard, e))?;
+            .map_err(|e| refusal(session, &guard, e));
+            drop(guard);
+            let (result, scanned) = result?;
+            session.full_scan = scanned;
             Ok(match result {
                 Read::All(rs) => Output::Rows(rs),
                 Read::Streamed(rows) => Output::Streamed { rows },
