@@ -214,6 +214,23 @@ async fn roles_are_groups_whose_members_hold_their_grants() {
     assert!(server.try_pg("readers@t1", "", None).await.is_err());
     let e = root.simple_query("GRANT amy TO readers").await.unwrap_err();
     assert_eq!(sqlstate(&e), "22023", "a cycle: {e}");
+    // pg_roles and pg_auth_members as psql's \du reads them.
+    assert_eq!(
+        texts(
+            simple_rows(
+                &root,
+                "SELECT r.rolname, r.rolcanlogin, ARRAY(SELECT b.rolname FROM pg_catalog.pg_auth_members m \
+                 JOIN pg_catalog.pg_roles b ON (m.roleid = b.oid) WHERE m.member = r.oid) \
+                 FROM pg_catalog.pg_roles r WHERE r.rolname IN ('amy', 'readers', 'staff') ORDER BY 1"
+            )
+            .await
+        ),
+        [
+            ["amy", "t", "{staff}"],
+            ["readers", "f", "{}"],
+            ["staff", "f", "{readers}"]
+        ]
+    );
     root.batch_execute("REVOKE staff FROM amy").await.unwrap();
     let e = amy.simple_query("SELECT id FROM items").await.unwrap_err();
     assert_eq!(sqlstate(&e), "42501", "{e}");

@@ -124,6 +124,10 @@ struct Relation {
 struct Model {
     relations: Vec<Relation>,
     roles: Vec<(i64, String, bool)>,
+    /// The oids of roles that cannot log in (groups).
+    nologin: std::collections::HashSet<i64>,
+    /// Role memberships as (role oid, member oid).
+    memberships: Vec<(i64, i64)>,
 }
 
 fn model(session: &Session) -> Result<Model> {
@@ -185,19 +189,40 @@ fn model(session: &Session) -> Result<Model> {
             }
         }
     }
-    let mut roles: Vec<(i64, String, bool)> = session
-        .engine
-        .catalog()
-        .users(session.identity.tenant.tenant_id)?
-        .into_iter()
-        .map(|u| (role_oid(u.is_admin, &u.name), u.name, u.is_admin))
+    let tenant_id = session.identity.tenant.tenant_id;
+    let users = session.engine.catalog().users(tenant_id)?;
+    let oid_of_user: std::collections::HashMap<&str, i64> = users
+        .iter()
+        .map(|u| (u.name.as_str(), role_oid(u.is_admin, &u.name)))
+        .collect();
+    let nologin = users
+        .iter()
+        .filter(|u| !u.can_login)
+        .map(|u| role_oid(u.is_admin, &u.name))
+        .collect();
+    let mut memberships = Vec::new();
+    for u in &users {
+        for role in session.engine.catalog().member_of(tenant_id, &u.name)? {
+            if let Some(r) = oid_of_user.get(role.as_str()) {
+                memberships.push((*r, role_oid(u.is_admin, &u.name)));
+            }
+        }
+    }
+    let mut roles: Vec<(i64, String, bool)> = users
+        .iter()
+        .map(|u| (role_oid(u.is_admin, &u.name), u.name.clone(), u.is_admin))
         .collect();
     roles.push((
         DATABASE_OWNER_ROLE.0,
         DATABASE_OWNER_ROLE.1.to_string(),
         false,
     ));
-    let model = Model { relations, roles };
+    let model = Model {
+        relations,
+        roles,
+        nologin,
+        memberships,
+    };
     let mut objects = PgObjects::default();
     for (oid, name, _) in &model.roles {
         objects.roles.insert(*oid, name.clone());
@@ -957,8 +982,8 @@ pub(super) static VIEWS: [ViewDef; 30] = [
         visibility: Visibility::AllTenants,
         narrowed: None,
         rows: |session| {
-            Ok(model(session)?
-                .roles
+            let m = model(session)?;
+            Ok(m.roles
                 .into_iter()
                 .map(|(oid, name, admin)| {
                     vec![
@@ -968,7 +993,7 @@ pub(super) static VIEWS: [ViewDef; 30] = [
                         b(true),
                         b(admin),
                         b(admin),
-                        b(oid != DATABASE_OWNER_ROLE.0),
+                        b(oid != DATABASE_OWNER_ROLE.0 && !m.nologin.contains(&oid)),
                         b(false),
                         i(-1),
                         s("********"),
@@ -1220,7 +1245,13 @@ pub(super) static VIEWS: [ViewDef; 30] = [
         ],
         visibility: Visibility::AllTenants,
         narrowed: None,
-        rows: empty,
+        rows: |session| {
+            Ok(model(session)?
+                .memberships
+                .into_iter()
+                .map(|(role, member)| vec![i(role), i(member), i(10), b(false)])
+                .collect())
+        },
     },
     ViewDef {
         schema: "pg_catalog",
