@@ -167,6 +167,45 @@ async fn table_grants_in_cockroach_form() {
         simple_rows(&root, "SHOW GRANTS").await,
         vec![row(None, None, None, "root", "ALL", "t")]
     );
+    // A list of tables (CockroachDB's form), all or nothing: one missing table grants none of them.
+    root_shop
+        .batch_execute("CREATE USER lister WITH PASSWORD 'pw'")
+        .await
+        .unwrap();
+    let e = root_shop
+        .simple_query("GRANT SELECT ON TABLE items, nope TO lister")
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&e), "42P01", "{e}");
+    let lister = server.pg("lister@t1", "pw", None).await;
+    let e = lister
+        .simple_query("SELECT id FROM shop.items")
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&e), "42501", "{e}");
+    root_shop
+        .batch_execute("GRANT SELECT ON TABLE items, shop.public.costs TO lister")
+        .await
+        .unwrap();
+    assert_eq!(
+        texts(
+            simple_rows(
+                &lister,
+                "SELECT count(*) FROM shop.items JOIN shop.costs ON true"
+            )
+            .await
+        ),
+        [["1"]]
+    );
+    root_shop
+        .batch_execute("REVOKE SELECT ON TABLE items, costs FROM lister")
+        .await
+        .unwrap();
+    let e = lister
+        .simple_query("SELECT id FROM shop.costs")
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&e), "42501", "{e}");
     for sql in [
         "SELECT id FROM costs",
         "DELETE FROM items",

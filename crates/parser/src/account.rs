@@ -112,24 +112,24 @@ pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
     } else if c.eat_word("GRANT") {
         let privileges = privilege_list(c)?;
         c.expect_word("ON")?;
-        let level = level(c)?;
+        let levels = levels(c)?;
         c.expect_word("TO")?;
         let users = user_list(c)?;
         // Grant options are accepted: only administrators grant here anyway.
         let _ = c.eat_words(&["WITH", "GRANT", "OPTION"]);
         Command::Grant {
             privileges,
-            level,
+            levels,
             users,
         }
     } else if c.eat_word("REVOKE") {
         let privileges = privilege_list(c)?;
         c.expect_word("ON")?;
-        let level = level(c)?;
+        let levels = levels(c)?;
         c.expect_word("FROM")?;
         Command::Revoke {
             privileges,
-            level,
+            levels,
             users: user_list(c)?,
         }
     } else if c.eat_words(&["SHOW", "GRANTS"]) {
@@ -279,6 +279,16 @@ fn user_list_until(c: &mut Cursor, end: &str) -> Result<Vec<String>> {
     Ok(names)
 }
 
+/// A level, or after `TABLE` a list of tables (`ON TABLE t1, db.t2`).
+fn levels(c: &mut Cursor) -> Result<Vec<ParsedLevel>> {
+    let tables = c.is_word("TABLE");
+    let mut levels = vec![level(c)?];
+    while tables && c.eat(&Token::Comma) {
+        levels.push(level(c)?);
+    }
+    Ok(levels)
+}
+
 /// `*.*`, `db.*`, `*`, `db.t`, `t`, CockroachDB's `DATABASE db` and `TABLE [db.]t`.
 fn level(c: &mut Cursor) -> Result<ParsedLevel> {
     if c.eat_word("DATABASE") {
@@ -358,7 +368,9 @@ mod tests {
     #[test]
     fn table_levels() {
         let level = |sql: &str| match cmd(sql) {
-            Command::Grant { level, .. } | Command::Revoke { level, .. } => level,
+            Command::Grant { mut levels, .. } | Command::Revoke { mut levels, .. } => {
+                levels.remove(0)
+            }
             other => panic!("{sql}: {other:?}"),
         };
         let table = |d: &str, t: &str| ParsedLevel::Level(GrantLevel::Table(d.into(), t.into()));
@@ -379,6 +391,15 @@ mod tests {
             ParsedLevel::CurrentTable("t".into())
         );
         assert!(crate::parse("GRANT SELECT ON db. TO u").is_err());
+        let Command::Grant { levels, .. } = cmd("GRANT SELECT ON TABLE a, shop.b TO u") else {
+            panic!("not a GRANT")
+        };
+        assert_eq!(
+            levels,
+            [ParsedLevel::CurrentTable("a".into()), table("shop", "b")]
+        );
+        // Only tables come in lists (`ON db.*, x` is not a form).
+        assert!(crate::parse("GRANT SELECT ON shop.*, x TO u").is_err());
     }
 
     #[test]
@@ -394,7 +415,7 @@ mod tests {
             cmd("GRANT SELECT, INSERT ON db1.* TO maxroach@'%'"),
             Command::Grant {
                 privileges: vec![Privilege::Select, Privilege::Insert],
-                level: ParsedLevel::Level(GrantLevel::Database("db1".into())),
+                levels: vec![ParsedLevel::Level(GrantLevel::Database("db1".into()))],
                 users: vec!["maxroach".into()]
             }
         );
@@ -402,7 +423,7 @@ mod tests {
             cmd("grant all privileges on *.* to u1 with grant option"),
             Command::Grant {
                 privileges: vec![Privilege::All],
-                level: ParsedLevel::Level(GrantLevel::Global),
+                levels: vec![ParsedLevel::Level(GrantLevel::Global)],
                 users: vec!["u1".into()]
             }
         );
@@ -448,7 +469,7 @@ mod tests {
             cmd("GRANT ALL ON DATABASE Shop TO maxroach"),
             Command::Grant {
                 privileges: vec![Privilege::All],
-                level: ParsedLevel::Level(GrantLevel::Database("shop".into())),
+                levels: vec![ParsedLevel::Level(GrantLevel::Database("shop".into()))],
                 users: vec!["maxroach".into()]
             }
         );

@@ -233,8 +233,8 @@ pub enum Command {
     Grant {
         /// The privileges.
         privileges: Vec<Privilege>,
-        /// Where; `None` database means the current one (`ON *` or `ON tbl`).
-        level: ParsedLevel,
+        /// Where: one level, or several tables (CockroachDB's `ON TABLE t1, t2`).
+        levels: Vec<ParsedLevel>,
         /// The grantees.
         users: Vec<UserName>,
     },
@@ -242,8 +242,8 @@ pub enum Command {
     Revoke {
         /// The privileges.
         privileges: Vec<Privilege>,
-        /// Where.
-        level: ParsedLevel,
+        /// Where: one level, or several tables.
+        levels: Vec<ParsedLevel>,
         /// The users.
         users: Vec<UserName>,
     },

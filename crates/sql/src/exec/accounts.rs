@@ -128,35 +128,45 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
         }
         Command::Grant {
             privileges,
-            level,
+            levels,
             users,
         } => {
             session.require_tenant_admin("GRANT OPTION")?;
-            let level = resolve_level(session, level)?;
-            if matches!(level, GrantLevel::Database(_))
-                && privileges.iter().any(|p| p.is_global_only())
-            {
-                return Err(SqlError::GlobalPrivilegeOnDb);
-            }
-            if let GrantLevel::Table(db, table) = &level {
-                if privileges.iter().any(|p| !p.applies_to_tables()) {
-                    return Err(SqlError::IllegalTableGrant);
+            // Every level is checked before anything is granted: a bad one changes nothing.
+            let mut resolved = Vec::with_capacity(levels.len());
+            for level in levels {
+                let level = resolve_level(session, level)?;
+                if matches!(level, GrantLevel::Database(_))
+                    && privileges.iter().any(|p| p.is_global_only())
+                {
+                    return Err(SqlError::GlobalPrivilegeOnDb);
                 }
-                // As MySQL: a table's privileges are granted on a table that exists.
-                crate::exec::schema::require_table(session, db, table)?;
+                if let GrantLevel::Table(db, table) = &level {
+                    if privileges.iter().any(|p| !p.applies_to_tables()) {
+                        return Err(SqlError::IllegalTableGrant);
+                    }
+                    // As MySQL: a table's privileges are granted on a table that exists.
+                    crate::exec::schema::require_table(session, db, table)?;
+                }
+                resolved.push(level);
             }
             for u in &users {
-                catalog.grant(tenant_id, u, &level, &privileges)?;
+                for level in &resolved {
+                    catalog.grant(tenant_id, u, level, &privileges)?;
+                }
             }
             Ok(Output::ok())
         }
         Command::Revoke {
             privileges,
-            level,
+            levels,
             users,
         } => {
             session.require_tenant_admin("GRANT OPTION")?;
-            let level = resolve_level(session, level)?;
+            let levels = levels
+                .into_iter()
+                .map(|l| resolve_level(session, l))
+                .collect::<Result<Vec<_>>>()?;
             for u in &users {
                 if catalog.user(tenant_id, u)?.is_some_and(|u| u.is_admin) {
                     return Err(SqlError::UserOperationFailed {
@@ -164,7 +174,9 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
                         user: u.clone(),
                     });
                 }
-                catalog.revoke(tenant_id, u, &level, &privileges)?;
+                for level in &levels {
+                    catalog.revoke(tenant_id, u, level, &privileges)?;
+                }
             }
             Ok(Output::ok())
         }
