@@ -72,6 +72,7 @@ impl Catalog {
             .map(|d| d.name)
             .collect();
         let mut users = Vec::new();
+        let mut memberships = self.memberships(tenant_id)?;
         for u in self.users(tenant_id)? {
             let grants = self
                 .grants(tenant_id, &u.name)?
@@ -81,7 +82,7 @@ impl Catalog {
                     privilege: g.privilege.as_str().to_string(),
                 })
                 .collect();
-            let member_of = self.member_of(tenant_id, &u.name)?;
+            let member_of = memberships.remove(&u.name).unwrap_or_default();
             users.push(UserImage {
                 name: u.name,
                 native_hash: u.native_hash,

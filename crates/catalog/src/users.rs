@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use rusqlite::{params, OptionalExtension, Row};
 
 use crate::password::PasswordHash;
@@ -206,14 +208,22 @@ impl Catalog {
         Ok(())
     }
 
-    /// The roles `user` is a direct member of, by name.
-    pub fn member_of(&self, tenant_id: i64, user: &str) -> Result<Vec<String>> {
+    /// Every direct role membership of a tenant's users, as a member's roles by name (one read for all
+    /// users: the views and SHOW USERS list them all at once).
+    pub fn memberships(&self, tenant_id: i64) -> Result<HashMap<String, Vec<String>>> {
         let conn = self.conn.lock();
         let mut stmt = conn.prepare(
-            "SELECT role_name FROM role_members WHERE tenant_id = ?1 AND member_name = ?2 ORDER BY role_name",
+            "SELECT member_name, role_name FROM role_members WHERE tenant_id = ?1 ORDER BY member_name, role_name",
         )?;
-        let rows = stmt.query_map(params![tenant_id, user], |r| r.get(0))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let rows = stmt.query_map(params![tenant_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut by_member: HashMap<String, Vec<String>> = HashMap::new();
+        for row in rows {
+            let (member, role) = row?;
+            by_member.entry(member).or_default().push(role);
+        }
+        Ok(by_member)
     }
 
     /// The roles `user` holds, directly or through other roles.

@@ -83,7 +83,8 @@ pub(super) fn parse(c: &mut Cursor) -> Result<Option<Command>> {
         if !grant {
             c.expect_word("REVOKE")?;
         }
-        let roles = user_list_until(c, if grant { "TO" } else { "FROM" })?;
+        let roles = user_list(c)?;
+        c.expect_word(if grant { "TO" } else { "FROM" })?;
         let users = user_list(c)?;
         let _ = c.eat_words(&["WITH", "ADMIN", "OPTION"]);
         Command::RoleMembership {
@@ -267,16 +268,6 @@ fn names_roles(c: &Cursor) -> bool {
         }
     }
     false
-}
-
-/// Names separated by commas, up to the word `end` (consumed).
-fn user_list_until(c: &mut Cursor, end: &str) -> Result<Vec<String>> {
-    let mut names = vec![user_name(c)?];
-    while c.eat(&Token::Comma) {
-        names.push(user_name(c)?);
-    }
-    c.expect_word(end)?;
-    Ok(names)
 }
 
 /// A level, or after `TABLE` a list of tables (`ON TABLE t1, db.t2`).

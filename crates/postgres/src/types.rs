@@ -422,11 +422,13 @@ fn encode_typed(enc: &mut DataRowEncoder, value: &Value, ty: &Type) -> Option<Pg
             if *ty == Type::BOOL_ARRAY {
                 let bools = items
                     .iter()
-                    .map(|i| match i.as_deref() {
+                    .map(|i| match i {
                         None => Some(None),
-                        Some("1" | "t" | "true") => Some(Some(true)),
-                        Some("0" | "f" | "false") => Some(Some(false)),
-                        Some(_) => None,
+                        // PostgreSQL's boolean input, as a bool column reads it.
+                        Some(s) => match fit(ColumnKind::Bool, Value::from(s.as_str())).ok()? {
+                            Value::Int(b) => Some(Some(b != 0)),
+                            _ => None,
+                        },
                     })
                     .collect::<Option<Vec<Option<bool>>>>()?;
                 let text = tenantry_sql::pg_types::format_array(

@@ -237,8 +237,9 @@ pub fn run(session: &mut Session, cmd: Command) -> Result<Output> {
             let admin = session.identity.is_tenant_admin();
             let mut users = catalog.users(tenant_id)?;
             users.sort_by(|a, b| a.name.cmp(&b.name));
+            let mut memberships = catalog.memberships(tenant_id)?;
             for u in users.into_iter().filter(|u| admin || u.name == me) {
-                let mut member_of = catalog.member_of(tenant_id, &u.name)?;
+                let mut member_of = memberships.remove(&u.name).unwrap_or_default();
                 if u.is_admin {
                     member_of.insert(0, "admin".to_string());
                 }

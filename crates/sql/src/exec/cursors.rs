@@ -405,16 +405,15 @@ pub fn describe_declare(session: &mut Session, d: CursorDeclaration) -> Result<P
 
 /// What a client preparing a FETCH learns: its cursor's columns.
 pub fn describe_fetch(session: &Session, name: &str) -> Result<Prepared> {
-    let cursor = session
-        .cursors
-        .open
-        .get(name)
-        .ok_or_else(|| SqlError::NoSuchCursor(name.to_string()))?;
+    let (columns, kinds) = columns(session, name)
+        .ok_or_else(|| SqlError::NoSuchCursor(name.to_string()))?
+        .into_iter()
+        .unzip();
     Ok(Prepared {
         params: 0,
         param_kinds: Vec::new(),
-        columns: cursor.names.clone(),
-        kinds: cursor.types.iter().map(|t| kind_of(t.as_deref())).collect(),
+        columns,
+        kinds,
     })
 }
 

@@ -390,14 +390,20 @@ pub fn describe(session: &mut Session, sql: &str, stmt: Statement) -> Result<Pre
 /// statement's text, which names the other statement.
 pub(crate) fn describe_query(session: &mut Session, stmt: Statement) -> Result<Prepared> {
     let hints = translate::parameter_hints(&stmt);
+    let plan = query_plan(session, stmt)?;
+    describe_plan(session, &plan, &hints)
+}
+
+/// The readied plan of a query that is part of another statement (a cursor's), not cached.
+fn query_plan(session: &mut Session, stmt: Statement) -> Result<Plan> {
     let (plan, _) = translate(session, stmt)?;
-    if plan.kind != PlanKind::Query {
+    if plan.kind != PlanKind::Query || plan.sql.len() != 1 {
         return Err(SqlError::Unsupported(
             "a cursor for anything but a query".into(),
         ));
     }
     ready(session, &plan)?;
-    describe_plan(session, &plan, &hints)
+    Ok(plan)
 }
 
 /// A result column of [`visit_query_rows`]: its name and its declared type, if it has one.
@@ -417,13 +423,7 @@ pub(crate) fn visit_query_rows(
     params: &[Value],
     visit: &mut dyn FnMut(&rusqlite::Row) -> Result<()>,
 ) -> Result<Vec<QueryColumn>> {
-    let (plan, _) = translate(session, stmt)?;
-    if plan.kind != PlanKind::Query || plan.sql.len() != 1 {
-        return Err(SqlError::Unsupported(
-            "a cursor for anything but a query".into(),
-        ));
-    }
-    ready(session, &plan)?;
+    let plan = query_plan(session, stmt)?;
     begin_if_needed(session)?;
     let hinted = result_types(session, &plan).to_vec();
     let guard = restrict_unless_admin(session, &plan);

@@ -130,7 +130,7 @@ fn date_add(value: Expr, interval: Interval, minus: bool) -> Result<Expr> {
 }
 
 /// The unnamed argument expressions of a call, moved out of it (check their shape with [`plain_args`]).
-fn take_args(f: &mut Function) -> Vec<Expr> {
+pub(super) fn take_args(f: &mut Function) -> Vec<Expr> {
     match &mut f.args {
         FunctionArguments::List(l) => std::mem::take(&mut l.args)
             .into_iter()
@@ -231,15 +231,7 @@ fn function(f: &mut Function) -> Result<Option<Expr>> {
                 )));
             }
             // Moved out, not copied: the value may be as deep as the limits allow.
-            let FunctionArguments::List(list) = &mut f.args else {
-                return Ok(None);
-            };
-            match list.args.first_mut() {
-                Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(value))) => {
-                    Ok(Some(std::mem::replace(value, Expr::value(AstValue::Null))))
-                }
-                _ => Ok(None),
-            }
+            Ok(take_args(f).into_iter().next())
         }
         // PostgreSQL's date_part('field', x): EXTRACT of that field.
         "DATE_PART" => {

@@ -178,9 +178,13 @@ pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
     } else {
         None
     };
-    let read_all = |access: &mut BTreeSet<Access>, except: Option<&(String, String)>| {
+    // SELECT on every table the statement names but those it writes or changes.
+    let read_all = |access: &mut BTreeSet<Access>, except: &[(String, String)]| {
         for (db, table) in &relations {
-            if Some(&(db.clone(), table.clone())) != except && !is_system_schema(db) {
+            let excepted = except
+                .iter()
+                .any(|(d, t)| d == db && t.eq_ignore_ascii_case(table));
+            if !excepted && !is_system_schema(db) {
                 access.insert(Access {
                     db: db.clone(),
                     table: Some(table.clone()),
@@ -202,7 +206,7 @@ pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
                 privilege: Privilege::Create,
             });
             // What AS SELECT reads; the name being created is no read.
-            read_all(&mut access, Some(&(db.clone(), table.clone())));
+            read_all(&mut access, &[(db.clone(), table.clone())]);
             schemas.insert(db.clone());
             temp_table = Some(TempTableChange::Create(db, table));
             (sql, PlanKind::Ddl)
@@ -221,11 +225,11 @@ pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
         Statement::Query(mut query) => {
             // Row locks are implicit: a SQLite write transaction locks the whole database.
             query.locks.clear();
-            read_all(&mut access, None);
+            read_all(&mut access, &[]);
             (vec![query.to_string()], PlanKind::Query)
         }
         Statement::Explain { .. } => {
-            read_all(&mut access, None);
+            read_all(&mut access, &[]);
             let text = stmt.to_string();
             let rest = text
                 .split_once(' ')
@@ -241,7 +245,7 @@ pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
                 }
             };
             deny_system_write(&target)?;
-            read_all(&mut access, Some(&target));
+            read_all(&mut access, std::slice::from_ref(&target));
             let privilege = if insert.replace_into {
                 access.insert(Access {
                     db: target.0.clone(),
@@ -276,7 +280,7 @@ pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
                 _ => return Err(SqlError::Unsupported("UPDATE of a derived table".into())),
             };
             deny_system_write(&target)?;
-            read_all(&mut access, Some(&target));
+            read_all(&mut access, std::slice::from_ref(&target));
             access.insert(Access {
                 db: target.0,
                 table: Some(target.1),
@@ -310,7 +314,7 @@ pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
                 }
             };
             deny_system_write(&target)?;
-            read_all(&mut access, Some(&target));
+            read_all(&mut access, std::slice::from_ref(&target));
             access.insert(Access {
                 db: target.0,
                 table: Some(target.1),
@@ -338,19 +342,7 @@ pub fn plan(mut stmt: Statement, ctx: &dyn SessionContext) -> Result<Plan> {
             access.extend(ddl.access);
             // What the statement reads besides the tables it changes (an AS SELECT's, a foreign key's
             // target): changing a table is the DDL privilege's business, not SELECT's.
-            for (db, table) in &relations {
-                let changed = ddl
-                    .tables
-                    .iter()
-                    .any(|(d, t)| d == db && t.eq_ignore_ascii_case(table));
-                if !changed && !is_system_schema(db) {
-                    access.insert(Access {
-                        db: db.clone(),
-                        table: Some(table.clone()),
-                        privilege: Privilege::Select,
-                    });
-                }
-            }
+            read_all(&mut access, &ddl.tables);
             if let (Some(steps), Some((db, table))) = (ddl.steps, ddl.tables.first()) {
                 schema_change = Some((db.clone(), table.clone(), steps));
             }

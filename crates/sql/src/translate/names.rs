@@ -43,17 +43,12 @@ pub fn qualify(stmt: &mut Statement, ctx: &dyn SessionContext) -> Result<Vec<(St
                 relations.push(("pg_catalog".to_string(), table.clone()));
                 *name = qualified("pg_catalog", &table);
             }
-            [table] => match current_db {
-                Some(db) => {
-                    let (db, table) = temp_or(ctx, db, table);
-                    relations.push((db.clone(), table.clone()));
-                    *name = qualified(&db, &table);
-                }
-                None => return ControlFlow::Break(SqlError::NoDatabaseSelected),
-            },
             // PostgreSQL's `public.t` is the current database's `t`, and `db.public.t` is db's (CockroachDB's
             // three-part names).
-            [schema, table] if pg_catalog_first && schema.eq_ignore_ascii_case("public") => {
+            [table] | [_, table]
+                if parts.len() == 1
+                    || (pg_catalog_first && parts[0].eq_ignore_ascii_case("public")) =>
+            {
                 match current_db {
                     Some(db) => {
                         let (db, table) = temp_or(ctx, db, table);

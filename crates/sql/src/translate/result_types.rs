@@ -122,13 +122,7 @@ fn expr_type(e: &Expr, scope: &Scope) -> Option<String> {
             .find_map(|r| expr_type(r, scope)),
         // An array of the aggregated values' type (booleans and integers; text for the rest).
         Expr::Function(f) if is_named(f, "array_agg") => {
-            let element = match &f.args {
-                FunctionArguments::List(list) => match list.args.first() {
-                    Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(a))) => expr_type(a, scope),
-                    _ => None,
-                },
-                _ => None,
-            };
+            let element = first_argument_of(f).and_then(|a| expr_type(a, scope));
             let kind = element.map(|t| crate::sqlite::results::declared_kind(&t));
             Some(
                 match kind {
@@ -148,39 +142,43 @@ fn expr_type(e: &Expr, scope: &Scope) -> Option<String> {
     }
 }
 
-/// Whether a call is of function `name` (possibly `pg_catalog.`-qualified).
-fn is_named(f: &sqlparser::ast::Function, name: &str) -> bool {
+/// A call's function name in lower case; a `pg_catalog.` qualifier is allowed.
+fn function_name(f: &sqlparser::ast::Function) -> Option<String> {
     match f.name.0.as_slice() {
-        [ObjectNamePart::Identifier(n)] => n.value.eq_ignore_ascii_case(name),
-        [ObjectNamePart::Identifier(s), ObjectNamePart::Identifier(n)] => {
-            s.value.eq_ignore_ascii_case("pg_catalog") && n.value.eq_ignore_ascii_case(name)
+        [ObjectNamePart::Identifier(n)] => Some(n.value.to_ascii_lowercase()),
+        [ObjectNamePart::Identifier(s), ObjectNamePart::Identifier(n)]
+            if s.value.eq_ignore_ascii_case("pg_catalog") =>
+        {
+            Some(n.value.to_ascii_lowercase())
         }
-        _ => false,
+        _ => None,
+    }
+}
+
+/// Whether a call is of function `name` (lower case).
+fn is_named(f: &sqlparser::ast::Function, name: &str) -> bool {
+    function_name(f).as_deref() == Some(name)
+}
+
+/// A call's first argument, whatever the function.
+fn first_argument_of(f: &sqlparser::ast::Function) -> Option<&Expr> {
+    match &f.args {
+        FunctionArguments::List(list) => match list.args.first() {
+            Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(a))) => Some(a),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
 /// The first argument of a call of a function typed by it (`min(x)`: x).
 fn first_argument(e: &Expr) -> Option<&Expr> {
     let Expr::Function(f) = e else { return None };
-    let name = match f.name.0.as_slice() {
-        [ObjectNamePart::Identifier(n)] => n,
-        [ObjectNamePart::Identifier(s), ObjectNamePart::Identifier(n)]
-            if s.value.eq_ignore_ascii_case("pg_catalog") =>
-        {
-            n
-        }
-        _ => return None,
-    };
-    if !ARGUMENT_TYPED.contains(&name.value.to_ascii_lowercase().as_str()) {
+    let name = function_name(f)?;
+    if !ARGUMENT_TYPED.contains(&name.as_str()) {
         return None;
     }
-    let FunctionArguments::List(list) = &f.args else {
-        return None;
-    };
-    match list.args.first() {
-        Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(a))) => Some(a),
-        _ => None,
-    }
+    first_argument_of(f)
 }
 
 /// The type of a call of a function whose result type does not depend on its arguments (`count` is
@@ -189,16 +187,8 @@ fn function_type(e: &Expr) -> Option<&'static str> {
     let Expr::Function(f) = e else {
         return None;
     };
-    let name = match f.name.0.as_slice() {
-        [ObjectNamePart::Identifier(n)] => n,
-        [ObjectNamePart::Identifier(s), ObjectNamePart::Identifier(n)]
-            if s.value.eq_ignore_ascii_case("pg_catalog") =>
-        {
-            n
-        }
-        _ => return None,
-    };
-    match name.value.to_ascii_lowercase().as_str() {
+    let name = function_name(f)?;
+    match name.as_str() {
         "count" | "length" | "char_length" | "character_length" | "octet_length" | "row_number"
         | "rank" | "dense_rank" | "ntile" | "strpos" => Some("BIGINT"),
         "bool_and" | "bool_or" | "every" => Some("BOOLEAN"),
@@ -242,7 +232,7 @@ pub(super) fn type_probe(
                 // An array of text is what an array_agg of something untyped is described as: the probe
                 // may tell more.
                 Some("TEXT[]") if is_named(f, "array_agg") => {
-                    first_argument_slot(f).map(|_| ProbeUse::ArrayOf)
+                    first_argument_of(f).map(|_| ProbeUse::ArrayOf)
                 }
                 None if first_argument(e).is_some() => Some(ProbeUse::Same),
                 _ => None,
@@ -287,17 +277,6 @@ pub(super) fn type_probe(
         uses,
         resolved: Default::default(),
     })
-}
-
-/// A call's first argument, whatever the function.
-fn first_argument_slot(f: &sqlparser::ast::Function) -> Option<&Expr> {
-    match &f.args {
-        FunctionArguments::List(list) => match list.args.first() {
-            Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(a))) => Some(a),
-            _ => None,
-        },
-        _ => None,
-    }
 }
 
 /// The first argument of a call, to move it out and back.

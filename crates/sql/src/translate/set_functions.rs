@@ -311,19 +311,10 @@ fn expandarray_as_set_call(item: &mut SelectItem) {
 
 /// The arguments of a call, moved out of it (the call is left without them).
 fn take_arguments(e: &mut Expr) -> Vec<Expr> {
-    let Expr::Function(f) = e else {
-        return Vec::new();
-    };
-    let FunctionArguments::List(list) = &mut f.args else {
-        return Vec::new();
-    };
-    std::mem::take(&mut list.args)
-        .into_iter()
-        .filter_map(|a| match a {
-            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
-            _ => None,
-        })
-        .collect()
+    match e {
+        Expr::Function(f) => super::functions::take_args(f),
+        _ => Vec::new(),
+    }
 }
 
 /// A column of the source.

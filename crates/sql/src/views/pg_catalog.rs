@@ -201,13 +201,17 @@ fn model(session: &Session) -> Result<Model> {
         .map(|u| role_oid(u.is_admin, &u.name))
         .collect();
     let mut memberships = Vec::new();
-    for u in &users {
-        for role in session.engine.catalog().member_of(tenant_id, &u.name)? {
+    for (member, roles) in session.engine.catalog().memberships(tenant_id)? {
+        let Some(m) = oid_of_user.get(member.as_str()) else {
+            continue;
+        };
+        for role in roles {
             if let Some(r) = oid_of_user.get(role.as_str()) {
-                memberships.push((*r, role_oid(u.is_admin, &u.name)));
+                memberships.push((*r, *m));
             }
         }
     }
+    memberships.sort_unstable();
     let mut roles: Vec<(i64, String, bool)> = users
         .iter()
         .map(|u| (role_oid(u.is_admin, &u.name), u.name.clone(), u.is_admin))
