@@ -13,4 +13,9 @@ pub trait JobKind: Send + Sync + 'static {
     fn run(&self, job: &JobRecord, ctx: &JobContext) -> Result<(), JobError>;
     /// Undoes whatever the work did, leaving everything as before the job.
     fn undo(&self, job: &JobRecord, ctx: &JobContext) -> Result<(), JobError>;
+    /// Whether the work runs until it is stopped (a changefeed) rather than to an end: such jobs take no slot
+    /// of the registry's concurrency limit, which would otherwise fill up with them.
+    fn continuous(&self) -> bool {
+        false
+    }
 }

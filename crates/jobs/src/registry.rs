@@ -80,9 +80,14 @@ impl Default for RegistryConfig {
 struct Live {
     token: CancellationToken,
     undo: bool,
+    /// A run of a continuous kind (see [`JobKind::continuous`]): it takes no slot of the concurrency limit.
+    continuous: bool,
     /// Which run this is: a finishing run removes its own entry only, never a newer run's.
     run: u64,
 }
+
+/// How many pending jobs one pass of the starter looks at.
+const PENDING_SCAN: usize = 1024;
 
 /// What the registry shares with the contexts of running jobs.
 pub(crate) struct Shared {
@@ -555,12 +560,16 @@ impl JobRegistry {
         }
         let max = self.config.lock().max_concurrency;
         let _state = self.shared.state.lock();
-        let busy = self.live.lock().values().filter(|l| !l.undo).count();
-        if busy >= max {
-            return;
-        }
+        let busy = self
+            .live
+            .lock()
+            .values()
+            .filter(|l| !l.undo && !l.continuous)
+            .count();
+        // Oldest first: jobs that take a slot start while slots are free; continuous ones (which would hold
+        // a slot for ever) start whatever the count.
         let filter = JobFilter {
-            limit: Some(max - busy),
+            limit: Some(PENDING_SCAN),
             ..JobFilter::default()
                 .in_states(&[JobState::Pending])
                 .ordered(Order::OldestFirst)
@@ -572,6 +581,20 @@ impl JobRegistry {
                 return;
             }
         };
+        let mut free = max.saturating_sub(busy);
+        let pending: Vec<JobRecord> = pending
+            .into_iter()
+            .filter(|job| {
+                if self.is_continuous(&job.job_type) {
+                    true
+                } else if free > 0 {
+                    free -= 1;
+                    true
+                } else {
+                    false
+                }
+            })
+            .collect();
         for job in pending {
             match self.store().transition(
                 job.job_id,
@@ -593,14 +616,23 @@ impl JobRegistry {
 
     /// Registers the run as live and spawns its supervisor. The caller holds the state lock.
     fn launch_with(self: &Arc<Self>, rec: JobRecord) {
-        let (token, run) = self.register_live(rec.job_id, false);
+        let continuous = self.is_continuous(&rec.job_type);
+        let (token, run) = self.register_live(rec.job_id, false, continuous);
         let this = self.clone();
         let span = job_span(&rec);
         self.runtime
             .spawn(async move { this.supervise(rec, token, run).await }.instrument(span));
     }
 
-    fn register_live(&self, id: i64, undo: bool) -> (CancellationToken, u64) {
+    /// Whether jobs of `job_type` run until stopped (and so take no slot).
+    fn is_continuous(&self, job_type: &str) -> bool {
+        self.kinds
+            .read()
+            .get(job_type)
+            .is_some_and(|k| k.continuous())
+    }
+
+    fn register_live(&self, id: i64, undo: bool, continuous: bool) -> (CancellationToken, u64) {
         let token = self.shutdown.child_token();
         let run = self
             .next_run
@@ -610,6 +642,7 @@ impl JobRegistry {
             Live {
                 token: token.clone(),
                 undo,
+                continuous,
                 run,
             },
         );
@@ -888,7 +921,7 @@ impl JobRegistry {
 
     /// Registers the undo as live and spawns it. The caller holds the state lock.
     fn spawn_revert(self: &Arc<Self>, rec: JobRecord) {
-        let (token, run) = self.register_live(rec.job_id, true);
+        let (token, run) = self.register_live(rec.job_id, true, false);
         let this = self.clone();
         let span = job_span(&rec);
         self.runtime

@@ -430,6 +430,66 @@ fn concurrency_limit_holds() {
     assert_eq!(h.effects.max_running.load(Ordering::SeqCst), 2);
 }
 
+/// A kind whose work runs until it is stopped (as a changefeed does).
+struct Forever;
+
+impl JobKind for Forever {
+    fn run(&self, _job: &JobRecord, ctx: &JobContext) -> Result<(), JobError> {
+        loop {
+            ctx.check()?;
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    fn undo(&self, _job: &JobRecord, _ctx: &JobContext) -> Result<(), JobError> {
+        Ok(())
+    }
+    fn continuous(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn continuous_jobs_take_no_slot_of_the_concurrency_limit() {
+    let mut cfg = config();
+    cfg.max_concurrency = 1;
+    let h = Harness::new(cfg);
+    h.registry.register_kind("FOREVER", Arc::new(Forever));
+    let forever: Vec<i64> = (0..3)
+        .map(|_| {
+            h.registry
+                .create(NewJob {
+                    job_type: "FOREVER".into(),
+                    tenant_id: 1001,
+                    owner: "alice".into(),
+                    owner_is_admin: false,
+                    description: "a feed".into(),
+                    statement: "FOREVER".into(),
+                    payload: json!({}),
+                    cancelable: true,
+                    parent_job_id: None,
+                })
+                .unwrap()
+                .job_id
+        })
+        .collect();
+    for id in &forever {
+        h.wait_for(*id, JobState::Running);
+    }
+    // Three endless jobs run, and ordinary jobs still get the one slot, one at a time.
+    let ids: Vec<i64> = (0..3)
+        .map(|_| h.create(json!({ "units": 3, "unit_ms": 10 })))
+        .collect();
+    for id in &ids {
+        let rec = h.registry.wait(*id, &CancellationToken::new()).unwrap();
+        assert_eq!(rec.state, JobState::Succeeded);
+    }
+    assert_eq!(h.effects.max_running.load(Ordering::SeqCst), 1);
+    for id in &forever {
+        h.registry.request_cancel(*id).unwrap();
+        h.wait_for(*id, JobState::Canceled);
+    }
+}
+
 #[test]
 fn stuck_work_is_abandoned_and_fenced() {
     let h = Harness::new(config());
