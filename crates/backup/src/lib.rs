@@ -35,6 +35,7 @@ pub use location::{
     UriForm, REDACTED,
 };
 pub use restore::restore_database;
+pub use s3::install_tls_provider;
 pub use secret::{SecretKey, SECRET_KEY_FILE};
 pub use sets::{set_dir, SetInfo, SetListing};
 pub use store::{

@@ -10,7 +10,7 @@ use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
 use crate::{BackupError, S3Location};
 
 /// rustls needs one process-wide crypto provider for https endpoints; ring is the one the server already uses.
-fn install_tls_provider() {
+pub fn install_tls_provider() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // Another part of the process may have installed one first: that one serves as well.

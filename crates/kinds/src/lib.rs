@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod backup_cleanup;
+pub mod changefeed;
 pub mod clone;
 mod cut;
 pub mod destination;
