@@ -141,6 +141,14 @@ async fn serve(args: StartArgs) -> Result<(), ServerError> {
                     Arc::downgrade(&jobs),
                 )),
             );
+            jobs.register_kind(
+                tenantry_kinds::changefeed::CHANGEFEED,
+                Arc::new(tenantry_kinds::changefeed::Changefeed::new(
+                    catalog.clone(),
+                    tokio::runtime::Handle::current(),
+                    Arc::downgrade(&jobs),
+                )),
+            );
             let engine = Engine::new(catalog.clone(), jobs.clone());
             engine.apply_parameters()?;
             // Recovery runs before the listeners open: interrupted jobs resume or revert first.

@@ -148,20 +148,30 @@ pub fn rewrite_bracket_statements(sql: &str) -> std::borrow::Cow<'_, str> {
     let mut out = String::new();
     let mut copied = 0;
     let mut i = 0;
-    while i + 3 < significant.len() + 1 {
-        let window = &significant[i..(i + 4).min(significant.len())];
-        let is_show_jobs = window.len() == 4
-            && window[0].token == Token::LBracket
-            && matches!(&window[1].token, Token::Word(w) if w.value.eq_ignore_ascii_case("SHOW"))
-            && matches!(&window[2].token, Token::Word(w) if w.value.eq_ignore_ascii_case("JOBS"))
-            && window[3].token == Token::RBracket;
-        if is_show_jobs {
-            let start = offsets.of(window[0].span.start);
-            let end = offsets.of(window[3].span.start) + 1;
+    let word =
+        |t: &Token, kw: &str| matches!(t, Token::Word(w) if w.value.eq_ignore_ascii_case(kw));
+    while i < significant.len() {
+        // `[SHOW JOBS]` and `[SHOW CHANGEFEED JOBS]`.
+        let at = |k: usize| significant.get(i + k).map(|t| &t.token);
+        let found = if at(0) != Some(&Token::LBracket) || !at(1).is_some_and(|t| word(t, "SHOW")) {
+            None
+        } else if at(2).is_some_and(|t| word(t, "JOBS")) && at(3) == Some(&Token::RBracket) {
+            Some((4, "crdb_internal.show_jobs"))
+        } else if at(2).is_some_and(|t| word(t, "CHANGEFEED"))
+            && at(3).is_some_and(|t| word(t, "JOBS"))
+            && at(4) == Some(&Token::RBracket)
+        {
+            Some((5, "crdb_internal.show_changefeed_jobs"))
+        } else {
+            None
+        };
+        if let Some((len, view)) = found {
+            let start = offsets.of(significant[i].span.start);
+            let end = offsets.of(significant[i + len - 1].span.start) + 1;
             out.push_str(&sql[copied..start]);
-            out.push_str("crdb_internal.show_jobs");
+            out.push_str(view);
             copied = end;
-            i += 4;
+            i += len;
         } else {
             i += 1;
         }

@@ -4,6 +4,7 @@
 
 mod account;
 mod backup_cleanup;
+mod changefeed;
 mod clone;
 mod cluster;
 pub mod copy;
@@ -20,6 +21,7 @@ mod restore;
 mod session_stmts;
 pub mod work;
 
+pub use changefeed::ChangefeedStatement;
 pub use cursor_stmts::{CursorDeclaration, FetchDirection};
 pub use error::{ParseError, Result};
 pub use import::{ImportForm, ImportStatement};
@@ -344,6 +346,10 @@ pub enum Command {
         /// Which jobs (all visible recent ones if none).
         target: Option<JobTarget>,
     },
+    /// `CREATE CHANGEFEED ...` / `EXPERIMENTAL CHANGEFEED ...`.
+    CreateChangefeed(Box<ChangefeedStatement>),
+    /// `SHOW CHANGEFEED JOBS` / `SHOW CHANGEFEED JOB id`.
+    ShowChangefeedJobs(Option<i64>),
     /// `CANCEL | PAUSE | RESUME  JOB id | JOBS select | ALL <type> JOBS`.
     ControlJobs {
         /// What to do.
@@ -532,8 +538,9 @@ pub fn parse(sql: &str) -> Result<Parsed> {
 /// leading keywords and leaves the cursor where it was when the statement is not one of its own).
 fn administrative(c: &mut Cursor) -> Result<Option<Command>> {
     type Family = fn(&mut Cursor) -> Result<Option<Command>>;
-    const FAMILIES: [Family; 9] = [
+    const FAMILIES: [Family; 10] = [
         jobs::parse,
+        changefeed::parse,
         cursor_stmts::parse,
         restore::parse,
         clone::parse,

@@ -245,6 +245,9 @@ pub enum SqlError {
     /// A destination URI that cannot be used (an `s3://` URI's parameters); the text never holds a secret.
     #[error("{0}")]
     InvalidUri(String),
+    /// A statement option that is not valid (a changefeed's `WITH` list; CockroachDB's texts).
+    #[error("{0}")]
+    InvalidOption(String),
     /// A file the statement may not use (outside the tenant's part of the external-IO directory).
     #[error("{0}")]
     FileAccessDenied(String),
@@ -397,7 +400,7 @@ impl SqlError {
             Self::JobFailed { .. } => (1105, "HY000", "XX000"),
             Self::FileNotFound(_) => (29, "HY000", "58P01"),
             Self::FileAccessDenied(_) => (1290, "HY000", "42501"),
-            Self::InvalidUri(_) => (1210, "HY000", "22023"),
+            Self::InvalidUri(_) | Self::InvalidOption(_) => (1210, "HY000", "22023"),
             Self::LocalInfileDisabled => (3948, "42000", "0A000"),
             Self::DuplicateColumn(_) => (1110, "42000", "42701"),
             Self::NoDefault(_) => (1364, "HY000", "23502"),

@@ -405,6 +405,15 @@ impl Session {
                     columns: columns.into_iter().map(|c| c.name).collect(),
                 })
             }
+            Parsed::Command(Command::CreateChangefeed(_)) => {
+                let columns = exec::changefeed::result_columns();
+                Ok(Prepared {
+                    params: 0,
+                    param_kinds: Vec::new(),
+                    kinds: columns.iter().map(|c| c.kind).collect(),
+                    columns: columns.into_iter().map(|c| c.name).collect(),
+                })
+            }
             Parsed::Command(Command::DeclareCursor(d)) => exec::cursors::describe_declare(self, *d),
             Parsed::Command(Command::FetchCursor {
                 name,
@@ -504,6 +513,8 @@ impl Session {
             }
             C::ShowJobs { .. } | C::ControlJobs { .. } => exec::jobs::run(self, cmd),
             C::Import(stmt) => exec::import::run(self, *stmt),
+            C::CreateChangefeed(stmt) => exec::changefeed::create(self, *stmt),
+            C::ShowChangefeedJobs(id) => exec::changefeed::show(self, id),
             C::DeclareCursor(d) => exec::cursors::declare(self, *d, &[]),
             C::FetchCursor {
                 name,

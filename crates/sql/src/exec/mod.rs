@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod backup;
 pub mod backup_cleanup;
+pub mod changefeed;
 pub mod clone;
 pub mod cluster;
 pub mod cursors;

@@ -1,5 +1,6 @@
 //! `crdb_internal.jobs` (every job the session may see, SHOW JOB's columns) and `crdb_internal.show_jobs`
-//! (what `[SHOW JOBS]` reads: SHOW JOBS's columns and rows).
+//! (what `[SHOW JOBS]` reads: SHOW JOBS's columns and rows), and `crdb_internal.show_changefeed_jobs`
+//! (`[SHOW CHANGEFEED JOBS]`).
 
 use tenantry_jobs::{JobFilter, JobRecord, JobState};
 
@@ -47,7 +48,7 @@ pub(crate) const SHOW_JOBS_COLUMNS: &[(&str, &str)] = &[
     ("coordinator_id", "INTEGER"),
 ];
 
-pub(super) static VIEWS: [ViewDef; 2] = [
+pub(super) static VIEWS: [ViewDef; 3] = [
     ViewDef {
         schema: "crdb_internal",
         name: "jobs",
@@ -64,7 +65,20 @@ pub(super) static VIEWS: [ViewDef; 2] = [
         narrowed: Some(recent_jobs_where),
         rows: recent_jobs,
     },
+    ViewDef {
+        schema: "crdb_internal",
+        name: "show_changefeed_jobs",
+        columns: crate::exec::changefeed::SHOW_CHANGEFEED_JOBS_COLUMNS,
+        visibility: Visibility::AllTenants,
+        narrowed: None,
+        rows: changefeed_jobs,
+    },
 ];
+
+/// What `[SHOW CHANGEFEED JOBS]` reads.
+fn changefeed_jobs(session: &Session) -> Result<Vec<Vec<Value>>> {
+    crate::exec::changefeed::rows(session, None)
+}
 
 fn all_jobs(session: &Session) -> Result<Vec<Vec<Value>>> {
     Ok(visible_jobs(session, false)?.iter().map(long_row).collect())
