@@ -3,6 +3,7 @@
 mod backup;
 mod backup_cleanup;
 mod backup_s3;
+mod changefeeds;
 mod cli_smoke;
 mod clone;
 mod cluster;
@@ -31,4 +32,6 @@ mod statement_cache;
 mod statement_limits;
 mod tenant_sql;
 mod tls;
+#[path = "../webhook_receiver.rs"]
+mod webhook_receiver;
 mod writers;

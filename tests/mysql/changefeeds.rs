@@ -1,0 +1,675 @@
+//! CREATE CHANGEFEED (issue 20): every committed change of a watched table reaches the sink, in commit order per
+//! key, across pauses, sink outages and a SIGKILL; nothing rolled back is sent; a feed made over one wire is
+//! seen and canceled over the other; bad feeds are refused before anything exists. The sinks are real: an
+//! HTTPS webhook receiver this test starts (tests/webhook_receiver.rs) and files in the external-IO directory.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use mysql_async::prelude::*;
+use serde_json::Value;
+
+use crate::common::{expect_error, final_status, make_certs, TestServer};
+use crate::webhook_receiver::{Mode, Receiver};
+
+/// Polls `cond` every 20 ms until it holds, failing after `secs` seconds with `what`.
+async fn wait_for(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The webhook URI of `rx`, trusting the CA of `certs` (base64 PEM, URL-encoded, as CockroachDB takes it).
+fn webhook_uri(rx: &Receiver, certs: &Path) -> String {
+    use base64::Engine;
+    let pem = std::fs::read(certs.join("ca.crt")).unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(pem);
+    let encoded = b64
+        .replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D");
+    format!(
+        "webhook-https://127.0.0.1:{}/hook?ca_cert={encoded}",
+        rx.port
+    )
+}
+
+/// The names of the capture triggers in every database file of the server.
+fn capture_triggers(server: &TestServer) -> Vec<String> {
+    let mut names = Vec::new();
+    let tenants = server.data_dir().join("tenants");
+    for tenant in std::fs::read_dir(tenants).unwrap().flatten() {
+        for f in std::fs::read_dir(tenant.path()).unwrap().flatten() {
+            let p = f.path();
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            if !(name.starts_with("db_") && name.ends_with(".sqlite")) {
+                continue;
+            }
+            let c = rusqlite::Connection::open_with_flags(
+                &p,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            )
+            .unwrap();
+            let mut stmt = c
+                .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+                .unwrap();
+            names.extend(
+                stmt.query_map([], |r| r.get::<_, String>(0))
+                    .unwrap()
+                    .map(Result::unwrap),
+            );
+        }
+    }
+    names
+}
+
+/// Every message in the `.ndjson` files under `dir`, files in name order (CockroachDB's: by lower-bound time).
+fn file_messages(dir: &Path) -> Vec<Value> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "ndjson") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort_by_key(|p| p.file_name().unwrap().to_os_string());
+    files
+        .iter()
+        .flat_map(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The rows of a simple query over the PostgreSQL wire, as text.
+async fn pg_rows(c: &tokio_postgres::Client, sql: &str) -> Vec<Vec<Option<String>>> {
+    c.simple_query(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .into_iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => {
+                Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn is_hlc(v: &Value) -> bool {
+    v.as_str().is_some_and(|s| {
+        let (w, l) = s.split_once('.').unwrap_or(("", ""));
+        w.len() >= 19 && l.len() == 10 && (w.to_owned() + l).bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_feed_sends_committed_changes_in_order_and_is_canceled_from_the_other_wire() {
+    let server = TestServer::start();
+    let certs = tempfile::tempdir().unwrap();
+    make_certs(certs.path());
+    let rx = Receiver::start(certs.path()).await;
+    let mut my = server.connect_with("root@sys", "", Some("test")).await;
+    my.query_drop("CREATE TABLE orders (id INT PRIMARY KEY, item VARCHAR(20), qty INT)")
+        .await
+        .unwrap();
+    my.query_drop("INSERT INTO orders VALUES (1, 'apple', 1)")
+        .await
+        .unwrap();
+    let uri = webhook_uri(&rx, certs.path());
+    let id: i64 = my
+        .query_first(format!(
+            "CREATE CHANGEFEED FOR TABLE orders INTO '{uri}' WITH updated, diff, webhook_auth_header = 'Bearer s3cret'"
+        ))
+        .await
+        .unwrap()
+        .expect("CREATE CHANGEFEED returns the job id");
+    my.query_drop("INSERT INTO orders VALUES (2, 'pear', 2)")
+        .await
+        .unwrap();
+    my.query_drop("UPDATE orders SET qty = 5 WHERE id = 1")
+        .await
+        .unwrap();
+    my.query_drop("DELETE FROM orders WHERE id = 2")
+        .await
+        .unwrap();
+    // A rolled-back transaction and a rolled-back savepoint send nothing.
+    my.query_drop("BEGIN").await.unwrap();
+    my.query_drop("INSERT INTO orders VALUES (3, 'gone', 0)")
+        .await
+        .unwrap();
+    my.query_drop("ROLLBACK").await.unwrap();
+    my.query_drop("BEGIN").await.unwrap();
+    my.query_drop("INSERT INTO orders VALUES (4, 'fig', 4)")
+        .await
+        .unwrap();
+    my.query_drop("SAVEPOINT s").await.unwrap();
+    my.query_drop("UPDATE orders SET qty = 99 WHERE id = 4")
+        .await
+        .unwrap();
+    my.query_drop("ROLLBACK TO SAVEPOINT s").await.unwrap();
+    my.query_drop("COMMIT").await.unwrap();
+
+    wait_for(30, "five messages at the webhook", || {
+        rx.messages().len() >= 5
+    })
+    .await;
+    let got = rx.messages();
+    let summary: Vec<(Value, Value, Value)> = got
+        .iter()
+        .map(|m| (m["key"].clone(), m["after"].clone(), m["before"].clone()))
+        .collect();
+    let row =
+        |id: i64, item: &str, qty: i64| serde_json::json!({"id": id, "item": item, "qty": qty});
+    assert_eq!(
+        summary,
+        vec![
+            (serde_json::json!([1]), row(1, "apple", 1), Value::Null),
+            (serde_json::json!([2]), row(2, "pear", 2), Value::Null),
+            (
+                serde_json::json!([1]),
+                row(1, "apple", 5),
+                row(1, "apple", 1)
+            ),
+            (serde_json::json!([2]), Value::Null, row(2, "pear", 2)),
+            (serde_json::json!([4]), row(4, "fig", 4), Value::Null),
+        ],
+        "{got:#?}"
+    );
+    for m in &got {
+        assert_eq!(m["topic"], "orders", "{m}");
+        assert!(is_hlc(&m["updated"]), "{m}");
+    }
+    let times: Vec<&str> = got.iter().map(|m| m["updated"].as_str().unwrap()).collect();
+    let mut sorted = times.clone();
+    sorted.sort_by_key(|t| (t.len(), t.to_string()));
+    assert_eq!(times, sorted, "updated never goes back");
+    assert_eq!(rx.seen.lock().auth.as_deref(), Some("Bearer s3cret"));
+    assert_eq!(
+        capture_triggers(&server).len(),
+        3,
+        "one trigger per operation"
+    );
+
+    // The feed is visible and cancelable over the PostgreSQL wire.
+    let pg = server.pg("root@sys", "", None).await;
+    let rows = pg_rows(
+        &pg,
+        &format!("SELECT status, sink_uri, full_table_names, format, description, high_water_timestamp FROM [SHOW CHANGEFEED JOBS] WHERE job_id = {id}"),
+    )
+    .await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0][0].as_deref(), Some("running"));
+    assert!(rows[0][1]
+        .as_deref()
+        .unwrap()
+        .starts_with("webhook-https://127.0.0.1:"));
+    assert_eq!(rows[0][2].as_deref(), Some("{test.public.orders}"));
+    assert_eq!(rows[0][3].as_deref(), Some("json"));
+    let description = rows[0][4].clone().unwrap();
+    assert!(
+        description
+            .starts_with("CREATE CHANGEFEED FOR TABLE test.public.orders INTO 'webhook-https://"),
+        "{description}"
+    );
+    assert!(!description.contains("s3cret"), "{description}");
+    let columns = pg.simple_query("SHOW CHANGEFEED JOBS").await.unwrap();
+    let tokio_postgres::SimpleQueryMessage::RowDescription(cols) = &columns[0] else {
+        panic!("no row description")
+    };
+    assert_eq!(cols.len(), 16);
+    let types = pg_rows(
+        &pg,
+        &format!("SELECT job_type FROM [SHOW JOBS] WHERE job_id = {id}"),
+    )
+    .await;
+    assert_eq!(types, vec![vec![Some("CHANGEFEED".to_string())]]);
+
+    pg.simple_query(&format!("CANCEL JOB {id}")).await.unwrap();
+    assert_eq!(final_status(&mut my, id).await, "canceled");
+    // The capture ends with the feed: the table carries no trigger and new writes go nowhere.
+    assert!(
+        capture_triggers(&server).is_empty(),
+        "{:?}",
+        capture_triggers(&server)
+    );
+    let before = rx.messages().len();
+    my.query_drop("INSERT INTO orders VALUES (5, 'late', 5)")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(rx.messages().len(), before);
+}
+
+/// The table's history as (key, value) versions, committed by `c`.
+async fn write_versions(
+    c: &mut mysql_async::Conn,
+    history: &mut Vec<(i64, i64)>,
+    keys: std::ops::Range<i64>,
+    round: i64,
+) {
+    for k in keys {
+        let v = round * 1000 + k;
+        c.query_drop(format!(
+            "INSERT INTO kv (k, v) VALUES ({k}, {v}) ON DUPLICATE KEY UPDATE v = {v}"
+        ))
+        .await
+        .unwrap();
+        history.push((k, v));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_feed_keeps_every_committed_version_across_pause_and_sigkill() {
+    let mut server = TestServer::start();
+    let mut my = server.connect_with("root@sys", "", Some("test")).await;
+    my.query_drop("CREATE TABLE kv (k INT PRIMARY KEY, v INT)")
+        .await
+        .unwrap();
+    let pg = server.pg("root@sys", "", None).await;
+    let rows = pg_rows(
+        &pg,
+        "CREATE CHANGEFEED FOR kv INTO 'nodelocal://1/kvfeed' WITH updated, resolved, min_checkpoint_frequency = '50ms'",
+    )
+    .await;
+    let id: i64 = rows[0][0].as_deref().unwrap().parse().unwrap();
+    let mut history = Vec::new();
+    write_versions(&mut my, &mut history, 0..20, 1).await;
+    // Paused: changes wait in the log and arrive after RESUME.
+    pg.simple_query(&format!("PAUSE JOB {id}")).await.unwrap();
+    let status_of = |rows: Vec<Vec<Option<String>>>| rows[0][0].clone().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let s = status_of(
+            pg_rows(
+                &pg,
+                &format!("SELECT status FROM [SHOW CHANGEFEED JOBS] WHERE job_id = {id}"),
+            )
+            .await,
+        );
+        if s == "paused" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not paused: {s}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    write_versions(&mut my, &mut history, 10..30, 2).await;
+    my.query_drop("BEGIN").await.unwrap();
+    my.query_drop("UPDATE kv SET v = -1").await.unwrap();
+    my.query_drop("ROLLBACK").await.unwrap();
+    pg.simple_query(&format!("RESUME JOB {id}")).await.unwrap();
+    write_versions(&mut my, &mut history, 0..30, 3).await;
+    // A crash right after commits: whatever was not delivered yet is delivered after the restart.
+    drop(my);
+    drop(pg);
+    server.kill9();
+    server.restart();
+    let mut my = server.connect_with("root@sys", "", Some("test")).await;
+    write_versions(&mut my, &mut history, 5..15, 4).await;
+
+    let dir = server.external_dir().join("kvfeed");
+    let want: std::collections::BTreeSet<(i64, i64)> = history.iter().copied().collect();
+    wait_for(60, "every committed version in the files", || {
+        let got: std::collections::BTreeSet<(i64, i64)> = file_messages(&dir)
+            .iter()
+            .filter(|m| !m["after"].is_null())
+            .map(|m| {
+                (
+                    m["key"][0].as_i64().unwrap(),
+                    m["after"]["v"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        want.is_subset(&got)
+    })
+    .await;
+    let messages = file_messages(&dir);
+    // Nothing that was not committed: every version sent is one of the history's.
+    for m in &messages {
+        let k = m["key"][0].as_i64().unwrap();
+        let v = m["after"]["v"].as_i64().unwrap();
+        assert!(
+            want.contains(&(k, v)),
+            "sent a version never committed: {m}"
+        );
+        assert!(is_hlc(&m["updated"]), "{m}");
+    }
+    // Per key, the first delivery of each version follows commit order.
+    for k in 0..30 {
+        let committed: Vec<i64> = history
+            .iter()
+            .filter(|(hk, _)| *hk == k)
+            .map(|(_, v)| *v)
+            .collect();
+        let mut first_seen = Vec::new();
+        for m in messages.iter().filter(|m| m["key"][0].as_i64() == Some(k)) {
+            let v = m["after"]["v"].as_i64().unwrap();
+            if !first_seen.contains(&v) {
+                first_seen.push(v);
+            }
+        }
+        assert_eq!(first_seen, committed, "key {k}");
+    }
+    // Resolved files mark progress.
+    let resolved = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|d| d.path().is_dir())
+        .flat_map(|d| std::fs::read_dir(d.path()).unwrap().flatten())
+        .filter(|f| f.path().extension().is_some_and(|x| x == "RESOLVED"))
+        .count();
+    assert!(resolved > 0, "no .RESOLVED file");
+    let mut my = server.connect_with("root@sys", "", Some("test")).await;
+    my.query_drop(format!("CANCEL JOB {id}")).await.unwrap();
+    assert_eq!(final_status(&mut my, id).await, "canceled");
+    assert!(capture_triggers(&server).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_outage_loses_nothing_and_a_hung_endpoint_does_not_hold_a_cancel() {
+    let server = TestServer::start();
+    let certs = tempfile::tempdir().unwrap();
+    make_certs(certs.path());
+    let rx = Receiver::start(certs.path()).await;
+    rx.set_mode(Mode::Fail(503));
+    let mut my = server.connect_with("root@sys", "", Some("test")).await;
+    my.query_drop("CREATE TABLE ev (id INT PRIMARY KEY, note TEXT)")
+        .await
+        .unwrap();
+    let uri = webhook_uri(&rx, certs.path());
+    let id: i64 = my
+        .query_first(format!(
+            r#"CREATE CHANGEFEED FOR ev INTO '{uri}' WITH webhook_sink_config = '{{"Flush": {{"Messages": 5, "Frequency": "50ms"}}, "Retry": {{"Max": "inf", "Backoff": "10ms"}}}}', webhook_client_timeout = '60s'"#
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    for i in 1..=12 {
+        my.query_drop(format!("INSERT INTO ev VALUES ({i}, 'n{i}')"))
+            .await
+            .unwrap();
+    }
+    wait_for(20, "refused requests", || rx.seen.lock().refused >= 3).await;
+    assert!(rx.messages().is_empty());
+    rx.set_mode(Mode::Accept);
+    wait_for(30, "all twelve changes after the outage", || {
+        rx.messages().len() >= 12
+    })
+    .await;
+    let keys: Vec<i64> = rx
+        .messages()
+        .iter()
+        .map(|m| m["key"][0].as_i64().unwrap())
+        .collect();
+    let mut first = Vec::new();
+    for k in keys {
+        if !first.contains(&k) {
+            first.push(k);
+        }
+    }
+    assert_eq!(first, (1..=12).collect::<Vec<_>>());
+    assert!(
+        rx.seen
+            .lock()
+            .bodies
+            .iter()
+            .any(|b| b.contains("\"length\":5")),
+        "batches of Flush.Messages"
+    );
+
+    // Now the endpoint hangs (the client would wait 60 s): a cancel still lands at once.
+    rx.set_mode(Mode::Hang);
+    let refused = rx.seen.lock().refused;
+    for i in 13..=20 {
+        my.query_drop(format!("INSERT INTO ev VALUES ({i}, 'h')"))
+            .await
+            .unwrap();
+    }
+    wait_for(20, "a hung request", || rx.seen.lock().refused > refused).await;
+    let asked = Instant::now();
+    my.query_drop(format!("CANCEL JOB {id}")).await.unwrap();
+    assert_eq!(final_status(&mut my, id).await, "canceled");
+    let took = asked.elapsed();
+    assert!(
+        took < Duration::from_secs(10),
+        "cancel waited for the hung request: {took:?}"
+    );
+    assert!(capture_triggers(&server).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_changefeeds_are_refused_before_anything_exists() {
+    let server = TestServer::start();
+    let pg = server.pg("root@sys", "", None).await;
+    pg.batch_execute("CREATE TABLE t (id INT PRIMARY KEY)")
+        .await
+        .unwrap();
+    for (sql, state, text) in [
+        (
+            "CREATE CHANGEFEED FOR t INTO 'nodelocal://1/x' WITH bogus",
+            "22023",
+            "invalid option \"bogus\"",
+        ),
+        (
+            "CREATE CHANGEFEED FOR t INTO 'nodelocal://1/x' WITH envelope = 'weird'",
+            "22023",
+            "unknown envelope: weird",
+        ),
+        (
+            "CREATE CHANGEFEED FOR t INTO 'nodelocal://1/x' WITH diff, envelope = 'bare'",
+            "22023",
+            "diff is only usable with envelope=wrapped",
+        ),
+        (
+            "CREATE CHANGEFEED FOR t INTO 'nodelocal://1/x' WITH envelope = 'key_only'",
+            "22023",
+            "this sink is incompatible with envelope=key_only",
+        ),
+        (
+            "CREATE CHANGEFEED FOR t INTO 'nodelocal://1/x' WITH resolved = 'soon'",
+            "22023",
+            "invalid duration",
+        ),
+        (
+            "CREATE CHANGEFEED FOR t INTO 'nodelocal://1/x' WITH format = 'csv'",
+            "22023",
+            "format=csv is only usable with initial_scan_only",
+        ),
+        (
+            "CREATE CHANGEFEED FOR t INTO 'kafka://localhost:9092'",
+            "22023",
+            "kafka:// sinks are not supported",
+        ),
+        (
+            "CREATE CHANGEFEED FOR t INTO 'gcpubsub://p'",
+            "22023",
+            "gcpubsub:// sinks are not supported",
+        ),
+        (
+            "CREATE CHANGEFEED FOR t INTO ''",
+            "22023",
+            "omit the SINK clause for inline results",
+        ),
+        (
+            "CREATE CHANGEFEED FOR t INTO 'webhook-http://127.0.0.1:1/x'",
+            "22023",
+            "this sink requires https",
+        ),
+        (
+            "CREATE CHANGEFEED FOR missing INTO 'nodelocal://1/x'",
+            "42P01",
+            "missing",
+        ),
+        (
+            "CREATE CHANGEFEED FOR t INTO 'file:///etc/feed'",
+            "42501",
+            "outside of external-io-dir",
+        ),
+        (
+            "CREATE CHANGEFEED FOR t INTO 'nodelocal://1/../../x'",
+            "42501",
+            "outside of external-io-dir",
+        ),
+    ] {
+        let e = pg.simple_query(sql).await.unwrap_err();
+        let db = e.as_db_error().unwrap_or_else(|| panic!("{sql}: {e}"));
+        assert_eq!(db.code().code(), state, "{sql}: {}", db.message());
+        assert!(db.message().contains(text), "{sql}: {}", db.message());
+    }
+    assert!(pg_rows(&pg, "SHOW CHANGEFEED JOBS").await.is_empty());
+    assert!(capture_triggers(&server).is_empty());
+    assert!(!server.external_dir().join("x").exists());
+    // The same checks over the MySQL wire, with MySQL's numbers.
+    let mut my = server.connect_with("root@sys", "", Some("test")).await;
+    let (code, _, msg) = expect_error(
+        &mut my,
+        "CREATE CHANGEFEED FOR t INTO 'nodelocal://1/x' WITH bogus",
+    )
+    .await;
+    assert_eq!((code, msg.as_str()), (1210, "invalid option \"bogus\""));
+    // A tenant user who is not an administrator may not create one.
+    server.create_tenant("t1").await;
+    let mut root = server.connect("root@t1").await;
+    root.query_drop("CREATE DATABASE shop").await.unwrap();
+    root.query_drop("CREATE TABLE shop.t (id INT PRIMARY KEY)")
+        .await
+        .unwrap();
+    root.query_drop("CREATE USER u IDENTIFIED BY 'pw'")
+        .await
+        .unwrap();
+    root.query_drop("GRANT ALL ON shop.* TO u").await.unwrap();
+    let mut u = server.connect_with("u@t1", "pw", Some("shop")).await;
+    let (code, _, msg) =
+        expect_error(&mut u, "CREATE CHANGEFEED FOR t INTO 'nodelocal://1/x'").await;
+    assert_eq!(code, 1227, "{msg}");
+    assert!(msg.contains("requires the CHANGEFEED privilege"), "{msg}");
+    assert!(capture_triggers(&server).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feeds_stay_in_their_tenant_and_a_dropped_table_fails_or_pauses_them() {
+    let server = TestServer::start();
+    server.create_tenant("t1").await;
+    server.create_tenant("t2").await;
+    let mut t1 = server.connect("root@t1").await;
+    t1.query_drop("CREATE DATABASE shop").await.unwrap();
+    t1.query_drop("CREATE TABLE shop.a (id INT PRIMARY KEY)")
+        .await
+        .unwrap();
+    t1.query_drop("CREATE TABLE shop.b (id INT PRIMARY KEY)")
+        .await
+        .unwrap();
+    t1.query_drop("INSERT INTO shop.a VALUES (1)")
+        .await
+        .unwrap();
+    let failing: i64 = t1
+        .query_first("CREATE CHANGEFEED FOR shop.a INTO 'nodelocal://1/fa' WITH min_checkpoint_frequency = '50ms'")
+        .await
+        .unwrap()
+        .unwrap();
+    let pausing: i64 = t1
+        .query_first("CREATE CHANGEFEED FOR shop.b INTO 'nodelocal://1/fb' WITH on_error = 'pause'")
+        .await
+        .unwrap()
+        .unwrap();
+    // The files land in t1's part of the external-IO directory.
+    let dir = server.external_dir().join("t1").join("fa");
+    wait_for(20, "the initial scan's file", || {
+        !file_messages(&dir).is_empty()
+    })
+    .await;
+    assert_eq!(
+        file_messages(&dir)[0]["after"],
+        serde_json::json!({"id": 1})
+    );
+    // Another tenant sees none of it and cannot touch it.
+    let pg2 = server.pg("root@t2", "", None).await;
+    assert!(pg_rows(&pg2, "SHOW CHANGEFEED JOBS").await.is_empty());
+    for sql in [
+        format!("CANCEL JOB {failing}"),
+        format!("SHOW CHANGEFEED JOB {failing}"),
+    ] {
+        let e = pg2.simple_query(&sql).await.unwrap_err();
+        let message = e
+            .as_db_error()
+            .map(|d| d.message().to_string())
+            .unwrap_or_default();
+        assert!(message.contains("does not exist"), "{sql}: {e:?}");
+    }
+    // Dropping a watched table ends the feed: failed, or paused with on_error = 'pause'.
+    t1.query_drop("DROP TABLE shop.a").await.unwrap();
+    t1.query_drop("DROP TABLE shop.b").await.unwrap();
+    assert_eq!(final_status(&mut t1, failing).await, "failed");
+    let row: mysql_async::Row = t1
+        .query_first(format!("SHOW CHANGEFEED JOB {failing}"))
+        .await
+        .unwrap()
+        .unwrap();
+    let error: String = row.get("error").unwrap();
+    assert!(error.contains("table \"a\" was dropped"), "{error}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let row: mysql_async::Row = t1
+            .query_first(format!("SHOW CHANGEFEED JOB {pausing}"))
+            .await
+            .unwrap()
+            .unwrap();
+        let status: String = row.get("status").unwrap();
+        if status == "paused" {
+            let running: String = row.get("running_status").unwrap();
+            assert!(running.contains("table \"b\" was dropped"), "{running}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "status {status}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn initial_scan_only_writes_the_table_once_and_succeeds() {
+    let server = TestServer::start();
+    let pg = server.pg("root@sys", "", None).await;
+    pg.batch_execute(
+        "CREATE TABLE people (id INT PRIMARY KEY, name TEXT, note TEXT); \
+         INSERT INTO people VALUES (1, 'Ann', NULL), (2, 'Bo, Jr.', 'x'), (3, 'Cy', '')",
+    )
+    .await
+    .unwrap();
+    let rows = pg_rows(
+        &pg,
+        "CREATE CHANGEFEED FOR people INTO 'nodelocal://1/scan' WITH initial_scan = 'only', format = 'csv'",
+    )
+    .await;
+    let id: i64 = rows[0][0].as_deref().unwrap().parse().unwrap();
+    let mut my = server.connect_with("root@sys", "", Some("test")).await;
+    assert_eq!(final_status(&mut my, id).await, "succeeded");
+    let mut lines = Vec::new();
+    let dir = server.external_dir().join("scan");
+    for day in std::fs::read_dir(&dir).unwrap().flatten() {
+        for f in std::fs::read_dir(day.path()).unwrap().flatten() {
+            lines.extend(
+                std::fs::read_to_string(f.path())
+                    .unwrap()
+                    .lines()
+                    .map(str::to_string),
+            );
+        }
+    }
+    lines.sort();
+    assert_eq!(lines, vec!["1,Ann,", "2,\"Bo, Jr.\",x", "3,Cy,"]);
+    assert!(capture_triggers(&server).is_empty());
+}
