@@ -1165,3 +1165,40 @@ async fn result_status_flags_tell_a_full_scan() {
     );
     c.query_drop("ROLLBACK").await.unwrap();
 }
+
+/// A column added by one connection's ALTER TABLE (a schema change job, on a connection of its own) is there
+/// for the next statement of every connection, including a VALUES list that needs it: SQLite compiled against
+/// the schema it last read and failed with `table t has 2 columns but 3 values were supplied`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_after_add_column_see_the_new_column_on_every_connection() {
+    let server = TestServer::start();
+    let mut a = app(&server).await;
+    let mut b = server.connect("root@t1").await;
+    b.query_drop("USE app").await.unwrap();
+    a.query_drop("CREATE TABLE t (id INT PRIMARY KEY, x INT)")
+        .await
+        .unwrap();
+    b.query_drop("INSERT INTO t VALUES (1, 1)").await.unwrap();
+    a.query_drop("ALTER TABLE t ADD COLUMN y INT")
+        .await
+        .unwrap();
+    a.query_drop("INSERT INTO t VALUES (2, 2, 2)")
+        .await
+        .unwrap();
+    b.query_drop("INSERT INTO t VALUES (3, 3, 3)")
+        .await
+        .unwrap();
+    let pg = server.pg("root@t1", "", Some("app")).await;
+    a.query_drop("ALTER TABLE t ADD COLUMN z INT")
+        .await
+        .unwrap();
+    pg.batch_execute("INSERT INTO t VALUES (4, 4, 4, 4)")
+        .await
+        .unwrap();
+    let n: i64 = b
+        .query_first("SELECT COUNT(*) FROM t")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, 4);
+}

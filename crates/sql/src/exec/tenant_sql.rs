@@ -198,6 +198,35 @@ fn run_statement(
     run_plan(session, &plan, params)
 }
 
+/// Compiles a plan's statement (from the connection's statement cache).
+///
+/// SQLite compiles against the schema it last read, and notices a change another connection committed (a
+/// schema change job's) only when a statement steps; a compile that fails on the old shape (`table t has 2
+/// columns but 3 values were supplied` after an ADD COLUMN) never gets that far. So after a failed compile each
+/// database the plan names is read once, which reloads a changed schema, and the compile is tried again.
+fn prepare_fresh<'c>(
+    conn: &'c rusqlite::Connection,
+    sql: &str,
+    plan: &Plan,
+) -> rusqlite::Result<rusqlite::CachedStatement<'c>> {
+    match conn.prepare_cached(sql) {
+        Ok(stmt) => Ok(stmt),
+        Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::Unknown => {
+            let dbs: std::collections::BTreeSet<&str> =
+                plan.access.iter().map(|a| a.db.as_str()).collect();
+            for db in dbs {
+                let _ = conn.query_row(
+                    &format!("SELECT count(*) FROM {}.sqlite_master", quote(db)),
+                    [],
+                    |_| Ok(()),
+                );
+            }
+            conn.prepare_cached(sql)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Runs a translated query or DML plan (from the session's cache or just made): privileges are checked
 /// and databases attached on every run.
 pub(crate) fn run_plan(session: &mut Session, plan: &Plan, params: &[Value]) -> Result<Output> {
@@ -210,7 +239,7 @@ pub(crate) fn run_plan(session: &mut Session, plan: &Plan, params: &[Value]) -> 
             let stop = session.interrupt.clone();
             let guard = restrict_unless_admin(session, plan);
             let result = (|| {
-                let mut stmt = session.conn.conn().prepare_cached(&plan.sql[0])?;
+                let mut stmt = prepare_fresh(session.conn.conn(), &plan.sql[0], plan)?;
                 check_param_count(stmt.parameter_count(), params)?;
                 // Counted per run: the cached statement's counter is reset as it is read.
                 stmt.reset_status(rusqlite::StatementStatus::FullscanStep);
@@ -240,7 +269,7 @@ pub(crate) fn run_plan(session: &mut Session, plan: &Plan, params: &[Value]) -> 
             let affected = {
                 let guard = restrict_unless_admin(session, plan);
                 (|| {
-                    let mut stmt = conn.prepare_cached(&plan.sql[0])?;
+                    let mut stmt = prepare_fresh(conn, &plan.sql[0], plan)?;
                     check_param_count(stmt.parameter_count(), params)?;
                     Ok(stmt.execute(rusqlite::params_from_iter(params.iter().map(to_sql)))?)
                 })()
