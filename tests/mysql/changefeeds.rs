@@ -673,3 +673,154 @@ async fn initial_scan_only_writes_the_table_once_and_succeeds() {
     assert_eq!(lines, vec!["1,Ann,", "2,\"Bo, Jr.\",x", "3,Cy,"]);
     assert!(capture_triggers(&server).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_changes_of_a_watched_table_follow_the_policy() {
+    let server = TestServer::start();
+    let mut my = server.connect_with("root@sys", "", Some("test")).await;
+    my.query_drop("CREATE TABLE w (id INT PRIMARY KEY, a INT, b VARCHAR(10))")
+        .await
+        .unwrap();
+    my.query_drop("CREATE TABLE s (id INT PRIMARY KEY, a INT)")
+        .await
+        .unwrap();
+    my.query_drop("INSERT INTO w VALUES (1, 1, 'x'), (2, 2, 'y')")
+        .await
+        .unwrap();
+    let backfill: i64 = my
+        .query_first(
+            "CREATE CHANGEFEED FOR w INTO 'nodelocal://1/w' WITH min_checkpoint_frequency = '20ms'",
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let stop: i64 = my
+        .query_first(
+            "CREATE CHANGEFEED FOR s INTO 'nodelocal://1/s' WITH schema_change_policy = 'stop'",
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    // Every kind of change still works on a watched table, and the writes between are captured.
+    my.query_drop("ALTER TABLE w ADD COLUMN c INT DEFAULT 7")
+        .await
+        .unwrap();
+    my.query_drop("INSERT INTO w (id, a, b) VALUES (3, 3, 'z')")
+        .await
+        .unwrap();
+    my.query_drop("ALTER TABLE w DROP COLUMN a").await.unwrap();
+    my.query_drop("INSERT INTO w (id, b) VALUES (4, 'q')")
+        .await
+        .unwrap();
+    my.query_drop("ALTER TABLE w MODIFY b VARCHAR(40)")
+        .await
+        .unwrap();
+    my.query_drop("UPDATE w SET b = 'long enough now' WHERE id = 4")
+        .await
+        .unwrap();
+    my.query_drop("ALTER TABLE w RENAME COLUMN b TO bb")
+        .await
+        .unwrap();
+    my.query_drop("INSERT INTO w (id, bb) VALUES (5, 'r')")
+        .await
+        .unwrap();
+    let dir = server.external_dir().join("w");
+    let has = |want: Value| {
+        let dir = dir.clone();
+        move || file_messages(&dir).iter().any(|m| m["after"] == want)
+    };
+    wait_for(
+        30,
+        "the last insert",
+        has(serde_json::json!({"id": 5, "bb": "r", "c": 7})),
+    )
+    .await;
+    for want in [
+        serde_json::json!({"id": 3, "a": 3, "b": "z", "c": 7}),
+        serde_json::json!({"id": 4, "b": "long enough now", "c": 7}),
+        // backfill: rows written before a change are sent again in the new shape.
+        serde_json::json!({"id": 1, "bb": "x", "c": 7}),
+        serde_json::json!({"id": 2, "bb": "y", "c": 7}),
+    ] {
+        wait_for(30, &format!("{want}"), has(want.clone())).await;
+    }
+    // schema_change_policy = 'stop' ends the feed at the change.
+    my.query_drop("ALTER TABLE s ADD COLUMN c INT")
+        .await
+        .unwrap();
+    my.query_drop("INSERT INTO s VALUES (1, 1, 1)")
+        .await
+        .unwrap();
+    assert_eq!(final_status(&mut my, stop).await, "failed");
+    let row: mysql_async::Row = my
+        .query_first(format!("SHOW CHANGEFEED JOB {stop}"))
+        .await
+        .unwrap()
+        .unwrap();
+    let error: String = row.get("error").unwrap();
+    assert!(error.contains("schema_change_policy=\"stop\""), "{error}");
+    my.query_drop(format!("CANCEL JOB {backfill}"))
+        .await
+        .unwrap();
+    assert_eq!(final_status(&mut my, backfill).await, "canceled");
+    assert!(capture_triggers(&server).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watched_table_stays_writable_for_users_without_admin() {
+    let server = TestServer::start();
+    server.create_tenant("t1").await;
+    let mut root = server.connect("root@t1").await;
+    root.query_drop("CREATE DATABASE shop").await.unwrap();
+    root.query_drop("CREATE TABLE shop.items (id INT PRIMARY KEY, name VARCHAR(20))")
+        .await
+        .unwrap();
+    root.query_drop("CREATE USER clerk IDENTIFIED BY 'pw'")
+        .await
+        .unwrap();
+    root.query_drop("GRANT SELECT, INSERT, UPDATE, DELETE ON shop.items TO clerk")
+        .await
+        .unwrap();
+    let id: i64 = root
+        .query_first("CREATE CHANGEFEED FOR shop.items INTO 'nodelocal://1/items' WITH min_checkpoint_frequency = '20ms'")
+        .await
+        .unwrap()
+        .unwrap();
+    // The capture trigger writes the change log under the clerk's authorizer, which allows only the table.
+    let mut clerk = server.connect_with("clerk@t1", "pw", Some("shop")).await;
+    clerk
+        .query_drop("INSERT INTO items VALUES (1, 'pen')")
+        .await
+        .unwrap();
+    clerk
+        .query_drop("UPDATE items SET name = 'ink' WHERE id = 1")
+        .await
+        .unwrap();
+    clerk
+        .query_drop("DELETE FROM items WHERE id = 1")
+        .await
+        .unwrap();
+    let pg = server.pg("clerk@t1", "pw", Some("shop")).await;
+    pg.batch_execute("INSERT INTO items VALUES (2, 'cup')")
+        .await
+        .unwrap();
+    // The log itself is out of the clerk's reach.
+    let (code, _, _) = expect_error(&mut clerk, "SELECT * FROM sqlite_tenantry_changes").await;
+    assert!(code == 1142 || code == 1146, "{code}");
+    let dir = server.external_dir().join("t1").join("items");
+    wait_for(30, "four changes", || file_messages(&dir).len() >= 4).await;
+    let afters: Vec<Value> = file_messages(&dir)
+        .iter()
+        .map(|m| m["after"].clone())
+        .collect();
+    assert_eq!(
+        afters,
+        vec![
+            serde_json::json!({"id": 1, "name": "pen"}),
+            serde_json::json!({"id": 1, "name": "ink"}),
+            Value::Null,
+            serde_json::json!({"id": 2, "name": "cup"}),
+        ]
+    );
+    root.query_drop(format!("CANCEL JOB {id}")).await.unwrap();
+}

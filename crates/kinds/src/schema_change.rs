@@ -240,6 +240,14 @@ impl JobKind for SchemaChange {
                 .map_err(retryable)?;
         }
         begin_write(&conn, ctx)?;
+        // A changefeed's capture triggers name the table's columns (SQLite refuses to drop a column a trigger
+        // uses) and go with the table when it is rebuilt: they are taken off for the change and made again
+        // for the new shape in the same transaction, so no write goes uncaptured.
+        let captured =
+            crate::changefeed::capture::is_captured(&conn, db, table).map_err(retryable)?;
+        if captured {
+            crate::changefeed::capture::remove(&conn, db, table).map_err(retryable)?;
+        }
         let result = (|| -> Result<(), JobError> {
             for step in &p.steps {
                 if let Step::Rebuild {
@@ -292,6 +300,10 @@ impl JobKind for SchemaChange {
                 let sql = idempotent_drop(sql);
                 conn.execute_batch(&sql)
                     .map_err(|e| map_step_error(e, ctx))?;
+            }
+            if captured {
+                // False when the change dropped the table: its feeds fail on their own.
+                crate::changefeed::capture::install(&conn, db, table).map_err(retryable)?;
             }
             Ok(())
         })();

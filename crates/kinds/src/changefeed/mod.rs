@@ -368,7 +368,9 @@ impl<'a> Feed<'a> {
     }
 
     fn run(&mut self) -> Result<(), JobError> {
-        self.check_tables()?;
+        if self.check_tables()? {
+            self.scanned = false;
+        }
         if !self.scanned {
             self.ctx.set_phase("INITIAL_SCAN")?;
             self.initial_scan()?;
@@ -383,22 +385,24 @@ impl<'a> Feed<'a> {
         self.stream()
     }
 
-    /// Every watched table must still have its capture; a table whose triggers are gone was rebuilt or dropped.
-    fn check_tables(&mut self) -> Result<(), JobError> {
-        for table in &self.p.tables {
-            let shape = capture::shape(&self.conn, &self.p.database, table).map_err(retryable)?;
+    /// Looks at the watched tables after a schema change anywhere in the database: a dropped table ends the
+    /// feed; a table whose columns changed (or whose capture is gone) follows `schema_change_policy`. Returns
+    /// whether the tables must be sent again (`backfill`).
+    fn check_tables(&mut self) -> Result<bool, JobError> {
+        let mut backfill = false;
+        for table in self.p.tables.clone() {
+            let shape = capture::shape(&self.conn, &self.p.database, &table).map_err(retryable)?;
             let Some(shape) = shape else {
-                return Err(permanent(format!(
-                    "table \"{}\" was dropped or truncated",
-                    self.p
-                        .tables
-                        .iter()
-                        .find(|t| *t == table)
-                        .map_or("", |t| t.as_str())
-                )));
+                return Err(permanent(format!("table \"{table}\" was dropped")));
             };
-            self.columns.insert(table.clone(), shape.columns);
-            if !capture::is_captured(&self.conn, &self.p.database, table).map_err(retryable)? {
+            let captured =
+                capture::is_captured(&self.conn, &self.p.database, &table).map_err(retryable)?;
+            if !captured {
+                self.reinstall(&table)?;
+            }
+            let old = self.columns.insert(table.clone(), shape.columns.clone());
+            let changed = !captured || old.is_some_and(|old| old != shape.columns);
+            if changed {
                 match self.options.schema_change_policy {
                     SchemaChangePolicy::Stop => {
                         return Err(permanent(format!(
@@ -406,17 +410,12 @@ impl<'a> Feed<'a> {
                             self.high_water
                         )))
                     }
-                    policy => {
-                        self.reinstall(table)?;
-                        // backfill: the table's rows are sent again in their new shape.
-                        if policy == SchemaChangePolicy::Backfill {
-                            self.scanned = false;
-                        }
-                    }
+                    SchemaChangePolicy::Backfill => backfill = true,
+                    SchemaChangePolicy::NoBackfill => {}
                 }
             }
         }
-        Ok(())
+        Ok(backfill)
     }
 
     fn reinstall(&self, table: &str) -> Result<(), JobError> {
@@ -518,6 +517,8 @@ impl<'a> Feed<'a> {
         let tables: std::collections::HashSet<&str> =
             self.p.tables.iter().map(String::as_str).collect();
         let mut schema_version = self.schema_version()?;
+        // A column change waits to be backfilled until the changes before it are all read.
+        let mut backfill_pending = false;
         loop {
             self.ctx.check()?;
             // A DDL statement anywhere in the database moves its schema version; only then are the watched
@@ -525,12 +526,7 @@ impl<'a> Feed<'a> {
             let version = self.schema_version()?;
             if version != schema_version {
                 schema_version = version;
-                self.check_tables()?;
-                if !self.scanned {
-                    self.initial_scan()?;
-                    read_seq = self.delivered_seq;
-                    read_hlc = self.high_water;
-                }
+                backfill_pending |= self.check_tables()?;
             }
             let changes = capture::read_after(&self.conn, &self.p.database, read_seq, BATCH)
                 .map_err(retryable)?;
@@ -603,6 +599,15 @@ impl<'a> Feed<'a> {
             if last_trim.elapsed() >= TRIM_PERIOD {
                 self.trim()?;
                 last_trim = Instant::now();
+            }
+            if idle && backfill_pending {
+                // The tables again in their new shape, as of now (everything before is delivered first).
+                self.deliver(read_seq, read_hlc)?;
+                read_hlc = read_hlc.next(now_nanos());
+                self.high_water = read_hlc;
+                self.initial_scan()?;
+                backfill_pending = false;
+                continue;
             }
             if idle {
                 std::thread::sleep(POLL);
