@@ -405,6 +405,19 @@ async fn a_webhook_outage_loses_nothing_and_a_hung_endpoint_does_not_hold_a_canc
     }
     wait_for(20, "refused requests", || rx.seen.lock().refused >= 3).await;
     assert!(rx.messages().is_empty());
+    // The failing sink shows in /metrics (once a checkpoint saved the figure).
+    let http = crate::http_client::Api::new(&server);
+    let metric = |name: &str| {
+        let text = http.get("/metrics", &crate::http_client::Auth::None).text;
+        text.lines().find_map(|l| {
+            l.strip_prefix(&format!("{name}{{tenant=\"sys\"}} "))
+                .map(str::to_string)
+        })
+    };
+    crate::http_client::eventually(20, "sink errors in /metrics", || {
+        metric("tenantry_changefeed_sink_errors").filter(|n| n.parse::<i64>().unwrap_or(0) > 0)
+    });
+    assert_eq!(metric("tenantry_changefeed_running").as_deref(), Some("1"));
     rx.set_mode(Mode::Accept);
     wait_for(30, "all twelve changes after the outage", || {
         rx.messages().len() >= 12

@@ -129,6 +129,8 @@ fn render(engine: &Engine) -> Result<String, tenantry_sql::SqlError> {
         );
     }
 
+    changefeeds(engine, &mut out)?;
+
     header(
         &mut out,
         "tenantry_sessions",
@@ -149,6 +151,96 @@ fn render(engine: &Engine) -> Result<String, tenantry_sql::SqlError> {
         );
     }
     Ok(out)
+}
+
+/// The unfinished changefeeds' figures, summed per tenant: how many run, what they emitted, how far behind
+/// their high-water marks are, and their sink errors (from the figures each feed saves at its checkpoints).
+fn changefeeds(engine: &Engine, out: &mut String) -> Result<(), tenantry_sql::SqlError> {
+    #[derive(Default)]
+    struct Sums {
+        running: u64,
+        rows: i64,
+        bytes: i64,
+        max_lag_seconds: f64,
+        sink_errors: i64,
+    }
+    let feeds = engine.jobs().query_with_progress(
+        &tenantry_jobs::JobFilter::default()
+            .of_type(tenantry_sql::CHANGEFEED)
+            .unfinished()
+            .unpaged(),
+    )?;
+    let now = tenantry_jobs::now_micros();
+    let mut by_tenant: BTreeMap<String, Sums> = BTreeMap::new();
+    for (job, progress) in &feeds {
+        let tenant = engine
+            .catalog()
+            .tenant_by_id(job.tenant_id)?
+            .map_or_else(|| job.tenant_id.to_string(), |t| t.tenant_name);
+        let sums = by_tenant.entry(tenant).or_default();
+        let figure = |k: &str| {
+            progress
+                .details
+                .get(k)
+                .and_then(|v| v.as_i64())
+                .unwrap_or(0)
+        };
+        if job.state == JobState::Running {
+            sums.running += 1;
+        }
+        sums.rows += figure("emitted_rows");
+        sums.bytes += figure("emitted_bytes");
+        sums.sink_errors += figure("sink_errors");
+        let high_water = progress
+            .details
+            .get("high_water_timestamp")
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.split('.').next()?.parse::<i64>().ok());
+        if let Some(nanos) = high_water {
+            let lag = (now - nanos / 1_000).max(0) as f64 / 1e6;
+            sums.max_lag_seconds = sums.max_lag_seconds.max(lag);
+        }
+    }
+    type Pick = fn(&Sums) -> String;
+    let families: [(&str, &str, Pick); 5] = [
+        (
+            "tenantry_changefeed_running",
+            "Changefeeds running now.",
+            |s| s.running.to_string(),
+        ),
+        (
+            "tenantry_changefeed_emitted_rows",
+            "Rows the unfinished changefeeds emitted (as of their last checkpoints).",
+            |s| s.rows.to_string(),
+        ),
+        (
+            "tenantry_changefeed_emitted_bytes",
+            "Bytes of messages the unfinished changefeeds emitted.",
+            |s| s.bytes.to_string(),
+        ),
+        (
+            "tenantry_changefeed_max_behind_seconds",
+            "How far the furthest-behind high-water mark is from now.",
+            |s| s.max_lag_seconds.to_string(),
+        ),
+        (
+            "tenantry_changefeed_sink_errors",
+            "Sink requests that failed and were retried, in the current runs.",
+            |s| s.sink_errors.to_string(),
+        ),
+    ];
+    for (name, help, pick) in families {
+        header(out, name, "gauge", help);
+        for (tenant, sums) in &by_tenant {
+            let _ = writeln!(
+                out,
+                "{name}{} {}",
+                labels(&[("tenant", tenant)]),
+                pick(sums)
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `GET /metrics`.

@@ -42,5 +42,6 @@ pub use tenantry_jobs::{
     now_micros, Histogram, JobAction, JobEvent, JobFilter, JobProgress, JobRecord, JobState,
     MetricsSnapshot, CANCEL_LATENCY_BUCKETS,
 };
+pub use tenantry_kinds::changefeed::CHANGEFEED;
 pub use translate::translate_detached;
 pub use value::{format_float, ArrayOf, Column, ColumnKind, Output, ResultSet, Value};

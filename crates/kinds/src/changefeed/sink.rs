@@ -41,6 +41,8 @@ pub struct Webhook {
     buffer: Vec<String>,
     bytes: usize,
     oldest: Option<Instant>,
+    /// Failed requests in this run (each retried or ending the run), for the job's figures.
+    errors: std::cell::Cell<u64>,
 }
 
 /// The query parameters of a webhook URI that configure the client rather than name the endpoint.
@@ -120,6 +122,7 @@ impl Webhook {
             buffer: Vec::new(),
             bytes: 0,
             oldest: None,
+            errors: std::cell::Cell::new(0),
         })
     }
 
@@ -162,11 +165,12 @@ impl Webhook {
                 Some(Err(e)) => format!("webhook request failed: {e}"),
             };
             attempt += 1;
+            self.errors.set(self.errors.get() + 1);
+            ctx.set_detail("sink_errors", self.errors.get());
             if self.config.retry_max.is_some_and(|max| attempt > max) {
                 return Err(JobError::Retryable(error));
             }
             tracing::warn!(job_id = ctx.job_id(), attempt, %error, "webhook sink retrying");
-            ctx.set_detail("sink_errors", attempt);
             let until = Instant::now() + backoff;
             while Instant::now() < until {
                 ctx.check()?;
