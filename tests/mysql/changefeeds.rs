@@ -564,13 +564,46 @@ async fn bad_changefeeds_are_refused_before_anything_exists() {
     root.query_drop("CREATE USER u IDENTIFIED BY 'pw'")
         .await
         .unwrap();
-    root.query_drop("GRANT ALL ON shop.* TO u").await.unwrap();
+    root.query_drop("GRANT SELECT, INSERT ON shop.* TO u")
+        .await
+        .unwrap();
     let mut u = server.connect_with("u@t1", "pw", Some("shop")).await;
     let (code, _, msg) =
         expect_error(&mut u, "CREATE CHANGEFEED FOR t INTO 'nodelocal://1/x'").await;
     assert_eq!(code, 1227, "{msg}");
     assert!(msg.contains("requires the CHANGEFEED privilege"), "{msg}");
     assert!(capture_triggers(&server).is_empty());
+    // GRANT CHANGEFEED ON TABLE lets u make a feed of that table; files also need FILE (the server writes them).
+    root.query_drop("GRANT CHANGEFEED ON shop.t TO u")
+        .await
+        .unwrap();
+    let (code, _, msg) =
+        expect_error(&mut u, "CREATE CHANGEFEED FOR t INTO 'nodelocal://1/x'").await;
+    assert_eq!(code, 1227, "{msg}");
+    assert!(msg.contains("FILE"), "{msg}");
+    assert!(capture_triggers(&server).is_empty());
+    root.query_drop("GRANT FILE ON *.* TO u").await.unwrap();
+    let id: i64 = u
+        .query_first("CREATE CHANGEFEED FOR t INTO 'nodelocal://1/x'")
+        .await
+        .unwrap()
+        .unwrap();
+    let grants: Vec<String> = root.query("SHOW GRANTS FOR u").await.unwrap();
+    assert!(
+        grants
+            .iter()
+            .any(|g| g.contains("GRANT CHANGEFEED ON `shop`.`t`")),
+        "{grants:?}"
+    );
+    // Its owner sees and cancels it.
+    let row: mysql_async::Row = u
+        .query_first(format!("SHOW CHANGEFEED JOB {id}"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.get::<String, _>("user_name").as_deref(), Some("u"));
+    u.query_drop(format!("CANCEL JOB {id}")).await.unwrap();
+    assert_eq!(final_status(&mut u, id).await, "canceled");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -29,11 +29,13 @@ pub enum Privilege {
     ControlJob,
     /// View other non-admin users' jobs of the tenant.
     ViewJob,
+    /// CREATE CHANGEFEED on a table (CockroachDB's): its changes may go to a sink without SELECT on it.
+    Changefeed,
 }
 
 impl Privilege {
     /// Every privilege that `ALL` stands for, in the order MySQL lists them.
-    pub const EACH: [Privilege; 11] = [
+    pub const EACH: [Privilege; 12] = [
         Privilege::Select,
         Privilege::Insert,
         Privilege::Update,
@@ -45,6 +47,7 @@ impl Privilege {
         Privilege::Index,
         Privilege::ControlJob,
         Privilege::ViewJob,
+        Privilege::Changefeed,
     ];
 
     /// The keyword as written in GRANT.
@@ -62,6 +65,7 @@ impl Privilege {
             Self::Index => "INDEX",
             Self::ControlJob => "CONTROLJOB",
             Self::ViewJob => "VIEWJOB",
+            Self::Changefeed => "CHANGEFEED",
         }
     }
 

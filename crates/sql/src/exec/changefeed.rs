@@ -10,11 +10,12 @@ use tenantry_kinds::changefeed::{
 
 use crate::error::{Result, SqlError};
 use crate::exec::files::{self, Wording};
-use crate::exec::{jobs, schema};
+use crate::exec::{jobs, privileges, schema};
 use crate::parser::ChangefeedStatement;
 use crate::session::Session;
 use crate::translate::{is_system_schema, quote};
 use crate::value::{Column, ColumnKind, Output, ResultSet, Value};
+use tenantry_catalog::Privilege;
 
 /// SHOW CHANGEFEED JOBS's columns (CockroachDB's 16, in order) with their SQLite types.
 pub(crate) const SHOW_CHANGEFEED_JOBS_COLUMNS: &[(&str, &str)] = &[
@@ -59,10 +60,18 @@ pub fn create(session: &mut Session, stmt: ChangefeedStatement) -> Result<Output
     session.commit_if_open()?;
     let (database, tables) = target_tables(session, &stmt)?;
     if !session.identity.is_tenant_admin() {
-        return Err(SqlError::JobPrivilege(format!(
-            "user {} requires the CHANGEFEED privilege on all target tables to be able to run an enterprise changefeed",
-            session.identity.user.name
-        )));
+        for table in &tables {
+            if !privileges::has_on_table(session, &database, table, Privilege::Changefeed)? {
+                return Err(SqlError::JobPrivilege(format!(
+                    "user {} requires the CHANGEFEED privilege on all target tables to be able to run an enterprise changefeed",
+                    session.identity.user.name
+                )));
+            }
+        }
+        // Files are the server's to write: a non-administrator needs FILE for them, as for server-side imports.
+        if sink_kind == SinkKind::Files {
+            files::require_file_privilege(session, Wording::Uri)?;
+        }
     }
     check_sink(session, &sink, sink_kind, &options)?;
     let tenant_id = session.identity.tenant.tenant_id;
