@@ -401,14 +401,15 @@ async fn table_level_grants_allow_their_table_only() {
         .unwrap();
     let (code, _, _) = expect_error(&mut u, "SELECT v FROM a").await;
     assert_eq!(code, 1142);
-    // ALL on a table is every table privilege, and a partial REVOKE leaves the rest.
+    // ALL on a table is every table privilege (CockroachDB's CHANGEFEED among them), and a partial REVOKE
+    // leaves the rest.
     root.query_drop("GRANT ALL ON app.a TO u; REVOKE DELETE ON app.a FROM u")
         .await
         .unwrap();
     let grants: Vec<String> = root.query("SHOW GRANTS FOR u").await.unwrap();
     assert!(
         grants.contains(
-            &"GRANT SELECT, INSERT, UPDATE, CREATE, DROP, ALTER, INDEX ON `app`.`a` TO 'u'@'%'"
+            &"GRANT SELECT, INSERT, UPDATE, CREATE, DROP, ALTER, INDEX, CHANGEFEED ON `app`.`a` TO 'u'@'%'"
                 .to_string()
         ),
         "{grants:?}"
