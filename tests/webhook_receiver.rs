@@ -25,6 +25,8 @@ pub enum Mode {
 pub struct Seen {
     /// Accepted request bodies, in arrival order.
     pub bodies: Vec<String>,
+    /// When each accepted body had arrived whole.
+    pub arrived: Vec<std::time::Instant>,
     /// Refused or hung requests.
     pub refused: usize,
     /// The `Authorization` header of the last request.

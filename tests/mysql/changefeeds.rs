@@ -870,3 +870,126 @@ async fn a_watched_table_stays_writable_for_users_without_admin() {
     );
     root.query_drop(format!("CANCEL JOB {id}")).await.unwrap();
 }
+
+/// The high-water mark of feed `id` once it is past `after` (nanoseconds since the epoch), as SHOW CHANGEFEED
+/// JOB shows it (saved checkpoints reach it within about a second).
+async fn high_water_after(my: &mut mysql_async::Conn, id: i64, after: u128) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let row: mysql_async::Row = my
+            .query_first(format!("SHOW CHANGEFEED JOB {id}"))
+            .await
+            .unwrap()
+            .unwrap();
+        if let Some(hw) = row
+            .get::<Option<String>, _>("high_water_timestamp")
+            .unwrap()
+        {
+            let wall: u128 = hw.split('.').next().unwrap().parse().unwrap();
+            if wall > after {
+                return hw;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "feed {id}: no high-water mark past {after}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn now_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_feed_resumes_at_an_old_ones_cursor_and_end_time_ends_it() {
+    let server = TestServer::start();
+    let mut my = server.connect_with("root@sys", "", Some("test")).await;
+    my.query_drop("CREATE TABLE t (id INT PRIMARY KEY, v INT)")
+        .await
+        .unwrap();
+    let keeper: i64 = my
+        .query_first("CREATE CHANGEFEED FOR t INTO 'nodelocal://1/keeper' WITH min_checkpoint_frequency = '20ms'")
+        .await
+        .unwrap()
+        .unwrap();
+    let first: i64 = my
+        .query_first("CREATE CHANGEFEED FOR t INTO 'nodelocal://1/first' WITH min_checkpoint_frequency = '20ms'")
+        .await
+        .unwrap()
+        .unwrap();
+    for i in 1..=5 {
+        my.query_drop(format!("INSERT INTO t VALUES ({i}, {i})"))
+            .await
+            .unwrap();
+    }
+    let written = now_nanos();
+    let hw = high_water_after(&mut my, first, written).await;
+    my.query_drop(format!("CANCEL JOB {first}")).await.unwrap();
+    assert_eq!(final_status(&mut my, first).await, "canceled");
+    // Written after the first feed ended; the other feed kept the table captured.
+    my.query_drop("INSERT INTO t VALUES (6, 6)").await.unwrap();
+    my.query_drop("UPDATE t SET v = 10 WHERE id = 1")
+        .await
+        .unwrap();
+    let second: i64 = my
+        .query_first(format!(
+            "CREATE CHANGEFEED FOR t INTO 'nodelocal://1/second' WITH cursor = '{hw}', min_checkpoint_frequency = '20ms'"
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let dir = server.external_dir().join("second");
+    wait_for(20, "the changes after the cursor", || {
+        file_messages(&dir).len() >= 2
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let afters: Vec<Value> = file_messages(&dir)
+        .iter()
+        .map(|m| m["after"].clone())
+        .collect();
+    assert_eq!(
+        afters,
+        vec![
+            serde_json::json!({"id": 6, "v": 6}),
+            serde_json::json!({"id": 1, "v": 10})
+        ],
+        "exactly what followed the cursor, no initial scan"
+    );
+    for id in [keeper, second] {
+        my.query_drop(format!("CANCEL JOB {id}")).await.unwrap();
+        assert_eq!(final_status(&mut my, id).await, "canceled");
+    }
+    // Nothing watches t now: what is written meanwhile is not kept, and a cursor from before it is refused.
+    my.query_drop("INSERT INTO t VALUES (7, 7)").await.unwrap();
+    let (code, _, msg) = expect_error(
+        &mut my,
+        &format!("CREATE CHANGEFEED FOR t INTO 'nodelocal://1/third' WITH cursor = '{hw}'"),
+    )
+    .await;
+    assert_eq!(code, 1210, "{msg}");
+    assert!(msg.contains("older than the GC threshold"), "{msg}");
+    assert!(capture_triggers(&server).is_empty());
+    // A feed with an end_time sends what comes before it and then succeeds.
+    let end = now_nanos() + 2_000_000_000;
+    let bounded: i64 = my
+        .query_first(format!(
+            "CREATE CHANGEFEED FOR t INTO 'nodelocal://1/bounded' WITH initial_scan = 'no', end_time = '{end}', min_checkpoint_frequency = '20ms'"
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    my.query_drop("UPDATE t SET v = 70 WHERE id = 6")
+        .await
+        .unwrap();
+    assert_eq!(final_status(&mut my, bounded).await, "succeeded");
+    let sent = file_messages(&server.external_dir().join("bounded"));
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["after"], serde_json::json!({"id": 6, "v": 70}));
+    assert!(capture_triggers(&server).is_empty());
+}

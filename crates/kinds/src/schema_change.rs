@@ -244,8 +244,8 @@ impl JobKind for SchemaChange {
         // uses) and go with the table when it is rebuilt: they are taken off for the change and made again
         // for the new shape in the same transaction, so no write goes uncaptured.
         let captured =
-            crate::changefeed::capture::is_captured(&conn, db, table).map_err(retryable)?;
-        if captured {
+            crate::changefeed::capture::captured_since(&conn, db, table).map_err(retryable)?;
+        if captured.is_some() {
             crate::changefeed::capture::remove(&conn, db, table).map_err(retryable)?;
         }
         let result = (|| -> Result<(), JobError> {
@@ -301,9 +301,10 @@ impl JobKind for SchemaChange {
                 conn.execute_batch(&sql)
                     .map_err(|e| map_step_error(e, ctx))?;
             }
-            if captured {
+            if let Some(since) = captured {
                 // False when the change dropped the table: its feeds fail on their own.
-                crate::changefeed::capture::install(&conn, db, table).map_err(retryable)?;
+                crate::changefeed::capture::install(&conn, db, table, Some(since))
+                    .map_err(retryable)?;
             }
             Ok(())
         })();

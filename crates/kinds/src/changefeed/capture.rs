@@ -167,14 +167,25 @@ fn trigger_name(op: &str, table: &str) -> String {
 /// The time a change is written: SQLite's clock (one value per statement), in milliseconds.
 const WRITTEN: &str = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
 
+/// What the insert trigger's text says about when the table's capture began (milliseconds since the epoch).
+const SINCE_TAG: &str = "/* capture since ";
+
 /// Installs (or re-creates, for the table's current columns) the capture triggers of `db.table`, creating the
-/// log if needed. Call inside a write transaction. Returns false if the table does not exist.
-pub fn install(conn: &Connection, db: &str, table: &str) -> rusqlite::Result<bool> {
+/// log if needed; `since` is when the table's capture began (`None`: now — a re-creation for a schema change
+/// passes the old time on, since no change went uncaptured). Call inside a write transaction. Returns false if
+/// the table does not exist.
+pub fn install(
+    conn: &Connection,
+    db: &str,
+    table: &str,
+    since: Option<i64>,
+) -> rusqlite::Result<bool> {
     let Some(shape) = shape(conn, db, table)? else {
         return Ok(false);
     };
     ensure_log(conn, db)?;
     remove(conn, db, table)?;
+    let since = since.unwrap_or_else(|| super::now_nanos() / 1_000_000);
     let qdb = quote(db);
     let qt = quote(table);
     let name = sql_string(table);
@@ -183,7 +194,7 @@ pub fn install(conn: &Connection, db: &str, table: &str) -> rusqlite::Result<boo
     let new_key = key_json("NEW", &shape.key);
     let old_key = key_json("OLD", &shape.key);
     let insert = format!(
-        "CREATE TRIGGER {qdb}.{ins} AFTER INSERT ON {qt} BEGIN \
+        "CREATE TRIGGER {qdb}.{ins} AFTER INSERT ON {qt} {SINCE_TAG}{since} */ BEGIN \
          INSERT INTO {LOG_TABLE} (tbl, key, after, before, written) VALUES ({name}, {new_key}, {new_row}, NULL, {WRITTEN}); END",
         ins = quote(&trigger_name("ins", table)),
     );
@@ -231,6 +242,28 @@ pub fn remove(conn: &Connection, db: &str, table: &str) -> rusqlite::Result<()> 
         ))?;
     }
     Ok(())
+}
+
+/// When the capture of `db.table` began (milliseconds since the epoch), if it is captured: the log holds every
+/// change of the table since then (until trimmed).
+pub fn captured_since(conn: &Connection, db: &str, table: &str) -> rusqlite::Result<Option<i64>> {
+    if !is_captured(conn, db, table)? {
+        return Ok(None);
+    }
+    let sql: Option<String> = conn
+        .query_row(
+            &format!(
+                "SELECT sql FROM {}.sqlite_master WHERE type = 'trigger' AND name = ?1",
+                quote(db)
+            ),
+            [trigger_name("ins", table)],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(sql.and_then(|sql| {
+        let rest = &sql[sql.find(SINCE_TAG)? + SINCE_TAG.len()..];
+        rest.split_whitespace().next()?.parse().ok()
+    }))
 }
 
 /// Whether `db.table` has its three capture triggers.
@@ -331,7 +364,8 @@ pub fn read_after(
     rows
 }
 
-/// The sequence number of the last change written at or before `ms` (for a cursor), if the log still holds
+/// The sequence number of the last change written before the millisecond `ms` (for a cursor; changes of that
+/// millisecond itself are sent again rather than risk skipping one after the cursor), if the log still holds
 /// everything after it; `Err(oldest kept)` when changes after `ms` may have been trimmed already.
 pub fn seq_at(conn: &Connection, db: &str, ms: i64) -> rusqlite::Result<Result<i64, i64>> {
     // Trimming always keeps the newest change, so an empty log has never logged anything.
@@ -343,7 +377,7 @@ pub fn seq_at(conn: &Connection, db: &str, ms: i64) -> rusqlite::Result<Result<i
     }
     let seq: Option<i64> = conn.query_row(
         &format!(
-            "SELECT max(seq) FROM {}.{LOG_TABLE} WHERE written <= ?1",
+            "SELECT max(seq) FROM {}.{LOG_TABLE} WHERE written < ?1",
             quote(db)
         ),
         [ms],
@@ -391,7 +425,7 @@ mod tests {
         let conn = db();
         conn.execute_batch("CREATE TABLE shop.t (id INTEGER PRIMARY KEY, v TEXT, b BLOB)")
             .unwrap();
-        assert!(install(&conn, "shop", "t").unwrap());
+        assert!(install(&conn, "shop", "t", None).unwrap());
         assert!(is_captured(&conn, "shop", "t").unwrap());
         conn.execute_batch(
             "INSERT INTO shop.t VALUES (1, 'a', x'00ff'); UPDATE shop.t SET v = 'b' WHERE id = 1;
@@ -455,7 +489,8 @@ mod tests {
         let cols: Vec<String> = (0..130).map(|i| format!("c{i} INT")).collect();
         conn.execute_batch(&format!("CREATE TABLE shop.wide ({})", cols.join(", ")))
             .unwrap();
-        assert!(install(&conn, "shop", "wide").unwrap());
+        assert!(install(&conn, "shop", "wide", Some(5)).unwrap());
+        assert_eq!(captured_since(&conn, "shop", "wide").unwrap(), Some(5));
         conn.execute_batch("INSERT INTO shop.wide (c0, c129) VALUES (1, 2)")
             .unwrap();
         let c = &read_after(&conn, "shop", 0, 10).unwrap()[0];
@@ -464,7 +499,7 @@ mod tests {
         assert_eq!(after.as_object().unwrap().len(), 130);
         assert_eq!(after["c129"], 2);
         assert_eq!(after["c64"], serde_json::Value::Null);
-        assert!(!install(&conn, "shop", "missing").unwrap());
+        assert!(!install(&conn, "shop", "missing", None).unwrap());
         // Reserved names stay out of reach of plain statements.
         assert!(conn
             .execute_batch("CREATE TABLE shop.sqlite_x (a)")

@@ -187,7 +187,7 @@ pub fn start_capture(
     let done = (|| -> rusqlite::Result<Result<i64, String>> {
         for table in tables {
             if !capture::is_captured(&conn, database, table)?
-                && !capture::install(&conn, database, table)?
+                && !capture::install(&conn, database, table, None)?
             {
                 return Ok(Err(table.clone()));
             }
@@ -201,6 +201,47 @@ pub fn start_capture(
     match done.map_err(retryable)? {
         Ok(seq) => Ok(seq),
         Err(table) => Err(permanent(format!("table \"{table}\" does not exist"))),
+    }
+}
+
+/// The log position of `cursor` for `tables` of `db`, or CockroachDB's error text when the log does not hold
+/// every change after it: a table whose capture began after the cursor (no feed watched it then), or changes
+/// after it already trimmed.
+fn cursor_position(
+    conn: &Connection,
+    db: &str,
+    tables: &[String],
+    cursor: Hlc,
+) -> rusqlite::Result<Result<i64, String>> {
+    let ms = cursor.wall.div_euclid(1_000_000);
+    let refused = || {
+        format!(
+            "could not create changefeed: cursor {cursor} is older than the GC threshold (changes are kept only while a changefeed watches the table)"
+        )
+    };
+    for table in tables {
+        match capture::captured_since(conn, db, table)? {
+            Some(since) if since <= ms => {}
+            _ => return Ok(Err(refused())),
+        }
+    }
+    Ok(capture::seq_at(conn, db, ms)?.map_err(|_| refused()))
+}
+
+/// Checks, before a feed with `cursor` is made, that the log holds every change of its tables after the cursor
+/// (see [`cursor_position`]); the error is CockroachDB's text. Blocking.
+pub fn check_cursor(
+    catalog: &Catalog,
+    tenant_id: i64,
+    database: &str,
+    database_id: i64,
+    tables: &[String],
+    cursor: Hlc,
+) -> Result<(), JobError> {
+    let conn = connect_database(catalog, tenant_id, database, database_id)?;
+    match cursor_position(&conn, database, tables, cursor).map_err(retryable)? {
+        Ok(_) => Ok(()),
+        Err(message) => Err(permanent(message)),
     }
 }
 
@@ -311,13 +352,9 @@ impl<'a> Feed<'a> {
             ),
             None => match options.cursor {
                 Some(cursor) => {
-                    let ms = cursor.wall.div_euclid(1_000_000);
-                    let seq = capture::seq_at(&conn, &p.database, ms).map_err(retryable)?;
-                    let seq = seq.map_err(|_| {
-                        permanent(format!(
-                            "could not create changefeed: cursor {cursor} is older than the GC threshold"
-                        ))
-                    })?;
+                    let seq = cursor_position(&conn, &p.database, &p.tables, cursor)
+                        .map_err(retryable)?
+                        .map_err(permanent)?;
                     (seq, cursor, options.initial_scan == InitialScan::No)
                 }
                 None => (
@@ -420,7 +457,7 @@ impl<'a> Feed<'a> {
 
     fn reinstall(&self, table: &str) -> Result<(), JobError> {
         crate::schema_change::begin_write(&self.conn, self.ctx)?;
-        let done = capture::install(&self.conn, &self.p.database, table);
+        let done = capture::install(&self.conn, &self.p.database, table, None);
         let end = if done.is_ok() { "COMMIT" } else { "ROLLBACK" };
         self.conn.execute_batch(end).map_err(retryable)?;
         done.map_err(retryable).map(|_| ())

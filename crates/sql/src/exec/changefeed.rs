@@ -84,6 +84,13 @@ pub fn create(session: &mut Session, stmt: ChangefeedStatement) -> Result<Output
     // Capture starts before the job exists and in one transaction: every change committed after this
     // statement returns is the feed's.
     let _guard = capture_guard();
+    if let Some(cursor) = options.cursor {
+        changefeed::check_cursor(catalog, tenant_id, &database, database_id, &tables, cursor)
+            .map_err(|e| match e {
+                JobError::Permanent { message, .. } => invalid(message),
+                other => job_error(other),
+            })?;
+    }
     let start_seq =
         start_capture(catalog, tenant_id, &database, database_id, &tables).map_err(job_error)?;
     let payload = ChangefeedPayload {
