@@ -91,7 +91,9 @@ impl Receiver {
                                 seen.lock().auth = auth;
                                 let status = match now {
                                     Mode::Accept => {
-                                        seen.lock().bodies.push(body);
+                                        let mut seen = seen.lock();
+                                        seen.bodies.push(body);
+                                        seen.arrived.push(std::time::Instant::now());
                                         200
                                     }
                                     Mode::Fail(code) => {

@@ -22,6 +22,14 @@ use tenantry_jobs::{JobContext, JobError, JobKind, JobRecord};
 use crate::Throttle;
 use tenantry_jobs::ob_codes;
 
+/// The name prefix of the CHECK constraints that keep numeric columns numeric: `type_check$<column>` allows
+/// only `typeof(c) IN ('integer'[, 'real'], 'null')` (tables are made so by the SQL layer's CREATE TABLE).
+pub const TYPE_CHECK_PREFIX: &str = "type_check$";
+
+/// The name prefix of the CHECK constraints that keep date, time, UUID and JSON columns readable:
+/// `typed_check$<kind>$<column>`, where kind is `date`, `datetime`, `time`, `uuid` or `json`.
+pub const TYPED_CHECK_PREFIX: &str = "typed_check$";
+
 /// One step of a schema change.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "op", rename_all = "snake_case")]

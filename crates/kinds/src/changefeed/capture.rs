@@ -4,8 +4,9 @@
 //! Why triggers (see `changefeeds.md` §8): they run inside the writing transaction on whatever connection
 //! writes (sessions, jobs, other processes), so a change and its capture commit together or not at all — a
 //! crash between the two is impossible, and rolled-back transactions or savepoints leave nothing behind. The
-//! log's `seq` (`INTEGER PRIMARY KEY AUTOINCREMENT`, never reused) orders changes in commit order, because a
-//! database file has one writer at a time. Tables without a feed carry no trigger and pay nothing.
+//! log's `seq` (`INTEGER PRIMARY KEY`: one more than the newest row's, and trimming always keeps the newest row,
+//! so a number is never reused once committed) orders changes in commit order, because a database file has one
+//! writer at a time. Tables without a feed carry no trigger and pay nothing.
 //!
 //! The log and the triggers use names starting with `sqlite_`, which SQLite reserves: no client statement can
 //! create, drop or alter them (only a connection with `writable_schema` can create them, and the server's own
@@ -60,7 +61,8 @@ pub fn ensure_log(conn: &Connection, db: &str) -> rusqlite::Result<()> {
     }
     with_writable_schema(conn, || {
         conn.execute_batch(&format!(
-            "CREATE TABLE {}.{LOG_TABLE} (seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, \
+            // No AUTOINCREMENT: its sqlite_sequence row would be one more B-tree write per change.
+            "CREATE TABLE {}.{LOG_TABLE} (seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL, \
              key TEXT NOT NULL, after TEXT, before TEXT, written INTEGER NOT NULL)",
             quote(db)
         ))
@@ -84,6 +86,8 @@ pub struct Shape {
     pub columns: Vec<String>,
     /// The key columns.
     pub key: Vec<String>,
+    /// Columns whose CHECK keeps BLOBs out (numbers, dates, UUIDs): their values go into JSON as they are.
+    pub no_blobs: std::collections::HashSet<String>,
 }
 
 /// The shape of `db.table`, or `None` if there is no such table.
@@ -106,25 +110,58 @@ pub fn shape(conn: &Connection, db: &str, table: &str) -> rusqlite::Result<Optio
     } else {
         key.into_iter().map(|(_, n)| n).collect()
     };
+    let sql: String = conn
+        .query_row(
+            &format!(
+                "SELECT coalesce(sql, '') FROM {}.sqlite_master WHERE type = 'table' AND name = ?1",
+                quote(db)
+            ),
+            [table],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or_default();
+    use crate::schema_change::{TYPED_CHECK_PREFIX, TYPE_CHECK_PREFIX};
+    let no_blobs = rows
+        .iter()
+        .map(|(n, _)| n)
+        .filter(|c| {
+            let numeric = quote(&format!("{TYPE_CHECK_PREFIX}{c}"));
+            let textual = ["date", "datetime", "uuid"]
+                .map(|kind| quote(&format!("{TYPED_CHECK_PREFIX}{kind}${c}")));
+            sql.contains(&numeric) || textual.iter().any(|t| sql.contains(t))
+        })
+        .cloned()
+        .collect();
     Ok(Some(Shape {
         columns: rows.into_iter().map(|(n, _)| n).collect(),
         key,
+        no_blobs,
     }))
 }
 
-/// One column's value as JSON can hold it: a BLOB becomes `\x` and its hex digits, as CockroachDB prints BYTES.
-fn value(row: &str, column: &str) -> String {
+/// One column's value as JSON can hold it: a BLOB becomes `\x` and its hex digits, as CockroachDB prints BYTES
+/// (a column whose CHECK keeps BLOBs out needs no test; the trigger is compiled into every statement that
+/// writes the table, so every expression saved counts).
+fn value(row: &str, column: &str, shape: &Shape) -> String {
     let v = format!("{row}.{}", quote(column));
+    if shape.no_blobs.contains(column) {
+        return v;
+    }
     format!("CASE typeof({v}) WHEN 'blob' THEN '\\x' || lower(hex({v})) ELSE {v} END")
 }
 
-/// The JSON object of a row (`row` is `NEW` or `OLD`), in calls of at most [`COLUMNS_PER_CALL`] columns.
-fn row_json(row: &str, columns: &[String]) -> String {
+/// The JSON object of a row (`row` is `NEW` or `OLD`), in calls of at most [`COLUMNS_PER_CALL`] columns. The
+/// columns go in bytewise order, the order CockroachDB prints them in, so a message can be put together from
+/// the stored text without parsing it.
+fn row_json(row: &str, shape: &Shape) -> String {
+    let mut columns = shape.columns.clone();
+    columns.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
     let mut chunks = columns.chunks(COLUMNS_PER_CALL);
     let first = chunks.next().unwrap_or(&[]);
     let pairs = |cols: &[String]| {
         cols.iter()
-            .map(|c| format!("{}, {}", sql_string(c), value(row, c)))
+            .map(|c| format!("{}, {}", sql_string(c), value(row, c, shape)))
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -136,7 +173,7 @@ fn row_json(row: &str, columns: &[String]) -> String {
                 format!(
                     "{}, {}",
                     sql_string(&format!("$.\"{}\"", c.replace('"', "\\\""))),
-                    value(row, c)
+                    value(row, c, shape)
                 )
             })
             .collect::<Vec<_>>()
@@ -146,14 +183,15 @@ fn row_json(row: &str, columns: &[String]) -> String {
     expr
 }
 
-fn key_json(row: &str, key: &[String]) -> String {
-    let parts: Vec<String> = key
+fn key_json(row: &str, shape: &Shape) -> String {
+    let parts: Vec<String> = shape
+        .key
         .iter()
         .map(|k| {
             if k == "rowid" {
                 format!("{row}.rowid")
             } else {
-                value(row, k)
+                value(row, k, shape)
             }
         })
         .collect();
@@ -189,10 +227,10 @@ pub fn install(
     let qdb = quote(db);
     let qt = quote(table);
     let name = sql_string(table);
-    let new_row = row_json("NEW", &shape.columns);
-    let old_row = row_json("OLD", &shape.columns);
-    let new_key = key_json("NEW", &shape.key);
-    let old_key = key_json("OLD", &shape.key);
+    let new_row = row_json("NEW", &shape);
+    let old_row = row_json("OLD", &shape);
+    let new_key = key_json("NEW", &shape);
+    let old_key = key_json("OLD", &shape);
     let insert = format!(
         "CREATE TRIGGER {qdb}.{ins} AFTER INSERT ON {qt} {SINCE_TAG}{since} */ BEGIN \
          INSERT INTO {LOG_TABLE} (tbl, key, after, before, written) VALUES ({name}, {new_key}, {new_row}, NULL, {WRITTEN}); END",
@@ -225,8 +263,8 @@ pub fn install(
 pub fn scan_sql(db: &str, table: &str, shape: &Shape) -> String {
     format!(
         "SELECT {}, {} FROM {}.{} AS r",
-        key_json("r", &shape.key),
-        row_json("r", &shape.columns),
+        key_json("r", shape),
+        row_json("r", shape),
         quote(db),
         quote(table)
     )
@@ -311,18 +349,15 @@ pub fn last_seq(conn: &Connection, db: &str) -> rusqlite::Result<i64> {
     if !has_log {
         return Ok(0);
     }
-    // The sequence counter, not max(seq): trimmed rows must not make numbers look unused.
-    let seq: Option<i64> = conn
-        .query_row(
-            &format!(
-                "SELECT seq FROM {}.sqlite_sequence WHERE name = ?1",
-                quote(db)
-            ),
-            [LOG_TABLE],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(seq.unwrap_or(0))
+    // Trimming keeps the newest row, so the largest number kept is the largest ever committed.
+    conn.query_row(
+        &format!(
+            "SELECT coalesce(max(seq), 0) FROM {}.{LOG_TABLE}",
+            quote(db)
+        ),
+        [],
+        |r| r.get(0),
+    )
 }
 
 /// The oldest change still kept in `db`'s log (`None` if it is empty).
@@ -444,28 +479,28 @@ mod tests {
             vec![
                 (
                     "[1]".into(),
-                    Some(r#"{"id":1,"v":"a","b":"\\x00ff"}"#.into()),
+                    Some(r#"{"b":"\\x00ff","id":1,"v":"a"}"#.into()),
                     None
                 ),
                 (
                     "[1]".into(),
-                    Some(r#"{"id":1,"v":"b","b":"\\x00ff"}"#.into()),
-                    Some(r#"{"id":1,"v":"a","b":"\\x00ff"}"#.into())
+                    Some(r#"{"b":"\\x00ff","id":1,"v":"b"}"#.into()),
+                    Some(r#"{"b":"\\x00ff","id":1,"v":"a"}"#.into())
                 ),
                 (
                     "[1]".into(),
                     None,
-                    Some(r#"{"id":1,"v":"b","b":"\\x00ff"}"#.into())
+                    Some(r#"{"b":"\\x00ff","id":1,"v":"b"}"#.into())
                 ),
                 (
                     "[5]".into(),
-                    Some(r#"{"id":5,"v":"b","b":"\\x00ff"}"#.into()),
+                    Some(r#"{"b":"\\x00ff","id":5,"v":"b"}"#.into()),
                     None
                 ),
                 (
                     "[5]".into(),
                     None,
-                    Some(r#"{"id":5,"v":"b","b":"\\x00ff"}"#.into())
+                    Some(r#"{"b":"\\x00ff","id":5,"v":"b"}"#.into())
                 ),
             ]
         );

@@ -75,6 +75,9 @@ impl Encoder {
         if self.format == Format::Csv {
             return self.csv(event, columns).map(Some);
         }
+        if self.envelope == Envelope::Wrapped {
+            return Ok(Some(self.wrapped(event)));
+        }
         let after = event.after.map(parse).transpose()?;
         let ts = Value::String(event.ts.to_string());
         let mut meta = serde_json::Map::new();
@@ -117,6 +120,68 @@ impl Encoder {
         Ok(Some(write(&value, self.spacing)))
     }
 
+    /// A wrapped value put together from the stored text: the rows and the key are JSON that SQLite wrote with
+    /// the columns already in bytewise order (see `capture.rs`), and the envelope's own keys are written in
+    /// theirs (`after`, `before`, `key`, `mvcc_timestamp`, `topic`, `updated`), so nothing is parsed.
+    fn wrapped(&self, event: &Event<'_>) -> String {
+        let (comma, colon) = match self.spacing {
+            Spacing::Jsonb => (", ", ": "),
+            Spacing::Compact => (",", ":"),
+        };
+        let mut out =
+            String::with_capacity(64 + event.after.map_or(4, str::len) * 2 + event.key.len());
+        let mut first = true;
+        let mut field = |out: &mut String, name: &str| {
+            if !first {
+                out.push_str(comma);
+            }
+            first = false;
+            out.push('"');
+            out.push_str(name);
+            out.push('"');
+            out.push_str(colon);
+        };
+        out.push('{');
+        field(&mut out, "after");
+        self.json(&mut out, event.after);
+        if self.diff {
+            field(&mut out, "before");
+            self.json(&mut out, event.before);
+        }
+        if self.key_in_value {
+            field(&mut out, "key");
+            self.json(&mut out, Some(event.key));
+        }
+        let ts = event.ts.to_string();
+        if self.mvcc_timestamp {
+            field(&mut out, "mvcc_timestamp");
+            out.push('"');
+            out.push_str(&ts);
+            out.push('"');
+        }
+        if self.topic_in_value {
+            field(&mut out, "topic");
+            out.push_str(&Value::String(event.table.to_string()).to_string());
+        }
+        if self.updated {
+            field(&mut out, "updated");
+            out.push('"');
+            out.push_str(&ts);
+            out.push('"');
+        }
+        out.push('}');
+        out
+    }
+
+    /// Appends stored JSON text (`null` for none) in this encoder's spacing.
+    fn json(&self, out: &mut String, text: Option<&str>) {
+        match (text, self.spacing) {
+            (None, _) => out.push_str("null"),
+            (Some(t), Spacing::Compact) => out.push_str(t),
+            (Some(t), Spacing::Jsonb) => spaced(t, out),
+        }
+    }
+
     /// A resolved-timestamp message.
     pub fn resolved(&self, ts: Hlc) -> String {
         let inner = format!("{{\"resolved\":\"{ts}\"}}");
@@ -147,6 +212,28 @@ impl Encoder {
             text.pop();
         }
         Ok(text)
+    }
+}
+
+/// Copies compact JSON text with a space after every `:` and `,` outside strings (CockroachDB's JSONB print).
+fn spaced(compact: &str, out: &mut String) {
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in compact.chars() {
+        out.push(c);
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+        } else if c == ':' || c == ',' {
+            out.push(' ');
+        }
     }
 }
 
@@ -223,7 +310,7 @@ mod tests {
     fn wrapped_values_as_cockroach_prints_them() {
         let e = encoder(&[("updated", None)], SinkKind::Files, Spacing::Jsonb);
         assert_eq!(
-            e.value(&event(Some(r#"{"name":"Terry","id":1}"#), None), &[])
+            e.value(&event(Some(r#"{"id":1,"name":"Terry"}"#), None), &[])
                 .unwrap()
                 .unwrap(),
             r#"{"after": {"id": 1, "name": "Terry"}, "key": [1], "updated": "1701102296662969433.0000000000"}"#
@@ -239,6 +326,13 @@ mod tests {
             e.resolved(TS),
             r#"{"resolved":"1701102296662969433.0000000000"}"#
         );
+    }
+
+    #[test]
+    fn spacing_leaves_strings_alone() {
+        let mut out = String::new();
+        spaced(r#"{"a":"x, y: \"z\"","b":[1,2]}"#, &mut out);
+        assert_eq!(out, r#"{"a": "x, y: \"z\"", "b": [1, 2]}"#);
     }
 
     #[test]

@@ -646,7 +646,9 @@ impl<'a> Feed<'a> {
                 backfill_pending = false;
                 continue;
             }
-            if idle {
+            // Only a full batch means more is waiting: otherwise the feed is caught up and waits a poll period
+            // (at a trickle of writes it would else spin on one change at a time, taking a core from them).
+            if changes.len() < BATCH {
                 std::thread::sleep(POLL);
             }
         }

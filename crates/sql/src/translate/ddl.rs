@@ -484,12 +484,9 @@ fn column(col: &ColumnDef, table_pk: Option<&[String]>) -> Result<RenderedColumn
     })
 }
 
-/// The name prefix of the CHECK constraints that keep numeric columns numeric.
-pub const TYPE_CHECK_PREFIX: &str = "type_check$";
-
-/// The name prefix of the CHECK constraints that keep date, time, UUID and JSON columns readable:
-/// `typed_check$<kind>$<column>`, where kind is `date`, `datetime`, `time`, `uuid` or `json`.
-pub const TYPED_CHECK_PREFIX: &str = "typed_check$";
+/// The names of the CHECK constraints this module writes (kept with the table definitions the job kinds edit,
+/// since changefeed capture reads them too).
+pub use tenantry_kinds::schema_change::{TYPED_CHECK_PREFIX, TYPE_CHECK_PREFIX};
 
 /// MySQL (strict, OceanBase's default) refuses `'abc'` for a number; SQLite would store the text. SQLite applies
 /// the column's affinity before CHECK constraints run, so `'42'` still becomes 42 and only what is not a
