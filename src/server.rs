@@ -154,6 +154,7 @@ async fn serve(args: StartArgs) -> Result<(), ServerError> {
             // Recovery runs before the listeners open: interrupted jobs resume or revert first.
             jobs.start()?;
             tenantry_kinds::import::remove_orphaned_staging(&catalog, &jobs);
+            tenantry_kinds::changefeed::remove_unwatched_capture(&catalog, &jobs);
             Ok(engine)
         })
         .await

@@ -993,3 +993,63 @@ async fn a_new_feed_resumes_at_an_old_ones_cursor_and_end_time_ends_it() {
     assert_eq!(sent[0]["after"], serde_json::json!({"id": 6, "v": 70}));
     assert!(capture_triggers(&server).is_empty());
 }
+
+/// Capture triggers that no unfinished feed needs (a restored or cloned database copies them with its pages; a
+/// crash can leave them between a capture's start and its job's creation) are removed at start-up; a live
+/// feed's are kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_up_removes_capture_no_feed_needs() {
+    let mut server = TestServer::start();
+    let mut my = server.connect_with("root@sys", "", Some("test")).await;
+    my.query_drop("CREATE TABLE kept (id INT PRIMARY KEY)")
+        .await
+        .unwrap();
+    my.query_drop("CREATE TABLE stray (id INT PRIMARY KEY)")
+        .await
+        .unwrap();
+    let id: i64 = my
+        .query_first("CREATE CHANGEFEED FOR kept INTO 'nodelocal://1/kept'")
+        .await
+        .unwrap()
+        .unwrap();
+    drop(my);
+    server.kill9();
+    // What a copied database brings: triggers of the same form on a table no feed watches.
+    let db = server.data_dir().join("tenants/1/db_1.sqlite");
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let sql: String = c
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'sqlite_tenantry_cdc_ins_kept'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        c.execute_batch("PRAGMA writable_schema = ON").unwrap();
+        c.execute_batch(
+            &sql.replace(
+                "sqlite_tenantry_cdc_ins_kept",
+                "sqlite_tenantry_cdc_ins_stray",
+            )
+            .replace("ON `kept`", "ON `stray`"),
+        )
+        .unwrap();
+    }
+    assert_eq!(capture_triggers(&server).len(), 4);
+    server.restart();
+    let mut triggers = capture_triggers(&server);
+    triggers.sort();
+    assert_eq!(
+        triggers,
+        [
+            "sqlite_tenantry_cdc_del_kept",
+            "sqlite_tenantry_cdc_ins_kept",
+            "sqlite_tenantry_cdc_upd_kept"
+        ]
+    );
+    let mut my = server.connect_with("root@sys", "", Some("test")).await;
+    my.query_drop("INSERT INTO stray VALUES (1)").await.unwrap();
+    my.query_drop(format!("CANCEL JOB {id}")).await.unwrap();
+    assert_eq!(final_status(&mut my, id).await, "canceled");
+    assert!(capture_triggers(&server).is_empty());
+}

@@ -245,6 +245,59 @@ pub fn check_cursor(
     }
 }
 
+/// Removes capture triggers no unfinished feed needs: those a restored or cloned database brought with it
+/// (its pages were copied whole, triggers included), and those of a feed whose job was never made (a crash
+/// between the capture's start and the job's creation). Run at start-up, after the registry recovered its jobs;
+/// a database it cannot open is left for the next start.
+pub fn remove_unwatched_capture(catalog: &Catalog, jobs: &JobRegistry) {
+    let Ok(live) = jobs.query(
+        &JobFilter::default()
+            .of_type(CHANGEFEED)
+            .unfinished()
+            .unpaged(),
+    ) else {
+        return;
+    };
+    let watched: std::collections::HashSet<(i64, String)> = live
+        .iter()
+        .filter_map(|j| serde_json::from_value::<ChangefeedPayload>(j.payload.clone()).ok())
+        .flat_map(|p| p.tables.into_iter().map(move |t| (p.database_id, t)))
+        .collect();
+    let Ok(tenants) = catalog.tenants() else {
+        return;
+    };
+    for tenant in tenants {
+        let Ok(databases) = catalog.databases(tenant.tenant_id) else {
+            continue;
+        };
+        for db in databases {
+            let Ok(conn) = connect_database(catalog, tenant.tenant_id, &db.name, db.database_id)
+            else {
+                continue;
+            };
+            let Ok(captured) = capture::captured_tables(&conn, &db.name) else {
+                continue;
+            };
+            let stale: Vec<String> = captured
+                .into_iter()
+                .filter(|t| !watched.contains(&(db.database_id, t.clone())))
+                .collect();
+            if stale.is_empty() || conn.execute_batch("BEGIN IMMEDIATE").is_err() {
+                continue;
+            }
+            let removed = stale
+                .iter()
+                .try_for_each(|t| capture::remove(&conn, &db.name, t));
+            let _ = conn.execute_batch(if removed.is_ok() {
+                "COMMIT"
+            } else {
+                "ROLLBACK"
+            });
+            tracing::info!(tenant_id = tenant.tenant_id, database = %db.name, tables = ?stale, "removed capture no changefeed needs");
+        }
+    }
+}
+
 /// The other unfinished feeds of `p`'s database: their payloads and the log position each has delivered.
 fn other_feeds(
     jobs: &JobRegistry,
