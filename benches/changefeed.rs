@@ -32,20 +32,6 @@ fn certs() -> tempfile::TempDir {
     dir
 }
 
-fn webhook_uri(rx: &Receiver, certs: &std::path::Path) -> String {
-    use base64::Engine;
-    let pem = std::fs::read(certs.join("ca.crt")).expect("ca.crt");
-    let b64 = base64::engine::general_purpose::STANDARD.encode(pem);
-    let encoded = b64
-        .replace('+', "%2B")
-        .replace('/', "%2F")
-        .replace('=', "%3D");
-    format!(
-        "webhook-https://127.0.0.1:{}/hook?ca_cert={encoded}",
-        rx.port
-    )
-}
-
 async fn wait_job(c: &mut mysql_async::Conn, id: i64, want: &str) {
     loop {
         let s: Option<String> = c
@@ -103,7 +89,7 @@ async fn main() {
     let id: i64 = my
         .query_first(format!(
             "CREATE CHANGEFEED FOR lat INTO '{}'",
-            webhook_uri(&rx, certs.path())
+            rx.uri(certs.path())
         ))
         .await
         .expect("feed")
@@ -340,7 +326,7 @@ async fn main() {
         let id: i64 = my
             .query_first(format!(
                 "CREATE CHANGEFEED FOR hung INTO '{}' WITH webhook_client_timeout = '60s'",
-                webhook_uri(&rx, certs.path())
+                rx.uri(certs.path())
             ))
             .await
             .expect("feed")

@@ -128,6 +128,22 @@ impl Receiver {
         }
     }
 
+    /// The sink URI of this receiver for a changefeed, trusting the CA in `cert_dir` (`ca.crt`, base64 PEM,
+    /// URL-encoded, as CockroachDB takes it).
+    pub fn uri(&self, cert_dir: &Path) -> String {
+        use base64::Engine;
+        let pem = std::fs::read(cert_dir.join("ca.crt")).expect("ca.crt");
+        let b64 = base64::engine::general_purpose::STANDARD.encode(pem);
+        let encoded = b64
+            .replace('+', "%2B")
+            .replace('/', "%2F")
+            .replace('=', "%3D");
+        format!(
+            "webhook-https://127.0.0.1:{}/hook?ca_cert={encoded}",
+            self.port
+        )
+    }
+
     /// Sets how later requests are answered.
     pub fn set_mode(&self, mode: Mode) {
         *self.mode.lock() = mode;

@@ -21,21 +21,6 @@ async fn wait_for(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
-/// The webhook URI of `rx`, trusting the CA of `certs` (base64 PEM, URL-encoded, as CockroachDB takes it).
-fn webhook_uri(rx: &Receiver, certs: &Path) -> String {
-    use base64::Engine;
-    let pem = std::fs::read(certs.join("ca.crt")).unwrap();
-    let b64 = base64::engine::general_purpose::STANDARD.encode(pem);
-    let encoded = b64
-        .replace('+', "%2B")
-        .replace('/', "%2F")
-        .replace('=', "%3D");
-    format!(
-        "webhook-https://127.0.0.1:{}/hook?ca_cert={encoded}",
-        rx.port
-    )
-}
-
 /// The names of the capture triggers in every database file of the server.
 fn capture_triggers(server: &TestServer) -> Vec<String> {
     let mut names = Vec::new();
@@ -130,7 +115,7 @@ async fn webhook_feed_sends_committed_changes_in_order_and_is_canceled_from_the_
     my.query_drop("INSERT INTO orders VALUES (1, 'apple', 1)")
         .await
         .unwrap();
-    let uri = webhook_uri(&rx, certs.path());
+    let uri = rx.uri(certs.path());
     let id: i64 = my
         .query_first(format!(
             "CREATE CHANGEFEED FOR TABLE orders INTO '{uri}' WITH updated, diff, webhook_auth_header = 'Bearer s3cret'"
@@ -390,7 +375,7 @@ async fn a_webhook_outage_loses_nothing_and_a_hung_endpoint_does_not_hold_a_canc
     my.query_drop("CREATE TABLE ev (id INT PRIMARY KEY, note TEXT)")
         .await
         .unwrap();
-    let uri = webhook_uri(&rx, certs.path());
+    let uri = rx.uri(certs.path());
     let id: i64 = my
         .query_first(format!(
             r#"CREATE CHANGEFEED FOR ev INTO '{uri}' WITH webhook_sink_config = '{{"Flush": {{"Messages": 5, "Frequency": "50ms"}}, "Retry": {{"Max": "inf", "Backoff": "10ms"}}}}', webhook_client_timeout = '60s'"#

@@ -83,18 +83,10 @@ fn statement(c: &mut Cursor, may_have_sink: bool) -> Result<Command> {
         if parens {
             c.eat(&Token::LParen);
         }
-        loop {
-            let name = c.name()?.to_ascii_lowercase();
-            let value = if c.eat(&Token::Eq) {
-                Some(c.literal_text()?)
-            } else {
-                None
-            };
-            options.push((name, value));
-            if !c.eat(&Token::Comma) {
-                break;
-            }
-        }
+        super::import::option_list(c, |name, value| {
+            options.push((name.to_string(), value));
+            Ok(())
+        })?;
         if parens {
             c.expect(&Token::RParen)?;
         }

@@ -120,11 +120,19 @@ fn count(option: &str, value: &str) -> Result<u64> {
 /// `WITH opt [= value], ...`: calls `each` with the option's lower-case name and its value (None if bare).
 fn with_options(
     c: &mut Cursor,
-    mut each: impl FnMut(&str, Option<String>) -> Result<()>,
+    each: impl FnMut(&str, Option<String>) -> Result<()>,
 ) -> Result<()> {
     if !c.eat_word("WITH") {
         return Ok(());
     }
+    option_list(c, each)
+}
+
+/// `opt [= value], ...` (what follows a WITH): calls `each` with each option's lower-case name and its value.
+pub(super) fn option_list(
+    c: &mut Cursor,
+    mut each: impl FnMut(&str, Option<String>) -> Result<()>,
+) -> Result<()> {
     loop {
         let name = c.name()?.to_ascii_lowercase();
         let value = if c.eat(&Token::Eq) {

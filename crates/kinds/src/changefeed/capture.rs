@@ -46,17 +46,21 @@ fn sql_string(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
-/// Creates the change log of `db` if it has none. Call inside a write transaction.
-pub fn ensure_log(conn: &Connection, db: &str) -> rusqlite::Result<()> {
-    let exists: bool = conn.query_row(
+/// Whether `db` has a change log.
+fn has_log(conn: &Connection, db: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
         &format!(
             "SELECT EXISTS(SELECT 1 FROM {}.sqlite_master WHERE type = 'table' AND name = ?1)",
             quote(db)
         ),
         [LOG_TABLE],
         |r| r.get(0),
-    )?;
-    if exists {
+    )
+}
+
+/// Creates the change log of `db` if it has none. Call inside a write transaction.
+pub fn ensure_log(conn: &Connection, db: &str) -> rusqlite::Result<()> {
+    if has_log(conn, db)? {
         return Ok(());
     }
     with_writable_schema(conn, || {
@@ -338,15 +342,7 @@ pub fn captured_tables(conn: &Connection, db: &str) -> rusqlite::Result<Vec<Stri
 
 /// The newest change's sequence number in `db` (0 if none was ever logged).
 pub fn last_seq(conn: &Connection, db: &str) -> rusqlite::Result<i64> {
-    let has_log: bool = conn.query_row(
-        &format!(
-            "SELECT EXISTS(SELECT 1 FROM {}.sqlite_master WHERE type = 'table' AND name = ?1)",
-            quote(db)
-        ),
-        [LOG_TABLE],
-        |r| r.get(0),
-    )?;
-    if !has_log {
+    if !has_log(conn, db)? {
         return Ok(0);
     }
     // Trimming keeps the newest row, so the largest number kept is the largest ever committed.

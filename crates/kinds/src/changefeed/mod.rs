@@ -266,11 +266,22 @@ pub fn remove_unwatched_capture(catalog: &Catalog, jobs: &JobRegistry) {
     let Ok(tenants) = catalog.tenants() else {
         return;
     };
-    for tenant in tenants {
+    // A tenant a job is still building (restore, clone) is that job's: its files may not be there yet, and
+    // opening one would create it.
+    for tenant in tenants
+        .into_iter()
+        .filter(|t| t.status == tenantry_catalog::TenantStatus::Normal)
+    {
         let Ok(databases) = catalog.databases(tenant.tenant_id) else {
             continue;
         };
         for db in databases {
+            let path = catalog
+                .storage()
+                .database_path(tenant.tenant_id, db.database_id);
+            if !path.is_file() {
+                continue;
+            }
             let Ok(conn) = connect_database(catalog, tenant.tenant_id, &db.name, db.database_id)
             else {
                 continue;

@@ -13,7 +13,7 @@ use crate::exec::files::{self, Wording};
 use crate::exec::{jobs, privileges, schema};
 use crate::parser::ChangefeedStatement;
 use crate::session::Session;
-use crate::translate::{is_system_schema, quote};
+use crate::translate::is_system_schema;
 use crate::value::{Column, ColumnKind, Output, ResultSet, Value};
 use tenantry_catalog::Privilege;
 
@@ -161,21 +161,7 @@ fn target_tables(
                 "a changefeed on tables of more than one database".into(),
             ));
         }
-        let name: String = session
-            .conn
-            .conn()
-            .query_row(
-                &format!(
-                    "SELECT name FROM {}.sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
-                    quote(&db)
-                ),
-                [&t.table],
-                |r| r.get(0),
-            )
-            .map_err(|_| missing())?;
-        if name.to_ascii_lowercase().starts_with("sqlite_") {
-            return Err(missing());
-        }
+        let name = schema::stored_table_name(session, &db, &t.table)?;
         if tables.contains(&name) {
             return Err(invalid(format!(
                 "table \"{name}\" specified more than once"

@@ -31,18 +31,7 @@ pub fn run(session: &mut Session, stmt: ImportStatement) -> Result<Output> {
     if is_system_schema(&db) {
         return Err(no_table());
     }
-    let table: String = session
-        .conn
-        .conn()
-        .query_row(
-            &format!(
-                "SELECT name FROM {}.sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
-                quote(&db)
-            ),
-            [&stmt.table.table],
-            |r| r.get(0),
-        )
-        .map_err(|_| no_table())?;
+    let table = schema::stored_table_name(session, &db, &stmt.table.table)?;
     privileges::check(
         session,
         &[Access {

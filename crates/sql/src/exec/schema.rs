@@ -228,6 +228,31 @@ pub fn use_database(session: &mut Session, db: &str) -> Result<()> {
 
 /// The named database (or the current one), checked to exist and to be one the user holds some privilege on,
 /// and attached.
+/// The stored name of table `table` of `db` (names match ignoring case, as MySQL's do on this server), or
+/// 1146 / 42P01. The server's own reserved `sqlite_` tables are never a user's table.
+pub(crate) fn stored_table_name(session: &Session, db: &str, table: &str) -> Result<String> {
+    let missing = || SqlError::NoSuchTable {
+        db: db.to_string(),
+        table: table.to_string(),
+    };
+    let name: String = session
+        .conn
+        .conn()
+        .query_row(
+            &format!(
+                "SELECT name FROM {}.sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
+                quote(db)
+            ),
+            [table],
+            |r| r.get(0),
+        )
+        .map_err(|_| missing())?;
+    if name.to_ascii_lowercase().starts_with("sqlite_") {
+        return Err(missing());
+    }
+    Ok(name)
+}
+
 pub(crate) fn resolve_db(session: &mut Session, db: Option<String>) -> Result<String> {
     let db = match db {
         Some(d) => d.to_ascii_lowercase(),
