@@ -80,6 +80,15 @@ fn file_messages(dir: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// Runs a CREATE CHANGEFEED over the MySQL wire and returns its job id.
+async fn create_feed(c: &mut mysql_async::Conn, sql: impl AsRef<str>) -> i64 {
+    let sql = sql.as_ref();
+    c.query_first(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .expect("CREATE CHANGEFEED returns the job id")
+}
+
 /// The rows of a simple query over the PostgreSQL wire, as text.
 async fn pg_rows(c: &tokio_postgres::Client, sql: &str) -> Vec<Vec<Option<String>>> {
     c.simple_query(sql)
@@ -116,13 +125,9 @@ async fn webhook_feed_sends_committed_changes_in_order_and_is_canceled_from_the_
         .await
         .unwrap();
     let uri = rx.uri(certs.path());
-    let id: i64 = my
-        .query_first(format!(
+    let id = create_feed(&mut my, format!(
             "CREATE CHANGEFEED FOR TABLE orders INTO '{uri}' WITH updated, diff, webhook_auth_header = 'Bearer s3cret'"
-        ))
-        .await
-        .unwrap()
-        .expect("CREATE CHANGEFEED returns the job id");
+        )).await;
     my.query_drop("INSERT INTO orders VALUES (2, 'pear', 2)")
         .await
         .unwrap();
@@ -376,13 +381,9 @@ async fn a_webhook_outage_loses_nothing_and_a_hung_endpoint_does_not_hold_a_canc
         .await
         .unwrap();
     let uri = rx.uri(certs.path());
-    let id: i64 = my
-        .query_first(format!(
+    let id = create_feed(&mut my, format!(
             r#"CREATE CHANGEFEED FOR ev INTO '{uri}' WITH webhook_sink_config = '{{"Flush": {{"Messages": 5, "Frequency": "50ms"}}, "Retry": {{"Max": "inf", "Backoff": "10ms"}}}}', webhook_client_timeout = '60s'"#
-        ))
-        .await
-        .unwrap()
-        .unwrap();
+        )).await;
     for i in 1..=12 {
         my.query_drop(format!("INSERT INTO ev VALUES ({i}, 'n{i}')"))
             .await
@@ -568,11 +569,7 @@ async fn bad_changefeeds_are_refused_before_anything_exists() {
     assert!(msg.contains("FILE"), "{msg}");
     assert!(capture_triggers(&server).is_empty());
     root.query_drop("GRANT FILE ON *.* TO u").await.unwrap();
-    let id: i64 = u
-        .query_first("CREATE CHANGEFEED FOR t INTO 'nodelocal://1/x'")
-        .await
-        .unwrap()
-        .unwrap();
+    let id = create_feed(&mut u, "CREATE CHANGEFEED FOR t INTO 'nodelocal://1/x'").await;
     let grants: Vec<String> = root.query("SHOW GRANTS FOR u").await.unwrap();
     assert!(
         grants
@@ -607,16 +604,12 @@ async fn feeds_stay_in_their_tenant_and_a_dropped_table_fails_or_pauses_them() {
     t1.query_drop("INSERT INTO shop.a VALUES (1)")
         .await
         .unwrap();
-    let failing: i64 = t1
-        .query_first("CREATE CHANGEFEED FOR shop.a INTO 'nodelocal://1/fa' WITH min_checkpoint_frequency = '50ms'")
-        .await
-        .unwrap()
-        .unwrap();
-    let pausing: i64 = t1
-        .query_first("CREATE CHANGEFEED FOR shop.b INTO 'nodelocal://1/fb' WITH on_error = 'pause'")
-        .await
-        .unwrap()
-        .unwrap();
+    let failing = create_feed(&mut t1, "CREATE CHANGEFEED FOR shop.a INTO 'nodelocal://1/fa' WITH min_checkpoint_frequency = '50ms'").await;
+    let pausing = create_feed(
+        &mut t1,
+        "CREATE CHANGEFEED FOR shop.b INTO 'nodelocal://1/fb' WITH on_error = 'pause'",
+    )
+    .await;
     // The files land in t1's part of the external-IO directory.
     let dir = server.external_dir().join("t1").join("fa");
     wait_for(20, "the initial scan's file", || {
@@ -718,20 +711,16 @@ async fn schema_changes_of_a_watched_table_follow_the_policy() {
     my.query_drop("INSERT INTO w VALUES (1, 1, 'x'), (2, 2, 'y')")
         .await
         .unwrap();
-    let backfill: i64 = my
-        .query_first(
-            "CREATE CHANGEFEED FOR w INTO 'nodelocal://1/w' WITH min_checkpoint_frequency = '20ms'",
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    let stop: i64 = my
-        .query_first(
-            "CREATE CHANGEFEED FOR s INTO 'nodelocal://1/s' WITH schema_change_policy = 'stop'",
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let backfill = create_feed(
+        &mut my,
+        "CREATE CHANGEFEED FOR w INTO 'nodelocal://1/w' WITH min_checkpoint_frequency = '20ms'",
+    )
+    .await;
+    let stop = create_feed(
+        &mut my,
+        "CREATE CHANGEFEED FOR s INTO 'nodelocal://1/s' WITH schema_change_policy = 'stop'",
+    )
+    .await;
     // Every kind of change still works on a watched table, and the writes between are captured.
     my.query_drop("ALTER TABLE w ADD COLUMN c INT DEFAULT 7")
         .await
@@ -812,11 +801,7 @@ async fn a_watched_table_stays_writable_for_users_without_admin() {
     root.query_drop("GRANT SELECT, INSERT, UPDATE, DELETE ON shop.items TO clerk")
         .await
         .unwrap();
-    let id: i64 = root
-        .query_first("CREATE CHANGEFEED FOR shop.items INTO 'nodelocal://1/items' WITH min_checkpoint_frequency = '20ms'")
-        .await
-        .unwrap()
-        .unwrap();
+    let id = create_feed(&mut root, "CREATE CHANGEFEED FOR shop.items INTO 'nodelocal://1/items' WITH min_checkpoint_frequency = '20ms'").await;
     // The capture trigger writes the change log under the clerk's authorizer, which allows only the table.
     let mut clerk = server.connect_with("clerk@t1", "pw", Some("shop")).await;
     clerk
@@ -897,16 +882,12 @@ async fn a_new_feed_resumes_at_an_old_ones_cursor_and_end_time_ends_it() {
     my.query_drop("CREATE TABLE t (id INT PRIMARY KEY, v INT)")
         .await
         .unwrap();
-    let keeper: i64 = my
-        .query_first("CREATE CHANGEFEED FOR t INTO 'nodelocal://1/keeper' WITH min_checkpoint_frequency = '20ms'")
-        .await
-        .unwrap()
-        .unwrap();
-    let first: i64 = my
-        .query_first("CREATE CHANGEFEED FOR t INTO 'nodelocal://1/first' WITH min_checkpoint_frequency = '20ms'")
-        .await
-        .unwrap()
-        .unwrap();
+    let keeper = create_feed(&mut my, "CREATE CHANGEFEED FOR t INTO 'nodelocal://1/keeper' WITH min_checkpoint_frequency = '20ms'").await;
+    let first = create_feed(
+        &mut my,
+        "CREATE CHANGEFEED FOR t INTO 'nodelocal://1/first' WITH min_checkpoint_frequency = '20ms'",
+    )
+    .await;
     for i in 1..=5 {
         my.query_drop(format!("INSERT INTO t VALUES ({i}, {i})"))
             .await
@@ -921,13 +902,9 @@ async fn a_new_feed_resumes_at_an_old_ones_cursor_and_end_time_ends_it() {
     my.query_drop("UPDATE t SET v = 10 WHERE id = 1")
         .await
         .unwrap();
-    let second: i64 = my
-        .query_first(format!(
+    let second = create_feed(&mut my, format!(
             "CREATE CHANGEFEED FOR t INTO 'nodelocal://1/second' WITH cursor = '{hw}', min_checkpoint_frequency = '20ms'"
-        ))
-        .await
-        .unwrap()
-        .unwrap();
+        )).await;
     let dir = server.external_dir().join("second");
     wait_for(20, "the changes after the cursor", || {
         file_messages(&dir).len() >= 2
@@ -962,13 +939,9 @@ async fn a_new_feed_resumes_at_an_old_ones_cursor_and_end_time_ends_it() {
     assert!(capture_triggers(&server).is_empty());
     // A feed with an end_time sends what comes before it and then succeeds.
     let end = now_nanos() + 2_000_000_000;
-    let bounded: i64 = my
-        .query_first(format!(
+    let bounded = create_feed(&mut my, format!(
             "CREATE CHANGEFEED FOR t INTO 'nodelocal://1/bounded' WITH initial_scan = 'no', end_time = '{end}', min_checkpoint_frequency = '20ms'"
-        ))
-        .await
-        .unwrap()
-        .unwrap();
+        )).await;
     my.query_drop("UPDATE t SET v = 70 WHERE id = 6")
         .await
         .unwrap();
@@ -992,11 +965,11 @@ async fn start_up_removes_capture_no_feed_needs() {
     my.query_drop("CREATE TABLE stray (id INT PRIMARY KEY)")
         .await
         .unwrap();
-    let id: i64 = my
-        .query_first("CREATE CHANGEFEED FOR kept INTO 'nodelocal://1/kept'")
-        .await
-        .unwrap()
-        .unwrap();
+    let id = create_feed(
+        &mut my,
+        "CREATE CHANGEFEED FOR kept INTO 'nodelocal://1/kept'",
+    )
+    .await;
     drop(my);
     server.kill9();
     // What a copied database brings: triggers of the same form on a table no feed watches.
