@@ -231,12 +231,23 @@ async fn webhook_feed_sends_committed_changes_in_order_and_is_canceled_from_the_
 
     pg.simple_query(&format!("CANCEL JOB {id}")).await.unwrap();
     assert_eq!(final_status(&mut my, id).await, "canceled");
-    // The capture ends with the feed: the table carries no trigger and new writes go nowhere.
+    // The capture ends with the feed: the table carries no trigger, the log keeps only its newest change (which
+    // tells a later cursor where it ends), and new writes go nowhere.
     assert!(
         capture_triggers(&server).is_empty(),
         "{:?}",
         capture_triggers(&server)
     );
+    let kept: i64 = rusqlite::Connection::open_with_flags(
+        server.data_dir().join("tenants/1/db_1.sqlite"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap()
+    .query_row("SELECT count(*) FROM sqlite_tenantry_changes", [], |r| {
+        r.get(0)
+    })
+    .unwrap();
+    assert_eq!(kept, 1);
     let before = rx.messages().len();
     my.query_drop("INSERT INTO orders VALUES (5, 'late', 5)")
         .await

@@ -417,28 +417,28 @@ pub fn seq_at(conn: &Connection, db: &str, ms: i64) -> rusqlite::Result<Result<i
     Ok(Ok(seq.unwrap_or(first_seq - 1)))
 }
 
-/// Deletes the changes up to `seq` (every feed on the database has passed them), always keeping the newest
-/// one, whose time tells a later cursor whether the log still covers it. Call inside a write transaction.
-pub fn trim(conn: &Connection, db: &str, seq: i64) -> rusqlite::Result<usize> {
+/// Deletes at most `limit` of the changes up to `seq` (every feed on the database has passed them), oldest
+/// first, always keeping the newest one, whose time tells a later cursor whether the log still covers it.
+/// Returns how many it deleted. Call inside a write transaction; the limit bounds how long that holds the
+/// database's write lock.
+pub fn trim(conn: &Connection, db: &str, seq: i64, limit: usize) -> rusqlite::Result<usize> {
     conn.execute(
         &format!(
-            "DELETE FROM {q}.{LOG_TABLE} WHERE seq <= ?1 AND seq < (SELECT max(seq) FROM {q}.{LOG_TABLE})",
+            "DELETE FROM {q}.{LOG_TABLE} WHERE seq IN (SELECT seq FROM {q}.{LOG_TABLE} WHERE seq <= ?1 \
+             AND seq < (SELECT max(seq) FROM {q}.{LOG_TABLE}) ORDER BY seq LIMIT ?2)",
             q = quote(db)
         ),
-        [seq],
+        rusqlite::params![seq, limit as i64],
     )
 }
 
-/// Rows and bytes the log of `db` holds now.
-pub fn log_size(conn: &Connection, db: &str) -> rusqlite::Result<(i64, i64)> {
-    conn.query_row(
-        &format!(
-            "SELECT count(*), coalesce(sum(length(key) + coalesce(length(after), 0) + coalesce(length(before), 0)), 0) FROM {}.{LOG_TABLE}",
-            quote(db)
-        ),
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )
+/// About how many changes the log of `db` holds now (from its first and last numbers: two index lookups, not a
+/// scan of the log).
+pub fn log_rows(conn: &Connection, db: &str) -> rusqlite::Result<i64> {
+    Ok(match first_kept(conn, db)? {
+        Some((first, _)) => last_seq(conn, db)? - first + 1,
+        None => 0,
+    })
 }
 
 #[cfg(test)]
@@ -510,7 +510,9 @@ mod tests {
         conn.execute_batch("INSERT INTO shop.t VALUES (9, 'x', NULL)")
             .unwrap();
         assert_eq!(read_after(&conn, "shop", 0, 100).unwrap().len(), 5);
-        assert_eq!(trim(&conn, "shop", changes[2].seq).unwrap(), 3);
+        assert_eq!(trim(&conn, "shop", changes[2].seq, 2).unwrap(), 2);
+        assert_eq!(trim(&conn, "shop", changes[2].seq, 100).unwrap(), 1);
+        assert_eq!(log_rows(&conn, "shop").unwrap(), 2);
         assert_eq!(read_after(&conn, "shop", 0, 100).unwrap().len(), 2);
     }
 

@@ -39,6 +39,11 @@ const BATCH: usize = 512;
 const MAX_BUFFERED: usize = 64 << 20;
 /// How often a feed trims the log behind every feed of its database.
 const TRIM_PERIOD: Duration = Duration::from_secs(1);
+/// Changes deleted per write transaction when the log is trimmed: the bound on how long a trim holds the
+/// database's write lock (a feed paused for hours leaves millions behind it).
+const TRIM_CHUNK: usize = 10_000;
+/// Chunks one trim pass deletes at most (the rest waits for the next pass).
+const TRIM_CHUNKS_PER_PASS: usize = 16;
 /// How long changes are kept for a feed that does not advance (paused, or its sink down), as CockroachDB's
 /// `changefeed.protect_timestamp.max_age`; past it the feed fails and its changes are let go.
 pub const MAX_PROTECT_AGE: Duration = Duration::from_secs(4 * 24 * 3600);
@@ -365,15 +370,29 @@ pub fn release(
                 capture::remove(&conn, &p.database, table)?;
             }
         }
-        let upto = others.iter().map(|(_, s)| *s).min().unwrap_or(i64::MAX);
-        if capture::last_seq(&conn, &p.database)? > 0 {
-            capture::trim(&conn, &p.database, upto)?;
-        }
         Ok(())
     })();
     let end = if done.is_ok() { "COMMIT" } else { "ROLLBACK" };
     conn.execute_batch(end).map_err(retryable)?;
-    done.map_err(retryable)
+    done.map_err(retryable)?;
+    let upto = others.iter().map(|(_, s)| *s).min().unwrap_or(i64::MAX);
+    if capture::last_seq(&conn, &p.database).map_err(retryable)? == 0 {
+        return Ok(());
+    }
+    // In bounded transactions, so writers wait for none of them long.
+    loop {
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(retryable)?;
+        let trimmed = capture::trim(&conn, &p.database, upto, TRIM_CHUNK);
+        let end = if trimmed.is_ok() {
+            "COMMIT"
+        } else {
+            "ROLLBACK"
+        };
+        conn.execute_batch(end).map_err(retryable)?;
+        if trimmed.map_err(retryable)? < TRIM_CHUNK {
+            return Ok(());
+        }
+    }
 }
 
 /// One run of a feed.
@@ -770,24 +789,30 @@ impl<'a> Feed<'a> {
         {
             return Ok(());
         }
-        // Opportunistic: if a writer holds the database, the log is trimmed at a later pass.
+        // Opportunistic and in bounded transactions: if a writer holds the database, the rest waits for a
+        // later pass; no writer waits long for one.
         self.conn.busy_timeout(Duration::ZERO).map_err(retryable)?;
-        if self.conn.execute_batch("BEGIN IMMEDIATE").is_ok() {
-            let trimmed = capture::trim(&self.conn, &self.p.database, upto);
+        for _ in 0..TRIM_CHUNKS_PER_PASS {
+            self.ctx.check()?;
+            if self.conn.execute_batch("BEGIN IMMEDIATE").is_err() {
+                break;
+            }
+            let trimmed = capture::trim(&self.conn, &self.p.database, upto, TRIM_CHUNK);
             let end = if trimmed.is_ok() {
                 "COMMIT"
             } else {
                 "ROLLBACK"
             };
             let _ = self.conn.execute_batch(end);
-            trimmed.map_err(retryable)?;
+            if trimmed.map_err(retryable)? < TRIM_CHUNK {
+                break;
+            }
         }
         self.conn
             .busy_timeout(Duration::from_secs(10))
             .map_err(retryable)?;
-        if let Ok((rows, bytes)) = capture::log_size(&self.conn, &self.p.database) {
+        if let Ok(rows) = capture::log_rows(&self.conn, &self.p.database) {
             self.ctx.set_detail("log_rows", rows);
-            self.ctx.set_detail("log_bytes", bytes);
         }
         Ok(())
     }
