@@ -1022,3 +1022,163 @@ async fn start_up_removes_capture_no_feed_needs() {
     assert_eq!(final_status(&mut my, id).await, "canceled");
     assert!(capture_triggers(&server).is_empty());
 }
+
+/// Sinkless feeds (`EXPERIMENTAL CHANGEFEED FOR`): `table, key, value` rows to the client. With `end_time` the
+/// statement ends and the real psql prints what CockroachDB's docs show; without it, rows stream while the
+/// statement runs and a cancel (the wire's, or CANCEL QUERY from another session) ends it; either way the
+/// capture ends with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sinkless_feeds_stream_to_the_client_until_canceled_or_end_time() {
+    let server = TestServer::start();
+    let mut my = server.connect_with("root@sys", "", Some("test")).await;
+    my.query_drop("CREATE TABLE cdc_test (a INT PRIMARY KEY, b TEXT)")
+        .await
+        .unwrap();
+    my.query_drop("INSERT INTO cdc_test VALUES (0, 'zero')")
+        .await
+        .unwrap();
+    // psql, ended by end_time while another session writes.
+    let end = now_nanos() + 2_500_000_000;
+    let psql = std::process::Command::new("psql")
+        .arg(format!(
+            "host=127.0.0.1 port={} user=root@sys dbname=test sslmode=disable",
+            server.pg_port
+        ))
+        .args(["--csv", "-X", "-c"])
+        .arg(format!(
+            "EXPERIMENTAL CHANGEFEED FOR cdc_test WITH end_time = '{end}'"
+        ))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("psql");
+    wait_for(20, "the feed's capture", || {
+        capture_triggers(&server).len() == 3
+    })
+    .await;
+    my.query_drop("INSERT INTO cdc_test VALUES (1, 'one')")
+        .await
+        .unwrap();
+    my.query_drop("DELETE FROM cdc_test WHERE a = 1")
+        .await
+        .unwrap();
+    let out = psql.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "table,key,value\n\
+         cdc_test,[0],\"{\"\"after\"\": {\"\"a\"\": 0, \"\"b\"\": \"\"zero\"\"}}\"\n\
+         cdc_test,[1],\"{\"\"after\"\": {\"\"a\"\": 1, \"\"b\"\": \"\"one\"\"}}\"\n\
+         cdc_test,[1],\"{\"\"after\"\": null}\"\n"
+    );
+    assert!(capture_triggers(&server).is_empty());
+
+    // tokio-postgres (simple protocol): rows arrive while the statement runs; the wire's cancel ends it.
+    let pg = server.pg("root@sys", "", None).await;
+    let cancel = pg.cancel_token();
+    let stream = pg
+        .simple_query_raw("EXPERIMENTAL CHANGEFEED FOR cdc_test WITH initial_scan = 'no'")
+        .await
+        .unwrap();
+    futures::pin_mut!(stream);
+    wait_for(20, "the second feed's capture", || {
+        capture_triggers(&server).len() == 3
+    })
+    .await;
+    my.query_drop("UPDATE cdc_test SET b = 'ZERO' WHERE a = 0")
+        .await
+        .unwrap();
+    // pgwire sends rows as its write buffer (8 KB) fills: enough of them reach the client while the feed runs.
+    my.query_drop(
+        "INSERT INTO cdc_test WITH RECURSIVE c(x) AS (SELECT 100 UNION ALL SELECT x + 1 FROM c WHERE x < 400) SELECT x, 'padding padding padding padding' FROM c",
+    )
+    .await
+    .unwrap();
+    let row = loop {
+        let message = tokio::time::timeout(
+            Duration::from_secs(20),
+            futures::StreamExt::next(&mut stream),
+        )
+        .await
+        .expect("a row while the feed runs")
+        .unwrap()
+        .unwrap();
+        if let tokio_postgres::SimpleQueryMessage::Row(r) = message {
+            break r;
+        }
+    };
+    assert_eq!(
+        row.columns().iter().map(|c| c.name()).collect::<Vec<_>>(),
+        ["table", "key", "value"]
+    );
+    assert_eq!(row.get("key"), Some("[0]"));
+    assert_eq!(
+        row.get("value"),
+        Some(r#"{"after": {"a": 0, "b": "ZERO"}}"#)
+    );
+    cancel.cancel_query(tokio_postgres::NoTls).await.unwrap();
+    let end = loop {
+        match tokio::time::timeout(
+            Duration::from_secs(20),
+            futures::StreamExt::next(&mut stream),
+        )
+        .await
+        .expect("the cancel ends the feed")
+        {
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => break e,
+            None => panic!("the feed ended without the cancel's error"),
+        }
+    };
+    assert_eq!(end.code().map(|c| c.code()), Some("57014"), "{end:?}");
+    wait_for(20, "the capture to end", || {
+        capture_triggers(&server).is_empty()
+    })
+    .await;
+
+    // CANCEL QUERY from another session ends a feed too; a user without SELECT may not start one.
+    let pg2 = server.pg("root@sys", "", None).await;
+    let feed = tokio::spawn(async move {
+        pg2.simple_query("EXPERIMENTAL CHANGEFEED FOR cdc_test")
+            .await
+    });
+    wait_for(20, "the third feed's capture", || {
+        capture_triggers(&server).len() == 3
+    })
+    .await;
+    let query_id: String = pg
+        .query("SHOW QUERIES", &[])
+        .await
+        .unwrap()
+        .iter()
+        .find(|r| r.get::<_, String>("query").starts_with("EXPERIMENTAL"))
+        .map(|r| r.get("query_id"))
+        .expect("the feed shows in SHOW QUERIES");
+    pg.simple_query(&format!("CANCEL QUERY '{query_id}'"))
+        .await
+        .unwrap();
+    let e = feed.await.unwrap().unwrap_err();
+    assert_eq!(e.code().map(|c| c.code()), Some("57014"), "{e:?}");
+    wait_for(20, "the capture to end", || {
+        capture_triggers(&server).is_empty()
+    })
+    .await;
+    my.query_drop("CREATE USER reader IDENTIFIED BY 'pw'")
+        .await
+        .unwrap();
+    my.query_drop("GRANT INSERT ON test.* TO reader")
+        .await
+        .unwrap();
+    let mut reader = server.connect_with("reader@sys", "pw", Some("test")).await;
+    let (code, _, msg) = expect_error(&mut reader, "EXPERIMENTAL CHANGEFEED FOR cdc_test").await;
+    assert_eq!(code, 1227, "{msg}");
+    assert!(
+        msg.contains("requires the SELECT privilege on all target tables"),
+        "{msg}"
+    );
+    assert!(capture_triggers(&server).is_empty());
+}

@@ -545,6 +545,20 @@ impl From<tenantry_jobs::RegistryError> for SqlError {
     }
 }
 
+/// A job kind's error met by a statement that does a kind's work itself (a changefeed's capture, a sinkless
+/// feed): an interruption is the statement's; anything else is an internal error with the kind's text.
+impl From<tenantry_jobs::JobError> for SqlError {
+    fn from(e: tenantry_jobs::JobError) -> Self {
+        use tenantry_jobs::JobError as J;
+        match e {
+            J::Interrupted => Self::Interrupted,
+            J::Permanent { message, .. } | J::Canceled { message } | J::Retryable(message) => {
+                Self::Internal(message)
+            }
+        }
+    }
+}
+
 impl From<tenantry_parser::ParseError> for SqlError {
     fn from(e: tenantry_parser::ParseError) -> Self {
         use tenantry_parser::ParseError as P;

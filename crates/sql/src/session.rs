@@ -405,8 +405,8 @@ impl Session {
                     columns: columns.into_iter().map(|c| c.name).collect(),
                 })
             }
-            Parsed::Command(Command::CreateChangefeed(_)) => {
-                let columns = exec::changefeed::result_columns();
+            Parsed::Command(Command::CreateChangefeed(stmt)) => {
+                let columns = exec::changefeed::result_columns(&stmt);
                 Ok(Prepared {
                     params: 0,
                     param_kinds: Vec::new(),

@@ -13,6 +13,7 @@ pub mod encode;
 mod hlc;
 pub mod options;
 pub mod sink;
+pub mod sinkless;
 
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -34,7 +35,7 @@ pub const CHANGEFEED: &str = "CHANGEFEED";
 /// How often an idle feed looks at the log again.
 const POLL: Duration = Duration::from_millis(5);
 /// Changes read from the log at a time: the unit between cancellation checks.
-const BATCH: usize = 512;
+pub(crate) const BATCH: usize = 512;
 /// The most a sink may buffer before the feed stops reading and delivers (backpressure).
 const MAX_BUFFERED: usize = 64 << 20;
 /// How often a feed trims the log behind every feed of its database.
@@ -344,6 +345,8 @@ fn other_feeds(
                 (other, seq)
             })
         })
+        // Sinkless feeds have no job; they are registered while their statement runs.
+        .chain(sinkless::live(p.tenant_id, p.database_id))
         .collect())
 }
 

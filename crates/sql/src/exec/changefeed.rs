@@ -3,7 +3,8 @@
 //! job exists: the tables, the options (CockroachDB's texts, SQLSTATE 22023), the privilege and the sink.
 
 use tenantry_jobs::{JobError, JobRecord, NewJob};
-use tenantry_kinds::changefeed::options::{FeedOptions, Format, SinkKind};
+use tenantry_kinds::changefeed::options::{FeedOptions, Format, InitialScan, SinkKind};
+use tenantry_kinds::changefeed::sinkless::{self, Sinkless};
 use tenantry_kinds::changefeed::{
     self, capture_guard, checkpoint_of, start_capture, ChangefeedPayload, Hlc, CHANGEFEED,
 };
@@ -13,6 +14,7 @@ use crate::exec::files::{self, Wording};
 use crate::exec::{jobs, privileges, schema};
 use crate::parser::ChangefeedStatement;
 use crate::session::Session;
+use crate::stream::RowBatch;
 use crate::translate::is_system_schema;
 use crate::value::{Column, ColumnKind, Output, ResultSet, Value};
 use tenantry_catalog::Privilege;
@@ -37,9 +39,19 @@ pub(crate) const SHOW_CHANGEFEED_JOBS_COLUMNS: &[(&str, &str)] = &[
     ("format", "TEXT"),
 ];
 
-/// The columns CREATE CHANGEFEED returns.
-pub fn result_columns() -> Vec<Column> {
-    vec![Column::new("job_id", ColumnKind::Int)]
+/// The columns a changefeed statement returns: `job_id`, or a sinkless feed's `table, key, value`.
+pub fn result_columns(stmt: &ChangefeedStatement) -> Vec<Column> {
+    match stmt.sink {
+        Some(_) => vec![Column::new("job_id", ColumnKind::Int)],
+        None => sinkless_columns(),
+    }
+}
+
+/// A sinkless feed's columns (CockroachDB's: `table`, `key`, `value`).
+fn sinkless_columns() -> Vec<Column> {
+    ["table", "key", "value"]
+        .map(|n| Column::new(n, ColumnKind::Text))
+        .to_vec()
 }
 
 fn invalid(message: impl Into<String>) -> SqlError {
@@ -50,15 +62,11 @@ fn invalid(message: impl Into<String>) -> SqlError {
 pub fn create(session: &mut Session, stmt: ChangefeedStatement) -> Result<Output> {
     let sink_kind = SinkKind::of(stmt.sink.as_deref()).map_err(invalid)?;
     let options = FeedOptions::parse(&stmt.options, sink_kind).map_err(invalid)?;
-    let Some(sink) = stmt.sink.clone() else {
-        return Err(SqlError::Unsupported(
-            "sinkless changefeeds (EXPERIMENTAL CHANGEFEED FOR, or CREATE CHANGEFEED without INTO); \
-             use INTO 'webhook-https://...' or INTO 'nodelocal://1/dir'"
-                .into(),
-        ));
-    };
     session.commit_if_open()?;
     let (database, tables) = target_tables(session, &stmt)?;
+    let Some(sink) = stmt.sink.clone() else {
+        return sinkless(session, database, tables, &options);
+    };
     if !session.identity.is_tenant_admin() {
         for table in &tables {
             if !privileges::has_on_table(session, &database, table, Privilege::Changefeed)? {
@@ -88,11 +96,11 @@ pub fn create(session: &mut Session, stmt: ChangefeedStatement) -> Result<Output
         changefeed::check_cursor(catalog, tenant_id, &database, database_id, &tables, cursor)
             .map_err(|e| match e {
                 JobError::Permanent { message, .. } => invalid(message),
-                other => job_error(other),
+                other => SqlError::from(other),
             })?;
     }
-    let start_seq =
-        start_capture(catalog, tenant_id, &database, database_id, &tables).map_err(job_error)?;
+    let start_seq = start_capture(catalog, tenant_id, &database, database_id, &tables)
+        .map_err(SqlError::from)?;
     let payload = ChangefeedPayload {
         tenant_id,
         database,
@@ -125,19 +133,78 @@ pub fn create(session: &mut Session, stmt: ChangefeedStatement) -> Result<Output
         }
     };
     Ok(Output::Rows(ResultSet {
-        columns: result_columns(),
+        columns: vec![Column::new("job_id", ColumnKind::Int)],
         rows: vec![vec![Value::Int(job.job_id)]],
     }))
 }
 
-fn job_error(e: JobError) -> SqlError {
-    match e {
-        JobError::Permanent { message, .. } | JobError::Canceled { message } => {
-            SqlError::Internal(message)
+/// A sinkless feed: `table, key, value` rows streamed to the client until it goes away, the statement is
+/// canceled (CANCEL QUERY, KILL QUERY, a wire cancel), or `end_time` passes. SELECT on every table is needed
+/// (CockroachDB's rule for core changefeeds).
+fn sinkless(
+    session: &mut Session,
+    database: String,
+    tables: Vec<String>,
+    options: &FeedOptions,
+) -> Result<Output> {
+    if !session.identity.is_tenant_admin() {
+        for table in &tables {
+            if !privileges::has_on_table(session, &database, table, Privilege::Select)? {
+                return Err(SqlError::JobPrivilege(format!(
+                    "user {} requires the SELECT privilege on all target tables to be able to run a core changefeed",
+                    session.identity.user.name
+                )));
+            }
         }
-        JobError::Retryable(message) => SqlError::Internal(message),
-        JobError::Interrupted => SqlError::Interrupted,
     }
+    let Some(sink) = session.row_sink.take() else {
+        return Err(SqlError::Unsupported(
+            "a sinkless changefeed on a connection that does not stream results".into(),
+        ));
+    };
+    let tenant_id = session.identity.tenant.tenant_id;
+    let catalog = session.engine.catalog();
+    let database_id = catalog
+        .database(tenant_id, &database)?
+        .ok_or_else(|| SqlError::UnknownDatabase(database.clone()))?
+        .database_id;
+    let mut feed = Sinkless::start(catalog, tenant_id, &database, database_id, tables, options)
+        .map_err(SqlError::from)?;
+    let stop = session.interrupt.clone();
+    let rows = |batch: Vec<sinkless::Row>| -> Vec<Vec<Value>> {
+        batch
+            .into_iter()
+            .map(|(t, k, v)| vec![Value::from(t), Value::from(k), Value::from(v)])
+            .collect()
+    };
+    let streamed = (|| -> Result<u64> {
+        sink.send(RowBatch::Columns(sinkless_columns()), &stop)?;
+        let mut sent = 0u64;
+        if options.initial_scan != InitialScan::No {
+            feed.scan(|batch| -> Result<()> {
+                session.check_interrupted()?;
+                sent += batch.len() as u64;
+                sink.send(RowBatch::Rows(rows(batch)), &stop)
+            })?;
+        }
+        loop {
+            session.check_interrupted()?;
+            let (batch, ended) = feed.read_changes().map_err(SqlError::from)?;
+            let idle = batch.is_empty();
+            if !idle {
+                sent += batch.len() as u64;
+                sink.send(RowBatch::Rows(rows(batch)), &stop)?;
+            }
+            if ended {
+                return Ok(sent);
+            }
+            if idle {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
+    })();
+    feed.finish(catalog, session.engine.jobs());
+    streamed.map(|rows| Output::Streamed { rows })
 }
 
 /// The watched tables by their stored names, all in one database.
