@@ -217,24 +217,30 @@ impl Encoder {
 
 /// Copies compact JSON text with a space after every `:` and `,` outside strings (CockroachDB's JSONB print).
 fn spaced(compact: &str, out: &mut String) {
+    // `"`, `\\`, `:` and `,` are ASCII, and no byte of a multi-byte UTF-8 character is ASCII, so the text can be
+    // walked by bytes and copied in runs between the separators.
+    let bytes = compact.as_bytes();
     let mut in_string = false;
     let mut escaped = false;
-    for c in compact.chars() {
-        out.push(c);
+    let mut copied = 0;
+    for (i, &b) in bytes.iter().enumerate() {
         if in_string {
             if escaped {
                 escaped = false;
-            } else if c == '\\' {
+            } else if b == b'\\' {
                 escaped = true;
-            } else if c == '"' {
+            } else if b == b'"' {
                 in_string = false;
             }
-        } else if c == '"' {
+        } else if b == b'"' {
             in_string = true;
-        } else if c == ':' || c == ',' {
+        } else if b == b':' || b == b',' {
+            out.push_str(&compact[copied..=i]);
             out.push(' ');
+            copied = i + 1;
         }
     }
+    out.push_str(&compact[copied..]);
 }
 
 /// Writes `v` with object keys sorted bytewise.

@@ -608,9 +608,18 @@ impl<'a> Feed<'a> {
                 let Some(row) = row else {
                     break;
                 };
-                let key: String = row.get(0).map_err(retryable)?;
-                let after: String = row.get(1).map_err(retryable)?;
-                scanned_rows.push((key, after));
+                let text = |i| -> Result<&str, JobError> {
+                    row.get_ref(i)
+                        .and_then(|v| v.as_str().map_err(Into::into))
+                        .map_err(retryable)
+                };
+                let (key, after) = (text(0)?, text(1)?);
+                // No key changed since the position (the usual case): the row goes out as it is read.
+                if changed.is_empty() {
+                    out.emit(&table, key, after, &shape.columns)?;
+                    continue;
+                }
+                scanned_rows.push((key.to_string(), after.to_string()));
                 if scanned_rows.len() == 1024 {
                     out.send(&table, &mut scanned_rows, &mut changed, &shape.columns)?;
                 }
