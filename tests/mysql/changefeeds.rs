@@ -1182,3 +1182,44 @@ async fn sinkless_feeds_stream_to_the_client_until_canceled_or_end_time() {
     );
     assert!(capture_triggers(&server).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_and_cancel_all_changefeed_jobs() {
+    let server = TestServer::start();
+    let mut my = server.connect_with("root@sys", "", Some("test")).await;
+    my.query_drop("CREATE TABLE a (id INT PRIMARY KEY)")
+        .await
+        .unwrap();
+    my.query_drop("CREATE TABLE b (id INT PRIMARY KEY)")
+        .await
+        .unwrap();
+    let ids = [
+        create_feed(&mut my, "CREATE CHANGEFEED FOR a INTO 'nodelocal://1/a'").await,
+        create_feed(
+            &mut my,
+            "CREATE CHANGEFEED FOR a, b INTO 'nodelocal://1/ab'",
+        )
+        .await,
+    ];
+    let pg = server.pg("root@sys", "", None).await;
+    let status = |rows: Vec<Vec<Option<String>>>| -> Vec<String> {
+        rows.into_iter().map(|r| r[0].clone().unwrap()).collect()
+    };
+    pg.simple_query("PAUSE ALL CHANGEFEED JOBS").await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = status(pg_rows(&pg, "SELECT status FROM [SHOW CHANGEFEED JOBS]").await);
+        if now == ["paused", "paused"] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{now:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Paused feeds keep their capture (writes meanwhile are theirs to send after RESUME).
+    assert_eq!(capture_triggers(&server).len(), 6);
+    pg.simple_query("CANCEL ALL CHANGEFEED JOBS").await.unwrap();
+    for id in ids {
+        assert_eq!(final_status(&mut my, id).await, "canceled");
+    }
+    assert!(capture_triggers(&server).is_empty());
+}

@@ -333,6 +333,14 @@ fn other_feeds(
     Ok(live
         .into_iter()
         .filter(|(j, _)| j.job_id != except)
+        // A feed being canceled or failed needs nothing any more: two feeds ending together must not each
+        // keep the other's triggers.
+        .filter(|(j, _)| {
+            !matches!(
+                j.state,
+                tenantry_jobs::JobState::CancelRequested | tenantry_jobs::JobState::Reverting
+            )
+        })
         // A feed paused past the protection age holds nothing any more: it fails when resumed.
         .filter(|(j, _)| {
             !(j.state == tenantry_jobs::JobState::Paused
