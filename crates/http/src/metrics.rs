@@ -178,13 +178,7 @@ fn changefeeds(engine: &Engine, out: &mut String) -> Result<(), tenantry_sql::Sq
             .tenant_by_id(job.tenant_id)?
             .map_or_else(|| job.tenant_id.to_string(), |t| t.tenant_name);
         let sums = by_tenant.entry(tenant).or_default();
-        let figure = |k: &str| {
-            progress
-                .details
-                .get(k)
-                .and_then(|v| v.as_i64())
-                .unwrap_or(0)
-        };
+        let figure = |k: &str| progress.figure(k);
         if job.state == JobState::Running {
             sums.running += 1;
         }

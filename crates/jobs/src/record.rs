@@ -96,6 +96,13 @@ pub struct JobProgress {
     pub updated: i64,
 }
 
+impl JobProgress {
+    /// A whole-number figure (`rows_done`, `bytes_total`, ...), 0 if the work has not reported it.
+    pub fn figure(&self, key: &str) -> i64 {
+        self.details.get(key).and_then(|v| v.as_i64()).unwrap_or(0)
+    }
+}
+
 /// One entry of a job's history: its state, phase and progress at a moment. An entry is written at every
 /// state or phase change, and progress is sampled every few seconds while it moves.
 #[derive(Debug, Clone, PartialEq)]

@@ -465,21 +465,25 @@ impl<'a> Feed<'a> {
                 ));
             }
         }
-        let sink: Box<dyn sink::Sink> = match SinkKind::of(Some(&p.sink)).map_err(permanent)? {
-            SinkKind::Webhook => Box::new(
-                sink::Webhook::open(&p.sink, options, kind.runtime.clone()).map_err(permanent)?,
-            ),
-            SinkKind::Files => {
-                let dir = files_dir(&kind.catalog, p.tenant_id, &p.sink).map_err(permanent)?;
-                Box::new(sink::Files::open(dir, options).map_err(JobError::Retryable)?)
-            }
-            SinkKind::Sinkless => return Err(permanent("a sinkless changefeed has no job")),
-        };
-        let spacing = if SinkKind::of(Some(&p.sink)) == Ok(SinkKind::Webhook) {
-            encode::Spacing::Compact
-        } else {
-            encode::Spacing::Jsonb
-        };
+        // Webhook batches carry compact JSON (Go's encoder); files carry CockroachDB's JSONB print.
+        let (sink, spacing): (Box<dyn sink::Sink>, _) =
+            match SinkKind::of(Some(&p.sink)).map_err(permanent)? {
+                SinkKind::Webhook => (
+                    Box::new(
+                        sink::Webhook::open(&p.sink, options, kind.runtime.clone())
+                            .map_err(permanent)?,
+                    ),
+                    encode::Spacing::Compact,
+                ),
+                SinkKind::Files => {
+                    let dir = files_dir(&kind.catalog, p.tenant_id, &p.sink).map_err(permanent)?;
+                    (
+                        Box::new(sink::Files::open(dir, options).map_err(JobError::Retryable)?),
+                        encode::Spacing::Jsonb,
+                    )
+                }
+                SinkKind::Sinkless => return Err(permanent("a sinkless changefeed has no job")),
+            };
         Ok(Self {
             kind,
             job,

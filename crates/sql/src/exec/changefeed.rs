@@ -84,10 +84,7 @@ pub fn create(session: &mut Session, stmt: ChangefeedStatement) -> Result<Output
     check_sink(session, &sink, sink_kind, &options)?;
     let tenant_id = session.identity.tenant.tenant_id;
     let catalog = session.engine.catalog();
-    let database_id = catalog
-        .database(tenant_id, &database)?
-        .ok_or_else(|| SqlError::UnknownDatabase(database.clone()))?
-        .database_id;
+    let database_id = schema::database_id(session, &database)?;
     let description = describe(&database, &tables, &sink, &stmt.options);
     // Capture starts before the job exists and in one transaction: every change committed after this
     // statement returns is the feed's.
@@ -164,10 +161,7 @@ fn sinkless(
     };
     let tenant_id = session.identity.tenant.tenant_id;
     let catalog = session.engine.catalog();
-    let database_id = catalog
-        .database(tenant_id, &database)?
-        .ok_or_else(|| SqlError::UnknownDatabase(database.clone()))?
-        .database_id;
+    let database_id = schema::database_id(session, &database)?;
     let mut feed = Sinkless::start(catalog, tenant_id, &database, database_id, tables, options)
         .map_err(SqlError::from)?;
     let stop = session.interrupt.clone();

@@ -61,12 +61,7 @@ pub fn run(session: &mut Session, stmt: ImportStatement) -> Result<Output> {
         (check_sources(session, &stmt.sources, wording)?, None)
     };
     let tenant_id = session.identity.tenant.tenant_id;
-    let database_id = session
-        .engine
-        .catalog()
-        .database(tenant_id, &db)?
-        .ok_or_else(|| SqlError::UnknownDatabase(db.clone()))?
-        .database_id;
+    let database_id = schema::database_id(session, &db)?;
     let payload = ImportPayload {
         tenant_id,
         database: db.clone(),
@@ -131,13 +126,7 @@ pub fn run(session: &mut Session, stmt: ImportStatement) -> Result<Output> {
         }
     }
     let progress = session.engine.jobs().progress(job_id)?.unwrap_or_default();
-    let figure = |k: &str| {
-        progress
-            .details
-            .get(k)
-            .and_then(|v| v.as_i64())
-            .unwrap_or(0)
-    };
+    let figure = |k: &str| progress.figure(k);
     let rows = figure("rows_done");
     Ok(match stmt.form {
         ImportForm::MySql => Output::affected(rows as u64),
@@ -208,13 +197,7 @@ fn tidb_row(
         .jobs()
         .progress(job.job_id)?
         .unwrap_or_default();
-    let figure = |k: &str| {
-        progress
-            .details
-            .get(k)
-            .and_then(|v| v.as_i64())
-            .unwrap_or(0)
-    };
+    let figure = |k: &str| progress.figure(k);
     let status = match job.state {
         JobState::Pending => "pending",
         JobState::Succeeded => "finished",

@@ -41,11 +41,7 @@ pub fn detached_or_wait(
     let progress = session.engine.jobs().progress(job_id)?.unwrap_or_default();
     match done.state {
         JobState::Succeeded => {
-            let bytes = progress
-                .details
-                .get(bytes_detail)
-                .and_then(|v| v.as_i64())
-                .unwrap_or(0);
+            let bytes = progress.figure(bytes_detail);
             Ok(Output::Rows(ResultSet {
                 columns: vec![
                     Column::new("job_id", ColumnKind::Int),

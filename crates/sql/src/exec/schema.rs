@@ -253,6 +253,16 @@ pub(crate) fn stored_table_name(session: &Session, db: &str, table: &str) -> Res
     Ok(name)
 }
 
+/// The catalog id of the session's tenant's database `db` (1049 if it is gone).
+pub(crate) fn database_id(session: &Session, db: &str) -> Result<i64> {
+    Ok(session
+        .engine
+        .catalog()
+        .database(session.identity.tenant.tenant_id, db)?
+        .ok_or_else(|| SqlError::UnknownDatabase(db.to_string()))?
+        .database_id)
+}
+
 pub(crate) fn resolve_db(session: &mut Session, db: Option<String>) -> Result<String> {
     let db = match db {
         Some(d) => d.to_ascii_lowercase(),

@@ -76,11 +76,7 @@ pub(crate) struct TypedJob<P> {
 impl<P> TypedJob<P> {
     /// A progress figure, 0 if not reported yet.
     pub fn detail(&self, key: &str) -> i64 {
-        self.progress
-            .details
-            .get(key)
-            .and_then(|v| v.as_i64())
-            .unwrap_or(0)
+        self.progress.figure(key)
     }
 }
 
